@@ -1,0 +1,205 @@
+"""intake, cases and show: getting files in and seeing what is there."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from mediacheck import casefile
+from mediacheck import intake as core
+from mediacheck.cli.options import DATETIME, LOCATION, URL, json_option, open_store, store_options
+from mediacheck.cli.output import console, error_line, print_json, progress, text
+from mediacheck.storage import CaseFields
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--case", "case_id", metavar="ID", help="Add to this existing case.")
+@click.option("--one-case", is_flag=True, help="Put all files into one new case.")
+@click.option("--title", help="Case title (default: the file name).")
+@click.option("--claim", help="What the post claims the media shows.")
+@click.option("--source-url", type=URL, help="Where the media was posted.")
+@click.option("--platform", help="Where it was posted: telegram, x, tiktok, ...")
+@click.option("--posted-at", type=DATETIME, help="When it was posted (ISO 8601).")
+@click.option("--tag", "tags", multiple=True, help="A tag for the case (repeatable).")
+@click.option("--claimed-location", type=LOCATION, help="Where the post says it happened.")
+@json_option
+@store_options
+def intake(
+    paths,
+    case_id,
+    one_case,
+    title,
+    claim,
+    source_url,
+    platform,
+    posted_at,
+    tags,
+    claimed_location,
+    as_json,
+    settings,
+):
+    """Take in media files or folders: preserve, hash and describe each one.
+
+    By default every file becomes a case of its own; --one-case puts them all
+    into one new case, --case into an existing one. Exit code 1 when any file
+    failed; every other file is still taken in.
+
+    \b
+    Example:
+        mediacheck intake strike.jpg --title "IVIC building hit" \\
+            --source-url https://t.me/somechannel/1234 --platform telegram \\
+            --posted-at 2026-01-03T06:10:00Z
+        mediacheck intake fragments/ --case MC-2026-0002
+    """
+    case_fields = (title, claim, source_url, platform, posted_at, tags, claimed_location)
+    if case_id and (one_case or any(case_fields)):
+        raise click.UsageError(
+            "--case adds to an existing case: change its fields with "
+            "'mediacheck case set', not with intake options"
+        )
+    lat, lon = claimed_location or (None, None)
+    fields = CaseFields(
+        title=title,
+        claim=claim,
+        source_url=source_url,
+        platform=platform,
+        posted_at=posted_at,
+        tags=tuple(tags),
+        claimed_lat=lat,
+        claimed_lon=lon,
+    )
+    request = core.IntakeRequest(
+        user=settings.user, case_id=case_id, one_case=one_case, fields=fields
+    )
+    store = open_store(settings)
+    files = core.collect_files(paths)
+    with progress(len(files), "Taking in") as advance:
+
+        def report(result: core.IntakeResult) -> None:
+            advance()
+            if not as_json:
+                _print_result(result)
+
+        results = core.intake(store, paths, request, on_result=report, files=files)
+    if as_json:
+        print_json([asdict(r) for r in results])
+    if any(r.status == "error" for r in results):
+        raise SystemExit(1)
+
+
+def _print_result(result: core.IntakeResult) -> None:
+    if result.status == "error":
+        error_line(result.error or result.path)
+        if not result.media_id:
+            return
+    console.print(
+        f"{result.status:<15} {text(result.case_id)}  {text(result.media_id)}  "
+        f"{text(result.mime)}  {text(result.path)}"
+    )
+
+
+@click.command()
+@click.option(
+    "--status", type=click.Choice(["open", "in-review", "closed"]), help="Only this status."
+)
+@click.option("--tag", help="Only cases with this tag.")
+@json_option
+@store_options
+def cases(status, tag, as_json, settings):
+    """List cases: id, title, status, media count and verdict.
+
+    \b
+    Example:
+        mediacheck cases --status open
+        mediacheck cases --json
+    """
+    store = open_store(settings)
+    rows = []
+    for listing in store.list_cases():
+        case = listing.case
+        if (status and case.status != status) or (tag and tag not in case.tags):
+            continue
+        row = casefile.case_fields(case)
+        row["media_count"] = listing.media_count
+        row["verdict"] = casefile.UNVERIFIED
+        rows.append(row)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("case", "title", "status", "media", "verdict", header_style="bold")
+    for row in rows:
+        table.add_row(
+            text(row["case_id"]),
+            text(row["title"]),
+            text(row["status"]),
+            str(row["media_count"]),
+            text(row["verdict"]),
+        )
+    console.print(table)
+
+
+@click.command()
+@click.argument("case_id", metavar="CASE")
+@json_option
+@store_options
+def show(case_id, as_json, settings):
+    """Show everything known about a case.
+
+    \b
+    Example:
+        mediacheck show MC-2026-0002
+        mediacheck show MC-2026-0002 --json
+    """
+    doc = casefile.case_document(open_store(settings), case_id)
+    if as_json:
+        print_json(doc)
+        return
+    _print_case(doc)
+
+
+def _print_case(doc: dict) -> None:
+    console.print(f"[bold]{text(doc['case_id'])}[/bold]  {text(doc['title'])}")
+    for label, key in (
+        ("claim", "claim"),
+        ("source", "source_url"),
+        ("platform", "platform"),
+        ("posted at", "posted_at"),
+        ("status", "status"),
+        ("created", "created_at"),
+        ("by", "created_by"),
+    ):
+        if doc.get(key):
+            console.print(f"  {label:<10} {text(doc[key])}")
+    if doc["tags"]:
+        console.print(f"  {'tags':<10} {text(', '.join(doc['tags']))}")
+    verdict = doc["verdict"]
+    state = f" ({verdict['state']})" if verdict.get("state") else ""
+    console.print(f"  {'verdict':<10} {text(verdict['rating'])}{text(state)}")
+    for media in doc["media"]:
+        _print_media(media)
+
+
+def _print_media(media: dict) -> None:
+    console.print()
+    console.print(
+        f"[bold]{text(media['media_id'])}[/bold]  {text(media['original_name'])}  "
+        f"{text(media['kind'])} {text(media['mime'])}  {media['size']} bytes"
+    )
+    console.print(f"  sha256     {media['sha256']}")
+    console.print(f"  added      {text(media['added_at'])} by {text(media['added_by'])}")
+    if media["width"]:
+        console.print(f"  pixels     {media['width']} x {media['height']}")
+    for key, value in media["summary"].items():
+        if value is not None and key not in ("width", "height"):
+            console.print(f"  {key:<16} {text(value)}")
+    for name, value in media["hashes"].items():
+        console.print(f"  {name:<16} {value}")
+    for problem in media["errors"]:
+        console.print(f"  [yellow]problem[/yellow]    {text(problem)}")
+
+
+COMMANDS = [intake, cases, show]

@@ -1,0 +1,103 @@
+"""Options and parameter types shared by several commands."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+from mediacheck import config
+from mediacheck.storage import Store
+
+
+def store_options(func):
+    """--store, --db and --user, set once per desk through the environment."""
+
+    @click.option(
+        "--store",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="MEDIACHECK_HOME",
+        help="Case store folder [env MEDIACHECK_HOME; default ./cases].",
+    )
+    @click.option(
+        "--db",
+        "db_url",
+        envvar="MEDIACHECK_DATABASE_URL",
+        help="SQLAlchemy database URL [env MEDIACHECK_DATABASE_URL; default SQLite in the store].",
+    )
+    @click.option(
+        "--user",
+        envvar="MEDIACHECK_USER",
+        help="Who is acting [env MEDIACHECK_USER; default the OS login].",
+    )
+    @functools.wraps(func)
+    def wrapper(*args, store, db_url, user, **kwargs):
+        settings = config.resolve(store=store, db_url=db_url, user=user)
+        return func(*args, settings=settings, **kwargs)
+
+    return wrapper
+
+
+def open_store(settings: config.Settings) -> Store:
+    return Store.open(settings)
+
+
+def json_option(func):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+class DateTimeType(click.ParamType):
+    """An ISO 8601 time; without an offset it is taken as UTC."""
+
+    name = "ISO-8601"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time such as 2026-01-03T06:10:00Z", param, ctx)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.isoformat()
+
+
+class LocationType(click.ParamType):
+    """LAT,LON in signed decimal degrees."""
+
+    name = "LAT,LON"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).split(",")
+        try:
+            lat, lon = (float(p) for p in parts)
+        except ValueError:
+            self.fail(f"{value!r} is not LAT,LON in decimal degrees, e.g. 48.85,2.35", param, ctx)
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            self.fail(f"{value!r} is outside -90..90 latitude or -180..180 longitude", param, ctx)
+        return (lat, lon)
+
+
+class UrlType(click.ParamType):
+    """An http(s) URL with a host."""
+
+    name = "URL"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in text:
+            self.fail(f"{value!r} is not an http(s) URL", param, ctx)
+        return text
+
+
+DATETIME = DateTimeType()
+LOCATION = LocationType()
+URL = UrlType()

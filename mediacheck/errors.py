@@ -1,0 +1,59 @@
+"""Every error mediacheck raises on purpose.
+
+The CLI turns a ``MediacheckError`` into one line on stderr and exit code 1;
+anything else is a bug and keeps its traceback.
+"""
+
+
+class MediacheckError(Exception):
+    """Base class: the message is shown to the user as it is."""
+
+
+class StoreError(MediacheckError):
+    """The case store or its database cannot be used."""
+
+
+class CaseNotFound(MediacheckError):
+    def __init__(self, case_id: str):
+        super().__init__(f"no case {case_id!r} in this store")
+        self.case_id = case_id
+
+
+class MediaNotFound(MediacheckError):
+    def __init__(self, media_id: str, detail: str = ""):
+        super().__init__(f"no media {media_id!r}{detail}")
+        self.media_id = media_id
+
+
+class UnsupportedMedia(MediacheckError):
+    """A file's content cannot be decoded as the kind of media it claims to be."""
+
+    def __init__(self, path: object, cause: str):
+        super().__init__(f"{path}: {cause}")
+        self.path = path
+        self.cause = cause
+
+
+class InputFileError(MediacheckError):
+    """A file given on the command line cannot be read at all."""
+
+    def __init__(self, path: object, cause: str):
+        super().__init__(f"{path}: {cause}")
+        self.path = path
+        self.cause = cause
+
+
+class IntegrityError(MediacheckError):
+    """Stored evidence or history does not match what was recorded."""
+
+
+class InvalidValue(MediacheckError):
+    """A value given by the user (a date, a location, a rating, ...) is malformed."""
+
+
+class ReviewError(MediacheckError):
+    """A review step is not allowed (self-approval, nothing to approve, ...)."""
+
+
+class ConcurrentUpdate(MediacheckError):
+    """Another desk changed the same thing at the same moment and won."""

@@ -1,0 +1,185 @@
+"""The database tables.
+
+Times are stored as ISO 8601 text in UTC so that they survive every backend
+unchanged: the history chain hashes them, and a re-read must hash the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("year", "seq"),)
+
+    id: str = Field(primary_key=True, max_length=32)  # MC-2026-0001
+    year: int
+    seq: int
+    title: str | None = None
+    claim: str | None = Field(default=None, sa_column=Column(Text))
+    source_url: str | None = Field(default=None, sa_column=Column(Text))
+    platform: str | None = None
+    posted_at: str | None = None
+    created_by: str
+    created_at: str
+    status: str = "open"
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    assignee: str | None = None
+    claimed_lat: float | None = None
+    claimed_lon: float | None = None
+    # The newest event of the history chain: deleting the last event shows here.
+    event_count: int = 0
+    head_hash: str = Field(default="0" * 64, max_length=64)
+
+
+class Media(SQLModel, table=True):
+    __tablename__ = "media"
+
+    id: str = Field(primary_key=True, max_length=32)  # media_id: the start of the SHA-256
+    sha256: str = Field(unique=True, max_length=64)
+    sha1: str = Field(max_length=40)
+    md5: str = Field(max_length=32)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str
+    mime: str
+    width: int | None = None
+    height: int | None = None
+    hashes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    pdq_quality: int | None = None
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    meta: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+    video: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    blob_path: str = Field(sa_column=Column(Text, nullable=False))
+    first_name: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: str
+
+
+class CaseMedia(SQLModel, table=True):
+    """One intake of one file into one case: the chain of custody's first link."""
+
+    __tablename__ = "case_media"
+    __table_args__ = (UniqueConstraint("case_id", "media_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
+    media_id: str = Field(foreign_key="media.id", index=True, max_length=32)
+    original_name: str = Field(sa_column=Column(Text, nullable=False))
+    original_path: str = Field(sa_column=Column(Text, nullable=False))
+    file_mtime: str | None = None
+    was_symlink: bool = False
+    added_by: str
+    added_at: str
+
+
+class Event(SQLModel, table=True):
+    """An append-only, hash-chained history entry of a case."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
+    seq: int
+    at: str
+    user: str
+    action: str
+    # Canonical JSON text, hashed as stored: a JSON column could reorder keys.
+    details: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Keyframe(SQLModel, table=True):
+    __tablename__ = "keyframes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    media_id: str = Field(foreign_key="media.id", index=True, max_length=32)
+    idx: int
+    time_s: float
+    path: str = Field(sa_column=Column(Text, nullable=False))  # relative to the store
+    hashes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    pdq_quality: int | None = None
+
+
+class Finding(SQLModel, table=True):
+    __tablename__ = "findings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    media_id: str = Field(foreign_key="media.id", index=True, max_length=32)
+    code: str
+    severity: str
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    image: str | None = Field(default=None, sa_column=Column(Text))  # relative to the store
+    computed_at: str
+
+
+class Note(SQLModel, table=True):
+    """A reverse-search finding or a plain note; never edited, corrected by a new one."""
+
+    __tablename__ = "notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
+    media_id: str | None = Field(default=None, foreign_key="media.id", max_length=32)
+    engine: str | None = None
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    earliest_date: str | None = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str
+    at: str
+    corrects: int | None = Field(default=None, foreign_key="notes.id")
+
+
+class Verdict(SQLModel, table=True):
+    __tablename__ = "verdicts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
+    rating: str
+    state: str  # proposed, approved, rejected
+    rationale: str = Field(sa_column=Column(Text, nullable=False))
+    original_url: str | None = Field(default=None, sa_column=Column(Text))
+    original_context: str | None = Field(default=None, sa_column=Column(Text))
+    confidence: str | None = None
+    proposed_by: str
+    proposed_at: str
+    decided_by: str | None = None
+    decided_at: str | None = None
+    decision_comment: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SeenBefore(SQLModel, table=True):
+    """A match found at intake between new media and media already in the archive."""
+
+    __tablename__ = "seen_before"
+
+    id: int | None = Field(default=None, primary_key=True)
+    media_id: str = Field(foreign_key="media.id", index=True, max_length=32)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
+    matched_media_id: str = Field(foreign_key="media.id", max_length=32)
+    matched_case_id: str | None = Field(default=None, max_length=32)
+    method: str
+    distance: float | None = None
+    score: float | None = None
+    frame_time_s: float | None = None
+    at: str
+
+
+class Fingerprint(SQLModel, table=True):
+    """One compact hash of a picture (or a video keyframe), for the match index."""
+
+    __tablename__ = "fingerprints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    media_id: str = Field(foreign_key="media.id", index=True, max_length=32)
+    frame_time_s: float | None = None
+    kind: str = Field(index=True)
+    bits: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

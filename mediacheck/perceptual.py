@@ -1,0 +1,59 @@
+"""Perceptual hashes of a decoded picture: the fingerprints that survive re-encoding.
+
+All hashes are returned as lowercase hex strings so they can be stored and
+compared anywhere (JSON, SQL, another newsroom's tools).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image
+
+# PDQ downsamples to 64x64 after a tent filter; 512 px is what Meta's reference
+# implementation feeds it, so larger inputs only cost time.
+PDQ_INPUT_SIZE = 512
+
+
+@dataclass(frozen=True)
+class PerceptualHashes:
+    hashes: dict[str, str]  # phash, dhash, ahash, whash, colorhash, pdq
+    pdq_quality: int
+
+
+def pdq_hash(img: Image.Image) -> tuple[str, int]:
+    """PDQ hash (256 bits as 64 hex digits) and its quality score (0-100)."""
+    rgb = img.convert("RGB")
+    if max(rgb.size) > PDQ_INPUT_SIZE:
+        rgb = rgb.copy()
+        rgb.thumbnail((PDQ_INPUT_SIZE, PDQ_INPUT_SIZE), Image.Resampling.BILINEAR)
+    bits, quality = pdqhash.compute(np.asarray(rgb))
+    return bits_to_hex(bits), int(quality)
+
+
+def bits_to_hex(bits: np.ndarray) -> str:
+    packed = np.packbits(np.asarray(bits, dtype=np.uint8))
+    return packed.tobytes().hex()
+
+
+def compute_hashes(img: Image.Image) -> PerceptualHashes:
+    """pHash, dHash, aHash, wHash, colour hash (imagehash) and PDQ of one picture."""
+    rgb = img.convert("RGB")
+    pdq, quality = pdq_hash(rgb)
+    hashes = {
+        "phash": str(imagehash.phash(rgb)),
+        "dhash": str(imagehash.dhash(rgb)),
+        "ahash": str(imagehash.average_hash(rgb)),
+        "whash": str(imagehash.whash(rgb)),
+        "colorhash": str(imagehash.colorhash(rgb)),
+        "pdq": pdq,
+    }
+    return PerceptualHashes(hashes=hashes, pdq_quality=quality)
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hex hashes of the same length."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()

@@ -1,0 +1,214 @@
+import os
+from pathlib import Path
+
+import imagehash
+import pytest
+from PIL import Image
+
+from mediacheck.imaging import open_picture
+from mediacheck.perceptual import compute_hashes, hamming
+from tests.corpus import FILES, manifest, needs_corpus
+from tests.media import photo, png_bomb
+
+CANON = FILES / "exifr" / "canon-dslr.jpg"
+
+
+def sha256_of(rel: str) -> str:
+    return next(row["sha256"] for row in manifest() if row["file"] == rel)
+
+
+@needs_corpus
+def test_intake_one_file_with_case_fields(cli):
+    out = cli.json(
+        "intake",
+        CANON,
+        "--title",
+        "IVIC building hit",
+        "--claim",
+        "Two missiles hit the IVIC server building",
+        "--source-url",
+        "https://t.me/somechannel/1234",
+        "--platform",
+        "telegram",
+        "--posted-at",
+        "2026-01-03T06:10:00Z",
+        "--tag",
+        "strike",
+        "--tag",
+        "caracas",
+    )
+    assert len(out) == 1
+    result = out[0]
+    sha = sha256_of("exifr/canon-dslr.jpg")
+    assert result == {
+        "path": str(CANON),
+        "status": "added",
+        "case_id": result["case_id"],
+        "media_id": sha[:16],
+        "sha256": sha,
+        "kind": "image",
+        "mime": "image/jpeg",
+        "error": None,
+    }
+    doc = cli.json("show", result["case_id"])
+    assert doc["title"] == "IVIC building hit"
+    assert doc["claim"] == "Two missiles hit the IVIC server building"
+    assert doc["source_url"] == "https://t.me/somechannel/1234"
+    assert doc["platform"] == "telegram"
+    assert doc["posted_at"] == "2026-01-03T06:10:00+00:00"
+    assert doc["status"] == "open"
+    assert doc["tags"] == ["strike", "caracas"]
+    assert doc["created_by"] == "alice"
+    [media] = doc["media"]
+    assert media["sha256"] == sha
+    assert media["size"] == CANON.stat().st_size
+    assert media["original_name"] == "canon-dslr.jpg"
+    assert (media["width"], media["height"]) == (5184, 3456)
+    assert set(media["hashes"]) == {"phash", "dhash", "ahash", "whash", "colorhash", "pdq"}
+    assert len(media["hashes"]["pdq"]) == 64
+    assert media["summary"]["make"] == "Canon"
+    assert media["summary"]["width"] == 5184
+    assert media["added_by"] == "alice"
+
+
+@needs_corpus
+def test_stored_original_is_byte_identical_and_read_only(cli, store_dir):
+    [result] = cli.json("intake", CANON)
+    stored = (
+        store_dir / "originals" / result["sha256"][:2] / result["sha256"][2:4] / result["sha256"]
+    )
+    assert stored.read_bytes() == CANON.read_bytes()
+    assert not os.access(stored, os.W_OK) or os.geteuid() == 0
+    assert oct(stored.stat().st_mode & 0o777) == "0o444"
+
+
+def test_same_bytes_twice_is_already_stored_and_linked(cli, tmp_path):
+    pic = photo(tmp_path / "a.jpg")
+    copy = tmp_path / "copy-of-a.jpg"
+    copy.write_bytes(pic.read_bytes())
+    [first] = cli.json("intake", pic)
+    [second] = cli.json("intake", copy, "--case", first["case_id"])
+    [third] = cli.json("intake", copy)
+    assert first["status"] == "added"
+    assert second["status"] == "already-stored"
+    assert second["media_id"] == first["media_id"]
+    assert third["status"] == "already-stored"
+    assert third["case_id"] != first["case_id"]
+    doc = cli.json("show", third["case_id"])
+    assert [m["original_name"] for m in doc["media"]] == ["copy-of-a.jpg"]
+
+
+def test_folder_into_existing_case_recurses_in_order(cli, tmp_path):
+    [seed] = cli.json("intake", photo(tmp_path / "seed.jpg", seed=1))
+    folder = tmp_path / "fragments"
+    (folder / "sub").mkdir(parents=True)
+    photo(folder / "b.png", seed=2, format="PNG")
+    photo(folder / "a.jpg", seed=3)
+    photo(folder / "sub" / "c.webp", seed=4, format="WEBP")
+    out = cli.json("intake", folder, "--case", seed["case_id"])
+    assert [Path(r["path"]).name for r in out] == ["a.jpg", "b.png", "c.webp"]
+    assert {r["case_id"] for r in out} == {seed["case_id"]}
+    assert [r["mime"] for r in out] == ["image/jpeg", "image/png", "image/webp"]
+    doc = cli.json("show", seed["case_id"])
+    assert len(doc["media"]) == 4
+
+
+def test_unknown_case_stores_nothing(cli, tmp_path, store_dir):
+    result = cli("intake", photo(tmp_path / "a.jpg"), "--case", "MC-2026-9999", expect=1)
+    assert result.stderr.strip() == "Error: no case 'MC-2026-9999' in this store"
+    originals = store_dir / "originals"
+    assert not originals.exists() or not any(p.is_file() for p in originals.rglob("*"))
+
+
+def test_bad_files_each_get_one_line_and_good_files_are_kept(cli, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    good = photo(folder / "01-good.jpg")
+    (folder / "02-empty.jpg").write_bytes(b"")
+    (folder / "03-truncated.jpg").write_bytes(good.read_bytes()[:4000])
+    (folder / "04-text.jpg").write_text("this is not a picture\n")
+    (folder / "05-random.bin").write_bytes(bytes(range(256)) * 8)
+    png_bomb(folder / "06-bomb.png")
+    os.symlink(good, folder / "07-link.jpg")
+    missing = tmp_path / "nowhere.jpg"
+
+    result = cli("intake", folder, missing, "--json", expect=1)
+    import json
+
+    out = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
+    assert out["01-good.jpg"]["status"] == "added"
+    assert out["02-empty.jpg"]["status"] == "error"
+    assert out["02-empty.jpg"]["error"].endswith("02-empty.jpg: file is empty (0 bytes)")
+    assert out["02-empty.jpg"]["media_id"] is None
+    assert out["03-truncated.jpg"]["status"] == "error"
+    assert out["03-truncated.jpg"]["media_id"] is not None  # kept as evidence
+    assert "truncated" in out["03-truncated.jpg"]["error"]
+    assert out["04-text.jpg"]["mime"] == "text/plain"
+    assert out["04-text.jpg"]["kind"] == "other"
+    assert out["04-text.jpg"]["error"].endswith(
+        "04-text.jpg: content is text, not a picture or video: "
+        "kept as evidence with its hashes only"
+    )
+    assert out["05-random.bin"]["error"].endswith(
+        "unsupported format (application/octet-stream): kept as evidence with its hashes only"
+    )
+    assert out["06-bomb.png"]["status"] == "error"
+    assert "decompression bomb refused" in out["06-bomb.png"]["error"]
+    assert out["06-bomb.png"]["sha256"] is not None
+    assert out["07-link.jpg"]["status"] == "already-stored"
+    assert out["nowhere.jpg"]["error"].endswith("nowhere.jpg: no such file or directory")
+
+    human = cli("intake", folder / "02-empty.jpg", folder / "04-text.jpg", expect=1)
+    errors = [line for line in human.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2
+    assert "Traceback" not in human.output
+
+    doc = cli.json("show", out["07-link.jpg"]["case_id"])
+    assert doc["media"][0]["was_symlink"] is True
+
+
+def test_bad_option_values_are_usage_errors(cli, tmp_path):
+    pic = photo(tmp_path / "a.jpg")
+    assert "not an ISO 8601 time" in cli("intake", pic, "--posted-at", "yesterday", expect=2).output
+    assert (
+        "not an http(s) URL"
+        in cli("intake", pic, "--source-url", "javascript:alert(1)", expect=2).output
+    )
+    assert "LAT,LON" in cli("intake", pic, "--claimed-location", "north", expect=2).output
+
+
+def test_unknown_case_in_show_is_one_line(cli):
+    result = cli("show", "MC-1999-0001", expect=1)
+    assert result.stderr == "Error: no case 'MC-1999-0001' in this store\n"
+
+
+@needs_corpus
+def test_reduced_decode_hashes_stay_close_to_full_decode():
+    reduced = compute_hashes(open_picture(CANON).image).hashes
+    with Image.open(CANON) as img:
+        full = img.convert("RGB")
+    assert hamming(reduced["phash"], str(imagehash.phash(full))) <= 4
+    assert hamming(reduced["dhash"], str(imagehash.dhash(full))) <= 6
+
+
+def test_cases_lists_what_was_taken_in(cli, tmp_path):
+    cli(
+        "intake",
+        photo(tmp_path / "a.jpg"),
+        photo(tmp_path / "b.jpg", seed=5),
+        "--one-case",
+        "--title",
+        "Two pictures",
+    )
+    cli("intake", photo(tmp_path / "c.jpg", seed=9))
+    rows = cli.json("cases")
+    assert [(r["title"], r["media_count"], r["status"], r["verdict"]) for r in rows] == [
+        ("Two pictures", 2, "open", "Unverified"),
+        ("c.jpg", 1, "open", "Unverified"),
+    ]
+
+
+@pytest.mark.parametrize("command", ["intake", "cases", "show"])
+def test_every_command_has_summary_and_example(cli, command):
+    text = cli(command, "--help").output
+    assert "Example:" in text
