@@ -104,4 +104,4 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return text[0].rstrip(".") if text else type(exc).__name__

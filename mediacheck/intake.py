@@ -159,12 +159,12 @@ def intake_file(store: Store, item: InputFile, request: IntakeRequest) -> Intake
     except OSError as exc:
         cause = exc.strerror or str(exc)
         return IntakeResult(path=shown, status="error", error=f"{shown}: cannot be read: {cause}")
-    known = store.media_by_sha256(blob.sha256)
+    # Bytes new to the store cannot be known media: skip the lookup.
+    known = store.media_by_sha256(blob.sha256) if blob.existed else None
     analysis = None if known else analyze(blob.path)
     media = known or _new_media(store, blob, analysis, item.path.name)
-    case_id = request.case_id or _new_case(store, request, item.path.name)
     link = CaseMedia(
-        case_id=case_id,
+        case_id=request.case_id or "",
         media_id=media.id,
         original_name=item.path.name,
         original_path=str(item.path.absolute()),
@@ -173,7 +173,9 @@ def intake_file(store: Store, item: InputFile, request: IntakeRequest) -> Intake
         added_by=request.user,
         added_at=history.now(),
     )
-    stored, _ = store.add_media_to_case(case_id, media, link, _event_details(link, media))
+    case_id, stored, _ = store.add_media_to_case(
+        request.case_id, media, link, _event_details(link, media), _new_case_fields(request, item)
+    )
     status = "already-stored" if known or stored is not media else "added"
     fatal = analysis.fatal if analysis else _stored_problem(stored)
     return IntakeResult(
@@ -253,11 +255,9 @@ def _new_media(store: Store, blob: StoredBlob, analysis: Analysis, name: str) ->
     )
 
 
-def _new_case(store: Store, request: IntakeRequest, name: str) -> str:
+def _new_case_fields(request: IntakeRequest, item: InputFile) -> CaseFields:
     fields = request.fields
-    if not fields.title:
-        fields = replace(fields, title=name)
-    return store.create_case(fields, request.user).id
+    return fields if fields.title else replace(fields, title=item.path.name)
 
 
 def _stored_problem(media: Media) -> str | None:

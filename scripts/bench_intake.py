@@ -1,0 +1,142 @@
+"""Intake speed against a naive loop and against the floor, and peak memory on a huge file.
+
+    python scripts/bench_intake.py [--files N] [--huge-gb 2]
+
+Generates 12 MP and 2 MP JPEGs, then times in one run:
+- naive: what a script using the same libraries would do (three separate reads
+  for SHA-256/SHA-1/MD5, full decode, five imagehash hashes and PDQ on the
+  full picture, exifread);
+- mediacheck: the real intake into a fresh store (copy + hashes in one read,
+  reduced decode, all hashes, metadata, database writes);
+- floor: reduced decode plus SHA-256 of the same files, the least any intake must do.
+Then takes in one huge file (a JPEG with gigabytes appended) in a child
+process and reports its peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import exifread
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from mediacheck import config
+from mediacheck.imaging import open_picture
+from mediacheck.intake import IntakeRequest, intake
+from mediacheck.storage import Store
+
+SIZES = {"12MP": (4000, 3000), "2MP": (1600, 1200)}
+
+
+def make_jpegs(folder: Path, size: tuple[int, int], count: int) -> list[Path]:
+    rng = np.random.default_rng(42)
+    paths = []
+    w, h = size
+    base = np.linspace(0, 255, w, dtype=np.float32)[None, :, None].repeat(h, 0).repeat(3, 2)
+    for i in range(count):
+        noise = rng.normal(0, 25, (h // 8, w // 8, 3)).astype(np.float32)
+        texture = np.kron(noise, np.ones((8, 8, 1), np.float32))[:h, :w]
+        pixels = np.clip(base * (0.5 + 0.1 * i) + texture, 0, 255).astype(np.uint8)
+        path = folder / f"photo-{size[0]}x{size[1]}-{i}.jpg"
+        Image.fromarray(pixels).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def naive(paths: list[Path]) -> None:
+    for path in paths:
+        for algo in ("sha256", "sha1", "md5"):
+            hashlib.new(algo, path.read_bytes()).hexdigest()
+        with Image.open(path) as img:
+            rgb = img.convert("RGB")
+        for fn in (
+            imagehash.phash,
+            imagehash.dhash,
+            imagehash.average_hash,
+            imagehash.whash,
+            imagehash.colorhash,
+        ):
+            fn(rgb)
+        pdqhash.compute(np.asarray(rgb))
+        with open(path, "rb") as fh:
+            exifread.process_file(fh, details=False)
+
+
+def mediacheck_intake(paths: list[Path]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(config.resolve(store=Path(tmp) / "cases", user="bench"))
+        results = intake(store, paths, IntakeRequest(user="bench"))
+        assert all(r.status == "added" for r in results), results
+
+
+def floor(paths: list[Path]) -> None:
+    for path in paths:
+        hashlib.sha256(path.read_bytes()).hexdigest()
+        open_picture(path)
+
+
+def timed(fn, paths) -> float:
+    start = time.perf_counter()
+    fn(paths)
+    return time.perf_counter() - start
+
+
+def huge_file_peak_mb(folder: Path, gigabytes: float) -> float:
+    huge = folder / "huge.jpg"
+    head = make_jpegs(folder, (1600, 1200), 1)[0].read_bytes()
+    with open(huge, "wb") as out:
+        out.write(head)
+        block = os.urandom(1024 * 1024)
+        for _ in range(int(gigabytes * 1024)):
+            out.write(block)
+    code = (
+        "import sys; from pathlib import Path; from mediacheck import config;"
+        "from mediacheck.intake import IntakeRequest, intake; from mediacheck.storage import Store;"
+        "s = Store.open(config.resolve(store=Path(sys.argv[2]), user='bench'));"
+        "r = intake(s, [Path(sys.argv[1])], IntakeRequest(user='bench')); print(r[0].status)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(huge), str(folder / "huge-store")], check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=6, help="files per size")
+    parser.add_argument("--huge-gb", type=float, default=2.0, help="size of the huge file")
+    args = parser.parse_args()
+    print(f"{'set':<6} {'method':<11} {'files/s':>8} {'MB/s':>8} {'vs naive':>9} {'vs floor':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, size in SIZES.items():
+            paths = make_jpegs(Path(tmp), size, args.files)
+            megabytes = sum(p.stat().st_size for p in paths) / 1e6
+            times = {
+                name: timed(fn, paths)
+                for name, fn in (
+                    ("naive", naive),
+                    ("mediacheck", mediacheck_intake),
+                    ("floor", floor),
+                )
+            }
+            for name, seconds in times.items():
+                print(
+                    f"{label:<6} {name:<11} {len(paths) / seconds:>8.2f} {megabytes / seconds:>8.1f} "
+                    f"{times['naive'] / seconds:>8.1f}x {seconds / times['floor']:>8.2f}x"
+                )
+        if args.huge_gb > 0:
+            peak = huge_file_peak_mb(Path(tmp), args.huge_gb)
+            print(f"\npeak memory taking in a {args.huge_gb:g} GB file: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
