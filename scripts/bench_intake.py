@@ -129,10 +129,9 @@ def main() -> None:
                 )
             }
             for name, seconds in times.items():
-                print(
-                    f"{label:<6} {name:<11} {len(paths) / seconds:>8.2f} {megabytes / seconds:>8.1f} "
-                    f"{times['naive'] / seconds:>8.1f}x {seconds / times['floor']:>8.2f}x"
-                )
+                rates = f"{len(paths) / seconds:>8.2f} {megabytes / seconds:>8.1f}"
+                ratios = f"{times['naive'] / seconds:>8.1f}x {seconds / times['floor']:>8.2f}x"
+                print(f"{label:<6} {name:<11} {rates} {ratios}")
         if args.huge_gb > 0:
             peak = huge_file_peak_mb(Path(tmp), args.huge_gb)
             print(f"\npeak memory taking in a {args.huge_gb:g} GB file: {peak:.0f} MB")
