@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -104,10 +103,14 @@ def huge_file_peak_mb(folder: Path, gigabytes: float) -> float:
         "import sys; from pathlib import Path; from mediacheck import config;"
         "from mediacheck.intake import IntakeRequest, intake; from mediacheck.storage import Store;"
         "s = Store.open(config.resolve(store=Path(sys.argv[2]), user='bench'));"
-        "r = intake(s, [Path(sys.argv[1])], IntakeRequest(user='bench')); print(r[0].status)"
+        "r = intake(s, [Path(sys.argv[1])], IntakeRequest(user='bench'));"
+        "assert r[0].status == 'added', r;"
+        # VmHWM belongs to this process image; ru_maxrss would count the forked parent.
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
     )
-    subprocess.run([sys.executable, "-c", code, str(huge), str(folder / "huge-store")], check=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    args = [sys.executable, "-c", code, str(huge), str(folder / "huge-store")]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return int(out.split()[-1]) / 1024
 
 
 def main() -> None:
