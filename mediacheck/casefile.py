@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
-from mediacheck.models import Case, CaseMedia, Media
+from mediacheck import review
+from mediacheck.models import Case, CaseMedia, Event, Media
 from mediacheck.storage import Store
 
-UNVERIFIED = "Unverified"
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What ``cases`` lists; None matches everything."""
+
+    status: str | None = None
+    tag: str | None = None
+    assignee: str | None = None
+    verdict: str | None = None  # the approved rating, or Unverified for none
 
 
 def case_fields(case: Case) -> dict[str, Any]:
@@ -30,9 +41,64 @@ def case_fields(case: Case) -> dict[str, Any]:
 def case_document(store: Store, case_id: str) -> dict[str, Any]:
     case = store.get_case(case_id)
     doc = case_fields(case)
-    doc["verdict"] = {"rating": UNVERIFIED, "state": None}
+    verdicts = store.verdicts(case_id)
+    doc["verdict"] = review.verdict_document(review.current_verdict(verdicts))
+    doc["final_verdict"] = review.final_rating(verdicts)
+    doc["verdicts"] = [review.verdict_document(v) for v in verdicts]
+    doc["notes"] = review.note_documents(store.notes(case_id))
     doc["media"] = [media_document(store, link, media) for link, media in store.case_media(case_id)]
     return doc
+
+
+def case_rows(store: Store, filters: CaseFilter = CaseFilter()) -> list[dict[str, Any]]:
+    """The ``cases`` listing: case fields, media count and verdict of each matching case."""
+    by_case: dict[str, list] = {}
+    for verdict in store.verdicts():
+        by_case.setdefault(verdict.case_id, []).append(verdict)
+    rows = []
+    for listing in store.list_cases():
+        case, verdicts = listing.case, by_case.get(listing.case.id, [])
+        final = review.final_rating(verdicts)
+        if not _matches(case, final, filters):
+            continue
+        current = review.verdict_document(review.current_verdict(verdicts))
+        row = case_fields(case)
+        row["media_count"] = listing.media_count
+        row["verdict"] = current["rating"]
+        row["verdict_state"] = current["state"]
+        row["final_verdict"] = final
+        rows.append(row)
+    return rows
+
+
+def _matches(case: Case, final_rating: str, filters: CaseFilter) -> bool:
+    return (
+        (filters.status is None or case.status == filters.status)
+        and (filters.tag is None or filters.tag in case.tags)
+        and (filters.assignee is None or case.assignee == filters.assignee)
+        and (filters.verdict is None or final_rating == filters.verdict)
+    )
+
+
+def event_document(event: Event) -> dict[str, Any]:
+    """One history event as ``history --json`` prints it, with ``details`` parsed."""
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "user": event.user,
+        "action": event.action,
+        "details": _parsed(event.details),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def _parsed(details: str) -> Any:
+    # A hand-edited row may not be JSON any more: show it as it is; verify names it.
+    try:
+        return json.loads(details)
+    except ValueError:
+        return details
 
 
 def media_document(store: Store, link: CaseMedia, media: Media) -> dict[str, Any]:
@@ -58,6 +124,22 @@ def media_document(store: Store, link: CaseMedia, media: Media) -> dict[str, Any
         "summary": dict(media.summary),
         "metadata": dict(media.meta),
         "errors": list(media.errors),
+        **video_fields(store, media),
+    }
+
+
+def video_fields(store: Store, media: Media) -> dict[str, Any]:
+    """``video`` (its container facts), ``keyframes`` and ``contact_sheet``; empty for pictures."""
+    video = dict(media.video or {})
+    contact_sheet = video.pop("contact_sheet", None)
+    keyframes = store.keyframes(media.id) if media.kind == "video" else []
+    return {
+        "video": video or None,
+        "keyframes": [
+            {"time_s": frame.time_s, "path": frame.path, "hashes": dict(frame.hashes)}
+            for frame in keyframes
+        ],
+        "contact_sheet": contact_sheet,
     }
 
 

@@ -19,6 +19,18 @@ class CaseNotFound(MediacheckError):
         self.case_id = case_id
 
 
+class CaseExists(MediacheckError):
+    def __init__(self, case_id: str):
+        super().__init__(
+            f"case {case_id!r} already exists in this store: import refused, nothing was added"
+        )
+        self.case_id = case_id
+
+
+class BundleError(MediacheckError):
+    """A bundle cannot be imported: malformed, tampered, oversized or unsafe."""
+
+
 class MediaNotFound(MediacheckError):
     def __init__(self, media_id: str, detail: str = ""):
         super().__init__(f"no media {media_id!r}{detail}")
@@ -57,3 +69,12 @@ class ReviewError(MediacheckError):
 
 class ConcurrentUpdate(MediacheckError):
     """Another desk changed the same thing at the same moment and won."""
+
+
+class OutputError(MediacheckError):
+    """A file or folder mediacheck was asked to write cannot be written."""
+
+    def __init__(self, path: object, cause: str):
+        super().__init__(f"{path}: {cause}")
+        self.path = path
+        self.cause = cause

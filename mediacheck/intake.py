@@ -21,11 +21,13 @@ from mediacheck import history
 from mediacheck.blobstore import StoredBlob
 from mediacheck.errors import UnsupportedMedia
 from mediacheck.imaging import Picture, open_picture
+from mediacheck.keyframes import extract_keyframes
 from mediacheck.metadata import extract_metadata
-from mediacheck.models import CaseMedia, Media
+from mediacheck.models import CaseMedia, Keyframe, Media
 from mediacheck.perceptual import compute_hashes
 from mediacheck.sniff import sniff
 from mediacheck.storage import CaseFields, Store, new_media_id
+from mediacheck.video import probe_video
 
 SUMMARY_KEYS = (
     "make",
@@ -162,6 +164,7 @@ def intake_file(store: Store, item: InputFile, request: IntakeRequest) -> Intake
     # Bytes new to the store cannot be known media: skip the lookup.
     known = store.media_by_sha256(blob.sha256) if blob.existed else None
     analysis = None if known else analyze(blob.path)
+    keyframes = _video_pictures(store, blob, analysis) if analysis else []
     media = known or _new_media(store, blob, analysis, item.path.name)
     link = CaseMedia(
         case_id=request.case_id or "",
@@ -174,7 +177,12 @@ def intake_file(store: Store, item: InputFile, request: IntakeRequest) -> Intake
         added_at=history.now(),
     )
     case_id, stored, _ = store.add_media_to_case(
-        request.case_id, media, link, _event_details(link, media), _new_case_fields(request, item)
+        request.case_id,
+        media,
+        link,
+        _event_details(link, media),
+        _new_case_fields(request, item),
+        keyframes,
     )
     status = "already-stored" if known or stored is not media else "added"
     fatal = analysis.fatal if analysis else _stored_problem(stored)
@@ -196,6 +204,8 @@ def analyze(path: Path) -> Analysis:
     analysis = Analysis(kind=sniffed.kind, mime=sniffed.mime, summary=dict.fromkeys(SUMMARY_KEYS))
     if sniffed.kind == "image":
         _analyze_image(path, analysis)
+    elif sniffed.kind in ("video", "audio"):
+        _analyze_video(path, analysis)
     else:
         analysis.fatal = _unsupported(sniffed.mime)
     return analysis
@@ -221,6 +231,48 @@ def _analyze_image(path: Path, analysis: Analysis) -> None:
     analysis.summary.update({k: extracted.summary.get(k) for k in SUMMARY_KEYS})
     analysis.metadata = extracted.metadata
     analysis.errors.extend(extracted.errors)
+
+
+def _analyze_video(path: Path, analysis: Analysis) -> None:
+    try:
+        probe = probe_video(path)
+    except UnsupportedMedia as exc:
+        analysis.fatal = f"{exc.cause}: kept as evidence with its hashes only"
+        analysis.errors.append(exc.cause)
+        return
+    analysis.kind = probe.kind
+    analysis.summary = dict(probe.summary)
+    analysis.width, analysis.height = probe.summary["width"], probe.summary["height"]
+    analysis.metadata = probe.metadata
+    analysis.video = probe.video
+    analysis.errors.extend(probe.errors)
+
+
+def _video_pictures(store: Store, blob: StoredBlob, analysis: Analysis) -> list[Keyframe]:
+    """Keyframes and contact sheet of a video, saved beside its original."""
+    if analysis.kind != "video" or analysis.video is None:
+        return []
+    out_dir = store.blobs.derived_dir(blob.sha256)
+    try:
+        pictures = extract_keyframes(blob.path, out_dir)
+    except UnsupportedMedia as exc:
+        analysis.errors.append(exc.cause)
+        return []
+    analysis.errors.extend(pictures.errors)
+    if pictures.contact_sheet:
+        sheet = store.blobs.relative(out_dir / pictures.contact_sheet)
+        analysis.video["contact_sheet"] = sheet
+    return [
+        Keyframe(
+            media_id=new_media_id(blob.sha256),
+            idx=frame.index,
+            time_s=frame.time_s,
+            path=store.blobs.relative(out_dir / frame.file),
+            hashes=frame.hashes,
+            pdq_quality=frame.pdq_quality,
+        )
+        for frame in pictures.keyframes
+    ]
 
 
 def _unsupported(mime: str) -> str:

@@ -9,7 +9,7 @@ desks can neither lose an event nor fork the chain.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,19 +17,21 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import func
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
-from mediacheck import history
+from mediacheck import history, review, schema
 from mediacheck.blobstore import BlobStore
 from mediacheck.config import Settings
-from mediacheck.errors import CaseNotFound, MediaNotFound, StoreError
-from mediacheck.models import Case, CaseMedia, Event, Media
+from mediacheck.errors import CaseExists, CaseNotFound, InvalidValue, MediaNotFound, StoreError
+from mediacheck.models import Case, CaseMedia, Event, Finding, Keyframe, Media, Note, Verdict
 
 CASE_PREFIX = "MC"
 MEDIA_ID_LENGTH = 16
 RETRIES = 20
+NUL_REPLACEMENT = "\ufffd"
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,36 @@ class CaseFields:
 
 
 @dataclass(frozen=True)
+class CaseChanges:
+    """New values for ``case set``; None (or empty) leaves a field as it is."""
+
+    title: str | None = None
+    claim: str | None = None
+    status: str | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    claimed_location: tuple[float, float] | None = None
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
 class CaseListing:
     case: Case
     media_count: int
+
+
+@dataclass(frozen=True)
+class CaseRecords:
+    """Every row of one case and of its media: what a bundle carries between stores."""
+
+    case: Case
+    media: list[Media]
+    links: list[CaseMedia]
+    events: list[Event]
+    notes: list[Note]
+    verdicts: list[Verdict]
+    keyframes: list[Keyframe]
+    findings: list[Finding]
 
 
 class Store:
@@ -60,20 +89,37 @@ class Store:
         self.engine = _make_engine(settings)
 
     @classmethod
-    def open(cls, settings: Settings) -> Store:
+    def open(cls, settings: Settings, check_schema: bool = True) -> Store:
+        """The store, its database built if empty; ``check_schema=False`` is for ``db`` commands."""
         try:
             settings.store.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the case store {settings.store}: {exc}") from exc
         store = cls(settings)
-        store._ensure_schema()
+        if check_schema:
+            with store._database_errors():
+                schema.ensure(store.engine)
         return store
 
-    def _ensure_schema(self) -> None:
+    def schema_state(self) -> schema.SchemaState:
+        with self._database_errors():
+            return schema.state(self.engine)
+
+    def upgrade_schema(self) -> tuple[str | None, str]:
+        with self._database_errors():
+            return schema.upgrade(self.engine)
+
+    @contextmanager
+    def _database_errors(self, verb: str = "open") -> Iterator[None]:
+        """An unreachable server, refused login or lost connection: one line, never the password."""
         try:
-            SQLModel.metadata.create_all(self.engine)
+            yield
         except OperationalError as exc:
-            raise StoreError(f"cannot open database {self.safe_url}: {_first_line(exc)}") from exc
+            line = _first_line(exc)
+            password = make_url(self.settings.db_url).password
+            if password:
+                line = line.replace(str(password), "***")
+            raise StoreError(f"cannot {verb} database {self.safe_url}: {line}") from exc
 
     @property
     def safe_url(self) -> str:
@@ -82,7 +128,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._database_errors("use"), Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
@@ -105,33 +151,7 @@ class Store:
     # Cases
 
     def create_case(self, fields: CaseFields, user: str) -> Case:
-        def work(session: Session) -> Case:
-            year = datetime.now(UTC).year
-            last = session.exec(select(func.max(Case.seq)).where(Case.year == year)).one()
-            seq = (last or 0) + 1
-            case = Case(
-                id=f"{CASE_PREFIX}-{year}-{seq:04d}",
-                year=year,
-                seq=seq,
-                title=fields.title,
-                claim=fields.claim,
-                source_url=fields.source_url,
-                platform=fields.platform,
-                posted_at=fields.posted_at,
-                tags=list(dict.fromkeys(fields.tags)),
-                claimed_lat=fields.claimed_lat,
-                claimed_lon=fields.claimed_lon,
-                created_by=user,
-                created_at=history.now(),
-            )
-            session.add(case)
-            session.flush()
-            details = {k: v for k, v in vars(fields).items() if v not in (None, ())}
-            details["tags"] = case.tags
-            append_event(session, case.id, user, "case-created", details)
-            return case
-
-        return self._retrying(work)
+        return self._retrying(lambda session: _insert_case(session, fields, user))
 
     def get_case(self, case_id: str) -> Case:
         with self.session() as session:
@@ -149,6 +169,24 @@ class Store:
             )
             cases = session.exec(select(Case).order_by(Case.year, Case.seq)).all()
         return [CaseListing(case=c, media_count=counts.get(c.id, 0)) for c in cases]
+
+    def update_case(self, case_id: str, changes: CaseChanges, user: str) -> list[Event]:
+        """Apply every change that alters the case, one history event each."""
+        if changes.status is not None and changes.status not in review.CASE_STATUSES:
+            raise InvalidValue(
+                f"{changes.status!r} is not a case status: use {', '.join(review.CASE_STATUSES)}"
+            )
+
+        def work(session: Session) -> list[Event]:
+            case = _lock_case(session, case_id)
+            events = []
+            for action, values, details in list(_case_updates(case, changes)):
+                for name, value in values.items():
+                    setattr(case, name, value)
+                events.append(append_event(session, case_id, user, action, details))
+            return events
+
+        return self._retrying(work)
 
     # Media
 
@@ -169,31 +207,43 @@ class Store:
         raise MediaNotFound(media_id, detail)
 
     def add_media_to_case(
-        self, case_id: str, media: Media, link: CaseMedia, details: dict[str, Any]
-    ) -> tuple[Media, bool]:
+        self,
+        case_id: str | None,
+        media: Media,
+        link: CaseMedia,
+        details: dict[str, Any],
+        new_case: CaseFields | None = None,
+        keyframes: Sequence[Keyframe] = (),
+    ) -> tuple[str, Media, bool]:
         """Store ``media`` unless its bytes are known, link it to the case, log the event.
 
-        Returns the stored media and whether the link is new.
+        With ``case_id`` None a case is made from ``new_case`` in the same
+        transaction; a video's ``keyframes`` are stored with its media row.
+        Returns the case id, the stored media and whether the link is new.
         """
 
-        def work(session: Session) -> tuple[Media, bool]:
-            _lock_case(session, case_id)
+        def work(session: Session) -> tuple[str, Media, bool]:
+            if case_id is None:
+                target = _insert_case(session, new_case or CaseFields(), link.added_by).id
+            else:
+                target = _lock_case(session, case_id).id
             stored = session.exec(select(Media).where(Media.sha256 == media.sha256)).first()
             if stored is None:
                 session.add(media)
                 session.flush()
+                session.add_all(keyframes)
                 stored = media
             exists = session.exec(
                 select(CaseMedia).where(
-                    CaseMedia.case_id == case_id, CaseMedia.media_id == stored.id
+                    CaseMedia.case_id == target, CaseMedia.media_id == stored.id
                 )
             ).first()
             if exists is not None:
-                return stored, False
-            link.case_id, link.media_id = case_id, stored.id
+                return target, stored, False
+            link.case_id, link.media_id = target, stored.id
             session.add(link)
-            append_event(session, case_id, link.added_by, "media-added", details)
-            return stored, True
+            append_event(session, target, link.added_by, "media-added", details)
+            return target, stored, True
 
         return self._retrying(work)
 
@@ -207,6 +257,77 @@ class Store:
             ).all()
         return [(link, media) for link, media in rows]
 
+    def keyframes(self, media_id: str) -> list[Keyframe]:
+        with self.session() as session:
+            return list(
+                session.exec(
+                    select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.idx)
+                )
+            )
+
+    def all_media(self) -> list[Media]:
+        with self.session() as session:
+            return list(session.exec(select(Media).order_by(Media.id)))
+
+    # Notes and verdicts
+
+    def add_note(self, note: Note) -> Note:
+        def work(session: Session) -> Note:
+            _lock_case(session, note.case_id)
+            if note.corrects is not None:
+                corrected = session.get(Note, note.corrects)
+                if corrected is None or corrected.case_id != note.case_id:
+                    raise InvalidValue(f"no note {note.corrects} in case {note.case_id} to correct")
+            session.add(note)
+            session.flush()
+            append_event(session, note.case_id, note.author, "note-added", review.note_event(note))
+            return note
+
+        return self._retrying(work)
+
+    def notes(self, case_id: str) -> list[Note]:
+        with self.session() as session:
+            return list(session.exec(select(Note).where(Note.case_id == case_id).order_by(Note.id)))
+
+    def verdicts(self, case_id: str | None = None) -> list[Verdict]:
+        """A case's verdicts (every case's without ``case_id``), oldest first."""
+        query = select(Verdict).order_by(Verdict.id)
+        if case_id is not None:
+            query = query.where(Verdict.case_id == case_id)
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def propose_verdict(self, verdict: Verdict) -> Verdict:
+        def work(session: Session) -> Verdict:
+            case = _lock_case(session, verdict.case_id)
+            review.check_can_propose(review.current_verdict(_case_verdicts(session, case.id)))
+            session.add(verdict)
+            session.flush()
+            case.status = review.status_after(_case_verdicts(session, case.id))
+            details = review.verdict_event(verdict, case.status)
+            append_event(session, case.id, verdict.proposed_by, "verdict-proposed", details)
+            return verdict
+
+        return self._retrying(work)
+
+    def decide_verdict(self, case_id: str, user: str, state: str, text: str | None) -> Verdict:
+        """Approve or reject the pending proposal; the case lock makes one decision win."""
+
+        def work(session: Session) -> Verdict:
+            case = _lock_case(session, case_id)
+            verdicts = _case_verdicts(session, case_id)
+            current = review.current_verdict(verdicts)
+            verdict = review.check_can_decide(current, case_id, user, state)
+            verdict.state, verdict.decided_by, verdict.decided_at = state, user, history.now()
+            verdict.decision_comment = text
+            session.add(verdict)
+            case.status = review.status_after(verdicts)
+            details = review.verdict_event(verdict, case.status)
+            append_event(session, case_id, user, f"verdict-{state}", details)
+            return verdict
+
+        return self._retrying(work)
+
     # History
 
     def append_event(self, case_id: str, user: str, action: str, details: dict[str, Any]) -> Event:
@@ -217,6 +338,101 @@ class Store:
             return list(
                 session.exec(select(Event).where(Event.case_id == case_id).order_by(Event.seq))
             )
+
+    # Bundles
+
+    def case_records(self, case_id: str) -> CaseRecords:
+        case = self.get_case(case_id)
+        pairs = self.case_media(case_id)
+        ids = [media.id for _, media in pairs]
+        with self.session() as session:
+            keyframes = session.exec(
+                select(Keyframe).where(Keyframe.media_id.in_(ids)).order_by(Keyframe.id)
+            ).all()
+            findings = session.exec(
+                select(Finding).where(Finding.media_id.in_(ids)).order_by(Finding.id)
+            ).all()
+        return CaseRecords(
+            case=case,
+            media=[media for _, media in pairs],
+            links=[link for link, _ in pairs],
+            events=self.events(case_id),
+            notes=self.notes(case_id),
+            verdicts=self.verdicts(case_id),
+            keyframes=list(keyframes),
+            findings=list(findings),
+        )
+
+    def import_case(self, records: CaseRecords, user: str, details: dict[str, Any]) -> list[str]:
+        """Add a bundle's case in one transaction and end its history with an import event.
+
+        Media whose bytes the store already holds keep their rows as they are (with
+        their keyframes and findings). Returns the ids of the media new to the store.
+        """
+
+        def work(session: Session) -> list[str]:
+            if session.get(Case, records.case.id) is not None:
+                raise CaseExists(records.case.id)
+            session.add(_fresh(records.case, keep_id=True))
+            known = session.exec(
+                select(Media.sha256).where(Media.sha256.in_([m.sha256 for m in records.media]))
+            ).all()
+            new_ids = {m.id for m in records.media if m.sha256 not in set(known)}
+            session.add_all(_fresh(m, keep_id=True) for m in records.media if m.id in new_ids)
+            session.flush()
+            derived = [r for r in (*records.keyframes, *records.findings) if r.media_id in new_ids]
+            rows = [*records.links, *records.events, *records.verdicts, *derived]
+            session.add_all(_fresh(row) for row in rows)
+            _import_notes(session, records.notes)
+            added = sorted(new_ids)
+            details_added = details | {"media_added": added}
+            append_event(session, records.case.id, user, "case-imported", details_added)
+            return added
+
+        return self._retrying(work)
+
+
+def _fresh(row, keep_id: bool = False):
+    """A new, unattached copy of a row; without ``keep_id`` the database numbers it."""
+    return type(row).model_validate(row.model_dump(exclude=None if keep_id else {"id"}))
+
+
+def _import_notes(session: Session, notes: list[Note]) -> None:
+    # Notes are renumbered in the new store: a correction must follow its note.
+    new_ids: dict[int | None, int | None] = {}
+    for note in notes:
+        copy = _fresh(note)
+        copy.corrects = new_ids.get(note.corrects)
+        session.add(copy)
+        session.flush()
+        new_ids[note.id] = copy.id
+
+
+def _insert_case(session: Session, fields: CaseFields, user: str) -> Case:
+    year = datetime.now(UTC).year
+    last = session.exec(select(func.max(Case.seq)).where(Case.year == year)).one()
+    seq = (last or 0) + 1
+    case = Case(
+        id=f"{CASE_PREFIX}-{year}-{seq:04d}",
+        year=year,
+        seq=seq,
+        title=fields.title,
+        claim=fields.claim,
+        source_url=fields.source_url,
+        platform=fields.platform,
+        posted_at=fields.posted_at,
+        tags=list(dict.fromkeys(fields.tags)),
+        claimed_lat=fields.claimed_lat,
+        claimed_lon=fields.claimed_lon,
+        created_by=user,
+        created_at=history.now(),
+    )
+    session.add(case)
+    session.flush()
+    details = {k: v for k, v in vars(fields).items() if v not in (None, ())}
+    details["tags"] = case.tags
+    append_event(session, case.id, user, "case-created", details)
+    return case
 
 
 def new_media_id(sha256: str) -> str:
@@ -257,6 +473,35 @@ def append_event(
     return event
 
 
+def _case_verdicts(session: Session, case_id: str) -> list[Verdict]:
+    return list(
+        session.exec(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id))
+    )
+
+
+def _case_updates(case: Case, changes: CaseChanges):
+    """(action, new column values, event details) for every change that alters ``case``."""
+    for name in ("title", "claim", "status", "assignee"):
+        old, new = getattr(case, name), getattr(changes, name)
+        if new is not None and new != old:
+            yield f"{name}-changed", {name: new}, {"from": old, "to": new}
+    removed = set(changes.remove_tags)
+    tags = [t for t in dict.fromkeys([*case.tags, *changes.add_tags]) if t not in removed]
+    if tags != list(case.tags):
+        added = [t for t in tags if t not in case.tags]
+        dropped = [t for t in case.tags if t not in tags]
+        yield "tags-changed", {"tags": tags}, {"added": added, "removed": dropped, "tags": tags}
+    old_location = (case.claimed_lat, case.claimed_lon)
+    if changes.claimed_location is not None and tuple(changes.claimed_location) != old_location:
+        lat, lon = changes.claimed_location
+        details = {"from": _location(old_location), "to": _location((lat, lon))}
+        yield "location-changed", {"claimed_lat": lat, "claimed_lon": lon}, details
+
+
+def _location(pair: tuple[float | None, float | None]) -> list[float] | None:
+    return None if pair[0] is None else [pair[0], pair[1]]
+
+
 def _lock_case(session: Session, case_id: str) -> Case:
     case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
     if case is None:
@@ -267,8 +512,12 @@ def _lock_case(session: Session, case_id: str) -> Case:
 def _make_engine(settings: Settings) -> Engine:
     try:
         url = make_url(settings.db_url)
-    except ArgumentError as exc:
-        raise StoreError(f"malformed database URL: {_first_line(exc)}") from exc
+    except (ArgumentError, ValueError) as exc:
+        # The text may hold a password: name the expected shape, not what was given.
+        raise StoreError(
+            "malformed database URL: expected dialect+driver://user:password@host:port/database, "
+            "e.g. postgresql+psycopg://desk@db.example.org/mediacheck"
+        ) from exc
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(settings.db_url)
     try:
@@ -296,6 +545,17 @@ def _sqlite_engine(db_url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _replace_nul(session: Session, _flush_context, _instances) -> None:
+    # PostgreSQL text columns reject NUL (JSON columns keep it escaped). Hostile
+    # metadata carries it; replace it on every backend so both read back the same.
+    for row in (*session.new, *session.dirty):
+        for attr in sa_inspect(row).mapper.column_attrs:
+            value = getattr(row, attr.key)
+            if isinstance(value, str) and "\x00" in value:
+                setattr(row, attr.key, value.replace("\x00", NUL_REPLACEMENT))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -34,9 +34,9 @@ def main():
 
 
 def _register() -> None:
-    from mediacheck.cli import intake
+    from mediacheck.cli import case, db, intake, report, review, video
 
-    for module in (intake,):
+    for module in (intake, review, case, db, video, report):
         for command in module.COMMANDS:
             main.add_command(command)
 

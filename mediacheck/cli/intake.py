@@ -12,6 +12,8 @@ from mediacheck import casefile
 from mediacheck import intake as core
 from mediacheck.cli.options import DATETIME, LOCATION, URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, progress, text
+from mediacheck.cli.review import VERDICT_FILTER
+from mediacheck.keyframes import timestamp
 from mediacheck.storage import CaseFields
 
 
@@ -107,26 +109,25 @@ def _print_result(result: core.IntakeResult) -> None:
     "--status", type=click.Choice(["open", "in-review", "closed"]), help="Only this status."
 )
 @click.option("--tag", help="Only cases with this tag.")
+@click.option("--assignee", "--assign", metavar="USER", help="Only cases assigned to USER.")
+@click.option(
+    "--verdict",
+    type=VERDICT_FILTER,
+    help="Only cases whose approved verdict is this rating (Unverified: none approved).",
+)
 @json_option
 @store_options
-def cases(status, tag, as_json, settings):
+def cases(status, tag, assignee, verdict, as_json, settings):
     """List cases: id, title, status, media count and verdict.
 
     \b
     Example:
         mediacheck cases --status open
+        mediacheck cases --verdict unverified --assignee bob
         mediacheck cases --json
     """
-    store = open_store(settings)
-    rows = []
-    for listing in store.list_cases():
-        case = listing.case
-        if (status and case.status != status) or (tag and tag not in case.tags):
-            continue
-        row = casefile.case_fields(case)
-        row["media_count"] = listing.media_count
-        row["verdict"] = casefile.UNVERIFIED
-        rows.append(row)
+    filters = casefile.CaseFilter(status=status, tag=tag, assignee=assignee, verdict=verdict)
+    rows = casefile.case_rows(open_store(settings), filters)
     if as_json:
         print_json(rows)
         return
@@ -137,7 +138,7 @@ def cases(status, tag, as_json, settings):
             text(row["title"]),
             text(row["status"]),
             str(row["media_count"]),
-            text(row["verdict"]),
+            text(_verdict_label(row["verdict"], row["verdict_state"])),
         )
     console.print(table)
 
@@ -176,11 +177,43 @@ def _print_case(doc: dict) -> None:
             console.print(f"  {label:<10} {text(doc[key])}")
     if doc["tags"]:
         console.print(f"  {'tags':<10} {text(', '.join(doc['tags']))}")
-    verdict = doc["verdict"]
-    state = f" ({verdict['state']})" if verdict.get("state") else ""
-    console.print(f"  {'verdict':<10} {text(verdict['rating'])}{text(state)}")
+    _print_verdict(doc["verdict"], doc["final_verdict"])
+    for note in doc["notes"]:
+        _print_note(note)
     for media in doc["media"]:
         _print_media(media)
+
+
+def _verdict_label(rating: str, state: str | None) -> str:
+    return f"{rating} ({state})" if state else rating
+
+
+def _print_verdict(verdict: dict, final: str) -> None:
+    console.print(f"  {'verdict':<10} {text(_verdict_label(verdict['rating'], verdict['state']))}")
+    if verdict["state"] is None:
+        return
+    console.print(f"  {'':<10} proposed by {text(verdict['proposed_by'])}")
+    console.print(f"  {'':<10} {text(verdict['rationale'])}")
+    decided = verdict["approved_by"] or verdict["rejected_by"]
+    if decided:
+        why = verdict["comment"] or verdict["reason"]
+        console.print(f"  {'':<10} {verdict['state']} by {text(decided)}")
+        if why:
+            console.print(f"  {'':<10} {text(why)}")
+    if final != verdict["rating"] or verdict["state"] != "approved":
+        console.print(f"  {'final':<10} {text(final)}")
+
+
+def _print_note(note: dict) -> None:
+    fixes = f" (corrects note {note['corrects']})" if note["corrects"] else ""
+    console.print(
+        f"  note {note['id']:<5} {text(note['at'][:16])} {text(note['author'])}{fixes}: "
+        f"{text(note['text'])}"
+    )
+    earliest = note["earliest_date"] and f"earliest {note['earliest_date']}"
+    found = [f for f in (note["engine"], note["url"], earliest) if f]
+    if found:
+        console.print(f"  {'':<10} {text('  '.join(found))}")
 
 
 def _print_media(media: dict) -> None:
@@ -198,6 +231,10 @@ def _print_media(media: dict) -> None:
             console.print(f"  {key:<16} {text(value)}")
     for name, value in media["hashes"].items():
         console.print(f"  {name:<16} {value}")
+    for frame in media["keyframes"]:
+        console.print(f"  keyframe {timestamp(frame['time_s']):>15} {text(frame['path'])}")
+    if media["contact_sheet"]:
+        console.print(f"  {'contact sheet':<16} {text(media['contact_sheet'])}")
     for problem in media["errors"]:
         console.print(f"  [yellow]problem[/yellow]    {text(problem)}")
 

@@ -1,0 +1,60 @@
+"""db upgrade and db current: the version of the database schema."""
+
+from __future__ import annotations
+
+import click
+
+from mediacheck.cli.options import json_option, store_options
+from mediacheck.cli.output import console, print_json, text
+from mediacheck.storage import Store
+
+
+@click.group()
+def db():
+    """Show or upgrade the database schema (numbered Alembic migrations).
+
+    \b
+    Example:
+        mediacheck db current
+        mediacheck db upgrade
+    """
+
+
+@db.command()
+@json_option
+@store_options
+def current(as_json, settings):
+    """Show the database's schema revision and the newest this mediacheck knows.
+
+    \b
+    Example:
+        mediacheck db current --json
+    """
+    found = Store.open(settings, check_schema=False).schema_state()
+    row = {"database": found.current, "head": found.head, "status": found.status}
+    if as_json:
+        print_json(row)
+        return
+    console.print(f"{text(found.current or 'none')} (head {text(found.head)}): {found.status}")
+
+
+@db.command()
+@store_options
+def upgrade(settings):
+    """Migrate the database to the newest schema revision (an empty one is built).
+
+    Back up the database first; every desk sharing it then needs this version
+    of mediacheck.
+
+    \b
+    Example:
+        MEDIACHECK_DATABASE_URL=postgresql+psycopg://desk@db/mediacheck mediacheck db upgrade
+    """
+    before, after = Store.open(settings, check_schema=False).upgrade_schema()
+    if before == after:
+        console.print(f"already at revision {text(after)}")
+    else:
+        console.print(f"upgraded from {text(before or 'an empty database')} to revision {after}")
+
+
+COMMANDS = [db]

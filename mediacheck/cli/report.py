@@ -1,0 +1,145 @@
+"""report, export and import: a case as a report, a bundle or a line of the archive."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from mediacheck import archive, bundle, mediareview, reports
+from mediacheck.cli.options import json_option, open_store, store_options
+from mediacheck.cli.output import console, print_json, text
+
+REPORT_FORMATS = (*reports.FORMATS, "mediareview")
+MEGABYTE = 1024 * 1024
+
+
+def _in_existing_folder(ctx, param, value: Path | None) -> Path | None:
+    if value is not None and not value.parent.is_dir():
+        raise click.BadParameter(f"the folder {value.parent} does not exist", ctx, param)
+    return value
+
+
+@click.command()
+@click.argument("case_id", metavar="CASE")
+@click.option(
+    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="html", show_default=True
+)
+@click.option("--claim-review", is_flag=True, help="With mediareview: add the linked ClaimReview.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_in_existing_folder,
+    help="Write to FILE.",
+)
+@store_options
+def report(case_id, fmt, claim_review, output, settings):
+    """Render a case as HTML, Markdown, JSON or schema.org MediaReview JSON-LD.
+
+    HTML is one self-contained page (pictures embedded, no scripts, printable);
+    md is for pasting into newsroom tools; json is `show --json` plus the
+    history; mediareview needs an approved verdict.
+
+    \b
+    Example:
+        mediacheck report MC-2026-0002 -o MC-2026-0002.html
+        mediacheck report MC-2026-0002 --format mediareview --claim-review
+    """
+    if claim_review and fmt != "mediareview":
+        raise click.UsageError("--claim-review goes with --format mediareview")
+    store = open_store(settings)
+    doc = reports.report_document(store, case_id)
+    if fmt == "mediareview":
+        rendered = mediareview.to_json(mediareview.media_review(doc, claim_review))
+    else:
+        rendered = reports.render(store, doc, fmt)
+    if output is None:
+        sys.stdout.write(rendered)
+        return
+    output.write_text(rendered, encoding="utf-8")
+    console.print(f"{text(case_id)}: {fmt} report written to {text(output)}")
+
+
+@click.command()
+@click.argument("case_id", metavar="CASE", required=False)
+@click.option("--all", "everything", is_flag=True, help="Export every case (with --format).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(archive.FORMATS),
+    help="With --all: jsonl (one case a line) or csv (one media item a row).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_in_existing_folder,
+    required=True,
+    help="The file to write.",
+)
+@json_option
+@store_options
+def export(case_id, everything, fmt, output, as_json, settings):
+    """Export a case as a verifiable BagIt zip, or the whole archive as JSONL or CSV.
+
+    \b
+    Example:
+        mediacheck export MC-2026-0002 -o MC-2026-0002.zip
+        mediacheck export --all --format csv -o archive.csv
+    """
+    if everything == bool(case_id):
+        raise click.UsageError("give either CASE or --all")
+    if fmt and not everything:
+        raise click.UsageError("--format goes with --all; a case is exported as a zip bundle")
+    store = open_store(settings)
+    if everything:
+        count = archive.write_archive(store, output, fmt or "jsonl")
+        result = {"path": str(output), "format": fmt or "jsonl", "count": count}
+        summary = f"{count} {'lines' if result['format'] == 'jsonl' else 'rows'} written to"
+    else:
+        exported = bundle.export_case(store, case_id, output)
+        result = asdict(exported) | {"path": str(exported.path)}
+        summary = f"{case_id}: {exported.files} files ({exported.payload_bytes} bytes) written to"
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"{text(summary)} {text(output)}")
+
+
+@click.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--max-size",
+    type=click.IntRange(min=1),
+    default=bundle.Limits().max_bytes // MEGABYTE,
+    show_default=True,
+    help="Refuse bundles that unpack to more megabytes than this.",
+)
+@json_option
+@store_options
+def import_command(path, max_size, as_json, settings):
+    """Import a case bundle after verifying every checksum and its history chain.
+
+    Nothing is added unless the whole bundle checks out; a case id the store
+    already holds is refused, and stored originals are never replaced.
+
+    \b
+    Example:
+        mediacheck import MC-2026-0002.zip
+    """
+    limits = bundle.Limits(max_bytes=max_size * MEGABYTE)
+    result = bundle.import_bundle(open_store(settings), path, settings.user, limits)
+    if as_json:
+        print_json(asdict(result))
+        return
+    console.print(
+        f"{text(result.case_id)}: imported {result.events} events, "
+        f"{len(result.media_added)} new originals, "
+        f"{len(result.media_already_stored)} already stored"
+    )
+
+
+COMMANDS = [report, export, import_command]

@@ -1,0 +1,209 @@
+"""links, note and verdict: reverse searches, their findings and four-eyes review."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+
+from mediacheck import links as core_links
+from mediacheck import review
+from mediacheck.cli.options import URL, json_option, open_store, store_options
+from mediacheck.cli.output import console, print_json, text
+from mediacheck.errors import InvalidValue
+
+
+class RatingType(click.ParamType):
+    """A MediaReview rating, in any letter case."""
+
+    name = "RATING"
+
+    def __init__(self, allow_unverified: bool = False):
+        self.allow_unverified = allow_unverified
+
+    def convert(self, value, param, ctx):
+        try:
+            return review.normalize_rating(value, self.allow_unverified)
+        except InvalidValue as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class EarliestDateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        try:
+            return review.parse_earliest_date(value)
+        except InvalidValue as exc:
+            self.fail(str(exc), param, ctx)
+
+
+RATING = RatingType()
+VERDICT_FILTER = RatingType(allow_unverified=True)
+
+
+@click.command()
+@click.argument("case_id", metavar="CASE")
+@json_option
+@store_options
+def links(case_id, as_json, settings):
+    """Reverse-search links (Google Lens, Bing, Yandex, TinEye) for a case's media.
+
+    With the case's source URL, each engine's search-by-URL link; without one,
+    the stored original (or a video's keyframes) to upload on each engine.
+
+    \b
+    Example:
+        mediacheck links MC-2026-0002
+        mediacheck links MC-2026-0002 --json
+    """
+    found = core_links.case_links(open_store(settings), case_id)
+    if as_json:
+        print_json([asdict(item) for item in found])
+        return
+    if not found:
+        console.print(f"{text(case_id)} has no media to search for")
+    for item in found:
+        console.print(
+            f"[bold]{text(item.media_id)}[/bold]  {text(item.original_name)}  {text(item.kind)}"
+        )
+        if not item.source_url:
+            for path in item.searches[0].files:
+                console.print(f"  upload by hand     {text(path)}")
+        for search in item.searches:
+            console.print(f"  {search.name:<18} {text(search.url or search.upload_page)}")
+
+
+@click.command()
+@click.argument("case_id", metavar="CASE")
+@click.argument("note_text", metavar="TEXT")
+@click.option("--engine", help="Reverse-search engine: google-lens, bing, yandex, tineye, ...")
+@click.option("--url", type=URL, help="The result found: where the media was seen.")
+@click.option(
+    "--earliest-date",
+    type=EarliestDateType(),
+    help="Earliest date the media was found online (ISO 8601 date or time).",
+)
+@click.option("--media", metavar="MEDIA_ID", help="The media item searched (id or prefix).")
+@click.option("--corrects", type=int, metavar="NOTE_ID", help="The earlier note this corrects.")
+@json_option
+@store_options
+def note(case_id, note_text, engine, url, earliest_date, media, corrects, as_json, settings):
+    """Record a reverse-search finding, or a plain note without --engine.
+
+    Notes are never edited or deleted: correct one with a new note and
+    --corrects.
+
+    \b
+    Example:
+        mediacheck note MC-2026-0002 --engine tineye --url https://example.com/2019/strike.jpg \\
+            --earliest-date 2019-03-02 "Same picture in a 2019 article"
+        mediacheck note MC-2026-0002 --corrects 1 "The 2019 article is from 2021"
+    """
+    saved = review.add_note(
+        open_store(settings),
+        case_id,
+        settings.user,
+        note_text,
+        engine=engine,
+        url=url,
+        earliest_date=earliest_date,
+        media=media,
+        corrects=corrects,
+    )
+    [doc] = review.note_documents([saved])
+    if as_json:
+        print_json(doc)
+        return
+    console.print(f"note {saved.id} added to {text(case_id)} by {text(saved.author)}")
+
+
+@click.group()
+def verdict():
+    """Propose, approve or reject a MediaReview verdict (four eyes).
+
+    \b
+    Example:
+        mediacheck verdict propose MC-2026-0002 decontextualizedcontent \\
+            --rationale "TinEye finds it in a 2019 article"
+        mediacheck verdict approve MC-2026-0002 --user bob
+    """
+
+
+@verdict.command()
+@click.argument("case_id", metavar="CASE")
+@click.argument("rating", type=RATING)
+@click.option("--rationale", required=True, help="Why: what the evidence shows.")
+@click.option("--original-url", type=URL, help="Where the original media was first published.")
+@click.option("--original-context", help="What the original media really shows.")
+@click.option(
+    "--confidence", type=click.Choice(review.CONFIDENCES, case_sensitive=False), help="How sure."
+)
+@json_option
+@store_options
+def propose(
+    case_id, rating, rationale, original_url, original_context, confidence, as_json, settings
+):
+    """Propose a verdict; it is final once another user approves it.
+
+    RATING is one of OriginalMediaContent, DecontextualizedContent,
+    EditedOrCroppedContent, TransformedContent, StagedContent,
+    SatireOrParodyContent (any letter case).
+
+    \b
+    Example:
+        mediacheck verdict propose MC-2026-0002 DecontextualizedContent \\
+            --rationale "Same picture in a 2019 article" \\
+            --original-url https://example.com/2019/strike --confidence high
+    """
+    proposal = review.Proposal(
+        rating=rating,
+        rationale=rationale,
+        original_url=original_url,
+        original_context=original_context,
+        confidence=confidence.lower() if confidence else None,
+    )
+    saved = review.propose(open_store(settings), case_id, settings.user, proposal)
+    _print_verdict(saved, as_json)
+
+
+@verdict.command()
+@click.argument("case_id", metavar="CASE")
+@click.option("--comment", help="A word on the approval.")
+@json_option
+@store_options
+def approve(case_id, comment, as_json, settings):
+    """Approve the proposed verdict of a case; its proposer cannot.
+
+    \b
+    Example:
+        mediacheck verdict approve MC-2026-0002 --comment "Checked the 2019 article"
+    """
+    _print_verdict(review.approve(open_store(settings), case_id, settings.user, comment), as_json)
+
+
+@verdict.command()
+@click.argument("case_id", metavar="CASE")
+@click.option("--reason", required=True, help="Why the proposal is rejected.")
+@json_option
+@store_options
+def reject(case_id, reason, as_json, settings):
+    """Reject the proposed verdict of a case (its proposer may withdraw it so).
+
+    \b
+    Example:
+        mediacheck verdict reject MC-2026-0002 --reason "The 2019 article shows another building"
+    """
+    _print_verdict(review.reject(open_store(settings), case_id, settings.user, reason), as_json)
+
+
+def _print_verdict(saved, as_json: bool) -> None:
+    doc = review.verdict_document(saved)
+    if as_json:
+        print_json(doc)
+        return
+    who = saved.decided_by or saved.proposed_by
+    console.print(f"{text(saved.case_id)}: {text(saved.rating)} {saved.state} by {text(who)}")
+
+
+COMMANDS = [links, note, verdict]

@@ -1,0 +1,69 @@
+"""Forensic findings: small signals a verifier weighs, each explained in plain words.
+
+mediacheck never turns findings into a verdict: people decide. Every check is
+independent; one that fails becomes an ``analysis-failed`` finding and the
+others still run, so a hostile file can never block intake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mediacheck.findings import (
+    c2pa_signals,
+    ela,
+    filename,
+    jpeg,
+    location,
+    metadata_signals,
+    thumbnail,
+    timestamps,
+    video_signals,
+)
+from mediacheck.findings.base import (
+    INFO,
+    NOTICE,
+    SEVERITIES,
+    WARNING,
+    Finding,
+    FindingContext,
+    analysis_failed,
+)
+
+__all__ = [
+    "INFO",
+    "NOTICE",
+    "SEVERITIES",
+    "WARNING",
+    "Finding",
+    "FindingContext",
+    "compute_findings",
+]
+
+Check = Callable[[FindingContext], list[Finding]]
+
+CHECKS: list[tuple[str, Check]] = [
+    ("metadata-stripped", metadata_signals.check_stripped),
+    ("editing-software", metadata_signals.check_editing_software),
+    ("dimension-mismatch", metadata_signals.check_dimensions),
+    ("capture-time", timestamps.check_capture_time),
+    ("thumbnail", thumbnail.check_thumbnail),
+    ("jpeg-quality", jpeg.check_quality),
+    ("double-jpeg", jpeg.check_double_compression),
+    ("ela", ela.check_ela),
+    ("gps", location.check_location),
+    ("extension", filename.check_extension),
+    ("c2pa", c2pa_signals.check_c2pa),
+    ("video-reencoded", video_signals.check_reencoded),
+]
+
+
+def compute_findings(ctx: FindingContext) -> list[Finding]:
+    """Run every check that applies to the media; never raises."""
+    findings: list[Finding] = []
+    for name, check in CHECKS:
+        try:
+            findings.extend(check(ctx))
+        except Exception as exc:  # any failure is recorded, never fatal
+            findings.append(analysis_failed(name, exc))
+    return findings

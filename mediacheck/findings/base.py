@@ -1,0 +1,59 @@
+"""What every check returns and what it is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+INFO = "info"
+NOTICE = "notice"
+WARNING = "warning"
+SEVERITIES = (INFO, NOTICE, WARNING)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    image: str | None = None  # file name inside FindingContext.derived_dir
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "evidence": self.evidence,
+            "image": self.image,
+        }
+
+
+@dataclass
+class FindingContext:
+    path: Path  # the stored original: read, never written
+    original_name: str  # the user's file name: hostile, never used in a path
+    kind: str  # image, video, audio or other
+    mime: str
+    summary: dict[str, Any]
+    metadata: dict[str, Any]
+    posted_at: datetime | None
+    claimed_location: tuple[float, float] | None
+    derived_dir: Path  # where pictures made for the report are written
+
+
+def analysis_failed(check: str, exc: BaseException) -> Finding:
+    detail = str(exc).strip().splitlines()
+    error = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
+    return Finding(
+        code="analysis-failed",
+        severity=NOTICE,
+        message=(
+            f"The {check} check could not be completed on this file. "
+            "This says nothing about whether the media is authentic; "
+            "the other checks still ran."
+        ),
+        evidence={"check": check, "error": error[:500]},
+    )

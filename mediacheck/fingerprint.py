@@ -1,0 +1,258 @@
+"""What mediacheck remembers of a picture so that a re-shared copy can be recognised.
+
+A picture (a photo, or one keyframe of a video) gets:
+
+- a digest of its decoded pixels, for copies that differ only in metadata or container;
+- two 64-bit DCT hashes, of the whole picture and of its *content box*: the picture with
+  borders, caption bands and screenshot bars cut away;
+- sixteen 32-bit coarse DCT hashes of the content box and of windows of it, so that a copy
+  cropped by up to a quarter of a side still lands near one of them;
+- ORB keypoints, to verify a short list geometrically.
+
+``docs/matching.md`` explains the choice and measures it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+# Bumped whenever a hash changes meaning: the index only compares prints of one version.
+VERSION = 1
+
+# Window boxes (left, top, right, bottom) as fractions of the content box. Each axis keeps
+# the whole side, drops a fifth at either end, or a tenth at both: together they sit within
+# about a tenth of a side of any crop that keeps three quarters of each side. The first
+# window is the whole content box, the one a query is compared with.
+_SPANS = ((0.0, 1.0), (0.0, 0.8), (0.2, 1.0), (0.1, 0.9))
+WINDOWS = tuple((x0, y0, x1, y1) for x0, x1 in _SPANS for y0, y1 in _SPANS)
+
+# One fixed-width record per picture, so that a whole archive loads with one frombuffer.
+RECORD = np.dtype(
+    [
+        ("pixels", "<u8"),
+        ("fine", "<u8", (2,)),
+        ("coarse", "<u4", (len(WINDOWS),)),
+        ("informative", "u1"),
+    ]
+)
+
+HASH_SIDE = 32  # the DCT hashes look at a 32x32 grey picture
+WORK_SIDE = 512  # hashing and keypoints never need more
+TRIM_SIDE = 256  # enough to find bands and bars
+# A line with 80% of its pixels within 16 levels of the edge colour is band; lines of
+# text, icons or separators up to 8% of the side thick are crossed when the band resumes
+# after them; a cut that leaves less than a tenth of a side is no cut (a flat picture).
+BAND_TOLERANCE = 16
+BAND_SHARE = 0.8
+BAND_GAP = 0.08
+MIN_CONTENT = 0.1
+# Below this grey-level spread there is nothing a perceptual hash could tell apart.
+MIN_SPREAD = 3.0
+ORB_FEATURES = 500
+# Smooth pictures (sky, fog, night) give few corners at ORB's usual contrast: ask for less.
+FAST_THRESHOLDS = (10, 3)
+MIN_KEYPOINTS = 100
+# A content box below this share of the picture gets keypoints of its own in a query.
+TRIMMED_AREA = 0.8
+
+_ZIGZAG = sorted(((i, j) for i in range(9) for j in range(9)), key=lambda p: (p[0] + p[1], p[0]))
+FINE_COEFFS = tuple(_ZIGZAG[1:65])  # the 64 lowest frequencies after the mean
+COARSE_COEFFS = tuple(_ZIGZAG[1:33])  # the 32 lowest: they survive a shift of a tenth
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    points: np.ndarray  # (n, 2) float32, in pixels of a picture WORK_SIDE on its long side
+    descriptors: np.ndarray  # (n, 32) uint8 ORB descriptors
+    side: int  # long side of the picture the points are measured in
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, points=self.points, descriptors=self.descriptors, side=self.side)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Keypoints:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return cls(npz["points"], npz["descriptors"], int(npz["side"]))
+
+    def __len__(self) -> int:
+        return len(self.descriptors)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    pixels: int  # first 64 bits of the SHA-256 of the RGB pixels and their size
+    fine: tuple[int, int]  # 64-bit DCT hash of the whole picture, of its content box
+    coarse: tuple[int, ...]  # 32-bit coarse DCT hash of each window of the content box
+    informative: bool  # False for flat pictures: only an exact copy can match them
+    content_box: tuple[int, int, int, int]  # in pixels of the fingerprinted picture
+    keypoints: Keypoints
+
+    def record(self) -> bytes:
+        """The fixed-width bytes the index stores (see ``RECORD``)."""
+        row = np.zeros(1, dtype=RECORD)
+        row["pixels"] = self.pixels
+        row["fine"] = self.fine
+        row["coarse"] = self.coarse
+        row["informative"] = self.informative
+        return row.tobytes()
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A picture looked for in the archive: its fingerprint and its mirror image's."""
+
+    print: Fingerprint
+    mirror_fine: tuple[int, int]
+    mirror_keypoints: Keypoints
+    # Keypoints of the content box alone, when it is a clearly smaller part (a screenshot).
+    content_keypoints: Keypoints | None
+
+
+def fingerprint(img: Image.Image) -> Fingerprint:
+    """Fingerprint one decoded, upright RGB picture (see the module docstring)."""
+    rgb = img if img.mode == "RGB" else img.convert("RGB")
+    work = _reduced(rgb)
+    box = content_box(work)
+    content = work.crop(box)
+    grey = _grey(content)
+    return Fingerprint(
+        pixels=pixel_digest(rgb),
+        fine=(fine_hash(_grey(work)), fine_hash(grey)),
+        coarse=tuple(coarse_hash(_window(grey, w)) for w in WINDOWS),
+        informative=bool(grey.std() >= MIN_SPREAD),
+        content_box=_scaled_box(box, work.size, rgb.size),
+        keypoints=keypoints(work),
+    )
+
+
+def probe(img: Image.Image) -> Probe:
+    """Fingerprint a picture for a search, adding its mirror image (flipped re-shares)."""
+    print_ = fingerprint(img)
+    work = _reduced(img if img.mode == "RGB" else img.convert("RGB"))
+    mirrored = ImageOps.mirror(work)
+    box = print_.content_box
+    trimmed = (box[2] - box[0]) * (box[3] - box[1]) < TRIMMED_AREA * img.width * img.height
+    return Probe(
+        print=print_,
+        mirror_fine=(
+            fine_hash(_grey(mirrored)),
+            fine_hash(_grey(mirrored.crop(content_box(mirrored)))),
+        ),
+        mirror_keypoints=keypoints(mirrored),
+        content_keypoints=keypoints(work.crop(content_box(work))) if trimmed else None,
+    )
+
+
+def pixel_digest(img: Image.Image) -> int:
+    """64 bits of the SHA-256 of the pixels: equal for the same picture in any container."""
+    digest = hashlib.sha256(f"{img.width}x{img.height}:".encode())
+    digest.update(img.tobytes())
+    return int.from_bytes(digest.digest()[:8], "big")
+
+
+def fine_hash(grey: np.ndarray) -> int:
+    return _dct_hash(grey, FINE_COEFFS)
+
+
+def coarse_hash(grey: np.ndarray) -> int:
+    return _dct_hash(grey, COARSE_COEFFS)
+
+
+def _dct_hash(grey: np.ndarray, coeffs: tuple[tuple[int, int], ...]) -> int:
+    """pHash: the sign of low DCT frequencies against their median, one bit each."""
+    small = cv2.resize(grey, (HASH_SIDE, HASH_SIDE), interpolation=cv2.INTER_AREA)
+    dct = cv2.dct(small)
+    values = np.array([dct[i, j] for i, j in coeffs])
+    bits = values > np.median(values)
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
+def content_box(img: Image.Image) -> tuple[int, int, int, int]:
+    """The picture once bands along its edges (captions, UI bars, borders) are cut away.
+
+    From each edge, lines are cut while nearly all their pixels have the colour of the
+    outermost line: the background of a caption or an app bar. Thin stretches of other
+    lines (text, icons, a separator) are crossed when the band resumes after them.
+    Top and bottom are cut first, then the sides of what is left.
+    """
+    small = img.copy()
+    small.thumbnail((TRIM_SIDE, TRIM_SIDE), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small, dtype=np.int16)
+    height, width = pixels.shape[:2]
+    top, bottom = _band_depth(pixels), height - _band_depth(pixels[::-1])
+    if bottom - top < MIN_CONTENT * height:
+        return (0, 0, img.width, img.height)
+    columns = pixels[top:bottom].transpose(1, 0, 2)
+    left, right = _band_depth(columns), width - _band_depth(columns[::-1])
+    if right - left < MIN_CONTENT * width:
+        return (0, 0, img.width, img.height)
+    return _scaled_box((left, top, right, bottom), small.size, img.size)
+
+
+def _band_depth(lines: np.ndarray) -> int:
+    """How many lines, from ``lines[0]`` inwards, belong to a band of lines[0]'s colour."""
+    colour = np.median(lines[0], axis=0)
+    near = (np.abs(lines - colour) <= BAND_TOLERANCE).all(axis=2)
+    band = near.mean(axis=1) >= BAND_SHARE
+    gap = max(1, round(BAND_GAP * len(lines)))
+    depth, i = 0, 0
+    while i < len(band):
+        if band[i]:
+            depth, i = i + 1, i + 1
+            continue
+        resumes = np.flatnonzero(band[i : i + gap + 1])
+        if len(resumes) == 0:
+            break
+        i += int(resumes[0])
+    return depth
+
+
+def keypoints(img: Image.Image) -> Keypoints:
+    """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged)."""
+    scale = WORK_SIDE / max(img.size)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    grey = np.asarray(img.convert("L").resize(size, Image.Resampling.BILINEAR))
+    for threshold in FAST_THRESHOLDS:
+        orb = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=threshold)
+        found, descriptors = orb.detectAndCompute(grey, None)
+        if descriptors is not None and len(found) >= MIN_KEYPOINTS:
+            break
+    if descriptors is None:
+        return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), WORK_SIDE)
+    points = np.array([k.pt for k in found], dtype=np.float32)
+    return Keypoints(points, descriptors, WORK_SIDE)
+
+
+def _grey(img: Image.Image) -> np.ndarray:
+    return np.asarray(img.convert("L"), dtype=np.float32)
+
+
+def _reduced(img: Image.Image) -> Image.Image:
+    if max(img.size) <= WORK_SIDE:
+        return img
+    small = img.copy()
+    small.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BILINEAR)
+    return small
+
+
+def _window(grey: np.ndarray, window: tuple[float, float, float, float]) -> np.ndarray:
+    h, w = grey.shape
+    x0, y0, x1, y1 = window
+    top, left = round(y0 * h), round(x0 * w)
+    return grey[top : max(round(y1 * h), top + 1), left : max(round(x1 * w), left + 1)]
+
+
+def _scaled_box(
+    box: tuple[int, int, int, int], src: tuple[int, int], dst: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    fx, fy = dst[0] / src[0], dst[1] / src[1]
+    left, top, right, bottom = box
+    return (round(left * fx), round(top * fy), round(right * fx), round(bottom * fy))

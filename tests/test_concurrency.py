@@ -1,0 +1,151 @@
+"""Several desks at once on one store and one database, on SQLite and PostgreSQL.
+
+Each desk is a real ``mediacheck`` process; they start together on an empty
+database, so building the schema is raced too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mediacheck import history, review
+from mediacheck.storage import CaseFields, Store
+from tests.media import photo
+
+DESKS = 4
+FILES = 8
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    return [photo(folder / f"p{i}.jpg", size=(320, 240), seed=i) for i in range(FILES)]
+
+
+def overlapping(files: list[Path], desk: int) -> list[Path]:
+    """Five files per desk, each shared with the desks beside it, in a different order."""
+    picked = [files[(desk * 2 + k) % len(files)] for k in range(5)]
+    return picked if desk % 2 else picked[::-1]
+
+
+def run_desks(
+    store_dir: Path, db_url: str, commands: list[list[str]]
+) -> list[subprocess.CompletedProcess]:
+    """Start every command at once, each as its own process, and wait for all."""
+    procs = []
+    for i, args in enumerate(commands):
+        env = dict(
+            os.environ,
+            MEDIACHECK_HOME=str(store_dir),
+            MEDIACHECK_DATABASE_URL=db_url,
+            MEDIACHECK_USER=f"desk{i}",
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "mediacheck", *args],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return done
+
+
+def stored_originals(store_dir: Path) -> list[Path]:
+    originals = store_dir / "originals"
+    return sorted(p for p in originals.rglob("*") if p.is_file() and p.parent.name != "tmp")
+
+
+def assert_store_is_whole(store: Store, store_dir: Path, files: list[Path]) -> None:
+    """One media row and one complete original per distinct file; nothing half-written."""
+    shas = sorted(hashlib.sha256(f.read_bytes()).hexdigest() for f in files)
+    assert sorted(m.sha256 for m in store.all_media()) == shas
+    originals = stored_originals(store_dir)
+    assert sorted(p.name for p in originals) == shas
+    assert all(hashlib.sha256(p.read_bytes()).hexdigest() == p.name for p in originals)
+    assert list((store_dir / "originals" / "tmp").iterdir()) == []
+
+
+def assert_chains_hold(store: Store) -> None:
+    for listing in store.list_cases():
+        events = store.events(listing.case.id)
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert history.verify_chain(listing.case.id, [e.model_dump() for e in events]) == []
+        assert listing.case.head_hash == events[-1].hash
+
+
+def test_four_desks_taking_in_overlapping_files_as_new_cases(settings, store_dir, db_url, files):
+    commands = [["intake", *map(str, overlapping(files, d)), "--json"] for d in range(DESKS)]
+    desks = run_desks(store_dir, db_url, commands)
+    assert [d.returncode for d in desks] == [0] * DESKS, [d.stderr for d in desks]
+    results = [r for d in desks for r in json.loads(d.stdout)]
+    assert len(results) == DESKS * 5
+    assert {r["status"] for r in results} <= {"added", "already-stored"}
+    # Each distinct file was "added" by exactly one desk, whoever came first.
+    added = sorted(r["sha256"] for r in results if r["status"] == "added")
+    assert added == sorted({r["sha256"] for r in results})
+    store = Store.open(settings)
+    case_ids = [r["case_id"] for r in results]
+    assert len(set(case_ids)) == DESKS * 5
+    assert sorted(c.case.id for c in store.list_cases()) == sorted(case_ids)
+    assert sorted(c.case.seq for c in store.list_cases()) == list(range(1, DESKS * 5 + 1))
+    assert_store_is_whole(store, store_dir, files)
+    assert_chains_hold(store)
+
+
+def test_four_desks_adding_overlapping_files_to_one_case(settings, store_dir, db_url, files):
+    store = Store.open(settings)
+    case_id = new_case(store)
+    commands = [
+        ["intake", *map(str, overlapping(files, d)), "--case", case_id, "--json"]
+        for d in range(DESKS)
+    ]
+    desks = run_desks(store_dir, db_url, commands)
+    assert [d.returncode for d in desks] == [0] * DESKS, [d.stderr for d in desks]
+    events = store.events(case_id)
+    added = [json.loads(e.details)["sha256"] for e in events if e.action == "media-added"]
+    assert sorted(added) == sorted({hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
+    assert len(store.case_media(case_id)) == FILES
+    assert_store_is_whole(store, store_dir, files)
+    assert_chains_hold(store)
+
+
+def test_two_reviewers_approving_at_once_exactly_one_wins(settings, store_dir, db_url):
+    store = Store.open(settings)
+    case_id = new_case(store)
+    review.propose(store, case_id, "alice", review.Proposal("StagedContent", "Actors"))
+    desks = run_desks(store_dir, db_url, [["verdict", "approve", case_id]] * 2)
+    [winner] = [f"desk{i}" for i, d in enumerate(desks) if d.returncode == 0]
+    [loser] = [d for d in desks if d.returncode != 0]
+    assert loser.returncode == 1
+    assert loser.stderr == (
+        f"Error: {case_id}: the verdict StagedContent was already approved by {winner}; "
+        "nothing awaits review\n"
+    )
+    [verdict] = store.verdicts(case_id)
+    assert (verdict.state, verdict.decided_by) == ("approved", winner)
+    assert [(e.user, e.action) for e in store.events(case_id)] == [
+        ("alice", "case-created"),
+        ("alice", "verdict-proposed"),
+        (winner, "verdict-approved"),
+    ]
+    assert_chains_hold(store)
+
+
+def new_case(store: Store) -> str:
+    return store.create_case(CaseFields(title="Shared"), "alice").id

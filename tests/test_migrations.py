@@ -1,0 +1,117 @@
+"""Migrations build, from an empty database, exactly the schema the models describe."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+
+import mediacheck.models  # noqa: F401 - every table on SQLModel.metadata
+from mediacheck import schema
+from mediacheck.storage import Store
+
+
+def migrate(store: Store, revision: str, down: bool = False) -> None:
+    with store.engine.begin() as conn:
+        step = command.downgrade if down else command.upgrade
+        step(schema.alembic_config(conn), revision)
+
+
+def tables(store: Store) -> set[str]:
+    return set(inspect(store.engine).get_table_names())
+
+
+def test_every_migration_in_turn_builds_the_models(settings):
+    store = Store.open(settings, check_schema=False)
+    assert tables(store) == set()
+    for revision in schema.revisions():
+        migrate(store, revision)
+        assert store.schema_state().current == revision
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    assert tables(store) == set(SQLModel.metadata.tables) | {"alembic_version"}
+
+
+def test_downgrade_to_empty_and_back(settings):
+    store = Store.open(settings)
+    migrate(store, "base", down=True)
+    assert tables(store) == {"alembic_version"}
+    assert store.schema_state().status == "empty"
+    Store.open(settings)
+    assert store.schema_state().status == "up to date"
+
+
+def test_migrations_are_numbered_in_order():
+    # mediacheck reads revisions from file names: Alembic's own chain must agree.
+    revisions = schema.revisions()
+    assert revisions == tuple(f"{n:04d}" for n in range(1, len(revisions) + 1))
+    scripts = ScriptDirectory.from_config(schema.alembic_config())
+    chain = [(s.revision, s.down_revision) for s in scripts.walk_revisions()][::-1]
+    assert chain == list(zip(revisions, (None, *revisions[:-1]), strict=True))
+
+
+def test_empty_database_is_built_on_first_use(cli):
+    head = schema.head()
+    assert cli("db", "current").stdout == f"none (head {head}): empty\n"
+    cli("cases")
+    assert cli.json("db", "current") == {"database": head, "head": head, "status": "up to date"}
+    assert cli("db", "upgrade").stdout == f"already at revision {head}\n"
+
+
+def test_db_upgrade_builds_an_empty_database(cli):
+    assert (
+        cli("db", "upgrade").stdout
+        == f"upgraded from an empty database to revision {schema.head()}\n"
+    )
+    assert cli("cases", "--json").stdout == "[]\n"
+
+
+def set_revision(store: Store, revision: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+
+
+def test_unknown_revision_is_refused(cli, settings):
+    store = Store.open(settings)
+    set_revision(store, "9999")
+    message = (
+        "Error: the database schema is at revision 9999, which this mediacheck does not know "
+        f"(newest {schema.head()}): install a newer mediacheck\n"
+    )
+    assert cli("cases", expect=1).stderr == message
+    assert cli("db", "upgrade", expect=1).stderr == message
+    assert cli.json("db", "current")["status"] == "newer than this mediacheck"
+
+
+def test_older_revision_is_refused_until_upgraded(cli, settings, monkeypatch):
+    store = Store.open(settings)
+    set_revision(store, "0000")
+    known = ("0000", *schema.revisions())
+    monkeypatch.setattr(schema, "revisions", lambda: known)
+    assert cli("cases", expect=1).stderr == (
+        "Error: the database schema is at revision 0000, this mediacheck needs "
+        f"{schema.head()}: back it up, then run 'mediacheck db upgrade'\n"
+    )
+    assert cli.json("db", "current")["status"] == "needs upgrade"
+
+
+def test_foreign_tables_are_refused(cli, settings):
+    store = Store.open(settings, check_schema=False)
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE other_app (id INTEGER)"))
+    message = "Error: the database holds tables but no mediacheck schema: use an empty database\n"
+    assert cli("cases", expect=1).stderr == message
+    assert cli("db", "upgrade", expect=1).stderr == message
+    assert tables(store) == {"other_app"}
+
+
+@pytest.mark.parametrize("command_name", ["current", "upgrade"])
+def test_db_commands_have_summary_and_example(cli, command_name):
+    out = cli("db", command_name, "--help").stdout
+    assert "Example:" in out
+    assert "mediacheck db" in out
