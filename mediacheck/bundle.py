@@ -6,7 +6,7 @@ Layout (BagIt 1.0, RFC 8493)::
     data/case.json            the case as ``report --format json`` prints it
     data/report.html          the HTML report
     data/history.jsonl        the hash-chained events, exactly as stored
-    data/records.json         the case's rows, for ``import``
+    data/records.json         the case's rows (fingerprints too), for ``import``
     data/originals/<sha256>   every original, byte for byte
     data/derived/...          pictures made from them (keyframes, ELA, ...)
 
@@ -17,6 +17,7 @@ adds anything, and it never replaces a case or an original the store holds.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -24,15 +25,26 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from mediacheck import __version__, reports
-from mediacheck.errors import BundleError, CaseExists, CaseNotFound
-from mediacheck.models import Case, CaseMedia, Event, Finding, Keyframe, Media, Note, Verdict
-from mediacheck.storage import CaseRecords, Store
+from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
+from mediacheck.models import (
+    Case,
+    CaseMedia,
+    Event,
+    Finding,
+    Fingerprint,
+    Keyframe,
+    Media,
+    Note,
+    Verdict,
+)
+from mediacheck.storage import CASE_PREFIX, CaseRecords, Store, new_media_id
 from mediacheck.verify import check_history
 
 BAGIT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -41,6 +53,8 @@ TAG_MANIFEST = "tagmanifest-sha256.txt"
 TAG_FILES = ("bagit.txt", "bag-info.txt", MANIFEST)
 PAYLOAD_FILES = ("data/case.json", "data/report.html", "data/history.jsonl", "data/records.json")
 CHUNK = 1024 * 1024
+# What a corrupt, encrypted or exotic zip entry raises when it is read.
+UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError, zlib.error)
 RECORD_TYPES = {
     "media": Media,
     "links": CaseMedia,
@@ -108,12 +122,23 @@ def _write_payload(zf, store: Store, records: CaseRecords, doc: dict) -> dict[st
     add_text("data/history.jsonl", "".join(_event_line(e) for e in records.events))
     add_text("data/records.json", json.dumps(_records_json(records), indent=1, ensure_ascii=False))
     for media in records.media:
-        source = store.blobs.original_path(media.sha256)
-        written.update(_add_file(zf, source, f"data/originals/{media.sha256}", zipfile.ZIP_STORED))
+        written.update(_add_original(zf, store, media))
         for path in _derived_files(store, media.sha256):
             name = "data/" + store.blobs.relative(path)
             written.update(_add_file(zf, path, name, zipfile.ZIP_DEFLATED))
     return written
+
+
+def _add_original(zf, store: Store, media: Media) -> dict[str, tuple[str, int]]:
+    """The original, byte for byte; one that no longer matches its hash is never exported."""
+    name = f"data/originals/{media.sha256}"
+    try:
+        added = _add_file(zf, store.blobs.original_path(media.sha256), name, zipfile.ZIP_STORED)
+    except FileNotFoundError:
+        raise IntegrityError(f"original {media.id} is missing: run `mediacheck verify`") from None
+    if added[name][0] != media.sha256:
+        raise IntegrityError(f"original {media.id} was altered: run `mediacheck verify`")
+    return added
 
 
 def _event_line(event: Event) -> str:
@@ -124,7 +149,17 @@ def _records_json(records: CaseRecords) -> dict[str, Any]:
     rows = {
         key: [row.model_dump(mode="json") for row in getattr(records, key)] for key in RECORD_TYPES
     }
-    return {"case": records.case.model_dump(mode="json"), **rows}
+    prints = [_fingerprint_json(row) for row in records.fingerprints]
+    return {"case": records.case.model_dump(mode="json"), **rows, "fingerprints": prints}
+
+
+def _fingerprint_json(row: Fingerprint) -> dict[str, Any]:
+    bits = base64.b64encode(row.bits).decode("ascii")  # binary: JSON carries it as base64
+    return row.model_dump(exclude={"id", "bits"}) | {"bits": bits}
+
+
+def _fingerprint(raw: dict[str, Any]) -> Fingerprint:
+    return Fingerprint.model_validate(raw | {"bits": base64.b64decode(raw["bits"], validate=True)})
 
 
 def _derived_files(store: Store, sha256: str) -> list[Path]:
@@ -221,7 +256,6 @@ def check_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> set[str]:
 
 
 def _check_name(name: str) -> None:
-    path = PurePosixPath(name)
     unsafe = (
         not name
         or name.startswith("/")
@@ -230,7 +264,7 @@ def _check_name(name: str) -> None:
         or (len(name) > 1 and name[1] == ":")
         or any(part in ("", ".", "..") for part in name.rstrip("/").split("/"))
     )
-    if unsafe or path.is_absolute():
+    if unsafe:
         raise BundleError(f"refused entry {name!r}: the path escapes the bundle")
 
 
@@ -258,7 +292,7 @@ def _read_text(zf: zipfile.ZipFile, names: set[str], name: str) -> str:
         raise BundleError(f"{name} is missing: not a mediacheck bundle")
     try:
         return zf.read(name).decode("utf-8")
-    except (UnicodeDecodeError, zipfile.BadZipFile) as exc:
+    except (UnicodeDecodeError, *UNREADABLE) as exc:
         raise BundleError(f"{name} cannot be read: {exc}") from exc
 
 
@@ -288,7 +322,7 @@ def _extract_verified(zf: zipfile.ZipFile, manifest: dict[str, str], target: Pat
                         raise BundleError(f"{name} unpacks to more than it declares: refused")
                     digest.update(chunk)
                     dst.write(chunk)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        except UNREADABLE as exc:
             raise BundleError(f"{name} cannot be unpacked: {exc}") from exc
         if digest.hexdigest() != expected:
             raise BundleError(f"{name} does not match its SHA-256 in {MANIFEST}: altered")
@@ -301,12 +335,14 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
         rows = {
             key: [model.model_validate(r) for r in raw[key]] for key, model in RECORD_TYPES.items()
         }
+        rows["fingerprints"] = [_fingerprint(r) for r in raw["fingerprints"]]
         events = [
             Event.model_validate(json.loads(line))
             for line in (data / "history.jsonl").read_text("utf-8").splitlines()
         ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"records.json or history.jsonl is malformed: {exc}") from exc
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BundleError(f"records.json or history.jsonl is malformed: {detail}") from exc
     records = CaseRecords(case=case, events=events, **rows)
     _check_records(records, manifest)
     return records
@@ -314,23 +350,40 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
 
 def _check_records(records: CaseRecords, manifest: dict[str, str]) -> None:
     """Rows that belong together, originals under their own hash and an intact history."""
-    case_id = records.case.id
     problems = [str(p.message) for p in check_history(records.case, records.events)]
     if problems:
         raise BundleError(f"the history chain is broken: {problems[0]}")
-    media_ids = {m.id for m in records.media}
-    owned = [*records.links, *records.events, *records.notes, *records.verdicts]
-    if any(row.case_id != case_id for row in owned):
-        raise BundleError(f"records.json holds rows of another case than {case_id}")
-    derived = [*records.keyframes, *records.findings, *records.links]
-    if any(row.media_id not in media_ids for row in derived):
-        raise BundleError("records.json names media that the bundle does not carry")
+    _check_ids(records)
     for media in records.media:
         if manifest.get(f"data/originals/{media.sha256}") != media.sha256:
             raise BundleError(f"the original of media {media.id} is missing or altered")
     stray = [name for name in manifest if not _expected_payload(name, records.media)]
     if stray:
         raise BundleError(f"unexpected file {stray[0]!r}: it belongs to no media of the case")
+
+
+def _check_ids(records: CaseRecords) -> None:
+    """Ids as this store would make them, and every row tied to the case and its media."""
+    case = records.case
+    if case.id != f"{CASE_PREFIX}-{case.year}-{case.seq:04d}":
+        raise BundleError(f"records.json: case id {case.id!r} does not match its year and number")
+    media = {m.id: m for m in records.media}
+    if any(key != new_media_id(m.sha256) for key, m in media.items()):
+        raise BundleError("records.json: a media id is not the start of its SHA-256")
+    owned = [*records.links, *records.events, *records.notes, *records.verdicts, *records.findings]
+    if any(row.case_id != case.id for row in owned):
+        raise BundleError(f"records.json holds rows of another case than {case.id}")
+    derived = [*records.keyframes, *records.findings, *records.links, *records.fingerprints]
+    if any(row.media_id not in media for row in derived):
+        raise BundleError("records.json names media that the bundle does not carry")
+    pictures = [(k.media_id, k.path) for k in records.keyframes]
+    pictures += [(f.media_id, f.image) for f in records.findings if f.image is not None]
+    if not all(_in_derived_folder(path, media[key].sha256) for key, path in pictures):
+        raise BundleError("records.json: a picture path leads outside its media's folder")
+
+
+def _in_derived_folder(path: str, sha256: str) -> bool:
+    return path.startswith(f"derived/{sha256[:2]}/{sha256}/") and ".." not in path.split("/")
 
 
 def _expected_payload(name: str, media: list[Media]) -> bool:

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mediacheck import review
+from mediacheck import review, seen
+from mediacheck.forensics import finding_document
 from mediacheck.models import Case, CaseMedia, Event, Media
 from mediacheck.storage import Store
 
@@ -125,6 +126,8 @@ def media_document(store: Store, link: CaseMedia, media: Media) -> dict[str, Any
         "metadata": dict(media.meta),
         "errors": list(media.errors),
         **video_fields(store, media),
+        "seen_before": seen.seen_before_documents(store, [media.id])[media.id],
+        "findings": [finding_document(f) for f in store.findings(link.case_id, media.id)],
     }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -55,8 +56,9 @@ MIN_CONTENT = 0.1
 # Below this grey-level spread there is nothing a perceptual hash could tell apart.
 MIN_SPREAD = 3.0
 ORB_FEATURES = 500
-# Smooth pictures (sky, fog, night) give few corners at ORB's usual contrast: ask for less.
-FAST_THRESHOLDS = (10, 3)
+# ORB keeps its strongest corners; a low contrast floor leaves some to smooth or heavily
+# compressed pictures (sky, fog, a messenger's copy), and smoother ones are asked again lower.
+FAST_THRESHOLDS = (5, 2)
 MIN_KEYPOINTS = 100
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
@@ -105,15 +107,34 @@ class Fingerprint:
         return row.tobytes()
 
 
-@dataclass(frozen=True)
 class Probe:
-    """A picture looked for in the archive: its fingerprint and its mirror image's."""
+    """A picture looked for in the archive: its fingerprint and its mirror image's hashes.
 
-    print: Fingerprint
-    mirror_fine: tuple[int, int]
-    mirror_keypoints: Keypoints
-    # Keypoints of the content box alone, when it is a clearly smaller part (a screenshot).
-    content_keypoints: Keypoints | None
+    The keypoints of the mirror image and of the content box alone are only worked out
+    when a short-listed candidate needs them.
+    """
+
+    def __init__(self, img: Image.Image):
+        self.print = fingerprint(img)
+        self._work = _reduced(img if img.mode == "RGB" else img.convert("RGB"))
+        self._mirrored = ImageOps.mirror(self._work)
+        self.mirror_fine = (
+            fine_hash(_grey(self._mirrored)),
+            fine_hash(_grey(self._mirrored.crop(content_box(self._mirrored)))),
+        )
+
+    @cached_property
+    def mirror_keypoints(self) -> Keypoints:
+        return keypoints(self._mirrored)
+
+    @cached_property
+    def content_keypoints(self) -> Keypoints | None:
+        """Keypoints of the content box alone, when it is a clearly smaller part (a screenshot)."""
+        box = content_box(self._work)
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        if area >= TRIMMED_AREA * self._work.width * self._work.height:
+            return None
+        return keypoints(self._work.crop(box))
 
 
 def fingerprint(img: Image.Image) -> Fingerprint:
@@ -134,21 +155,8 @@ def fingerprint(img: Image.Image) -> Fingerprint:
 
 
 def probe(img: Image.Image) -> Probe:
-    """Fingerprint a picture for a search, adding its mirror image (flipped re-shares)."""
-    print_ = fingerprint(img)
-    work = _reduced(img if img.mode == "RGB" else img.convert("RGB"))
-    mirrored = ImageOps.mirror(work)
-    box = print_.content_box
-    trimmed = (box[2] - box[0]) * (box[3] - box[1]) < TRIMMED_AREA * img.width * img.height
-    return Probe(
-        print=print_,
-        mirror_fine=(
-            fine_hash(_grey(mirrored)),
-            fine_hash(_grey(mirrored.crop(content_box(mirrored)))),
-        ),
-        mirror_keypoints=keypoints(mirrored),
-        content_keypoints=keypoints(work.crop(content_box(work))) if trimmed else None,
-    )
+    """Fingerprint a picture for a search, with its mirror image (flipped re-shares)."""
+    return Probe(img)
 
 
 def pixel_digest(img: Image.Image) -> int:

@@ -1,10 +1,12 @@
 """Intake: every file given becomes preserved, described media in a case.
 
-One file at a time: copy and hash it into the evidence store in one read,
-find out what it is from its content, decode what can be decoded at reduced
-size, extract its metadata, and record it with a history event. A step that
-fails is recorded on the media and the rest goes on; one bad file never stops
-the batch.
+For each file: copy and hash it into the evidence store in one read, find out
+what it is from its content, decode what can be decoded at reduced size,
+extract its metadata, fingerprint it and work out its findings (``prepare``,
+no database needed: with ``jobs`` above 1 this runs in worker processes), then
+search the archive and record it with a history event, one file after the
+other in input order (``record``). A step that fails is recorded on the media
+and the rest goes on; one bad file never stops the batch.
 """
 
 from __future__ import annotations
@@ -12,18 +14,22 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mediacheck import history
-from mediacheck.blobstore import StoredBlob
+from mediacheck import history, seen
+from mediacheck.blobstore import BlobStore, StoredBlob
 from mediacheck.errors import UnsupportedMedia
+from mediacheck.fingerprint import Probe
+from mediacheck.forensics import finding_rows
 from mediacheck.imaging import Picture, open_picture
 from mediacheck.keyframes import extract_keyframes
 from mediacheck.metadata import extract_metadata
-from mediacheck.models import CaseMedia, Keyframe, Media
+from mediacheck.models import Case, CaseMedia, Finding, Keyframe, Media
 from mediacheck.perceptual import compute_hashes
 from mediacheck.sniff import sniff
 from mediacheck.storage import CaseFields, Store, new_media_id
@@ -92,6 +98,28 @@ class Analysis:
     picture: Picture | None = None
 
 
+@dataclass
+class Described:
+    """New bytes, described: the media row and all that is worked out from its pictures."""
+
+    media: Media
+    fatal: str | None
+    keyframes: list[Keyframe]
+    probes: list[tuple[float | None, Probe]]
+    findings: list[Finding]  # their case_id is set once the case is known
+
+
+@dataclass
+class Prepared:
+    """One file after the work that needs no database."""
+
+    shown: str  # the path as given
+    failed: IntakeResult | None = None  # the file could not be read at all
+    blob: StoredBlob | None = None
+    link: CaseMedia | None = None
+    described: Described | None = None  # None: the bytes were in the store already
+
+
 def collect_files(paths: Iterable[Path]) -> list[InputFile]:
     """Every file named or found below a named folder, in a stable order."""
     found: list[InputFile] = []
@@ -132,13 +160,19 @@ def intake(
     request: IntakeRequest,
     on_result: Callable[[IntakeResult], None] | None = None,
     files: list[InputFile] | None = None,
+    jobs: int = 1,
 ) -> list[IntakeResult]:
-    """Take in every file; results come back in input order, one per file."""
-    if request.case_id is not None:
-        store.get_case(request.case_id)  # an unknown case stops everything before any write
+    """Take in every file; results come back in input order, one per file.
+
+    ``jobs`` processes prepare files while this one records them: the results
+    are the same whatever their number.
+    """
+    claims = _claims(store, request)
+    items = files if files is not None else collect_files(paths)
+    archive = seen.Archive(store)
     results = []
-    for item in files if files is not None else collect_files(paths):
-        result = intake_file(store, item, request)
+    for prepared in _prepare_all(store.blobs, items, request.user, claims, jobs):
+        result = record(store, archive, prepared, request, claims)
         if request.one_case and request.case_id is None and result.case_id:
             request = replace(request, case_id=result.case_id)
         results.append(result)
@@ -147,45 +181,105 @@ def intake(
     return results
 
 
-def intake_file(store: Store, item: InputFile, request: IntakeRequest) -> IntakeResult:
+def _claims(store: Store, request: IntakeRequest) -> Case:
+    """The case whose claims findings weigh, before any case row is written."""
+    if request.case_id is not None:
+        return store.get_case(request.case_id)  # an unknown case stops everything before any write
+    fields = request.fields
+    return Case(
+        posted_at=fields.posted_at, claimed_lat=fields.claimed_lat, claimed_lon=fields.claimed_lon
+    )
+
+
+def _prepare_all(
+    blobs: BlobStore, items: list[InputFile], user: str, claims: Case, jobs: int
+) -> Iterator[Prepared]:
+    work = partial(prepare, blobs, user=user, claims=claims)
+    if jobs <= 1 or len(items) < 2:
+        yield from map(work, items)
+        return
+    pool = ProcessPoolExecutor(min(jobs, len(items)))
+    try:
+        yield from pool.map(work, items)
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def prepare(blobs: BlobStore, item: InputFile, user: str, claims: Case) -> Prepared:
+    """Copy, hash and describe one file: everything before the database."""
     shown = str(item.path)
     if item.problem:
-        return IntakeResult(path=shown, status="error", error=f"{shown}: {item.problem}")
+        return _failed(shown, item.problem)
     try:
         file_stat = item.path.stat()
         if file_stat.st_size == 0:
-            return IntakeResult(
-                path=shown, status="error", error=f"{shown}: file is empty (0 bytes)"
-            )
-        blob = store.blobs.put(item.path)
+            return _failed(shown, "file is empty (0 bytes)")
+        blob = blobs.put(item.path)
     except OSError as exc:
-        cause = exc.strerror or str(exc)
-        return IntakeResult(path=shown, status="error", error=f"{shown}: cannot be read: {cause}")
-    # Bytes new to the store cannot be known media: skip the lookup.
-    known = store.media_by_sha256(blob.sha256) if blob.existed else None
-    analysis = None if known else analyze(blob.path)
-    keyframes = _video_pictures(store, blob, analysis) if analysis else []
-    media = known or _new_media(store, blob, analysis, item.path.name)
+        return _failed(shown, f"cannot be read: {exc.strerror or exc}")
     link = CaseMedia(
-        case_id=request.case_id or "",
-        media_id=media.id,
+        case_id="",
+        media_id=new_media_id(blob.sha256),
         original_name=item.path.name,
         original_path=str(item.path.absolute()),
         file_mtime=_iso_mtime(file_stat.st_mtime),
         was_symlink=item.was_symlink,
-        added_by=request.user,
+        added_by=user,
         added_at=history.now(),
     )
-    case_id, stored, _ = store.add_media_to_case(
+    # Bytes new to the store cannot be known media; others most likely are: record() checks.
+    described = None if blob.existed else describe(blobs, blob, link, claims)
+    return Prepared(shown, blob=blob, link=link, described=described)
+
+
+def _failed(shown: str, problem: str) -> Prepared:
+    error = IntakeResult(path=shown, status="error", error=f"{shown}: {problem}")
+    return Prepared(shown, failed=error)
+
+
+def describe(blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case) -> Described:
+    analysis = analyze(blob.path)
+    keyframes = _video_pictures(blobs, blob, analysis)
+    image = analysis.picture.image if analysis.picture else None
+    pictures = seen.media_pictures(blobs.root, image, keyframes, analysis.errors)
+    probes = seen.picture_probes(pictures)
+    media = _new_media(blobs, blob, analysis, link.original_name)
+    findings = finding_rows(blobs, claims, link, media)
+    return Described(media, analysis.fatal, keyframes, probes, findings)
+
+
+def record(
+    store: Store, archive: seen.Archive, prepared: Prepared, request: IntakeRequest, claims: Case
+) -> IntakeResult:
+    """Search the archive for a prepared file, store it in its case and log the event."""
+    if prepared.failed is not None:
+        return prepared.failed
+    blob, link, described = prepared.blob, prepared.link, prepared.described
+    known = store.media_by_sha256(blob.sha256) if blob.existed else None
+    if known is None and described is None:
+        # The bytes came moments ago with another file of this batch or from another desk.
+        described = describe(store.blobs, blob, link, claims)
+    prints, seen_rows = (
+        seen.intake_look_up(archive, link.media_id, described.probes) if described else ([], [])
+    )
+    media = known or described.media
+    link.case_id = request.case_id or ""
+    case_id, stored, linked = store.add_media_to_case(
         request.case_id,
         media,
         link,
         _event_details(link, media),
-        _new_case_fields(request, item),
-        keyframes,
+        _new_case_fields(request, link.original_name),
+        described.keyframes if described else [],
+        prints,
+        seen_rows,
     )
+    if linked:
+        # After the media is safely stored: findings weigh this case's claims.
+        _record_findings(store, case_id, link, stored, described)
     status = "already-stored" if known or stored is not media else "added"
-    fatal = analysis.fatal if analysis else _stored_problem(stored)
+    fatal = described.fatal if described else _stored_problem(stored)
+    shown = prepared.shown
     return IntakeResult(
         path=shown,
         status="error" if fatal else status,
@@ -248,11 +342,11 @@ def _analyze_video(path: Path, analysis: Analysis) -> None:
     analysis.errors.extend(probe.errors)
 
 
-def _video_pictures(store: Store, blob: StoredBlob, analysis: Analysis) -> list[Keyframe]:
+def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> list[Keyframe]:
     """Keyframes and contact sheet of a video, saved beside its original."""
     if analysis.kind != "video" or analysis.video is None:
         return []
-    out_dir = store.blobs.derived_dir(blob.sha256)
+    out_dir = blobs.derived_dir(blob.sha256)
     try:
         pictures = extract_keyframes(blob.path, out_dir)
     except UnsupportedMedia as exc:
@@ -260,19 +354,32 @@ def _video_pictures(store: Store, blob: StoredBlob, analysis: Analysis) -> list[
         return []
     analysis.errors.extend(pictures.errors)
     if pictures.contact_sheet:
-        sheet = store.blobs.relative(out_dir / pictures.contact_sheet)
+        sheet = blobs.relative(out_dir / pictures.contact_sheet)
         analysis.video["contact_sheet"] = sheet
     return [
         Keyframe(
             media_id=new_media_id(blob.sha256),
             idx=frame.index,
             time_s=frame.time_s,
-            path=store.blobs.relative(out_dir / frame.file),
+            path=blobs.relative(out_dir / frame.file),
             hashes=frame.hashes,
             pdq_quality=frame.pdq_quality,
         )
         for frame in pictures.keyframes
     ]
+
+
+def _record_findings(
+    store: Store, case_id: str, link: CaseMedia, media: Media, described: Described | None
+) -> None:
+    """Store the findings of media just linked to a case; known media gets them worked out now."""
+    if described is None:
+        rows = finding_rows(store.blobs, store.get_case(case_id), link, media)
+    else:
+        rows = described.findings
+    for row in rows:
+        row.case_id = case_id
+    store.replace_findings(case_id, {media.id: rows})
 
 
 def _unsupported(mime: str) -> str:
@@ -281,7 +388,7 @@ def _unsupported(mime: str) -> str:
     return f"unsupported format ({mime}): kept as evidence with its hashes only"
 
 
-def _new_media(store: Store, blob: StoredBlob, analysis: Analysis, name: str) -> Media:
+def _new_media(blobs: BlobStore, blob: StoredBlob, analysis: Analysis, name: str) -> Media:
     errors = list(analysis.errors)
     if analysis.fatal and analysis.fatal not in errors:
         errors.insert(0, analysis.fatal)
@@ -301,15 +408,15 @@ def _new_media(store: Store, blob: StoredBlob, analysis: Analysis, name: str) ->
         meta=analysis.metadata,
         video=analysis.video,
         errors=errors,
-        blob_path=store.blobs.relative(blob.path),
+        blob_path=blobs.relative(blob.path),
         first_name=name,
         created_at=history.now(),
     )
 
 
-def _new_case_fields(request: IntakeRequest, item: InputFile) -> CaseFields:
+def _new_case_fields(request: IntakeRequest, name: str) -> CaseFields:
     fields = request.fields
-    return fields if fields.title else replace(fields, title=item.path.name)
+    return fields if fields.title else replace(fields, title=name)
 
 
 def _stored_problem(media: Media) -> str | None:

@@ -35,9 +35,14 @@ class KeyframeExport:
     problems: list[str]  # stored pictures that could not be copied
 
 
-def export_keyframes(store: Store, case_id: str, out_dir: Path) -> KeyframeExport:
-    """Copy every keyframe and contact sheet of the case's videos into ``out_dir``."""
+def export_keyframes(store: Store, case_id: str, out_dir: Path | None = None) -> KeyframeExport:
+    """Copy every keyframe and contact sheet of the case's videos into ``out_dir``.
+
+    The default folder, ``CASE-keyframes`` in the working directory, is named from the
+    stored case id rather than from what was typed.
+    """
     case = store.get_case(case_id)
+    out_dir = out_dir or Path(f"{safe(case.id)}-keyframes")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

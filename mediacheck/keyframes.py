@@ -25,20 +25,25 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mediacheck.perceptual import PDQ_INPUT_SIZE, pdq_hash
-from mediacheck.video import ffmpeg_cause, main_video_stream, open_media
+from mediacheck.video import clockwise_rotation, ffmpeg_cause, main_video_stream, open_media
 
 DEFAULT_MAX_SECONDS = 300.0
 DEFAULT_MAX_FRAMES = 300
+# 8K UHD is 33 MP; a header declaring more is a decompression bomb, as with pictures.
+MAX_PIXELS = 8192 * 8192
 # Keyframes closer together than this (GoPro writes three a second) add no new picture.
 MIN_GAP_S = 0.5
 LONG_GOP_S = 4.0
 INTERVAL_S = 2.0
+# Reordered B-frames step back a few frames; a clock that steps back further restarted.
+JUMP_BACK_S = 2.0
 # Mean absolute difference of 16x16-block luma means (0-255) that marks a cut.
 SCENE_CUT = 30.0
 SCENE_GRID = 16
 # A long group of pictures is held back as packets until it is known to be long.
 MAX_BUFFERED_BYTES = 64 * 1024 * 1024
-MAX_PENDING = 4
+# Decoded frames waiting for the worker: two keep it busy; an 8K frame is 50 MB.
+MAX_PENDING = 2
 JPEG_QUALITY = 90
 CONTACT_SHEET = "contact-sheet.jpg"
 TILE_WIDTH = 240
@@ -120,6 +125,10 @@ def extract_keyframes(
         stream = main_video_stream(container)
         if stream is None:
             return KeyframeSet(keyframes=[], contact_sheet=None)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width * height > MAX_PIXELS:
+            refused = f"{width}x{height} frames are beyond the {MAX_PIXELS // 1_000_000} MP limit"
+            return KeyframeSet(keyframes=[], contact_sheet=None, errors=[refused])
         out_dir.mkdir(parents=True, exist_ok=True)
         run = Extraction(container, stream, out_dir, max_seconds, max_frames)
         run.go()
@@ -150,6 +159,8 @@ class Extraction:
         self.stopped = False
         self.last_packet_time = 0.0
         self.next_stamp = stream.start_time or 0
+        self.shift = 0  # ticks added to every timestamp after a clock restart
+        self.jump_ticks = round(JUMP_BACK_S / self.tick)
         self.aspect = stream.sample_aspect_ratio
 
     def go(self) -> None:
@@ -205,18 +216,33 @@ class Extraction:
                             self.decode(held)
                         gop = []
         except av.FFmpegError as exc:
-            self.errors.append(f"reading stopped at {gop_start:.3f} s: {ffmpeg_cause(exc)}")
+            self.errors.append(
+                f"reading stopped at {self.last_packet_time:.3f} s: {ffmpeg_cause(exc)}"
+            )
 
     def packet_time(self, packet: av.Packet) -> float:
         """Presentation time in seconds from the start.
 
         Raw streams (.h264 and the like) have no timestamps, only durations: the packet gets
-        the end of the one before, so its decoded frame carries a time too.
+        the end of the one before, so its decoded frame carries a time too. Recordings
+        joined end to end (``cat a.ts b.ts``) restart their clock: later packets are moved
+        on to follow the earlier ones, so each part gets its pictures.
         """
-        stamp = packet.pts if packet.pts is not None else packet.dts
-        if stamp is None:
+        raw = packet.pts if packet.pts is not None else packet.dts
+        if raw is None:
             stamp = packet.pts = self.next_stamp
-        self.next_stamp = stamp + (packet.duration or 0)
+        else:
+            if raw + self.shift < self.next_stamp - self.jump_ticks:
+                self.errors.append(
+                    f"timestamps start again at {self.next_stamp * self.tick - self.start:.3f} s "
+                    "(recordings joined end to end?): later times count on from there"
+                )
+                self.shift = self.next_stamp - raw
+            if self.shift:
+                packet.pts = None if packet.pts is None else packet.pts + self.shift
+                packet.dts = None if packet.dts is None else packet.dts + self.shift
+            stamp = raw + self.shift
+        self.next_stamp = max(self.next_stamp, stamp + (packet.duration or 0))
         self.last_packet_time = stamp * self.tick - self.start
         return self.last_packet_time
 
@@ -277,7 +303,7 @@ class Extraction:
     def collect(self, job: Future) -> None:
         try:
             keyframe, tile = job.result()
-        except (av.FFmpegError, OSError, ValueError) as exc:
+        except (av.FFmpegError, OSError, ValueError, cv2.error) as exc:
             self.errors.append(f"a picture could not be saved: {ffmpeg_cause(exc)}")
             return
         self.keyframes.append(keyframe)
@@ -297,7 +323,7 @@ def save_picture(
     The full-size picture goes from FFmpeg's conversion straight to OpenCV's JPEG encoder:
     wrapping it in a PIL image first would cost a third of the decode time again.
     """
-    cv2_turn, pil_turn = UPRIGHT.get(round(-frame.rotation) % 360, (None, None))
+    cv2_turn, pil_turn = UPRIGHT.get(clockwise_rotation(frame), (None, None))
     width, height = display_size(frame, aspect)
     pixels = frame.to_ndarray(width=width, height=height, format="bgr24")
     if cv2_turn is not None:

@@ -1,14 +1,15 @@
 """The archive-wide index of fingerprints and the search for recycled media.
 
-Search runs in three stages, each cheaper than the next is precise:
+Search runs in three stages, from cheap and broad to costly and precise:
 
 1. every stored picture is compared at once (numpy XOR and popcount over the whole archive):
    equal pixel digests, 64-bit hashes of the picture, of its content box and of the query's
    mirror image, and the query's coarse hash against every window of every stored picture;
 2. a close 64-bit hash is accepted as it is; anything else within the looser short-list
-   limits (at most ``SHORT_LIST`` pictures, closest first) goes to
-3. keypoint verification: ORB descriptors matched both ways and a similarity transform
-   (scale, rotation, shift) fitted with RANSAC; enough agreeing keypoints make a match.
+   limits (at most ``SHORT_LIST`` media items, closest first) goes to
+3. keypoint verification: ORB descriptors matched (ratio test, each stored keypoint once) and
+   a similarity transform (scale, rotation, shift) fitted with RANSAC; enough agreeing
+   keypoints make a match.
 
 ``docs/matching.md`` gives the thresholds and what they were measured on.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,7 +28,7 @@ from mediacheck.fingerprint import RECORD, Fingerprint, Keypoints, Probe
 
 FINE_BITS = 64
 COARSE_BITS = 32
-# A 64-bit hash this close is the same picture: unrelated photos sit at 20 bits and more.
+# A 64-bit hash this close is the same picture: unrelated photos came no closer than 16 bits.
 FINE_ACCEPT = 10
 # Short-list limits: loose on purpose, keypoints decide.
 FINE_SHORT = 18
@@ -39,16 +41,7 @@ RANSAC_ERROR = 0.015  # of the long side
 MAX_SCALE = 10.0
 
 ONE_FRAME = -1.0  # frame_time_s of a photo in the index arrays (NaN would not compare)
-
-# The fine-hash comparisons: (query hash, stored column, method).
-_FINE_PAIRS = (
-    ("fine0", 0, "phash"),
-    ("fine1", 1, "trimmed-phash"),
-    ("fine1", 0, "trimmed-phash"),
-    ("fine0", 1, "phash"),
-    ("mirror0", 0, "phash-mirror"),
-    ("mirror1", 1, "trimmed-phash-mirror"),
-)
+BLOCK = 1 << 16  # rows compared at a time: 64k keeps the working buffers in the CPU cache
 
 
 @dataclass(frozen=True)
@@ -78,20 +71,18 @@ KeypointLoader = Callable[[Sequence[int]], dict[int, Keypoints]]
 class FingerprintIndex:
     """Every stored picture's fingerprint record in numpy arrays, searched all at once."""
 
-    def __init__(
-        self,
-        keys: np.ndarray,
-        media_ids: Sequence[str],
-        frame_times: np.ndarray,
-        records: np.ndarray,
-    ):
-        self.keys = keys  # the caller's id of each row, handed back to load keypoints
-        self.media_ids = list(media_ids)
-        self.frame_times = frame_times
-        self.pixels = np.ascontiguousarray(records["pixels"])
-        self.fine = np.ascontiguousarray(records["fine"].T)
-        self.coarse = np.ascontiguousarray(records["coarse"].T)
-        self.informative = records["informative"].astype(bool)
+    # Row-wise arrays; ``fine`` and ``coarse`` are stored column by column ((2, n) and
+    # (16, n)) so that each comparison reads one contiguous array.
+    ARRAYS = ("keys", "media_ids", "frame_times", "pixels", "fine", "coarse", "informative")
+
+    def __init__(self, **arrays: np.ndarray):
+        self.keys = arrays["keys"]  # the caller's id of each row, handed back for keypoints
+        self.media_ids = arrays["media_ids"]  # bytes: a million str would double the load time
+        self.frame_times = arrays["frame_times"]
+        self.pixels = arrays["pixels"]
+        self.fine = arrays["fine"]
+        self.coarse = arrays["coarse"]
+        self.informative = arrays["informative"]
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[int, str, float | None, bytes]]) -> FingerprintIndex:
@@ -99,11 +90,46 @@ class FingerprintIndex:
         keys, media_ids, times, blobs = [], [], [], []
         for key, media_id, time_s, blob in rows:
             keys.append(key)
-            media_ids.append(media_id)
+            media_ids.append(media_id.encode())
             times.append(ONE_FRAME if time_s is None else time_s)
             blobs.append(blob)
         records = np.frombuffer(b"".join(blobs), dtype=RECORD)
-        return cls(np.array(keys, dtype=np.int64), media_ids, np.array(times), records)
+        return cls(
+            keys=np.array(keys, dtype=np.int64),
+            media_ids=np.array(media_ids, dtype=np.bytes_),
+            frame_times=np.array(times, dtype=np.float64),
+            pixels=np.ascontiguousarray(records["pixels"]),
+            fine=np.ascontiguousarray(records["fine"].T),
+            coarse=np.ascontiguousarray(records["coarse"].T),
+            informative=records["informative"].astype(bool),
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the index as one .npz file (a snapshot the next load starts from)."""
+        np.savez(path, **{name: getattr(self, name) for name in self.ARRAYS})
+
+    @classmethod
+    def load(cls, path: Path) -> FingerprintIndex:
+        with np.load(path, allow_pickle=False) as npz:
+            return cls(**{name: npz[name] for name in cls.ARRAYS})
+
+    def media_id(self, row: int) -> str:
+        return self.media_ids[row].decode()
+
+    @classmethod
+    def empty(cls) -> FingerprintIndex:
+        return cls.from_rows([])
+
+    def extended(self, more: FingerprintIndex) -> FingerprintIndex:
+        """This index with the rows of ``more`` after its own (new prints in the archive)."""
+        if len(more) == 0:
+            return self
+        return FingerprintIndex(
+            **{
+                name: np.concatenate([getattr(self, name), getattr(more, name)], axis=-1)
+                for name in self.ARRAYS
+            }
+        )
 
     @classmethod
     def from_prints(
@@ -115,48 +141,78 @@ class FingerprintIndex:
         return len(self.pixels)
 
     def nearest(self, probe: Probe) -> Candidates:
-        """Stage 1: distances from one query picture to every stored picture."""
-        query = probe.print
-        hashes = {
-            "fine0": query.fine[0],
-            "fine1": query.fine[1],
-            "mirror0": probe.mirror_fine[0],
-            "mirror1": probe.mirror_fine[1],
-        }
+        """Stage 1: distances from one query picture to every stored picture.
+
+        Blocks of rows small enough to stay in the CPU cache go through every comparison
+        before the next block is read; the work is XOR, popcount and minimum, nothing else.
+        """
+        pairs = sorted({(np.uint64(h), column) for h, column, _ in _fine_pairs(probe)})
+        window_hash = np.uint32(probe.print.coarse[0])
         n = len(self)
         fine = np.full(n, 255, dtype=np.uint8)
-        method = np.zeros(n, dtype=np.uint8)
-        scratch, counts = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint8)
-        for i, (name, column, _) in enumerate(_FINE_PAIRS):
-            np.bitwise_xor(self.fine[column], np.uint64(hashes[name]), out=scratch)
-            np.bitwise_count(scratch, out=counts)
-            better = counts < fine
-            fine[better] = counts[better]
-            method[better] = i
         coarse = np.full(n, 255, dtype=np.uint8)
-        scratch32 = np.empty(n, dtype=np.uint32)
-        for window in self.coarse:
-            np.bitwise_xor(window, np.uint32(query.coarse[0]), out=scratch32)
-            np.bitwise_count(scratch32, out=counts)
-            np.minimum(coarse, counts, out=coarse)
-        return Candidates(self.pixels == np.uint64(query.pixels), fine, method, coarse)
+        xor64 = np.empty(BLOCK, dtype=np.uint64)
+        xor32 = np.empty(BLOCK, dtype=np.uint32)
+        counts = np.empty(BLOCK, dtype=np.uint8)
+        for start in range(0, n, BLOCK):
+            stop = min(n, start + BLOCK)
+            size = stop - start
+            best = fine[start:stop]
+            for value, column in pairs:
+                np.bitwise_xor(self.fine[column, start:stop], value, out=xor64[:size])
+                np.bitwise_count(xor64[:size], out=counts[:size])
+                np.minimum(best, counts[:size], out=best)
+            best = coarse[start:stop]
+            for window in self.coarse:
+                np.bitwise_xor(window[start:stop], window_hash, out=xor32[:size])
+                np.bitwise_count(xor32[:size], out=counts[:size])
+                np.minimum(best, counts[:size], out=best)
+        return Candidates(self.pixels == np.uint64(probe.print.pixels), fine, coarse)
+
+    def fine_method(self, probe: Probe, row: int) -> str:
+        """Which comparison gave a row its fine distance (the first, when several tie)."""
+        distances = [
+            (int(self.fine[column, row]) ^ h).bit_count() for h, column, _ in _fine_pairs(probe)
+        ]
+        return _fine_pairs(probe)[distances.index(min(distances))][2]
+
+
+def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
+    """(query hash, stored column, method) of every 64-bit comparison."""
+    whole, content = probe.print.fine
+    mirror_whole, mirror_content = probe.mirror_fine
+    return [
+        (whole, 0, "phash"),
+        (content, 1, "trimmed-phash"),
+        (content, 0, "trimmed-phash"),
+        (whole, 1, "phash"),
+        (mirror_whole, 0, "phash-mirror"),
+        (mirror_content, 1, "trimmed-phash-mirror"),
+    ]
 
 
 @dataclass
 class Candidates:
     exact: np.ndarray  # bool: same pixel digest
     fine: np.ndarray  # best 64-bit hash distance
-    method: np.ndarray  # index into _FINE_PAIRS of that distance
     coarse: np.ndarray  # best coarse window distance
+    rows: np.ndarray | None = None  # which index rows these are (None: all of them)
+
+    def where(self, keep: np.ndarray) -> Candidates:
+        return Candidates(self.exact[keep], self.fine[keep], self.coarse[keep], self.rows[keep])
 
 
 def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader) -> list[Match]:
     """Stored pictures that ``probe`` is a copy of, best first, at most one per media item."""
     near = index.nearest(probe)
-    matches = [_exact(index, row) for row in np.flatnonzero(near.exact)]
+    # Every later test looks at these few rows only, never at the whole archive again.
+    rows = np.flatnonzero(near.exact | (near.fine <= FINE_SHORT) | (near.coarse <= COARSE_SHORT))
+    near = Candidates(near.exact[rows], near.fine[rows], near.coarse[rows], rows)
+    matches = [_match(index, row, "pixels", 0.0, 1.0) for row in near.rows[near.exact]]
     if probe.print.informative:
-        matches += _by_hash(index, near)
-        short = _short_list(index, near)
+        near = near.where(index.informative[near.rows] & ~near.exact)
+        matches += _by_hash(index, probe, near.where(near.fine <= FINE_ACCEPT))
+        short = _short_list(index, near.where(near.fine > FINE_ACCEPT))
         matches += _by_keypoints(index, probe, short, load_keypoints)
     return best_per_media(matches)
 
@@ -181,21 +237,10 @@ def _rank(match: Match) -> tuple[int, float, float]:
     return (0 if match.exact else 1, -match.score, match.distance)
 
 
-def _exact(index: FingerprintIndex, row: int) -> Match:
-    return _match(index, row, "pixels", 0.0, 1.0)
-
-
-def _by_hash(index: FingerprintIndex, near: Candidates) -> list[Match]:
-    rows = np.flatnonzero((near.fine <= FINE_ACCEPT) & index.informative & ~near.exact)
+def _by_hash(index: FingerprintIndex, probe: Probe, near: Candidates) -> list[Match]:
     return [
-        _match(
-            index,
-            row,
-            _FINE_PAIRS[near.method[row]][2],
-            float(near.fine[row]),
-            hash_score(int(near.fine[row])),
-        )
-        for row in rows
+        _match(index, row, index.fine_method(probe, row), float(fine), hash_score(int(fine)))
+        for row, fine in zip(near.rows, near.fine, strict=True)
     ]
 
 
@@ -205,13 +250,11 @@ def hash_score(distance: int) -> float:
 
 
 def _short_list(index: FingerprintIndex, near: Candidates) -> np.ndarray:
-    """Rows worth verifying: loosely close, not already matched, closest first, one per media."""
-    loose = (near.fine <= FINE_SHORT) | (near.coarse <= COARSE_SHORT)
-    rows = np.flatnonzero(loose & (near.fine > FINE_ACCEPT) & index.informative & ~near.exact)
-    closeness = np.minimum(near.fine[rows] / FINE_BITS, near.coarse[rows] / COARSE_BITS)
+    """Rows worth verifying, closest first, one per media item."""
+    closeness = np.minimum(near.fine / FINE_BITS, near.coarse / COARSE_BITS)
     chosen: dict[str, int] = {}
-    for row in rows[np.argsort(closeness, kind="stable")]:
-        chosen.setdefault(index.media_ids[row], int(row))
+    for row in near.rows[np.argsort(closeness, kind="stable")]:
+        chosen.setdefault(index.media_id(row), int(row))
         if len(chosen) == SHORT_LIST:
             break
     return np.array(list(chosen.values()), dtype=np.int64)
@@ -295,7 +338,7 @@ def _plausible(transform: np.ndarray) -> bool:
 def _match(index: FingerprintIndex, row: int, method: str, distance: float, score: float) -> Match:
     time_s = float(index.frame_times[row])
     return Match(
-        media_id=index.media_ids[row],
+        media_id=index.media_id(row),
         frame_time_s=None if time_s == ONE_FRAME else time_s,
         method=method,
         distance=distance,

@@ -29,8 +29,13 @@ CLAIM_LABELS = {
 }
 
 
-def media_review(doc: dict[str, Any], claim_review: bool = False) -> dict[str, Any]:
-    """A MediaReview of the case in ``doc`` (a case document); ReviewError without approval."""
+def media_review(
+    doc: dict[str, Any], claim_review: bool = False, review_url: str | None = None
+) -> dict[str, Any]:
+    """A MediaReview of the case in ``doc`` (a case document); ReviewError without approval.
+
+    ``review_url`` is where the desk publishes its review: both reviews link to it.
+    """
     verdict = approved_verdict(doc)
     result: dict[str, Any] = {
         "@context": CONTEXT,
@@ -50,6 +55,10 @@ def media_review(doc: dict[str, Any], claim_review: bool = False) -> dict[str, A
         result["originalMediaContextDescription"] = verdict["original_context"]
     if claim_review:
         result["associatedClaimReview"] = _claim_review(doc, verdict)
+    if review_url:
+        result["url"] = review_url
+        if claim_review:
+            result["associatedClaimReview"]["url"] = review_url
     return result
 
 

@@ -109,9 +109,12 @@ class Keyframe(SQLModel, table=True):
 
 
 class Finding(SQLModel, table=True):
+    """A forensic signal about media in one case: some depend on the case's claims."""
+
     __tablename__ = "findings"
 
     id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
     media_id: str = Field(foreign_key="media.id", index=True, max_length=32)
     code: str
     severity: str

@@ -10,10 +10,13 @@ of an original) and only http(s) URLs become links.
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import io
 import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -63,7 +66,20 @@ def render_markdown(doc: dict[str, Any]) -> str:
 
 def render_html(store: Store, doc: dict[str, Any]) -> str:
     media = [_media_view(store, item) for item in doc.get("media", [])]
-    return _environment().get_template("report.html").render(case=doc, media=media, **_shared(doc))
+    css, css_hash = _stylesheet()
+    return (
+        _environment()
+        .get_template("report.html")
+        .render(case=doc, media=media, css=css, css_hash=css_hash, **_shared(doc))
+    )
+
+
+@functools.cache
+def _stylesheet() -> tuple[str, str]:
+    """The page's CSS and its CSP hash: the page allows that stylesheet and no other style."""
+    css = (resources.files("mediacheck") / "templates" / "report.css").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    return css, f"sha256-{digest}"
 
 
 def http_url(value: Any) -> str | None:
@@ -138,18 +154,23 @@ class Picture:
 def _media_view(store: Store, media: dict[str, Any]) -> dict[str, Any]:
     """The pictures and derived values the template shows beside one media document."""
     summary = media.get("summary") or {}
-    thumbnail = None
-    if media.get("kind") == "image":
-        thumbnail = picture_uri(store.blobs.original_path(media["sha256"]), THUMBNAIL_SIZE)
     return {
         "doc": media,
-        "thumbnail": thumbnail,
+        "thumbnail": _thumbnail(store, media),
         "keyframes": _keyframe_pictures(store, media),
         "contact_sheet": _stored_picture(store, media.get("contact_sheet"), THUMBNAIL_SIZE * 2),
         "findings": [_finding_view(store, f) for f in media.get("findings") or []],
         "map": map_url(summary.get("gps_latitude"), summary.get("gps_longitude")),
         "metadata": metadata_rows(media.get("metadata") or {}),
     }
+
+
+def _thumbnail(store: Store, media: dict[str, Any]) -> str | None:
+    """The picture itself, or a video's first keyframe."""
+    if media.get("kind") == "image":
+        return picture_uri(store.blobs.original_path(media["sha256"]), THUMBNAIL_SIZE)
+    frames = media.get("keyframes") or [{}]
+    return _stored_picture(store, frames[0].get("path"), THUMBNAIL_SIZE)
 
 
 def _keyframe_pictures(store: Store, media: dict[str, Any]) -> list[Picture]:
@@ -197,6 +218,7 @@ def picture_uri(path: Path, size: int) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+@functools.cache
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("mediacheck", "templates"),

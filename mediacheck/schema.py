@@ -38,7 +38,7 @@ VERSION_TABLE = "alembic_version"
 class SchemaState:
     current: str | None  # None: no mediacheck schema yet
     head: str
-    empty: bool  # no table at all
+    empty: bool  # no table but Alembic's own
 
     @property
     def status(self) -> str:

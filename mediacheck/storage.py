@@ -15,18 +15,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete, func, insert
 from sqlalchemy import event as sa_event
-from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, create_engine, select
 
 from mediacheck import history, review, schema
 from mediacheck.blobstore import BlobStore
 from mediacheck.config import Settings
 from mediacheck.errors import CaseExists, CaseNotFound, InvalidValue, MediaNotFound, StoreError
-from mediacheck.models import Case, CaseMedia, Event, Finding, Keyframe, Media, Note, Verdict
+from mediacheck.models import (
+    Case,
+    CaseMedia,
+    Event,
+    Finding,
+    Fingerprint,
+    Keyframe,
+    Media,
+    Note,
+    SeenBefore,
+    Verdict,
+)
 
 CASE_PREFIX = "MC"
 MEDIA_ID_LENGTH = 16
@@ -77,6 +89,7 @@ class CaseRecords:
     verdicts: list[Verdict]
     keyframes: list[Keyframe]
     findings: list[Finding]
+    fingerprints: list[Fingerprint]
 
 
 class Store:
@@ -214,11 +227,15 @@ class Store:
         details: dict[str, Any],
         new_case: CaseFields | None = None,
         keyframes: Sequence[Keyframe] = (),
+        fingerprints: Sequence[Fingerprint] = (),
+        seen_before: Sequence[SeenBefore] = (),
     ) -> tuple[str, Media, bool]:
         """Store ``media`` unless its bytes are known, link it to the case, log the event.
 
         With ``case_id`` None a case is made from ``new_case`` in the same
-        transaction; a video's ``keyframes`` are stored with its media row.
+        transaction; a video's ``keyframes`` and the ``fingerprints`` of its
+        pictures are stored with its media row. ``seen_before`` (archive media
+        it was found to be a copy of) is recorded with a ``seen-before`` event.
         Returns the case id, the stored media and whether the link is new.
         """
 
@@ -232,6 +249,7 @@ class Store:
                 session.add(media)
                 session.flush()
                 session.add_all(keyframes)
+                session.add_all(fingerprints)
                 stored = media
             exists = session.exec(
                 select(CaseMedia).where(
@@ -243,6 +261,12 @@ class Store:
             link.case_id, link.media_id = target, stored.id
             session.add(link)
             append_event(session, target, link.added_by, "media-added", details)
+            if seen_before:
+                for row in seen_before:
+                    row.media_id, row.case_id = stored.id, target
+                session.add_all(seen_before)
+                seen = _seen_event(stored.id, seen_before)
+                append_event(session, target, link.added_by, "seen-before", seen)
             return target, stored, True
 
         return self._retrying(work)
@@ -265,9 +289,102 @@ class Store:
                 )
             )
 
+    # Fingerprints and matches (recycled media)
+
+    def fingerprint_rows(
+        self, kind: str, after_id: int = 0
+    ) -> list[tuple[int, str, float | None, bytes]]:
+        """(id, media_id, frame_time_s, bits) of every ``kind`` row after ``after_id``.
+
+        One plain query without ORM objects: the match index loads millions of rows.
+        """
+        query = (
+            select(Fingerprint.id, Fingerprint.media_id, Fingerprint.frame_time_s, Fingerprint.bits)
+            .where(Fingerprint.kind == kind, Fingerprint.id > after_id)
+            .order_by(Fingerprint.id)
+        )
+        with self.session() as session:
+            return [tuple(row) for row in session.execute(query)]
+
+    def fingerprint_count(self, kind: str, up_to_id: int) -> int:
+        query = select(func.count()).where(Fingerprint.kind == kind, Fingerprint.id <= up_to_id)
+        with self.session() as session:
+            return session.execute(query).scalar_one()
+
+    def insert_fingerprints(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Bulk-insert fingerprint rows (re-fingerprinting an archive, benchmarks)."""
+        with self.session() as session:
+            session.execute(insert(Fingerprint), list(rows))
+
+    def sibling_fingerprints(self, ids: Sequence[int], kind: str) -> dict[int, bytes]:
+        """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
+        sibling = aliased(Fingerprint)
+        query = (
+            select(Fingerprint.id, sibling.bits)
+            .join(
+                sibling,
+                (sibling.media_id == Fingerprint.media_id)
+                & sibling.frame_time_s.is_not_distinct_from(Fingerprint.frame_time_s),
+            )
+            .where(Fingerprint.id.in_(list(ids)), sibling.kind == kind)
+        )
+        with self.session() as session:
+            return {row_id: bytes(bits) for row_id, bits in session.execute(query)}
+
+    def seen_before(self, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media]]:
+        """Matches recorded at intake for ``media_ids``, with the archive media they point to."""
+        query = (
+            select(SeenBefore, Media)
+            .join(Media, SeenBefore.matched_media_id == Media.id)
+            .where(SeenBefore.media_id.in_(list(media_ids)))
+            .order_by(SeenBefore.id)
+        )
+        with self.session() as session:
+            return [(row, media) for row, media in session.exec(query)]
+
+    def first_cases(self, media_ids: Sequence[str]) -> dict[str, tuple[Media, Case | None]]:
+        """Each media item with the case it was first taken into."""
+        with self.session() as session:
+            media = session.exec(select(Media).where(Media.id.in_(list(media_ids)))).all()
+            links = session.exec(
+                select(CaseMedia, Case)
+                .join(Case, CaseMedia.case_id == Case.id)
+                .where(CaseMedia.media_id.in_(list(media_ids)))
+                .order_by(CaseMedia.id.desc())
+            ).all()
+        # Newest link first, so the oldest one is written last and stays.
+        first = {link.media_id: case for link, case in links}
+        return {m.id: (m, first.get(m.id)) for m in media}
+
     def all_media(self) -> list[Media]:
         with self.session() as session:
             return list(session.exec(select(Media).order_by(Media.id)))
+
+    # Findings
+
+    def findings(self, case_id: str, media_id: str) -> list[Finding]:
+        with self.session() as session:
+            query = select(Finding).where(Finding.case_id == case_id, Finding.media_id == media_id)
+            return list(session.exec(query.order_by(Finding.id)))
+
+    def replace_findings(
+        self,
+        case_id: str,
+        by_media: dict[str, list[Finding]],
+        event: tuple[str, str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Swap the findings of each media in the case, with an optional (user, action, details)."""
+
+        def work(session: Session) -> None:
+            for media_id, rows in by_media.items():
+                session.execute(
+                    delete(Finding).where(Finding.case_id == case_id, Finding.media_id == media_id)
+                )
+                session.add_all(rows)
+            if event is not None:
+                append_event(session, case_id, *event)
+
+        self._retrying(work)
 
     # Notes and verdicts
 
@@ -350,7 +467,10 @@ class Store:
                 select(Keyframe).where(Keyframe.media_id.in_(ids)).order_by(Keyframe.id)
             ).all()
             findings = session.exec(
-                select(Finding).where(Finding.media_id.in_(ids)).order_by(Finding.id)
+                select(Finding).where(Finding.case_id == case_id).order_by(Finding.id)
+            ).all()
+            fingerprints = session.exec(
+                select(Fingerprint).where(Fingerprint.media_id.in_(ids)).order_by(Fingerprint.id)
             ).all()
         return CaseRecords(
             case=case,
@@ -361,13 +481,14 @@ class Store:
             verdicts=self.verdicts(case_id),
             keyframes=list(keyframes),
             findings=list(findings),
+            fingerprints=list(fingerprints),
         )
 
     def import_case(self, records: CaseRecords, user: str, details: dict[str, Any]) -> list[str]:
         """Add a bundle's case in one transaction and end its history with an import event.
 
         Media whose bytes the store already holds keep their rows as they are (with
-        their keyframes and findings). Returns the ids of the media new to the store.
+        their keyframes and fingerprints). Returns the ids of the media new to the store.
         """
 
         def work(session: Session) -> list[str]:
@@ -380,8 +501,12 @@ class Store:
             new_ids = {m.id for m in records.media if m.sha256 not in set(known)}
             session.add_all(_fresh(m, keep_id=True) for m in records.media if m.id in new_ids)
             session.flush()
-            derived = [r for r in (*records.keyframes, *records.findings) if r.media_id in new_ids]
-            rows = [*records.links, *records.events, *records.verdicts, *derived]
+            # Findings belong to the case (they weigh its claims); keyframes and
+            # fingerprints to the media, which a store already holding it keeps.
+            media_rows = (*records.keyframes, *records.fingerprints)
+            of_new_media = [r for r in media_rows if r.media_id in new_ids]
+            rows = [*records.links, *records.events, *records.verdicts, *of_new_media]
+            rows += records.findings
             session.add_all(_fresh(row) for row in rows)
             _import_notes(session, records.notes)
             added = sorted(new_ids)
@@ -390,6 +515,20 @@ class Store:
             return added
 
         return self._retrying(work)
+
+
+def _seen_event(media_id: str, rows: Sequence[SeenBefore]) -> dict[str, Any]:
+    matches = [
+        {
+            "media_id": row.matched_media_id,
+            "case_id": row.matched_case_id,
+            "method": row.method,
+            "distance": row.distance,
+            "frame_time_s": row.frame_time_s,
+        }
+        for row in rows
+    ]
+    return {"media_id": media_id, "matches": matches}
 
 
 def _fresh(row, keep_id: bool = False):

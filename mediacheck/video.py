@@ -6,6 +6,7 @@ numbers and dates, and never used to build a path.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from contextlib import contextmanager
@@ -17,23 +18,9 @@ from typing import Any
 import av
 
 from mediacheck.errors import UnsupportedMedia
+from mediacheck.gopro import read_gopro
+from mediacheck.metadata.summary import SUMMARY_KEYS as IMAGE_SUMMARY_KEYS
 
-IMAGE_SUMMARY_KEYS = (
-    "make",
-    "model",
-    "lens",
-    "software",
-    "captured_at",
-    "gps_latitude",
-    "gps_longitude",
-    "gps_altitude",
-    "orientation",
-    "declared_width",
-    "declared_height",
-    "width",
-    "height",
-    "has_thumbnail",
-)
 VIDEO_KEYS = (
     "duration_s",
     "container",
@@ -63,7 +50,7 @@ MAKE_TAGS = ("com.apple.quicktime.make", "make", "com.android.manufacturer")
 MODEL_TAGS = ("com.apple.quicktime.model", "model", "com.android.model")
 LENS_TAGS = ("com.apple.quicktime.camera.lens_model",)
 SOFTWARE_TAGS = ("com.apple.quicktime.software", "software", "com.android.version", "firmware")
-LOCATION_TAGS = ("com.apple.quicktime.location.ISO6709", "location", "com.android.location")
+LOCATION_TAGS = ("com.apple.quicktime.location.ISO6709", "location")
 # Apple's creationdate carries the local offset; creation_time is the container's UTC field.
 DATE_TAGS_WITH_OFFSET = ("com.apple.quicktime.creationdate", "date")
 CREATION_TIME_TAGS = ("creation_time",)
@@ -72,6 +59,8 @@ CREATION_TIME_TAGS = ("creation_time",)
 BRAND_CONTAINERS = {"qt": "mov", "3g2": "3g2", "m4a": "m4a", "m4v": "m4v", "mj2": "mj2"}
 WEBM_CODECS = frozenset({"vp8", "vp9", "av1", "opus", "vorbis", "webvtt"})
 
+# FFmpeg gives up on a single open or read that blocks this long (a stalled network share).
+IO_TIMEOUT_S = 60.0
 # Reading the first frame (for the display matrix) must not walk a whole broken file.
 FIRST_FRAME_MAX_PACKETS = 600
 FIRST_FRAME_MAX_SECONDS = 10.0
@@ -98,7 +87,7 @@ class VideoProbe:
 def open_media(path: Path):
     """Open a file with FFmpeg, or raise UnsupportedMedia naming the cause."""
     try:
-        container = av.open(str(path), metadata_errors="replace")
+        container = av.open(str(path), metadata_errors="replace", timeout=IO_TIMEOUT_S)
     except (av.FFmpegError, OSError) as exc:
         raise UnsupportedMedia(path, f"FFmpeg cannot open it ({ffmpeg_cause(exc)})") from exc
     try:
@@ -138,12 +127,31 @@ def probe_video(path: Path) -> VideoProbe:
         if rotation is not None:
             metadata["streams"][video.index]["rotation"] = rotation
         summary = summarise(container, video, audio, rotation, errors)
+        if container.format.name.startswith("mov,"):
+            add_gopro(path, summary, metadata, errors)
     return VideoProbe(
         kind="video" if video is not None else "audio",
         summary=summary,
         metadata=metadata,
         errors=errors,
     )
+
+
+def add_gopro(
+    path: Path, summary: dict[str, Any], metadata: dict[str, Any], errors: list[str]
+) -> None:
+    """GoPro names its model and serial number only in its own GPMF box."""
+    try:
+        gopro = read_gopro(path)
+    except OSError as exc:
+        errors.append(f"GoPro box not read: {exc.strerror or exc}")
+        return
+    if not gopro:
+        return
+    metadata["gopro"] = gopro
+    if gopro.get("model") and not summary["model"]:
+        summary["make"] = summary["make"] or "GoPro"
+        summary["model"] = gopro["model"]
 
 
 def read_rotation(container, stream, errors: list[str]) -> int | None:
@@ -156,7 +164,7 @@ def read_rotation(container, stream, errors: list[str]) -> int | None:
     try:
         for count, packet in enumerate(container.demux(stream)):
             for frame in stream.decode(packet):
-                return round(-frame.rotation) % 360
+                return clockwise_rotation(frame)
             if count >= FIRST_FRAME_MAX_PACKETS or time.monotonic() > deadline:
                 break
     except av.FFmpegError as exc:
@@ -164,6 +172,16 @@ def read_rotation(container, stream, errors: list[str]) -> int | None:
         return None
     errors.append("no video frame decodes near the start")
     return None
+
+
+def clockwise_rotation(frame: av.VideoFrame) -> int:
+    """FFmpeg's counter-clockwise display angle as clockwise degrees.
+
+    A matrix that is no rotation at all (all zeros, in a crafted file) comes out of PyAV
+    as NaN or INT_MIN: it is taken as no turn.
+    """
+    angle = frame.rotation
+    return round(-angle) % 360 if math.isfinite(angle) and abs(angle) <= 360 else 0
 
 
 def format_metadata(container, path: Path) -> dict[str, Any]:
@@ -183,7 +201,8 @@ def stream_metadata(stream) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "index": stream.index,
         "type": stream.type,
-        "codec": ctx.name if ctx is not None else None,
+        "codec": codec_name(stream),
+        "decoder": ctx.name if ctx is not None else None,
         "codec_long_name": ctx.codec.long_name if ctx is not None else None,
         "profile": stream.profile,
         "time_base": str(stream.time_base) if stream.time_base else None,
@@ -247,8 +266,8 @@ def summarise(container, video, audio, rotation: int | None, errors: list[str]) 
         ),
         duration_s=duration_seconds(container, video, audio),
         container=container_name(container),
-        video_codec=video.codec_context.name if video is not None else None,
-        audio_codec=audio.codec_context.name if audio is not None else None,
+        video_codec=codec_name(video),
+        audio_codec=codec_name(audio),
         fps=frame_rate(video),
         bit_rate=container.bit_rate or None,
         rotation=rotation,
@@ -378,9 +397,16 @@ def container_name(container) -> str:
             return "3gp"
         return BRAND_CONTAINERS.get(brand, "mp4")
     if name == "matroska,webm":
-        codecs = {s.codec_context.name for s in container.streams if s.codec_context is not None}
+        codecs = {codec_name(s) for s in container.streams if s.codec_context is not None}
         return "webm" if codecs and codecs <= WEBM_CODECS else "matroska"
     return name
+
+
+def codec_name(stream) -> str | None:
+    """FFmpeg's name of the codec ("av1"), not of the decoder that reads it ("libdav1d")."""
+    if stream is None or stream.codec_context is None:
+        return None
+    return stream.codec_context.codec.canonical_name
 
 
 def frame_rate(video) -> float | None:

@@ -10,7 +10,9 @@ Generates 12 MP and 2 MP JPEGs, then times in one run:
   reduced decode, all hashes, metadata, database writes);
 - floor: reduced decode plus SHA-256 of the same files, the least any intake must do.
 Then takes in one huge file (a JPEG with gigabytes appended) in a child
-process and reports its peak memory.
+process and reports its peak memory. Last, parallel intake: the same 2 MP
+files with ``jobs=1`` and with ``jobs=N`` (``--jobs``, default the number of
+cores), alternating rounds, best of each (``--jobs-only`` runs just this part).
 """
 
 from __future__ import annotations
@@ -113,11 +115,46 @@ def huge_file_peak_mb(folder: Path, gigabytes: float) -> float:
     return int(out.split()[-1]) / 1024
 
 
+def jobs_speedup(folder: Path, files: int, jobs: int, rounds: int) -> None:
+    folder.mkdir(exist_ok=True)
+    paths = make_jpegs(folder, SIZES["2MP"], files)
+    best: dict[int, tuple[float, float]] = {}
+    for _ in range(rounds):
+        for n in (1, jobs):
+            wall, cpu = intake_with_jobs(paths, n)
+            best[n] = min(best.get(n, (wall, cpu)), (wall, cpu))
+    load = os.getloadavg()[0]
+    print(f"\nparallel intake, {files} files of 2 MP, best of {rounds} (load average {load:.1f}):")
+    for n, (wall, cpu) in best.items():
+        print(f"  jobs={n}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, {files / wall:5.2f} files/s")
+    print(f"  speed-up: {best[1][0] / best[jobs][0]:.2f}x")
+
+
+def intake_with_jobs(paths: list[Path], jobs: int) -> tuple[float, float]:
+    """Wall and CPU seconds (workers included) of one intake into a fresh store."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(config.resolve(store=Path(tmp) / "cases", user="bench"))
+        before, start = os.times(), time.perf_counter()
+        results = intake(store, paths, IntakeRequest(user="bench"), jobs=jobs)
+        wall, after = time.perf_counter() - start, os.times()
+    assert all(r.status == "added" for r in results), results
+    cpu = sum(after[:4]) - sum(before[:4])
+    return wall, cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=6, help="files per size")
     parser.add_argument("--huge-gb", type=float, default=2.0, help="size of the huge file")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel intake jobs")
+    parser.add_argument("--jobs-files", type=int, default=16, help="files for the jobs part")
+    parser.add_argument("--jobs-rounds", type=int, default=3, help="rounds of the jobs part")
+    parser.add_argument("--jobs-only", action="store_true", help="run only the jobs part")
     args = parser.parse_args()
+    if args.jobs_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            jobs_speedup(Path(tmp), args.jobs_files, args.jobs, args.jobs_rounds)
+        return
     print(f"{'set':<6} {'method':<11} {'files/s':>8} {'MB/s':>8} {'vs naive':>9} {'vs floor':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for label, size in SIZES.items():
@@ -138,6 +175,7 @@ def main() -> None:
         if args.huge_gb > 0:
             peak = huge_file_peak_mb(Path(tmp), args.huge_gb)
             print(f"\npeak memory taking in a {args.huge_gb:g} GB file: {peak:.0f} MB")
+        jobs_speedup(Path(tmp) / "jobs", args.jobs_files, args.jobs, args.jobs_rounds)
 
 
 if __name__ == "__main__":

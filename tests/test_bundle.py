@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 
 from mediacheck import bundle, config
 from mediacheck.errors import BundleError, CaseExists
@@ -20,6 +21,7 @@ from mediacheck.storage import Store
 from tests.backends import postgres_schema
 from tests.conftest import Cli
 from tests.media import photo
+from tests.video_clips import write_clip
 
 
 @pytest.fixture
@@ -61,6 +63,16 @@ def exported(tmp_path: Path, cli: Cli) -> tuple[str, Path]:
     return case_id, path
 
 
+@pytest.fixture(scope="module")
+def sample_bundle(tmp_path_factory) -> Path:
+    """One exported case (from SQLite) that the hostile-bundle tests tamper with."""
+    folder = tmp_path_factory.mktemp("sample")
+    source = Cli(folder / "cases")
+    case_id = make_case(folder, source)
+    source("export", case_id, "-o", folder / "case.zip")
+    return folder / "case.zip"
+
+
 def test_export_writes_a_bagit_bag(exported, cli):
     case_id, path = exported
     media = cli.json("show", case_id)["media"][0]
@@ -99,6 +111,44 @@ def test_export_writes_a_bagit_bag(exported, cli):
     assert [e["hash"] for e in history] == [e["hash"] for e in case_json["history"]]
 
 
+def test_export_json_and_summary(tmp_path, cli):
+    [result] = cli.json("intake", photo(tmp_path / "a.jpg"))
+    path = tmp_path / "a.zip"
+
+    exported = cli.json("export", result["case_id"], "-o", path)
+    with zipfile.ZipFile(path) as zf:
+        payload = [i for i in zf.infolist() if i.filename.startswith("data/")]
+    size = sum(i.file_size for i in payload)
+    summary = cli("export", result["case_id"], "-o", path).stdout
+
+    assert exported == {
+        "case_id": result["case_id"],
+        "path": str(path),
+        "files": len(payload),
+        "payload_bytes": size,
+    }
+    assert (
+        summary == f"{result['case_id']}: {len(payload)} files ({size} bytes) written to {path}\n"
+    )
+
+
+def test_an_altered_or_missing_original_is_never_exported(tmp_path, cli, store):
+    [result] = cli.json("intake", photo(tmp_path / "a.jpg"))
+    original = store.blobs.original_path(result["sha256"])
+    original.chmod(0o644)
+    original.write_bytes(original.read_bytes() + b"x")
+    out = tmp_path / "a.zip"
+
+    altered = cli("export", result["case_id"], "-o", out, expect=1)
+    original.unlink()
+    missing = cli("export", result["case_id"], "-o", out, expect=1)
+
+    media_id = result["media_id"]
+    assert altered.stderr == f"Error: original {media_id} was altered: run `mediacheck verify`\n"
+    assert missing.stderr == f"Error: original {media_id} is missing: run `mediacheck verify`\n"
+    assert list(tmp_path.glob("*.zip")) == [] and list(tmp_path.glob(".export-*")) == []
+
+
 def test_round_trip_into_an_empty_store_verifies(exported, cli, target):
     case_id, path = exported
     events = cli.json("history", case_id)
@@ -120,6 +170,44 @@ def test_round_trip_into_an_empty_store_verifies(exported, cli, target):
         "events_imported": len(events),
         "media_added": result["media_added"],
     }
+
+
+def test_imported_media_can_be_found_again(exported, tmp_path, target):
+    case_id, path = exported
+    [media_id] = target.json("import", path)["media_added"]
+    copy = tmp_path / "reshared.jpg"
+    with Image.open(tmp_path / "strike.jpg") as img:
+        img.resize((576, 432)).save(copy, quality=70)
+
+    [found] = target.json("match", copy)
+
+    [match] = found["matches"]
+    assert (match["case_id"], match["media_id"]) == (case_id, media_id)
+    assert match["method"] != "sha256"  # found by the fingerprints the bundle carried
+
+
+def test_a_video_travels_with_its_keyframes_and_contact_sheet(tmp_path, cli, target):
+    [result] = cli.json("intake", write_clip(tmp_path / "clip.mp4", cut_at=1.5))
+    path = tmp_path / "clip.zip"
+    cli("export", result["case_id"], "-o", path)
+    [media] = cli.json("show", result["case_id"])["media"]
+    pictures = [media["contact_sheet"], *(frame["path"] for frame in media["keyframes"])]
+
+    imported = target.json("import", path)
+
+    assert len(media["keyframes"]) >= 2
+    with zipfile.ZipFile(path) as zf:
+        derived = [n for n in zf.namelist() if n.startswith("data/derived/")]
+    assert imported["files"] == len(derived)
+    assert {f"data/{p}" for p in pictures} <= set(derived)
+    assert target.json("show", result["case_id"]) == cli.json("show", result["case_id"])
+    for picture in pictures:
+        copied = tmp_path / "target" / picture
+        assert copied.read_bytes() == (tmp_path / "cases" / picture).read_bytes()
+    report = target("report", result["case_id"]).stdout
+    assert report.count('alt="keyframe at ') == len(media["keyframes"])
+    assert report.count('alt="thumbnail of clip.mp4"') == 1
+    assert report.count('alt="contact sheet"') == 1
 
 
 def test_a_case_already_in_the_store_is_never_replaced(exported, target):
@@ -279,10 +367,10 @@ HOSTILE = {
 
 @pytest.mark.parametrize("attack", list(HOSTILE))
 def test_hostile_bundles_are_refused_before_anything_is_added(
-    attack, exported, tmp_path, target_store
+    attack, sample_bundle, tmp_path, target_store
 ):
     change, message = HOSTILE[attack]
-    path = rewrite(exported[1], tmp_path / "hostile.zip", change)
+    path = rewrite(sample_bundle, tmp_path / "hostile.zip", change)
 
     with pytest.raises(BundleError) as refused:
         bundle.import_bundle(target_store, path, "carol")
@@ -291,7 +379,42 @@ def test_hostile_bundles_are_refused_before_anything_is_added(
     assert_nothing_added(target_store)
 
 
+def _edit_records(edit):
+    """A change that rewrites data/records.json through ``edit(records)``."""
+
+    def change(name: str, data: bytes):
+        if name == "data/records.json":
+            records = json.loads(data)
+            edit(records)
+            data = json.dumps(records).encode()
+        return [(name, data)]
+
+    return change
+
+
+def _planted_keyframe(records: dict) -> None:
+    media_id = records["media"][0]["id"]
+    frame = {"media_id": media_id, "idx": 0, "time_s": 0.0, "path": "../../etc/passwd"}
+    records["keyframes"].append(frame | {"hashes": {}, "pdq_quality": None})
+
+
 REBAGGED = {
+    "no records": (
+        lambda n, d: [(n, b"{}" if n == "data/records.json" else d)],
+        "records.json or history.jsonl is malformed: 'case'",
+    ),
+    "renumbered case": (
+        _edit_records(lambda r: r["case"].update(year=1999)),
+        "does not match its year and number",
+    ),
+    "renamed media": (
+        _edit_records(lambda r: r["media"][0].update(id="0" * 16)),
+        "a media id is not the start of its SHA-256",
+    ),
+    "keyframe outside": (
+        _edit_records(_planted_keyframe),
+        "a picture path leads outside its media's folder",
+    ),
     "edited history": (_edit_history, "history chain is broken"),
     "truncated history": (_drop_last_event, "the last events were deleted"),
     "swapped original": (_swap_original, "is missing or altered"),
@@ -303,17 +426,19 @@ REBAGGED = {
 
 
 @pytest.mark.parametrize("attack", list(REBAGGED))
-def test_forged_bundles_with_valid_manifests_are_refused(attack, exported, tmp_path, target_store):
+def test_forged_bundles_with_valid_manifests_are_refused(
+    attack, sample_bundle, tmp_path, target_store
+):
     change, message = REBAGGED[attack]
-    path = rebag(exported[1], tmp_path / "forged.zip", change)
+    path = rebag(sample_bundle, tmp_path / "forged.zip", change)
 
     with pytest.raises(BundleError, match=message):
         bundle.import_bundle(target_store, path, "carol")
     assert_nothing_added(target_store)
 
 
-def test_oversized_and_crowded_bundles_are_refused(exported, target_store):
-    path = exported[1]
+def test_oversized_and_crowded_bundles_are_refused(sample_bundle, target_store):
+    path = sample_bundle
     with zipfile.ZipFile(path) as zf:
         size = sum(i.file_size for i in zf.infolist())
         count = len(zf.infolist())

@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 import subprocess
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import websocket
 
 from mediacheck import reports
 from tests.test_reports import HOSTILE_TEXTS, hostile_case
@@ -30,6 +32,10 @@ TIMEOUT = 60
 OPEN_ALL_AND_READ = """(() => {
     document.querySelectorAll("details").forEach((d) => { d.open = true; });
     return document.body.innerText;
+})()"""
+SUMMARY_DISPLAY = """(() => {
+    const summary = document.querySelector("details > summary");
+    return summary ? getComputedStyle(summary).display : "";
 })()"""
 
 pytestmark = [
@@ -42,6 +48,8 @@ pytestmark = [
 class PageLoad:
     errors: list[str] = field(default_factory=list)
     screenshot: bytes = b""
+    pdf: bytes = b""
+    summary_display_in_print: str = ""
     title: str = ""
     text: str = ""
     scripts: int = 0
@@ -51,8 +59,6 @@ class DevTools:
     """Just enough of the Chrome DevTools protocol: commands and the events before their answer."""
 
     def __init__(self, url: str):
-        import websocket
-
         self.ws = websocket.create_connection(url, timeout=TIMEOUT, suppress_origin=True)
         self.ids = itertools.count(1)
         self.events: list[dict] = []
@@ -110,14 +116,21 @@ def chromium(tmp_path: Path) -> Iterator[DevTools]:
         finally:
             tools.ws.close()
     finally:
-        process.kill()
-        process.wait(timeout=TIMEOUT)
+        # SIGTERM lets Chromium take its renderer and helper processes down with it.
+        process.terminate()
+        try:
+            process.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _devtools_port(process: subprocess.Popen) -> int:
     for line in process.stderr:
         found = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
         if found:
+            # Keep reading stderr: a full pipe would block Chromium mid-test.
+            threading.Thread(target=process.stderr.read, daemon=True).start()
             return int(found.group(1))
     raise AssertionError("Chromium exited without opening DevTools")
 
@@ -137,6 +150,9 @@ def load(tmp_path: Path, html: str) -> PageLoad:
         )
         shot = tools.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         result.screenshot = base64.b64decode(shot["data"])
+        tools.call("Emulation.setEmulatedMedia", media="print")
+        result.summary_display_in_print = _evaluate(tools, SUMMARY_DISPLAY)
+        result.pdf = base64.b64decode(tools.call("Page.printToPDF")["data"])
         result.errors = _errors(tools.events)
     return result
 
@@ -177,6 +193,9 @@ def test_report_renders_without_console_errors_and_runs_no_script(tmp_path, stor
     assert page.scripts == 0
     assert page.title.startswith(case_id)
     assert page.screenshot.startswith(b"\x89PNG\r\n\x1a\n")
+    # Printed, the folds' "click to open" labels go and the page becomes a PDF.
+    assert page.summary_display_in_print == "none"
+    assert page.pdf.startswith(b"%PDF-")
     (tmp_path / "report.png").write_bytes(page.screenshot)
     for hostile in HOSTILE_TEXTS:
         assert hostile in page.text

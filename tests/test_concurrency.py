@@ -11,13 +11,17 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from mediacheck import history, review
 from mediacheck.storage import CaseFields, Store
+from tests.backends import postgres_schema
+from tests.conftest import Cli
 from tests.media import photo
+from tests.video_clips import write_clip
 
 DESKS = 4
 FILES = 8
@@ -149,3 +153,79 @@ def test_two_reviewers_approving_at_once_exactly_one_wins(settings, store_dir, d
 
 def new_case(store: Store) -> str:
     return store.create_case(CaseFields(title="Shared"), "alice").id
+
+
+@pytest.fixture
+def mixed_batch(tmp_path: Path) -> Path:
+    """Photos, a re-encoded copy, the same bytes twice, a video and files that fail."""
+    folder = tmp_path / "batch"
+    (folder / "sub").mkdir(parents=True)
+    photos = [photo(folder / f"p{i}.jpg", seed=i) for i in range(4)]
+    photo(folder / "sub" / "p0-copy.png", seed=0)
+    (folder / "sub" / "p1-again.jpg").write_bytes(photos[1].read_bytes())
+    write_clip(folder / "clip.mp4", seconds=2)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.txt").write_text("not a picture\n")
+    (folder / "cut.jpg").write_bytes(photos[2].read_bytes()[:4000])
+    return folder
+
+
+def without_times(value):
+    """A document minus the moments it was written: those differ between two runs."""
+    if isinstance(value, dict):
+        return {
+            k: without_times(v) for k, v in value.items() if k != "at" and not k.endswith("_at")
+        }
+    if isinstance(value, list):
+        return [without_times(v) for v in value]
+    return value
+
+
+def test_parallel_intake_gives_what_serial_intake_gives(tmp_path, db_url, backend, mixed_batch):
+    runs = {}
+    for jobs in (1, 3):
+        with ExitStack() as stack:
+            url = (
+                db_url
+                if jobs == 1 or backend == "sqlite"
+                else stack.enter_context(postgres_schema())
+            )
+            cli = Cli(tmp_path / f"cases-{jobs}", db_url=url)
+            result = cli(
+                "intake", mixed_batch, "--tag", "batch", "--json", "--jobs", jobs, expect=1
+            )
+            intake = json.loads(result.stdout)
+            shown = [without_times(cli.json("show", r["case_id"])) for r in intake if r["case_id"]]
+            runs[jobs] = (intake, result.stderr, shown)
+    assert runs[3] == runs[1]
+    intake, stderr, shown = runs[1]
+    statuses = [(Path(r["path"]).name, r["status"]) for r in intake]
+    assert statuses == [
+        ("clip.mp4", "added"),
+        ("cut.jpg", "error"),
+        ("empty.jpg", "error"),
+        ("notes.txt", "error"),
+        ("p0.jpg", "added"),
+        ("p1.jpg", "added"),
+        ("p2.jpg", "added"),
+        ("p3.jpg", "added"),
+        ("p0-copy.png", "added"),
+        ("p1-again.jpg", "already-stored"),
+    ]
+    errors = {Path(r["path"]).name: r["error"].split(": ", 1)[1] for r in intake if r["error"]}
+    assert errors == {
+        "cut.jpg": "picture is truncated: hashed the part that decodes",
+        "empty.jpg": "file is empty (0 bytes)",
+        "notes.txt": (
+            "content is text, not a picture or video: kept as evidence with its hashes only"
+        ),
+    }
+    assert stderr == ""
+    # One new case per file that could be read, numbered in input order.
+    assert [int(c["case_id"][-4:]) for c in shown] == list(range(1, 10))
+
+
+def test_jobs_must_be_at_least_one(cli, tmp_path):
+    result = cli("intake", photo(tmp_path / "p.jpg"), "--jobs", "0", expect=2)
+    assert "Invalid value for '--jobs': 0 is not in the range x>=1." in result.stderr
+    assert cli.json("cases") == []

@@ -14,6 +14,7 @@ import mediacheck.findings as findings
 from mediacheck.findings import SEVERITIES, Finding, FindingContext, compute_findings
 from tests.corpus import FILES, manifest, needs_corpus
 from tests.findings_helpers import make_context, textured
+from tests.media import png_bomb
 
 
 def _context(path: Path, tmp_path: Path, **changes) -> FindingContext:
@@ -67,6 +68,16 @@ def test_garbage_named_jpeg_gives_recorded_failures_not_exceptions(tmp_path):
         "ela",
         "c2pa",
     }
+
+
+def test_a_decompression_bomb_is_refused_not_decoded(tmp_path):
+    path = png_bomb(tmp_path / "bomb.png")
+    result = compute_findings(_context(path, tmp_path, mime="image/png"))
+    failed = {
+        f.evidence["check"]: f.evidence["error"] for f in result if f.code == "analysis-failed"
+    }
+    assert set(failed) == {"ela"}
+    assert failed["ela"].startswith("DecompressionBombError: Image size (1600000000 pixels)")
 
 
 @settings(

@@ -290,10 +290,45 @@ def test_offsets_that_disagree(tmp_path):
     }
 
 
+GPS_DATE, GPS_TIME = 0x001D, 0x0007
+
+
+def gps_clock(date: str, hms: list[tuple[int, int]]) -> dict:
+    return {GPS_DATE: (ASCII, date), GPS_TIME: (RATIONAL, hms)}
+
+
+def test_gps_clock_against_declared_offset(tmp_path):
+    exif = {ORIGINAL: (ASCII, "2024:03:10 18:00:00"), OFFSET_ORIGINAL: (ASCII, "+03:00")}
+    gps = gps_clock("2024:03:10", [(9, 1), (0, 1), (0, 1)])
+    path = camera_jpeg(tmp_path / "clock.jpg", exif=exif, gps=gps)
+    (finding,) = codes(path, tmp_path)["capture-time-inconsistent"]
+    assert finding.evidence == {
+        "reason": "gps-clock-disagrees",
+        "captured_at": "2024-03-10T18:00:00",
+        "gps_time": "2024-03-10T09:00:00Z",
+        "offset_hours": 9.0,
+        "declared_offset": "+03:00",
+    }
+
+
+def test_gps_clock_within_a_time_zone_is_consistent(tmp_path):
+    exif = {ORIGINAL: (ASCII, "2024:03:10 18:00:00")}
+    gps = gps_clock("2024:03:10", [(12, 1), (29, 1), (113, 5)])  # UTC+5:30
+    path = camera_jpeg(tmp_path / "india.jpg", exif=exif, gps=gps)
+    assert "capture-time-inconsistent" not in codes(path, tmp_path)
+
+
+# A Canon capture time of 2003 with a Pixel's GPS block of 2018 pasted in.
+FRANKENSTEIN = "exifr/png/png_with_exif_and_gps.png"
+
+
 @needs_corpus
 @pytest.mark.parametrize("row", corpus_rows(), ids=lambda r: r["file"])
 def test_no_capture_time_findings_on_corpus_pictures_without_a_claim(tmp_path, row):
-    assert "capture-time-inconsistent" not in codes(FILES / row["file"], tmp_path)
+    found = codes(FILES / row["file"], tmp_path).get("capture-time-inconsistent", [])
+    assert [f.evidence["reason"] for f in found] == (
+        ["gps-clock-disagrees"] if row["file"] == FRANKENSTEIN else []
+    )
 
 
 @needs_corpus
@@ -355,6 +390,18 @@ def test_gps_present_matches_corpus(tmp_path, row):
         evidence = found["gps-present"][0].evidence
         assert evidence["latitude"] == pytest.approx(float(row["GPSLatitude"]), abs=1e-5)
         assert evidence["longitude"] == pytest.approx(float(row["GPSLongitude"]), abs=1e-5)
+
+
+@needs_corpus
+@pytest.mark.parametrize("row", corpus_rows(kind="video"), ids=lambda r: r["file"])
+def test_video_gps_present_matches_corpus(tmp_path, row):
+    found = codes(FILES / row["file"], tmp_path, claimed_location=(38.19, -119.96))
+    has_gps = "gps" in row["flags"].split(";")
+    assert ("gps-present" in found) is has_gps
+    if has_gps:
+        evidence = found["gps-present"][0].evidence
+        assert evidence["latitude"] == pytest.approx(float(row["GPSLatitude"]), abs=1e-4)
+        assert ("gps-far-from-claim" in found) is (evidence["distance_km"] > 50)
 
 
 @needs_corpus

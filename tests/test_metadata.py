@@ -9,6 +9,7 @@ import zlib
 from datetime import datetime
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from PIL import Image
 
 from mediacheck.metadata import SUMMARY_KEYS, extract_metadata
 from mediacheck.metadata.exif_guard import count_patches
+from mediacheck.metadata.summary import iso_date
 from tests.corpus import FILES, exiftool_truth, manifest, needs_corpus
 
 # --- agreement with ExifTool -------------------------------------------------------------
@@ -380,7 +382,7 @@ def test_empty_file(tmp_path):
 def test_text_named_jpg(tmp_path):
     path = _written(tmp_path, "note.jpg", b"just some text, not a picture\n")
     assert extract_metadata(path, "text/plain").errors == [
-        "unrecognised image format, not text/plain"
+        "unrecognised image format (content type text/plain)"
     ]
 
 
@@ -444,6 +446,16 @@ def test_zlib_bomb_in_png_text_is_cut(tmp_path):
     result = extract_metadata(path, None)
     assert len(result.metadata["png_text"]["Comment"]) == 1024 * 1024
     assert "PNG zTXt 'Comment': over 1048576 bytes once decompressed, cut there" in result.errors
+
+
+def test_hostile_tiff_header_prints_nothing(tmp_path, capfd):
+    entries = [(256, 1), (257, 1), (277, 40000)]  # width, height, samples per pixel
+    directory = b"".join(struct.pack("<HHII", tag, 3, 1, value) for tag, value in entries)
+    data = b"II*\x00" + struct.pack("<IH", 8, len(entries)) + directory + bytes(4)
+    result = extract_metadata(_written(tmp_path, "spp.tif", data), "image/tiff")
+    assert result.errors == ["container: Pillow cannot open this TIFF"]
+    assert result.metadata["exif"]["Image SamplesPerPixel"] == "40000"
+    assert capfd.readouterr() == ("", "")
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -516,6 +528,15 @@ def test_iptc_in_photoshop_block(tmp_path):
     assert result.summary["captured_at"] == "2023-06-06"
 
 
+def test_long_xmp_lists_are_cut(tmp_path):
+    items = b"<rdf:li>xmp.did:1</rdf:li>" * 1001
+    packet = XMP.replace(b"<rdf:li>war</rdf:li><rdf:li>Kyiv</rdf:li>", items)
+    path = _jpeg(tmp_path, _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + packet))
+    result = extract_metadata(path, None)
+    assert result.errors == ["XMP: dc:subject cut to 1000 of 1001 items"]
+    assert result.metadata["xmp"]["properties"]["dc:subject"] == ["xmp.did:1"] * 1000
+
+
 def test_entity_expansion_is_refused(tmp_path):
     bomb = (
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
@@ -569,6 +590,22 @@ def test_exif_in_every_container_pillow_writes(tmp_path, kind):
         "height": 7,
         "has_thumbnail": False,
     }
+
+
+@pytest.mark.parametrize("kind", ["HEIF", "AVIF"])
+def test_heif_and_avif_items(tmp_path, kind):
+    pillow_heif.register_heif_opener()
+    path = tmp_path / f"made.{kind.lower()}"
+    Image.new("RGB", (16, 12), "red").save(path, kind, exif=_exif_bytes(), xmp=XMP)
+    result = extract_metadata(path, None)
+    assert result.errors == []
+    summary = result.summary
+    assert (summary["make"], summary["captured_at"]) == ("Nikon", "2024-03-01T09:15:00+11:00")
+    assert summary["gps_altitude"] == -10.5
+    # The encoder pads the coded picture; the clean aperture gives the real size.
+    assert (summary["width"], summary["height"]) == (16, 12)
+    assert result.metadata["xmp"]["properties"]["dc:subject"] == ["war", "Kyiv"]
+    assert result.metadata["container"]["format"] == kind
 
 
 def test_gif_size_frames_and_xmp(tmp_path):
@@ -690,8 +727,6 @@ def test_random_bodies_behind_real_signatures_never_raise(tmp_path, kind, body):
 
 
 def test_captured_at_parses_only_real_dates():
-    from mediacheck.metadata.summary import iso_date
-
     assert iso_date("2015:12:05 00:59:26") == "2015-12-05T00:59:26"
     assert iso_date("2012-12-31T04:35:10Z") == "2012-12-31T04:35:10+00:00"
     assert iso_date("2003:09:05 16:30+02:00") == "2003-09-05T16:30:00+02:00"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import json
 import re
@@ -12,9 +13,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from mediacheck import archive, mediareview, reports
+from mediacheck import archive, config, mediareview, reports
+from mediacheck.storage import Store
 from tests.media import photo
 
 SCRIPT = '<script>document.title="pwned"</script>'
@@ -43,10 +47,45 @@ HOSTILE_TEXTS = (
     "<b>IVIC</b> hit",
     "TinEye: <img src=x onerror=alert(10)>",
 )
+CSS = (Path(reports.__file__).parent / "templates" / "report.css").read_bytes()
 CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "default-src 'none'; img-src data:; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(CSS).digest()).decode()}'; "
     "base-uri 'none'; form-action 'none'"
 )
+# Every tag the report template writes: anything else came from a value.
+SAFE_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "main",
+    "header",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "span",
+    "p",
+    "table",
+    "tr",
+    "th",
+    "td",
+    "a",
+    "section",
+    "details",
+    "summary",
+    "img",
+    "figure",
+    "figcaption",
+    "ul",
+    "li",
+    "footer",
+    "br",
+}
 RATINGS = {
     "OriginalMediaContent",
     "DecontextualizedContent",
@@ -167,11 +206,17 @@ def test_html_report_has_every_part(case_id, cli):
     ]
     for event in history:
         assert event["hash"][:16] in text
+    [media] = cli.json("show", case_id)["media"]
+    pictures = [f["code"] for f in media["findings"] if f["image"]]
+    for finding in media["findings"]:
+        assert f"{finding['severity']} {finding['code']} {finding['message']}" in text
+    alts = page.values("img", "alt")
+    assert alts == [f"thumbnail of {HOSTILE_NAME}", *(f"{code} picture" for code in pictures)]
 
 
 def test_thumbnail_is_a_bounded_reencoding_not_the_original(case_id, cli, store):
     page = Page(cli("report", case_id).stdout)
-    [thumbnail] = page.values("img", "src")
+    [thumbnail] = [a["src"] for t, a in page.tags if a.get("alt") == f"thumbnail of {HOSTILE_NAME}"]
     data = base64.b64decode(thumbnail.split(",", 1)[1])
 
     with Image.open(io.BytesIO(data)) as img:
@@ -249,6 +294,25 @@ def test_hostile_urls_in_the_document_are_shown_as_text_only(store):
     assert "](" not in markdown and "<javascript" not in markdown.lower()
 
 
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory) -> Store:
+    return Store.open(config.resolve(store=tmp_path_factory.mktemp("empty"), db_url="", user="a"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=60))
+def test_any_text_stays_text(text, empty_store):
+    doc = _document(title=text, claim=text, source_url=text, notes=[], verdict=None)
+
+    page = Page(reports.render_html(empty_store, doc))
+    markdown = reports.markdown_text(text)
+
+    assert {tag for tag, _ in page.tags} <= SAFE_TAGS
+    assert " ".join(text.split()) in " ".join("".join(page.text).split())
+    assert "\n" not in markdown
+    assert re.search(r"(?<!\\)[<>\[\]`*_|]", markdown.replace("\\\\", "")) is None
+
+
 def test_findings_keyframes_contact_sheet_and_seen_before_are_rendered(store):
     folder = store.root / "derived" / "ab" / "abc"
     folder.mkdir(parents=True)
@@ -273,10 +337,12 @@ def test_findings_keyframes_contact_sheet_and_seen_before_are_rendered(store):
         ],
         "seen_before": [
             {
-                "matched_media_id": "ffee",
-                "matched_case_id": "MC-2025-0001",
+                "case_id": "MC-2025-0001",
+                "media_id": "ffee",
+                "sha256": "ff" * 32,
                 "method": "pdq",
                 "distance": 12,
+                "frame_time_s": None,
             }
         ],
     }
@@ -285,11 +351,16 @@ def test_findings_keyframes_contact_sheet_and_seen_before_are_rendered(store):
     page = Page(html)
 
     alts = page.values("img", "alt")
-    assert alts == ["keyframe at 1.50 s", "contact sheet", "ela-hotspot picture"]
+    assert alts == [
+        "thumbnail of clip.mp4",  # its first keyframe
+        "keyframe at 1.50 s",
+        "contact sheet",
+        "ela-hotspot picture",
+    ]
     text = " ".join(" ".join(page.text).split())
     assert "warning ela-hotspot Error levels differ" in text
     assert "ratio 0.4" in text
-    assert "ffee MC-2025-0001 pdq 12" in text
+    assert f"MC-2025-0001 ffee pdq 12 {'ff' * 32}" in text
     markdown = reports.render_markdown(_document(media=[media]))
     assert "- **warning** `ela-hotspot`: Error levels differ" in markdown
     assert "- media `ffee` in case MC\\-2025\\-0001 by pdq, distance 12" not in markdown
@@ -330,7 +401,7 @@ def test_report_errors(cli):
     missing = cli("report", "MC-2000-0001", expect=1)
     assert missing.stderr == "Error: no case 'MC-2000-0001' in this store\n"
     usage = cli("report", "MC-2000-0001", "--claim-review", expect=2)
-    assert "--claim-review goes with --format mediareview" in usage.stderr
+    assert "--claim-review and --review-url go with --format mediareview" in usage.stderr
     nowhere = cli("report", "MC-2000-0001", "-o", "/nonexistent/r.html", expect=2)
     assert "the folder /nonexistent does not exist" in nowhere.stderr
 
@@ -396,6 +467,18 @@ def test_media_review_with_claim_review(case_id, cli):
     assert claim["datePublished"] == data["datePublished"]
 
 
+def test_media_review_links_the_published_review(case_id, cli):
+    url = "https://factcheck.example/2026/ivic"
+    args = ("--format", "mediareview", "--claim-review", "--review-url", url)
+    data = json.loads(cli("report", case_id, *args).stdout)
+
+    assert (data["url"], data["associatedClaimReview"]["url"]) == (url, url)
+    bad = cli(
+        "report", case_id, "--format", "mediareview", "--review-url", "javascript:x", expect=2
+    )
+    assert "'javascript:x' is not an http(s) URL" in bad.stderr
+
+
 def test_media_review_needs_an_approved_verdict(tmp_path, cli):
     [result] = cli.json("intake", photo(tmp_path / "a.jpg"))
     case_id = result["case_id"]
@@ -407,6 +490,18 @@ def test_media_review_needs_an_approved_verdict(tmp_path, cli):
     assert cli("report", case_id, "--format", "mediareview", expect=1).stderr == message
     cli("verdict", "propose", case_id, "StagedContent", "--rationale", "r")
     assert cli("report", case_id, "--format", "mediareview", expect=1).stderr == message
+
+
+def test_a_pending_proposal_leaves_the_approved_verdict_standing(case_id, cli):
+    cli("verdict", "propose", case_id, "StagedContent", "--rationale", "Actors, in fact")
+
+    text = " ".join(" ".join(Page(cli("report", case_id).stdout).text).split())
+    data = json.loads(cli("report", case_id, "--format", "mediareview").stdout)
+
+    assert "StagedContent proposed" in text
+    assert "The approved rating that stands meanwhile: DecontextualizedContent" in text
+    assert data["mediaAuthenticityCategory"] == "DecontextualizedContent"
+    assert data["reviewBody"] == "Same picture in a 2019 article"
 
 
 # The whole archive

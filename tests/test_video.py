@@ -4,9 +4,11 @@ import json
 import math
 import os
 import re
+import struct
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import imagehash
 import numpy as np
 import pytest
@@ -14,9 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from mediacheck import keyframes
 from mediacheck.errors import UnsupportedMedia
+from mediacheck.gopro import child_box, read_gopro, read_klv
+from mediacheck.imaging import open_picture
 from mediacheck.keyframes import CONTACT_SHEET, extract_keyframes, keyframe_name, timestamp
-from mediacheck.perceptual import hamming
+from mediacheck.perceptual import compute_hashes, hamming
 from mediacheck.video import SUMMARY_KEYS, VIDEO_KEYS, captured_at, parse_iso6709, probe_video
 from tests.corpus import C2PA, FILES, TRUTH, exiftool_truth, needs_corpus
 from tests.video_clips import write_audio, write_clip
@@ -91,8 +96,10 @@ def test_probe_agrees_with_exiftool(rel):
     assert summary["gps_latitude"] == truth.get("Composite:GPSLatitude")
     assert summary["gps_longitude"] == truth.get("Composite:GPSLongitude")
     assert summary["gps_altitude"] == truth.get("Composite:GPSAltitude")
+    model = truth.get("Keys:Model") or truth.get("UserData:Model") or truth.get("GoPro:Model")
     make = truth.get("Keys:Make") or truth.get("UserData:Make")
-    model = truth.get("Keys:Model") or truth.get("UserData:Model")
+    if "GoPro:Model" in truth:
+        make = "GoPro"  # GoPro writes no make; its GPMF box is its own
     assert (summary["make"], summary["model"]) == (make, model)
 
 
@@ -166,6 +173,55 @@ def test_corpus_keyframe_counts(tmp_path):
 
 
 @needs_corpus
+def test_gopro_model_and_serial_from_its_gpmf_box():
+    probe = probe_video(FILES / "gpmf" / "max-heromode.mp4")
+    assert probe.metadata["gopro"] == {
+        "firmware": "H19.03.01.30.00",
+        "serial_number": "C3353424500199",
+        "model": "GoPro Max",
+    }
+    assert "gopro" not in probe_video(FILES / "gpmf" / "karma.mp4").metadata
+
+
+def gpmf_record(key: bytes, kind: str, payload: bytes, size: int = 1) -> bytes:
+    padded = payload + b"\0" * (-len(payload) % 4)
+    return key + struct.pack(">cBH", kind.encode(), size, len(payload) // size) + padded
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload) + 8) + kind + payload
+
+
+def test_gopro_box_parser(tmp_path):
+    settings = gpmf_record(b"MINF", "c", b"HERO11 Black") + gpmf_record(b"CASN", "c", b"C34\0")
+    nested = b"DEVC" + struct.pack(">cBH", b"\0", 4, len(settings) // 4) + settings
+    path = tmp_path / "gopro.mp4"
+    path.write_bytes(
+        box(b"ftyp", b"mp41\0\0\0\0")
+        + box(b"mdat", b"\0" * 100)
+        + box(b"moov", box(b"udta", box(b"GPMF", nested)))
+    )
+    assert read_gopro(path) == {"model": "HERO11 Black", "serial_number": "C34"}
+
+
+def test_gopro_box_parser_survives_deep_nesting(tmp_path):
+    payload = gpmf_record(b"MINF", "c", b"Deep")
+    for _ in range(5000):
+        payload = b"DEVC" + struct.pack(">cBH", b"\0", 4, len(payload) // 4) + payload
+    path = tmp_path / "deep.mp4"
+    path.write_bytes(box(b"moov", box(b"udta", box(b"GPMF", payload))))
+    assert read_gopro(path) == {}
+
+
+@given(st.binary(max_size=300))
+def test_gopro_box_parser_never_raises(data):
+    found: dict[str, str] = {}
+    read_klv(data, found, depth=0)
+    assert set(found) <= {"model", "serial_number", "firmware"}
+    child_box(data, b"udta")
+
+
+@needs_corpus
 def test_rotated_iphone_keyframes_are_upright(tmp_path):
     result = extract_keyframes(FILES / "mde" / "with-gps.mov", tmp_path)
     first = result.keyframes[0]
@@ -179,6 +235,17 @@ def test_rotated_iphone_keyframes_are_upright(tmp_path):
     assert set(first.hashes) == {"phash", "dhash", "pdq"}
     assert [len(first.hashes[k]) for k in ("phash", "dhash", "pdq")] == [16, 16, 64]
     assert 0 <= first.pdq_quality <= 100
+
+
+@needs_corpus
+@pytest.mark.parametrize("rel", ["mde/with-gps.mov", "gpmf/karma.mp4"])
+def test_keyframe_posted_as_a_photo_hashes_alike(rel, tmp_path):
+    # A frame grab posted as a photo goes through the picture intake: the hashes must agree.
+    for keyframe in extract_keyframes(FILES / rel, tmp_path).keyframes[:3]:
+        photo = compute_hashes(open_picture(tmp_path / keyframe.file).image).hashes
+        distances = [hamming(photo[name], keyframe.hashes[name]) for name in ("phash", "dhash")]
+        assert max(distances) <= 4
+        assert hamming(photo["pdq"], keyframe.hashes["pdq"]) <= 8
 
 
 @needs_corpus
@@ -213,6 +280,7 @@ def test_c2pa_video_has_one_keyframe(tmp_path):
         ("clip.avi", "mpeg4", "mpeg4", "avi", (160, 96)),
         ("clip.3gp", "h263", "h263", "3gp", (176, 144)),
         ("clip.mov", "libx264", "h264", "mov", (160, 96)),
+        ("clip.av1.webm", "libsvtav1", "av1", "webm", (160, 96)),
         ("clip.ts", "libx264", "h264", "mpegts", (160, 96)),
         ("clip.m2ts", "mpeg2video", "mpeg2video", "mpegts", (160, 96)),
     ],
@@ -253,6 +321,22 @@ def test_location_creation_time_and_rotation_tags(tmp_path):
     assert probe.summary["rotation"] == 270
     keyframe = extract_keyframes(path, tmp_path / "frames").keyframes[0]
     assert (keyframe.width, keyframe.height) == (96, 160)
+
+
+def test_meaningless_display_matrix_is_no_rotation(tmp_path):
+    path = tmp_path / "zeros.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.set_display_matrix([0] * 9)
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    assert probe_video(path).summary["rotation"] == 0
+    keyframe = extract_keyframes(path, tmp_path / "frames").keyframes[0]
+    assert (keyframe.width, keyframe.height) == (64, 48)
 
 
 def test_long_gop_gets_frames_at_the_cut_and_at_intervals(tmp_path):
@@ -297,6 +381,14 @@ def test_raw_stream_without_timestamps_hits_the_frame_limit(tmp_path):
     assert result.errors == ["kept the first 2 pictures; stopped at 2.000 s"]
 
 
+def test_frames_beyond_the_pixel_limit_are_not_decoded(tmp_path, monkeypatch):
+    monkeypatch.setattr(keyframes, "MAX_PIXELS", 1_000_000)
+    path = write_clip(tmp_path / "big.mkv", seconds=0.2, size=(1280, 800))
+    result = extract_keyframes(path, tmp_path / "frames")
+    assert (result.keyframes, result.contact_sheet) == ([], None)
+    assert result.errors == ["1280x800 frames are beyond the 1 MP limit"]
+
+
 def test_time_limit_stops_and_says_so(tmp_path):
     path = write_clip(tmp_path / "clip.mkv")
     result = extract_keyframes(path, tmp_path / "frames", max_seconds=0)
@@ -331,6 +423,19 @@ def test_corrupt_middle_is_reported_and_the_rest_kept(tmp_path):
     assert times[0] == 0.0 and times[-1] == 5.0
     assert len(result.errors) >= 1
     assert any(e.startswith("FFmpeg reported ") for e in result.errors)
+
+
+def test_recordings_joined_end_to_end_each_get_pictures(tmp_path):
+    first = write_clip(tmp_path / "first.ts", seconds=4)
+    second = write_clip(tmp_path / "second.ts", seconds=4, cut_at=0)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())  # as `cat` joins them
+    result = extract_keyframes(joined, tmp_path / "frames")
+    assert [k.time_s for k in result.keyframes] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert result.errors == [
+        "timestamps start again at 4.000 s (recordings joined end to end?): "
+        "later times count on from there"
+    ]
 
 
 def test_moov_missing_is_unsupported(tmp_path):

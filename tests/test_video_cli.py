@@ -76,6 +76,15 @@ def test_same_video_twice_keeps_one_set_of_keyframes(cli, store):
     assert len(store.keyframes(first["media_id"])) == 4
 
 
+def test_videos_prepared_in_worker_processes(cli, tmp_path):
+    clips = [write_clip(tmp_path / "a.mkv"), write_clip(tmp_path / "b.mkv", cut_at=0)]
+    results = cli.json("intake", *clips, "--one-case", "--jobs", "2")
+    assert [r["status"] for r in results] == ["added", "added"]
+    media = cli.json("show", results[0]["case_id"])["media"]
+    assert [[k["time_s"] for k in m["keyframes"]] for m in media] == [[0.0, 1.0, 2.0]] * 2
+    assert all(m["contact_sheet"] for m in media)
+
+
 def test_audio_only_file_is_audio_with_metadata_only(cli, tmp_path):
     [result] = cli.json("intake", write_audio(tmp_path / "voice.m4a"))
     assert (result["status"], result["kind"]) == ("added", "audio")

@@ -34,9 +34,9 @@ def main():
 
 
 def _register() -> None:
-    from mediacheck.cli import case, db, intake, report, review, video
+    from mediacheck.cli import analyze, case, db, intake, match, report, review, video
 
-    for module in (intake, review, case, db, video, report):
+    for module in (intake, review, case, db, video, report, analyze, match):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,6 +29,13 @@ from mediacheck.storage import CaseFields
 @click.option("--posted-at", type=DATETIME, help="When it was posted (ISO 8601).")
 @click.option("--tag", "tags", multiple=True, help="A tag for the case (repeatable).")
 @click.option("--claimed-location", type=LOCATION, help="Where the post says it happened.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the number of cores",
+    help="Processes that hash and decode files; 1 does everything in this one.",
+)
 @json_option
 @store_options
 def intake(
@@ -41,6 +49,7 @@ def intake(
     posted_at,
     tags,
     claimed_location,
+    jobs,
     as_json,
     settings,
 ):
@@ -56,6 +65,7 @@ def intake(
             --source-url https://t.me/somechannel/1234 --platform telegram \\
             --posted-at 2026-01-03T06:10:00Z
         mediacheck intake fragments/ --case MC-2026-0002
+        mediacheck intake incoming/ --jobs 4
     """
     case_fields = (title, claim, source_url, platform, posted_at, tags, claimed_location)
     if case_id and (one_case or any(case_fields)):
@@ -86,7 +96,7 @@ def intake(
             if not as_json:
                 _print_result(result)
 
-        results = core.intake(store, paths, request, on_result=report, files=files)
+        results = core.intake(store, paths, request, on_result=report, files=files, jobs=jobs)
     if as_json:
         print_json([asdict(r) for r in results])
     if any(r.status == "error" for r in results):
@@ -235,8 +245,18 @@ def _print_media(media: dict) -> None:
         console.print(f"  keyframe {timestamp(frame['time_s']):>15} {text(frame['path'])}")
     if media["contact_sheet"]:
         console.print(f"  {'contact sheet':<16} {text(media['contact_sheet'])}")
+    for seen in media["seen_before"]:
+        frame = "" if seen["frame_time_s"] is None else f" at {timestamp(seen['frame_time_s'])}"
+        console.print(
+            f"  {'seen before':<16} {text(seen['case_id'])} media {seen['media_id']}{frame}"
+            f" ({seen['method']}, distance {seen['distance']:g})"
+        )
     for problem in media["errors"]:
         console.print(f"  [yellow]problem[/yellow]    {text(problem)}")
+    for finding in media["findings"]:
+        console.print(
+            f"  {finding['severity']:<8} {text(finding['code'])}: {text(finding['message'])}"
+        )
 
 
 COMMANDS = [intake, cases, show]

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from mediacheck import archive, bundle, mediareview, reports
-from mediacheck.cli.options import json_option, open_store, store_options
+from mediacheck.cli.options import URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
 
 REPORT_FORMATS = (*reports.FORMATS, "mediareview")
@@ -25,9 +25,15 @@ def _in_existing_folder(ctx, param, value: Path | None) -> Path | None:
 @click.command()
 @click.argument("case_id", metavar="CASE")
 @click.option(
-    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="html", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(REPORT_FORMATS),
+    default="html",
+    show_default=True,
+    help="What to render.",
 )
 @click.option("--claim-review", is_flag=True, help="With mediareview: add the linked ClaimReview.")
+@click.option("--review-url", type=URL, help="With mediareview: where the review is published.")
 @click.option(
     "-o",
     "--output",
@@ -36,7 +42,7 @@ def _in_existing_folder(ctx, param, value: Path | None) -> Path | None:
     help="Write to FILE.",
 )
 @store_options
-def report(case_id, fmt, claim_review, output, settings):
+def report(case_id, fmt, claim_review, review_url, output, settings):
     """Render a case as HTML, Markdown, JSON or schema.org MediaReview JSON-LD.
 
     HTML is one self-contained page (pictures embedded, no scripts, printable);
@@ -48,12 +54,13 @@ def report(case_id, fmt, claim_review, output, settings):
         mediacheck report MC-2026-0002 -o MC-2026-0002.html
         mediacheck report MC-2026-0002 --format mediareview --claim-review
     """
-    if claim_review and fmt != "mediareview":
-        raise click.UsageError("--claim-review goes with --format mediareview")
+    if (claim_review or review_url) and fmt != "mediareview":
+        raise click.UsageError("--claim-review and --review-url go with --format mediareview")
     store = open_store(settings)
     doc = reports.report_document(store, case_id)
     if fmt == "mediareview":
-        rendered = mediareview.to_json(mediareview.media_review(doc, claim_review))
+        review = mediareview.media_review(doc, claim_review, review_url)
+        rendered = mediareview.to_json(review)
     else:
         rendered = reports.render(store, doc, fmt)
     if output is None:
@@ -64,7 +71,7 @@ def report(case_id, fmt, claim_review, output, settings):
 
 
 @click.command()
-@click.argument("case_id", metavar="CASE", required=False)
+@click.argument("case_id", metavar="[CASE]", required=False)
 @click.option("--all", "everything", is_flag=True, help="Export every case (with --format).")
 @click.option(
     "--format",

@@ -33,9 +33,7 @@ def keyframes(case_id, out_dir, as_json, settings):
     Example:
         mediacheck keyframes MC-2026-0002 -o upload/
     """
-    result = export_keyframes(
-        open_store(settings), case_id, out_dir or Path(f"{case_id}-keyframes")
-    )
+    result = export_keyframes(open_store(settings), case_id, out_dir)
     if as_json:
         print_json(asdict(result))
     else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from functools import cache
 from typing import Any
 
 import c2pa
@@ -11,6 +13,9 @@ from mediacheck.findings.base import INFO, WARNING, Finding, FindingContext
 
 MAX_LIST = 50
 MAX_TEXT = 300
+# A file may point at a remote manifest or certificate status server: fetching
+# them would tell whoever made the file that a desk is looking at it.
+OFFLINE = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
 
 
 def check_c2pa(ctx: FindingContext) -> list[Finding]:
@@ -27,15 +32,24 @@ def check_c2pa(ctx: FindingContext) -> list[Finding]:
 
 
 def read_manifest_store(ctx: FindingContext) -> dict | None:
-    """c2pa-python's reading of the file with default settings; None without a manifest."""
+    """c2pa-python's reading of the file, offline; None without a manifest."""
     with open(ctx.path, "rb") as stream:
-        reader = c2pa.Reader.try_create(ctx.mime, stream)
+        reader = c2pa.Reader.try_create(ctx.mime, stream, context=_offline_context())
         if reader is None:
             return None
         try:
             return json.loads(reader.json())
         finally:
             reader.close()
+
+
+@cache
+def _offline_context() -> c2pa.Context:
+    return c2pa.Context(settings=c2pa.Settings.from_dict(OFFLINE))
+
+
+# A context made before a fork is "not valid" in the child (intake's worker processes).
+os.register_at_fork(after_in_child=_offline_context.cache_clear)
 
 
 def summarise(store: dict) -> dict[str, Any]:

@@ -64,11 +64,12 @@ def scaled_table(table: tuple[int, ...], quality: int) -> list[int]:
 
 def estimate_quality(tables: dict[int, list[int]]) -> tuple[int, bool]:
     """The libjpeg quality whose tables come closest, and whether they match exactly."""
-    references = [STANDARD_LUMA, STANDARD_CHROMA]
+    # Table 0 is luminance by convention; 1 and any further ones are chrominance.
+    references = {k: STANDARD_LUMA if k == 0 else STANDARD_CHROMA for k in tables}
     errors = {
         quality: sum(
-            int(np.abs(np.array(table) - scaled_table(references[min(i, 1)], quality)).sum())
-            for i, table in enumerate(tables.values())
+            int(np.abs(np.array(table) - scaled_table(references[k], quality)).sum())
+            for k, table in tables.items()
         )
         for quality in range(1, 101)
     }

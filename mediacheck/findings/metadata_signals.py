@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,9 @@ XMP_HISTORY_ACTION = re.compile(
 # Image resources every IPTC captioning tool writes; the others are Photoshop's own.
 IPTC_ONLY_RESOURCES = {0x0404, 0x0425}
 MAX_TEXT = 200
+# Hostile files can repeat a field thousands of times; evidence keeps the first ones.
+MAX_LIST = 50
+MAX_SCAN = 1000
 
 
 def check_stripped(ctx: FindingContext) -> list[Finding]:
@@ -155,8 +160,8 @@ def jpeg_segments(path: Path) -> list[str]:
     try:
         with Image.open(path) as img:
             applist = getattr(img, "applist", [])
-            return [_segment_name(marker, data) for marker, data in applist]
-    except (OSError, ValueError, SyntaxError):
+            return [_segment_name(marker, data) for marker, data in applist[:MAX_LIST]]
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return []
 
 
@@ -209,15 +214,15 @@ def _software_sources(metadata: dict) -> list[dict]:
     ]
     found.append(("PNG Software", (metadata.get("png_text") or {}).get("Software")))
     packet = _xmp_packet(metadata)
-    found += [("XMP CreatorTool", _group(m)) for m in XMP_CREATOR_TOOL.finditer(packet)]
-    found += [("XMP History", _group(m)) for m in XMP_HISTORY_AGENT.finditer(packet)]
+    found += [("XMP CreatorTool", _group(m)) for m in _first(XMP_CREATOR_TOOL, packet)]
+    found += [("XMP History", _group(m)) for m in _first(XMP_HISTORY_AGENT, packet)]
     sources, seen = [], set()
     for source, value in found:
         if not isinstance(value, str) or not value.strip() or (source, value) in seen:
             continue
         seen.add((source, value))
         sources.append({"source": source, "value": value.strip()[:MAX_TEXT], **identify(value)})
-    return sources
+    return sources[:MAX_LIST]
 
 
 def identify(software: str) -> dict:
@@ -239,12 +244,16 @@ def _xmp_packet(metadata: dict) -> str:
 
 def _xmp_history(metadata: dict) -> dict:
     packet = _xmp_packet(metadata)
-    actions = [_group(m) for m in XMP_HISTORY_ACTION.finditer(packet)]
-    agents = {_group(m) for m in XMP_HISTORY_AGENT.finditer(packet)}
+    actions = [_group(m) for m in _first(XMP_HISTORY_ACTION, packet)]
+    agents = {_group(m) for m in _first(XMP_HISTORY_AGENT, packet)}
     return {
-        "actions": [a[:MAX_TEXT] for a in actions],
-        "agents": sorted(a[:MAX_TEXT] for a in agents),
+        "actions": [a[:MAX_TEXT] for a in actions[:MAX_LIST]],
+        "agents": sorted(a[:MAX_TEXT] for a in agents)[:MAX_LIST],
     }
+
+
+def _first(pattern: re.Pattern, text: str) -> Iterator[re.Match]:
+    return islice(pattern.finditer(text), MAX_SCAN)
 
 
 def _group(match: re.Match) -> str:

@@ -19,6 +19,8 @@ IMAGE_NAME = "finding-exif-thumbnail.png"
 MAX_THUMBNAIL_BYTES = 1_000_000
 # A Photoshop thumbnail resource starts with a 28-byte header before its JPEG.
 PHOTOSHOP_THUMBNAIL_HEADER = 28
+# Photoshop 4 (resource 1033) wrote its thumbnail with red and blue swapped.
+BGR_SOURCE = "Photoshop resource 1033"
 MAX_THUMBNAIL_PIXELS = 4_000_000
 COMPARE_SIZE = 256
 MIN_COMPARE_SIDE = 32
@@ -37,6 +39,8 @@ def check_thumbnail(ctx: FindingContext) -> list[Finding]:
     thumb = _decode_thumbnail(data)
     if thumb is None:
         return []
+    if source == BGR_SOURCE:
+        thumb = Image.merge("RGB", thumb.split()[::-1])
     # A preview only a few pixels across cannot be compared meaningfully.
     compared = min(thumb.size) >= MIN_COMPARE_SIDE
     distance = _distance(thumb, _decode_main(ctx)) if compared else None

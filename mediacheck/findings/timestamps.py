@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,6 +12,9 @@ from mediacheck.findings.base import NOTICE, WARNING, Finding, FindingContext
 
 # A time without a UTC offset can be anywhere from UTC-12 to UTC+14.
 UNKNOWN_ZONE_SLACK = timedelta(hours=14)
+MAX_WEST, MAX_EAST = timedelta(hours=12), timedelta(hours=14)
+# Phones stamp the time of their last GPS fix, which can lag the shot.
+GPS_CLOCK_TOLERANCE = timedelta(hours=1)
 # Older than this at posting time, a picture may be recycled from another event.
 RECYCLING_GAP = timedelta(days=30)
 # Container clocks are often local time mislabelled as UTC; beyond a day
@@ -35,6 +39,7 @@ def check_capture_time(ctx: FindingContext) -> list[Finding]:
         exif = ctx.metadata.get("exif") or {}
         findings += _modified_before_capture(exif)
         findings += _offsets_disagree(exif)
+        findings += _gps_clock_disagrees(exif)
     else:
         findings += _container_dates_disagree(captured, ctx.metadata)
     return findings
@@ -154,6 +159,61 @@ def _offsets_disagree(exif: dict) -> list[Finding]:
     return [Finding("capture-time-inconsistent", NOTICE, message, evidence)]
 
 
+def _gps_clock_disagrees(exif: dict) -> list[Finding]:
+    """The GPS clock (UTC) against the camera's local capture time and its offset."""
+    local = parse_datetime(exif.get("EXIF DateTimeOriginal"))
+    gps = _gps_time(exif.get("GPS GPSDate"), exif.get("GPS GPSTimeStamp"))
+    if local is None or local.tzinfo is not None or gps is None:
+        return []
+    implied = local - gps
+    declared = parse_offset(exif.get("EXIF OffsetTimeOriginal"))
+    if declared is not None:
+        consistent = abs(implied - declared) <= GPS_CLOCK_TOLERANCE
+    else:
+        consistent = -MAX_WEST - GPS_CLOCK_TOLERANCE <= implied <= MAX_EAST + GPS_CLOCK_TOLERANCE
+    if consistent:
+        return []
+    hours = round(implied / timedelta(hours=1), 2)
+    declared_text = exif.get("EXIF OffsetTimeOriginal") if declared is not None else None
+    message = (
+        "The GPS clock (in UTC) and the camera's capture time disagree by more than "
+        f"{'the declared time zone' if declared_text else 'any time zone'} explains "
+        f"({hours:g} hours apart). A stale GPS fix or a wrong camera clock can do this; "
+        "so can metadata copied from another file or an edited date."
+    )
+    evidence = {
+        "reason": "gps-clock-disagrees",
+        "captured_at": local.isoformat(),
+        "gps_time": gps.isoformat() + "Z",
+        "offset_hours": hours,
+        "declared_offset": declared_text,
+    }
+    return [Finding("capture-time-inconsistent", NOTICE, message, evidence)]
+
+
+def _gps_time(date: Any, stamp: Any) -> datetime | None:
+    """GPSDateStamp and GPSTimeStamp (as exifread prints them) as a naive UTC time."""
+    if not isinstance(date, str) or not isinstance(stamp, str):
+        return None
+    parts = [_rational(p) for p in stamp.strip("[] ").split(",")]
+    if len(parts) != 3 or any(p is None or p < 0 for p in parts):
+        return None
+    day = parse_datetime(f"{date.strip()} 00:00:00")
+    if day is None:
+        return None
+    hours, minutes, seconds = parts
+    return day + timedelta(hours=hours, minutes=minutes, seconds=round(seconds))
+
+
+def _rational(text: str) -> float | None:
+    numerator, _, denominator = text.strip().partition("/")
+    try:
+        value = float(numerator) / float(denominator or 1)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _container_dates_disagree(captured: datetime | None, metadata: dict) -> list[Finding]:
     dates = {key: parse_datetime(value) for key, value in _container_dates(metadata)}
     aware = {
@@ -173,9 +233,9 @@ def _container_dates_disagree(captured: datetime | None, metadata: dict) -> list
     days = round(spread / timedelta(days=1), 2)
     message = (
         f"The dates stored in the video container are {days:g} days apart "
-        f"({earliest} and {latest}). A recording straight from a phone or camera has "
-        "matching dates; a gap means the file was rewritten later (edited, exported or "
-        "re-encoded), so its capture date is uncertain."
+        f"({aware[earliest]:%Y-%m-%d} and {aware[latest]:%Y-%m-%d}). A recording straight "
+        "from a phone or camera has matching dates; a gap means the file was rewritten "
+        "later (edited, exported or re-encoded), so its capture date is uncertain."
     )
     evidence = {
         "reason": "container-dates-disagree",

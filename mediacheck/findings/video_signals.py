@@ -47,6 +47,7 @@ ENCODERS = [
 # The MP4 brands FFmpeg writes by default; cameras and phones write their own.
 FFMPEG_BRANDS = ("isom", "isomiso2avc1mp41")
 MAX_TEXT = 200
+MAX_MATCHES = 50
 
 
 def check_reencoded(ctx: FindingContext) -> list[Finding]:
@@ -85,7 +86,7 @@ def _matches(tags: list[tuple[str, str]]) -> list[dict]:
                 seen.add((program, value))
                 matches.append({"tag": where, "value": value[:MAX_TEXT], "program": program})
                 break
-    return matches
+    return matches[:MAX_MATCHES]
 
 
 def _signature_tags(metadata: Any, path: str = "") -> Iterator[tuple[str, str]]:

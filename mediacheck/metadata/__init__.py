@@ -8,6 +8,7 @@ one line in ``errors`` and the rest is still returned.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ from mediacheck.metadata.summary import SUMMARY_KEYS, Sources, build_summary
 from mediacheck.metadata.xmp import parse_xmp
 
 __all__ = ["SUMMARY_KEYS", "ExtractedMetadata", "extract_metadata"]
+
+# Pillow logs what it refuses in hostile headers; without a handler Python would
+# print those records to stderr, and the core never prints.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 # Pillow opens these lazily from the headers; its WebP, HEIF and AVIF plugins read the whole file.
 PILLOW_STREAMS = {"JPEG", "PNG", "TIFF", "GIF", "BMP"}
@@ -61,12 +66,12 @@ def _nothing(pixel_size: tuple[int, int] | None, error: str) -> ExtractedMetadat
 def _extract(
     fh: BinaryIO, mime: str | None, pixel_size: tuple[int, int] | None
 ) -> ExtractedMetadata:
-    head = fh.read(32)
+    head = fh.read(64)
     if not head:
         return _nothing(pixel_size, "empty file")
     kind = detect(head)
     if kind is None:
-        declared = f", not {mime}" if mime else ""
+        declared = f" (content type {mime})" if mime else ""
         return _nothing(pixel_size, f"unrecognised image format{declared}")
     errors: list[str] = []
     blocks = Blocks(format=kind)
@@ -74,7 +79,9 @@ def _extract(
     errors.extend(blocks.errors)
     metadata, sources = _decode_blocks(fh, blocks, errors)
     metadata["container"] = _container(fh, blocks, errors)
-    return ExtractedMetadata(build_summary(sources, pixel_size), metadata, errors)
+    empty = build_summary(Sources(), pixel_size)
+    summary = _guarded("summary", lambda: build_summary(sources, pixel_size), errors, empty)
+    return ExtractedMetadata(summary, metadata, errors)
 
 
 def _guarded(what: str, step: Callable[[], T], errors: list[str], fallback: T) -> T:
@@ -100,7 +107,7 @@ def _decode_blocks(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> tuple[dic
         errors.extend(exif_errors)
         sources.exif = tags
         if tags:
-            metadata["exif"] = exif_json(tags)
+            metadata["exif"] = _guarded("EXIF", lambda: exif_json(tags), errors, {})
     xmp = _guarded("XMP", lambda: parse_xmp(blocks.xmp), errors, (None, []))
     if xmp[0] is not None:
         metadata["xmp"], sources.xmp = xmp[0], xmp[0]["properties"]

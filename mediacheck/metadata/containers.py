@@ -12,7 +12,19 @@ from mediacheck.metadata.jpeg import read_jpeg
 from mediacheck.metadata.png import read_png
 from mediacheck.metadata.webp import read_webp
 
-HEIF_BRANDS = {"heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"}
+HEIF_BRANDS = {
+    "heic",
+    "heix",
+    "hevc",
+    "hevx",
+    "heim",
+    "heis",
+    "hevm",
+    "hevs",
+    "mif1",
+    "msf1",
+    "avci",
+}
 AVIF_BRANDS = {"avif", "avis"}
 # GIF, BMP and TIFF keep XMP where no walker of ours looks; it sits near the start.
 XMP_SCAN = 4 * 1024 * 1024
@@ -26,7 +38,7 @@ TIFF_BLOCK_TAGS = {700: "xmp", 33723: "iptc", 34377: "irb", 34675: "icc"}
 
 
 def detect(head: bytes) -> str | None:
-    """Container name from the first 32 bytes, or None when it is none we read."""
+    """Container name from the first 64 bytes, or None when it is none we read."""
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -45,7 +57,9 @@ def detect(head: bytes) -> str | None:
 
 
 def _isobmff_kind(head: bytes) -> str | None:
-    brands = {head[i : i + 4].decode("latin-1") for i in range(8, min(len(head), 32) - 3, 4)}
+    # Major brand, minor version (never a brand), then the compatible brands.
+    end = min(len(head), int.from_bytes(head[:4], "big"))
+    brands = {head[i : i + 4].decode("latin-1") for i in range(8, end - 3, 4)}
     if brands & AVIF_BRANDS:
         return "AVIF"
     if brands & HEIF_BRANDS:

@@ -26,7 +26,7 @@ MAX_MAKER_NOTE = 64
 MAX_DIRECTORIES = 64
 MAX_ENTRIES = 1024  # real directories hold a few hundred entries at most
 # The corpus needs at most 44,000 reads per file; beyond this exifread is looping on junk.
-READ_BUDGET = 200_000
+READ_BUDGET = 150_000
 
 
 class ReadBudgetExceeded(Exception):

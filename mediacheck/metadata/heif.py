@@ -106,8 +106,9 @@ def _parse_iinf(body: bytes, items: Items) -> None:
         pos = 4 + id_size + 2
         item_type = infe[pos : pos + 4].decode("latin-1")
         if item_type == "mime":
-            _, content_type = infe[pos + 4 :].split(b"\x00", 2)[:2]
-            item_type = "mime:" + content_type.decode("latin-1")
+            # item_name, then content_type, both NUL-terminated
+            names = infe[pos + 4 :].split(b"\x00", 2)
+            item_type = "mime:" + (names[1] if len(names) > 1 else b"").decode("latin-1")
         items.types[item_id] = item_type
 
 
@@ -167,11 +168,12 @@ def _uint(data: bytes, size: int) -> int:
 
 
 def _collect(fh: BinaryIO, items: Items, blocks: Blocks) -> None:
+    properties: dict[str, bytes] = {}
     for kind, body in _primary_properties(items):
-        if kind == "ispe" and len(body) >= 12:
-            blocks.size = struct.unpack(">II", body[4:12])
-        elif kind == "colr" and body[:4] in (b"prof", b"rICC"):
+        properties.setdefault(kind, body)
+        if kind == "colr" and body[:4] in (b"prof", b"rICC") and blocks.icc is None:
             blocks.icc = body[4:]
+    blocks.size = _clean_aperture(properties.get("clap", b"")) or _extent(properties.get("ispe"))
     for item_id, item_type in items.types.items():
         if item_type == "Exif" and blocks.exif is None:
             data = _item_data(fh, items, item_id, blocks)
@@ -182,6 +184,20 @@ def _collect(fh: BinaryIO, items: Items, blocks: Blocks) -> None:
             blocks.xmp.append(_item_data(fh, items, item_id, blocks))
     blocks.container["items"] = len(items.types)
     blocks.thumbnail = items.thumbnail
+
+
+def _extent(ispe: bytes | None) -> tuple[int, int] | None:
+    return struct.unpack(">II", ispe[4:12]) if ispe and len(ispe) >= 12 else None
+
+
+def _clean_aperture(clap: bytes) -> tuple[int, int] | None:
+    """The displayed size when encoders pad the coded picture (HEVC codes in 8x8 blocks or more)."""
+    if len(clap) < 16:
+        return None
+    width_n, width_d, height_n, height_d = struct.unpack(">IIII", clap[:16])
+    if not width_d or not height_d:
+        return None
+    return round(width_n / width_d), round(height_n / height_d)
 
 
 def _primary_properties(items: Items) -> Iterator[tuple[str, bytes]]:

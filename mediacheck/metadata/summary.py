@@ -30,6 +30,8 @@ SUMMARY_KEYS = (
     "has_thumbnail",
 )
 
+# The summary is for people and tables; a longer "camera make" is junk or an attack.
+MAX_TEXT = 1024
 DATE = re.compile(
     r"\s*(\d{4})[:-](\d\d)[:-](\d\d)"
     r"(?:[ T](\d\d):(\d\d)(?::(\d\d))?(?:\.(\d+))?)?"
@@ -79,7 +81,7 @@ def _first_text(src: Sources, exif_name: str, png_key: str | None, *xmp_names: s
     candidates = [_exif_text(src, exif_name)]
     candidates.append(src.png_text.get(png_key) if png_key else None)
     candidates.extend(_xmp_text(src, name) for name in xmp_names)
-    return next((c.strip() for c in candidates if c and c.strip()), None)
+    return next((c.strip()[:MAX_TEXT] for c in candidates if c and c.strip()), None)
 
 
 def _exif_text(src: Sources, name: str) -> str | None:

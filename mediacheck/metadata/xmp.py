@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -29,10 +30,12 @@ CANONICAL_PREFIXES = {
     "http://iptc.org/std/Iptc4xmpExt/2008-02-29/": "Iptc4xmpExt",
     "http://ns.adobe.com/camera-raw-settings/1.0/": "crs",
 }
+RDF_DESCRIPTION = f"{{{RDF}}}Description"
 CONTAINERS = {f"{{{RDF}}}{name}" for name in ("Seq", "Bag", "Alt")}
 CONTROL_TO_SPACE = bytes.maketrans(bytes(c for c in range(32) if c not in b"\t\n\r"), b" " * 29)
 MAX_DEPTH = 16  # structures nest a few levels; deeper is hostile
 MAX_VALUE = 65536
+MAX_ITEMS = 1000
 
 
 def parse_xmp(packets: list[bytes]) -> tuple[dict[str, Any] | None, list[str]]:
@@ -47,8 +50,9 @@ def parse_xmp(packets: list[bytes]) -> tuple[dict[str, Any] | None, list[str]]:
         except (ParseError, DefusedXmlException, ValueError) as exc:
             errors.append(f"XMP: not well-formed ({clean(str(exc))[:200]})")
             continue
+        flattener = _Flattener(prefixes, properties, errors)
         for description in _descriptions(root):
-            _flatten(description, prefixes, properties)
+            flattener.flatten(description)
     return {"packet": text(packets[0]), "properties": properties}, errors
 
 
@@ -81,39 +85,47 @@ def _parse(body: bytes) -> tuple[Element, dict[str, str]]:
 
 def _descriptions(root: Element) -> list[Element]:
     """Top-level rdf:Description elements (nested ones are structure values, not properties)."""
-    rdf_name, description = f"{{{RDF}}}RDF", f"{{{RDF}}}Description"
+    rdf_name = f"{{{RDF}}}RDF"
     rdf = root if root.tag == rdf_name else root.find(f".//{rdf_name}")
-    return [] if rdf is None else [child for child in rdf if child.tag == description]
+    return [] if rdf is None else [child for child in rdf if child.tag == RDF_DESCRIPTION]
 
 
-def _flatten(
-    element: Element, prefixes: dict[str, str], out: dict[str, Any], path: str = "", depth: int = 0
-) -> None:
-    for name, value in element.attrib.items():
-        if not name.startswith(f"{{{RDF}}}") and name != XML_LANG:
-            out[path + _qname(name, prefixes)] = clean(value)[:MAX_VALUE]
-    if depth >= MAX_DEPTH:
-        return
-    for child in element:
-        key = path + _qname(child.tag, prefixes)
-        _property(child, key, prefixes, out, depth)
+@dataclass
+class _Flattener:
+    prefixes: dict[str, str]
+    out: dict[str, Any]
+    errors: list[str]
 
+    def flatten(self, element: Element, path: str = "", depth: int = 0) -> None:
+        for name, value in element.attrib.items():
+            if not name.startswith(f"{{{RDF}}}") and name != XML_LANG:
+                self.out[path + _qname(name, self.prefixes)] = clean(value)[:MAX_VALUE]
+        if depth >= MAX_DEPTH:
+            return
+        for child in element:
+            self.property(child, path + _qname(child.tag, self.prefixes), depth)
 
-def _property(
-    element: Element, key: str, prefixes: dict[str, str], out: dict[str, Any], depth: int
-) -> None:
-    resource = element.get(f"{{{RDF}}}resource")
-    children = list(element)
-    if resource is not None:
-        out[key] = clean(resource)[:MAX_VALUE]
-    elif children and children[0].tag in CONTAINERS:
-        out[key] = [_item_text(li) for li in children[0]]
-    elif children or element.get(f"{{{RDF}}}parseType") == "Resource":
-        # A structure: its fields become "prefix:Name/prefix:Field".
-        holder = children[0] if children and children[0].tag == f"{{{RDF}}}Description" else element
-        _flatten(holder, prefixes, out, key + "/", depth + 1)
-    else:
-        out[key] = clean(element.text or "").strip()[:MAX_VALUE]
+    def property(self, element: Element, key: str, depth: int) -> None:
+        resource = element.get(f"{{{RDF}}}resource")
+        children = list(element)
+        if resource is not None:
+            self.out[key] = clean(resource)[:MAX_VALUE]
+        elif children and children[0].tag in CONTAINERS:
+            self.out[key] = self.items(children[0], key)
+        elif children or element.get(f"{{{RDF}}}parseType") == "Resource":
+            # A structure: its fields become "prefix:Name/prefix:Field".
+            first = children[0] if children else None
+            holder = first if first is not None and first.tag == RDF_DESCRIPTION else element
+            self.flatten(holder, key + "/", depth + 1)
+        else:
+            self.out[key] = clean(element.text or "").strip()[:MAX_VALUE]
+
+    def items(self, container: Element, key: str) -> list[str]:
+        items = list(container)
+        if len(items) > MAX_ITEMS:
+            # Photoshop's DocumentAncestors can run to hundreds of thousands of ids.
+            self.errors.append(f"XMP: {key} cut to {MAX_ITEMS} of {len(items)} items")
+        return [_item_text(li) for li in items[:MAX_ITEMS]]
 
 
 def _item_text(li: Element) -> str:

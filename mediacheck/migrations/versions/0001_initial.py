@@ -111,6 +111,7 @@ def upgrade() -> None:
     op.create_table(
         "findings",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("media_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("code", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("severity", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -119,12 +120,17 @@ def upgrade() -> None:
         sa.Column("image", sa.Text(), nullable=True),
         sa.Column("computed_at", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+        ),
+        sa.ForeignKeyConstraint(
             ["media_id"],
             ["media.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("findings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_findings_case_id"), ["case_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_findings_media_id"), ["media_id"], unique=False)
 
     op.create_table(
@@ -271,6 +277,7 @@ def downgrade() -> None:
     op.drop_table("fingerprints")
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_findings_media_id"))
+        batch_op.drop_index(batch_op.f("ix_findings_case_id"))
 
     op.drop_table("findings")
     with op.batch_alter_table("events", schema=None) as batch_op:

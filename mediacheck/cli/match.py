@@ -1,0 +1,73 @@
+"""match: has the archive seen these files before? Searches only, stores nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from mediacheck.cli.options import json_option, open_store, store_options
+from mediacheck.cli.output import console, error_line, print_json, text
+from mediacheck.keyframes import timestamp
+from mediacheck.seen import FileMatches, match_files
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+@store_options
+def match(files, as_json, settings):
+    """Find stored media that FILES are copies of (cropped, captioned, re-encoded...).
+
+    Photos and videos alike are compared with every stored photo and video keyframe.
+    Nothing is stored. Exit code 1 when a file could not be searched.
+
+    \b
+    Example:
+        mediacheck match suspicious.jpg clip.mp4
+        mediacheck match suspicious.jpg --json
+    """
+    results = list(match_files(open_store(settings), files))
+    if as_json:
+        print_json([_document(r) for r in results])
+    else:
+        for result in results:
+            _print_result(result)
+    if any(r.error for r in results):
+        click.get_current_context().exit(1)
+
+
+def _document(result: FileMatches) -> dict:
+    doc = {"path": result.path, "matches": [m.document() for m in result.matches]}
+    if result.error:
+        doc["error"] = result.error
+    return doc
+
+
+def _print_result(result: FileMatches) -> None:
+    if result.error:
+        error_line(result.error)
+        return
+    if not result.matches:
+        console.print(f"{text(result.path)}: not seen before")
+        return
+    table = Table(title=f"{result.path}: seen before", title_justify="left")
+    for column in ("case", "title", "verdict", "media", "frame", "method", "distance", "score"):
+        table.add_column(column)
+    for m in result.matches:
+        frame = "" if m.frame_time_s is None else timestamp(m.frame_time_s)
+        table.add_row(
+            text(m.case_id),
+            text(m.title),
+            text(m.verdict),
+            m.media_id,
+            frame,
+            m.method,
+            f"{m.distance:g}",
+            f"{m.score:.2f}",
+        )
+    console.print(table)
+
+
+COMMANDS = [match]

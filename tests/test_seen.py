@@ -1,0 +1,215 @@
+"""``match`` and intake's "seen before": the archive search through the CLI and the store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import av
+import numpy as np
+from sqlalchemy import text
+
+from mediacheck.imaging import open_picture
+from mediacheck.intake import IntakeRequest, intake
+from mediacheck.matching import FingerprintIndex
+from mediacheck.seen import Archive, match_files
+from tests.corpus import FILES, needs_corpus
+from tests.reshare import TRANSFORMS
+
+pytestmark = needs_corpus
+
+HOUSE = FILES / "mde/simple.jpg"
+DOOR = FILES / "exifr/door-knocker.jpg"
+
+
+def reshared(tmp_path: Path, source: Path, transform: str, name: str = "copy.jpg") -> Path:
+    copy = TRANSFORMS[transform](open_picture(source).image, random.Random(transform))
+    copy.save(tmp_path / name, quality=90)
+    return tmp_path / name
+
+
+def photo_clip(path: Path, source: Path, size: tuple[int, int], seconds: float = 4) -> Path:
+    """A video that pans slowly over a photo, a keyframe every second."""
+    still = open_picture(source).image
+    fps = 10
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(fps), "sc_threshold": "0"}
+        for i in range(round(seconds * fps)):
+            left = i * 2
+            view = still.crop((left, 0, left + still.width - 80, still.height)).resize(size)
+            frame = av.VideoFrame.from_ndarray(np.asarray(view), "rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_match_finds_a_reshared_copy_and_stores_nothing(cli, tmp_path):
+    [stored] = cli.json("intake", HOUSE, "--title", "House on the hill")
+    copy = reshared(tmp_path, HOUSE, "caption")
+    [result] = cli.json("match", copy)
+    assert result["path"] == str(copy)
+    [found] = result["matches"]
+    assert found == {
+        "case_id": stored["case_id"],
+        "media_id": stored["media_id"],
+        "sha256": stored["sha256"],
+        "kind": "image",
+        "method": "trimmed-phash",
+        "distance": 10.0,
+        "score": 0.688,
+        "frame_time_s": None,
+    }
+    assert len(cli.json("cases")) == 1
+
+
+def test_exact_bytes_come_first_then_copies(cli, tmp_path):
+    [house] = cli.json("intake", HOUSE)
+    crop = reshared(tmp_path, HOUSE, "crop")
+    [crop_intake] = cli.json("intake", crop)
+    [result] = cli.json("match", HOUSE)
+    assert [(m["media_id"], m["method"], m["distance"], m["score"]) for m in result["matches"]][
+        0
+    ] == (house["media_id"], "sha256", 0, 1.0)
+    assert [m["media_id"] for m in result["matches"]] == [
+        house["media_id"],
+        crop_intake["media_id"],
+    ]
+
+
+def test_unrelated_photo_is_not_seen_before(cli):
+    cli("intake", HOUSE)
+    assert cli.json("match", DOOR) == [{"path": str(DOOR), "matches": []}]
+    assert cli("match", DOOR).stdout == f"{DOOR}: not seen before\n"
+
+
+def test_a_file_that_cannot_be_searched_fails_alone(cli, tmp_path):
+    cli("intake", HOUSE)
+    garbage = tmp_path / "broken.jpg"
+    garbage.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    missing = tmp_path / "missing.jpg"
+    copy = reshared(tmp_path, HOUSE, "mirror")
+    result = cli("match", garbage, missing, copy, "--json", expect=1)
+    broken, gone, found = json.loads(result.stdout)
+    assert broken == {
+        "path": str(garbage),
+        "matches": [],
+        "error": f"{garbage}: picture cannot be decoded: Truncated File Read",
+    }
+    assert gone["error"] == f"{missing}: cannot be read: No such file or directory"
+    assert [m["method"] for m in found["matches"]] == ["phash-mirror"]
+    human = cli("match", garbage, copy, expect=1)
+    assert f"error: {garbage}: picture cannot be decoded: Truncated File Read" in human.stderr
+    assert "seen before" in human.stdout
+
+
+def test_intake_records_what_it_has_seen_before(cli, tmp_path):
+    [first] = cli.json("intake", HOUSE, "--title", "House on the hill")
+    [second] = cli.json("intake", reshared(tmp_path, HOUSE, "screenshot"))
+    doc = cli.json("show", second["case_id"])
+    [seen] = doc["media"][0]["seen_before"]
+    assert seen == {
+        "case_id": first["case_id"],
+        "media_id": first["media_id"],
+        "sha256": first["sha256"],
+        "method": seen["method"],
+        "distance": seen["distance"],
+        "frame_time_s": None,
+    }
+    assert seen["method"] in ("trimmed-phash", "keypoints")
+    events = cli.json("history", second["case_id"])
+    assert [e["action"] for e in events] == ["case-created", "media-added", "seen-before"]
+    assert events[-1]["details"] == {
+        "media_id": second["media_id"],
+        "matches": [
+            {
+                "media_id": first["media_id"],
+                "case_id": first["case_id"],
+                "method": seen["method"],
+                "distance": seen["distance"],
+                "frame_time_s": None,
+            }
+        ],
+    }
+    shown = cli("show", second["case_id"]).stdout
+    assert f"seen before      {first['case_id']} media {first['media_id']}" in shown
+    assert cli.json("show", first["case_id"])["media"][0]["seen_before"] == []
+
+
+def test_video_keyframes_and_photos_find_each_other(cli, tmp_path):
+    clip = photo_clip(tmp_path / "clip.mp4", DOOR, (320, 208))
+    [video] = cli.json("intake", clip)
+    still = tmp_path / "still.jpg"
+    open_picture(DOOR).image.crop((40, 0, 760, 533)).resize((480, 312)).save(still)
+    [result] = cli.json("match", still)
+    [found] = result["matches"]
+    assert (found["media_id"], found["kind"]) == (video["media_id"], "video")
+    assert found["frame_time_s"] in (0.0, 1.0, 2.0, 3.0)
+    smaller = photo_clip(tmp_path / "smaller.mp4", DOOR, (240, 156), seconds=3)
+    [again] = cli.json("match", smaller)
+    assert [m["media_id"] for m in again["matches"]] == [video["media_id"]]
+
+
+def test_a_photo_used_in_a_video_is_found(cli, tmp_path):
+    [photo] = cli.json("intake", DOOR)
+    [result] = cli.json("match", photo_clip(tmp_path / "clip.mp4", DOOR, (320, 208)))
+    assert [(m["media_id"], m["frame_time_s"]) for m in result["matches"]] == [
+        (photo["media_id"], None)
+    ]
+
+
+def test_archive_loads_only_new_rows(store, tmp_path):
+    intake(store, [HOUSE], IntakeRequest(user="alice"))
+    archive = Archive(store)
+    archive.refresh()
+    assert len(archive.index) == 1
+    intake(store, [DOOR], IntakeRequest(user="alice"))
+    archive.refresh()
+    assert (len(archive.index), archive.index.media_id(1)) == (2, _media_id(store, DOOR))
+    [result] = match_files(store, [reshared(tmp_path, DOOR, "rotate")])
+    assert [m.media_id for m in result.matches] == [_media_id(store, DOOR)]
+
+
+def _media_id(store, path: Path) -> str:
+    return store.media_by_sha256(hashlib.sha256(path.read_bytes()).hexdigest()).id
+
+
+def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
+    monkeypatch.setattr("mediacheck.seen.SNAPSHOT_AFTER", 1)
+    intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
+    first = Archive(store)
+    first.refresh()
+    assert first.snapshot.is_file()
+    read_after = []
+    rows = store.fingerprint_rows
+    monkeypatch.setattr(
+        store,
+        "fingerprint_rows",
+        lambda k, after_id: read_after.append(after_id) or rows(k, after_id),
+    )
+    again = Archive(store)
+    again.refresh()
+    assert read_after == [first.last_id]
+    assert [again.index.media_id(i) for i in range(2)] == [
+        _media_id(store, HOUSE),
+        _media_id(store, DOOR),
+    ]
+
+
+def test_a_stale_snapshot_is_ignored(store, monkeypatch):
+    monkeypatch.setattr("mediacheck.seen.SNAPSHOT_AFTER", 1)
+    intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
+    Archive(store).refresh()
+    assert len(FingerprintIndex.load(Archive(store).snapshot)) == 2
+    door = _media_id(store, DOOR)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM fingerprints WHERE media_id = :m"), {"m": door})
+    archive = Archive(store)
+    archive.refresh()
+    assert [archive.index.media_id(i) for i in range(len(archive.index))] == [
+        _media_id(store, HOUSE)
+    ]
