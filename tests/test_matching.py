@@ -6,6 +6,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from mediacheck.fingerprint import (
@@ -98,9 +100,7 @@ def test_keyframe_match_reports_its_time():
         (key, "video1", float(key * 2), fingerprint(img)) for key, img in enumerate(frames)
     )
     matches = search(index, probe(frames[2].resize((320, 240))), lambda keys: {})
-    assert [(m.media_id, m.frame_time_s, m.method) for m in matches] == [
-        ("video1", 4.0, "phash")
-    ]
+    assert [(m.media_id, m.frame_time_s, m.method) for m in matches] == [("video1", 4.0, "phash")]
 
 
 def test_flat_picture_matches_only_its_exact_copy():
@@ -168,3 +168,19 @@ def _scene(seed: int) -> Image.Image:
         colour = tuple(int(c) for c in rng.integers(0, 255, 3))
         draw.rectangle((x, y, x + rng.integers(10, 80), y + rng.integers(10, 80)), fill=colour)
     return img
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    width=st.integers(1, 60),
+    height=st.integers(1, 60),
+    mode=st.sampled_from(["RGB", "L", "P", "RGBA", "1"]),
+    seed=st.integers(0, 2**16),
+)
+def test_any_small_picture_is_fingerprinted_and_searched(width, height, mode, seed):
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    img = Image.fromarray(pixels).convert(mode)
+    fp = fingerprint(img)
+    index = FingerprintIndex.from_prints([(0, "same", None, fp)])
+    matches = search(index, probe(img), lambda keys: {0: fp.keypoints})
+    assert [(m.media_id, m.method) for m in matches] == [("same", "pixels")]

@@ -64,6 +64,11 @@ def test_match_finds_a_reshared_copy_and_stores_nothing(cli, tmp_path):
         "score": 0.688,
         "frame_time_s": None,
     }
+    assert cli("match", copy).stdout == (
+        f"{copy}: seen before\n"
+        f"  {stored['case_id']}  House on the hill  (Unverified)  image {stored['media_id']}  "
+        "trimmed-phash distance 10 score 0.69\n"
+    )
     assert len(cli.json("cases")) == 1
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, text
@@ -52,22 +51,14 @@ def _print_result(result: FileMatches) -> None:
     if not result.matches:
         console.print(f"{text(result.path)}: not seen before")
         return
-    table = Table(title=f"{result.path}: seen before", title_justify="left")
-    for column in ("case", "title", "verdict", "media", "frame", "method", "distance", "score"):
-        table.add_column(column)
+    console.print(f"[bold]{text(result.path)}[/bold]: seen before")
     for m in result.matches:
-        frame = "" if m.frame_time_s is None else timestamp(m.frame_time_s)
-        table.add_row(
-            text(m.case_id),
-            text(m.title),
-            text(m.verdict),
-            m.media_id,
-            frame,
-            m.method,
-            f"{m.distance:g}",
-            f"{m.score:.2f}",
+        frame = "" if m.frame_time_s is None else f" at {timestamp(m.frame_time_s)}"
+        console.print(
+            f"  {text(m.case_id)}  {text(m.title)}  ({text(m.verdict)})  "
+            f"{m.kind} {m.media_id}{frame}  {m.method} distance {m.distance:g} "
+            f"score {m.score:.2f}"
         )
-    console.print(table)
 
 
 COMMANDS = [match]
