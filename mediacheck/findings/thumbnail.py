@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import exifread
 import imagehash
 from PIL import Image
 
@@ -13,6 +12,7 @@ from mediacheck.findings.base import INFO, WARNING, Finding, FindingContext
 from mediacheck.findings.pixels import decode
 from mediacheck.metadata.blocks import Blocks
 from mediacheck.metadata.containers import WALKERS, detect
+from mediacheck.metadata.exif import read_thumbnail
 from mediacheck.metadata.iptc import THUMBNAIL_RESOURCES, photoshop_resources
 
 IMAGE_NAME = "finding-exif-thumbnail.png"
@@ -78,20 +78,20 @@ def check_thumbnail(ctx: FindingContext) -> list[Finding]:
 def embedded_thumbnail(path: Path) -> tuple[str, bytes] | None:
     """Where the file's preview picture is stored, and its bytes."""
     with open(path, "rb") as fh:
-        tags = exifread.process_file(fh, details=False, extract_thumbnail=True)
-    data = tags.get("JPEGThumbnail")
-    if isinstance(data, bytes) and data:
-        return "EXIF", data
-    return _photoshop_thumbnail(path)
-
-
-def _photoshop_thumbnail(path: Path) -> tuple[str, bytes] | None:
-    with open(path, "rb") as fh:
-        kind = detect(fh.read(32))
+        kind = detect(fh.read(64))
         if kind is None:
             return None
+        # The metadata walkers read only the blocks, bounded, never the whole file.
         blocks = Blocks(format=kind)
         WALKERS[kind](fh, blocks)
+        exif = fh if blocks.exif_in_file else blocks.exif
+        data = read_thumbnail(exif) if exif is not None else None
+    if data:
+        return "EXIF", data
+    return _photoshop_thumbnail(blocks)
+
+
+def _photoshop_thumbnail(blocks: Blocks) -> tuple[str, bytes] | None:
     resources = photoshop_resources(blocks.irb or b"")
     for resource_id in sorted(THUMBNAIL_RESOURCES, reverse=True):
         data = resources.get(resource_id, b"")[PHOTOSHOP_THUMBNAIL_HEADER:]

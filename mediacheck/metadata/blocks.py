@@ -52,6 +52,11 @@ def text(data: bytes) -> str:
     return clean(decoded)
 
 
+def printable_tag(kind: bytes) -> str:
+    """A chunk or box type for an error line: hostile ones may hold newlines."""
+    return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in kind)
+
+
 def clean(value: str) -> str:
     """Strip what a database or JSON consumer chokes on: NULs and lone surrogates."""
     value = value.replace("\x00", "")

@@ -49,11 +49,25 @@ def read_exif(source: bytes | BinaryIO) -> tuple[dict[str, Any], list[str]]:
         return {}, [f"EXIF: unreadable ({type(exc).__name__}: {clean(str(exc))[:200]})"]
 
 
-def _process(fh: GuardedReader, details: bool) -> tuple[dict[str, Any], list[str]]:
+def read_thumbnail(source: bytes | BinaryIO) -> bytes | None:
+    """The JPEG preview in an EXIF block's second directory, read with the same guard."""
+    fh = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        patches = count_patches(fh, fh.seek(0, io.SEEK_END))
+        tags, _ = _process(GuardedReader(fh, patches), details=False, thumbnail=True)
+    except Exception:  # noqa: BLE001 - see read_exif: exifread fails in every way
+        return None
+    data = tags.get("JPEGThumbnail")
+    return data if isinstance(data, bytes) and data else None
+
+
+def _process(
+    fh: GuardedReader, details: bool, thumbnail: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     collected: list[str] = []
     token = _warnings.set(collected)
     try:
-        tags = exifread.process_file(fh, details=details, extract_thumbnail=False)
+        tags = exifread.process_file(fh, details=details, extract_thumbnail=thumbnail)
     finally:
         _warnings.reset(token)
     unique = list(dict.fromkeys(collected))

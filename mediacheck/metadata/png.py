@@ -5,7 +5,14 @@ from __future__ import annotations
 import zlib
 from typing import BinaryIO
 
-from mediacheck.metadata.blocks import MAX_BLOCK, Blocks, read_capped, text, tiff_body
+from mediacheck.metadata.blocks import (
+    MAX_BLOCK,
+    Blocks,
+    printable_tag,
+    read_capped,
+    text,
+    tiff_body,
+)
 
 TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt"}
 WANTED = TEXT_CHUNKS | {b"IHDR", b"eXIf", b"iCCP", b"tIME"}
@@ -26,20 +33,17 @@ def read_png(fh: BinaryIO, blocks: Blocks) -> None:
         if kind == b"IEND":
             return
         if length > MAX_CHUNK_LENGTH:
-            blocks.errors.append(f"PNG: chunk {_name(kind)} has an impossible length {length}")
+            name = printable_tag(kind)
+            blocks.errors.append(f"PNG: chunk {name} has an impossible length {length}")
             return
         if kind not in WANTED or (kind in TEXT_CHUNKS and text_total > MAX_BLOCK):
             fh.seek(length + 4, 1)
             continue
-        data = read_capped(fh, length, f"PNG {_name(kind)}", blocks)
+        data = read_capped(fh, length, f"PNG {printable_tag(kind)}", blocks)
         fh.seek(4, 1)  # CRC
         if data is not None:
             text_total += len(data) if kind in TEXT_CHUNKS else 0
             _chunk(kind, data, blocks)
-
-
-def _name(kind: bytes) -> str:
-    return kind.decode("latin-1").encode("ascii", "backslashreplace").decode()
 
 
 def _chunk(kind: bytes, data: bytes, blocks: Blocks) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from mediacheck.metadata.blocks import Blocks, read_capped, tiff_body
+from mediacheck.metadata.blocks import Blocks, printable_tag, read_capped, tiff_body
 
 WANTED = {b"VP8X", b"VP8 ", b"VP8L", b"EXIF", b"XMP ", b"ICCP"}
 
@@ -19,7 +19,7 @@ def read_webp(fh: BinaryIO, blocks: Blocks) -> None:
         if kind not in WANTED:
             fh.seek(padded, 1)
             continue
-        data = read_capped(fh, length, f"WebP {kind.decode('latin-1').strip()}", blocks)
+        data = read_capped(fh, length, f"WebP {printable_tag(kind)}", blocks)
         fh.seek(padded - length, 1)
         if data is not None:
             _chunk(kind, data, blocks)
