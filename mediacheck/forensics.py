@@ -23,10 +23,13 @@ class AnalyzeResult:
     findings: dict[str, list[Finding]]  # media_id -> its new findings
 
 
-def finding_rows(blobs: BlobStore, case: Case, link: CaseMedia, media: Media) -> list[Finding]:
+def finding_rows(
+    blobs: BlobStore, case: Case, link: CaseMedia, media: Media, skip: tuple[str, ...] = ()
+) -> list[Finding]:
     """Compute the findings of one media in one case, as rows ready to store.
 
-    Needs no database: intake computes them in its worker processes.
+    Needs no database: intake computes them in its worker processes. Checks
+    named in ``skip`` are left out.
     """
     ctx = _context(blobs, case, link, media)
     at = history.now()
@@ -41,7 +44,7 @@ def finding_rows(blobs: BlobStore, case: Case, link: CaseMedia, media: Media) ->
             image=blobs.relative(ctx.derived_dir / found.image) if found.image else None,
             computed_at=at,
         )
-        for found in compute_findings(ctx)
+        for found in compute_findings(ctx, skip)
     ]
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from mediacheck import history, seen
 from mediacheck.blobstore import BlobStore, StoredBlob
 from mediacheck.errors import UnsupportedMedia
+from mediacheck.findings import PIXEL_CHECKS
 from mediacheck.fingerprint import Probe
 from mediacheck.forensics import finding_rows
 from mediacheck.imaging import Picture, open_picture
@@ -59,6 +60,11 @@ class IntakeRequest:
     case_id: str | None = None  # None: every file becomes a case of its own...
     one_case: bool = False  # ...unless all files go into one new case
     fields: CaseFields = CaseFields()
+    quick: bool = False  # leave the slow pixel forensics to a later ``analyze``
+
+    @property
+    def skipped_checks(self) -> tuple[str, ...]:
+        return PIXEL_CHECKS if self.quick else ()
 
 
 @dataclass
@@ -171,7 +177,7 @@ def intake(
     items = files if files is not None else collect_files(paths)
     archive = seen.Archive(store)
     results = []
-    for prepared in _prepare_all(store.blobs, items, request.user, claims, jobs):
+    for prepared in _prepare_all(store.blobs, items, request, claims, jobs):
         result = record(store, archive, prepared, request, claims)
         if request.one_case and request.case_id is None and result.case_id:
             request = replace(request, case_id=result.case_id)
@@ -192,9 +198,9 @@ def _claims(store: Store, request: IntakeRequest) -> Case:
 
 
 def _prepare_all(
-    blobs: BlobStore, items: list[InputFile], user: str, claims: Case, jobs: int
+    blobs: BlobStore, items: list[InputFile], request: IntakeRequest, claims: Case, jobs: int
 ) -> Iterator[Prepared]:
-    work = partial(prepare, blobs, user=user, claims=claims)
+    work = partial(prepare, blobs, user=request.user, claims=claims, skip=request.skipped_checks)
     if jobs <= 1 or len(items) < 2:
         yield from map(work, items)
         return
@@ -205,7 +211,9 @@ def _prepare_all(
         pool.shutdown(cancel_futures=True)
 
 
-def prepare(blobs: BlobStore, item: InputFile, user: str, claims: Case) -> Prepared:
+def prepare(
+    blobs: BlobStore, item: InputFile, user: str, claims: Case, skip: tuple[str, ...] = ()
+) -> Prepared:
     """Copy, hash and describe one file: everything before the database."""
     shown = str(item.path)
     if item.problem:
@@ -228,7 +236,7 @@ def prepare(blobs: BlobStore, item: InputFile, user: str, claims: Case) -> Prepa
         added_at=history.now(),
     )
     # Bytes new to the store cannot be known media; others most likely are: record() checks.
-    described = None if blob.existed else describe(blobs, blob, link, claims)
+    described = None if blob.existed else describe(blobs, blob, link, claims, skip)
     return Prepared(shown, blob=blob, link=link, described=described)
 
 
@@ -237,14 +245,16 @@ def _failed(shown: str, problem: str) -> Prepared:
     return Prepared(shown, failed=error)
 
 
-def describe(blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case) -> Described:
+def describe(
+    blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case, skip: tuple[str, ...] = ()
+) -> Described:
     analysis = analyze(blob.path)
     keyframes = _video_pictures(blobs, blob, analysis)
     image = analysis.picture.image if analysis.picture else None
     pictures = seen.media_pictures(blobs.root, image, keyframes, analysis.errors)
     probes = seen.picture_probes(pictures)
     media = _new_media(blobs, blob, analysis, link.original_name)
-    findings = finding_rows(blobs, claims, link, media)
+    findings = finding_rows(blobs, claims, link, media, skip)
     return Described(media, analysis.fatal, keyframes, probes, findings)
 
 
@@ -258,7 +268,7 @@ def record(
     known = store.media_by_sha256(blob.sha256) if blob.existed else None
     if known is None and described is None:
         # The bytes came moments ago with another file of this batch or from another desk.
-        described = describe(store.blobs, blob, link, claims)
+        described = describe(store.blobs, blob, link, claims, request.skipped_checks)
     prints, seen_rows = (
         seen.intake_look_up(archive, link.media_id, described.probes) if described else ([], [])
     )
@@ -276,7 +286,7 @@ def record(
     )
     if linked:
         # After the media is safely stored: findings weigh this case's claims.
-        _record_findings(store, case_id, link, stored, described)
+        _record_findings(store, case_id, link, stored, described, request.skipped_checks)
     status = "already-stored" if known or stored is not media else "added"
     fatal = described.fatal if described else _stored_problem(stored)
     shown = prepared.shown
@@ -370,11 +380,16 @@ def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> l
 
 
 def _record_findings(
-    store: Store, case_id: str, link: CaseMedia, media: Media, described: Described | None
+    store: Store,
+    case_id: str,
+    link: CaseMedia,
+    media: Media,
+    described: Described | None,
+    skip: tuple[str, ...],
 ) -> None:
     """Store the findings of media just linked to a case; known media gets them worked out now."""
     if described is None:
-        rows = finding_rows(store.blobs, store.get_case(case_id), link, media)
+        rows = finding_rows(store.blobs, store.get_case(case_id), link, media, skip)
     else:
         rows = described.findings
     for row in rows:

@@ -212,3 +212,13 @@ def test_cases_lists_what_was_taken_in(cli, tmp_path):
 def test_every_command_has_summary_and_example(cli, command):
     text = cli(command, "--help").output
     assert "Example:" in text
+
+
+def test_quick_intake_leaves_pixel_forensics_to_analyze(cli, tmp_path):
+    [result] = cli.json("intake", photo(tmp_path / "a.jpg"), "--quick")
+    codes = {f["code"] for f in cli.json("show", result["case_id"])["media"][0]["findings"]}
+    assert "jpeg-quality" in codes
+    assert not codes & {"ela", "double-jpeg"}
+    cli("analyze", result["case_id"])
+    codes = {f["code"] for f in cli.json("show", result["case_id"])["media"][0]["findings"]}
+    assert "ela" in codes

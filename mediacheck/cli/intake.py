@@ -36,6 +36,11 @@ from mediacheck.storage import CaseFields
     show_default="the number of cores",
     help="Processes that hash and decode files; 1 does everything in this one.",
 )
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Leave the slow pixel forensics (ELA, double JPEG) to 'mediacheck analyze'.",
+)
 @json_option
 @store_options
 def intake(
@@ -50,6 +55,7 @@ def intake(
     tags,
     claimed_location,
     jobs,
+    quick,
     as_json,
     settings,
 ):
@@ -65,7 +71,7 @@ def intake(
             --source-url https://t.me/somechannel/1234 --platform telegram \\
             --posted-at 2026-01-03T06:10:00Z
         mediacheck intake fragments/ --case MC-2026-0002
-        mediacheck intake incoming/ --jobs 4
+        mediacheck intake incoming/ --jobs 4 --quick
     """
     case_fields = (title, claim, source_url, platform, posted_at, tags, claimed_location)
     if case_id and (one_case or any(case_fields)):
@@ -85,7 +91,7 @@ def intake(
         claimed_lon=lon,
     )
     request = core.IntakeRequest(
-        user=settings.user, case_id=case_id, one_case=one_case, fields=fields
+        user=settings.user, case_id=case_id, one_case=one_case, fields=fields, quick=quick
     )
     store = open_store(settings)
     files = core.collect_files(paths)

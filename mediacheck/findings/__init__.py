@@ -38,6 +38,7 @@ __all__ = [
     "Finding",
     "FindingContext",
     "compute_findings",
+    "PIXEL_CHECKS",
 ]
 
 Check = Callable[[FindingContext], list[Finding]]
@@ -58,10 +59,17 @@ CHECKS: list[tuple[str, Check]] = [
 ]
 
 
-def compute_findings(ctx: FindingContext) -> list[Finding]:
-    """Run every check that applies to the media; never raises."""
+# The checks that decode every pixel: seconds for a large photo, so a quick
+# intake can leave them to ``mediacheck analyze``.
+PIXEL_CHECKS = ("double-jpeg", "ela")
+
+
+def compute_findings(ctx: FindingContext, skip: tuple[str, ...] = ()) -> list[Finding]:
+    """Run every check that applies to the media, but those named in ``skip``; never raises."""
     findings: list[Finding] = []
     for name, check in CHECKS:
+        if name in skip:
+            continue
         try:
             findings.extend(check(ctx))
         except Exception as exc:  # any failure is recorded, never fatal
