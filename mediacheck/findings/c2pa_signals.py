@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import c2pa
@@ -16,10 +17,16 @@ MAX_TEXT = 300
 # A file may point at a remote manifest or certificate status server: fetching
 # them would tell whoever made the file that a desk is looking at it.
 OFFLINE = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
+# c2pa-python holds the whole asset in memory (about three times its size): a
+# large file is handed to it only when its head or tail carries the JUMBF
+# label of a C2PA store, where every embedding format puts it.
+FULL_READ_LIMIT = 64 * 1024 * 1024
+SCAN_BYTES = 16 * 1024 * 1024
+C2PA_LABEL = b"c2pa"
 
 
 def check_c2pa(ctx: FindingContext) -> list[Finding]:
-    if ctx.mime not in c2pa.Reader.get_supported_mime_types():
+    if ctx.mime not in c2pa.Reader.get_supported_mime_types() or not _may_hold_store(ctx.path):
         return []
     store = read_manifest_store(ctx)
     if store is None:
@@ -41,6 +48,17 @@ def read_manifest_store(ctx: FindingContext) -> dict | None:
             return json.loads(reader.json())
         finally:
             reader.close()
+
+
+def _may_hold_store(path: Path) -> bool:
+    size = path.stat().st_size
+    if size <= FULL_READ_LIMIT:
+        return True
+    with open(path, "rb") as fh:
+        head = fh.read(SCAN_BYTES)
+        fh.seek(max(0, size - SCAN_BYTES))
+        tail = fh.read(SCAN_BYTES)
+    return C2PA_LABEL in head or C2PA_LABEL in tail
 
 
 @cache
