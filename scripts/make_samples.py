@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 OUT = Path(__file__).resolve().parents[1] / "mediacheck" / "samples"
@@ -32,7 +33,15 @@ def scene(width: int = 1600, height: int = 1200) -> Image.Image:
         for row in range(top + 30, int(height * 0.6), 60):
             draw.rectangle([x + 25, row, x + 60, row + 30], fill=(230, 210, 120))
     draw.ellipse([980, 250, 1380, 650], fill=(60, 60, 64))
-    return img
+    return with_sensor_noise(img)
+
+
+def with_sensor_noise(img: Image.Image, sigma: float = 6.0) -> Image.Image:
+    """Grain like a camera sensor's: flat synthetic areas would fool the forensic checks."""
+    rng = np.random.default_rng(2026)
+    pixels = np.asarray(img, dtype=np.float32)
+    noisy = pixels + rng.normal(0.0, sigma, pixels.shape)
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
 def exif_for_camera() -> Image.Exif:
@@ -54,7 +63,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     original = scene()
     original.save(OUT / "strike.jpg", quality=92, exif=exif_for_camera())
-    reshared = original.resize((800, 600), Image.Resampling.LANCZOS)
+    # A re-share starts from the posted JPEG, not from the camera's pixels.
+    with Image.open(OUT / "strike.jpg") as posted:
+        reshared = posted.convert("RGB").resize((800, 600), Image.Resampling.LANCZOS)
     captioned = Image.new("RGB", (800, 680), (255, 255, 255))
     captioned.paste(reshared, (0, 80))
     ImageDraw.Draw(captioned).text((20, 30), "BREAKING: strike tonight", fill=(0, 0, 0))
