@@ -29,29 +29,12 @@ from mediacheck.fingerprint import Probe
 from mediacheck.forensics import finding_rows
 from mediacheck.imaging import Picture, open_picture
 from mediacheck.keyframes import extract_keyframes
-from mediacheck.metadata import extract_metadata
+from mediacheck.metadata import SUMMARY_KEYS, extract_metadata
 from mediacheck.models import Case, CaseMedia, Finding, Keyframe, Media
 from mediacheck.perceptual import compute_hashes
 from mediacheck.sniff import sniff
 from mediacheck.storage import CaseFields, Store, new_media_id
 from mediacheck.video import probe_video
-
-SUMMARY_KEYS = (
-    "make",
-    "model",
-    "lens",
-    "software",
-    "captured_at",
-    "gps_latitude",
-    "gps_longitude",
-    "gps_altitude",
-    "orientation",
-    "declared_width",
-    "declared_height",
-    "width",
-    "height",
-    "has_thumbnail",
-)
 
 
 @dataclass(frozen=True)
