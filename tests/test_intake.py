@@ -1,10 +1,13 @@
 import os
 from pathlib import Path
 
+import click
 import imagehash
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from mediacheck.cli import main
 from mediacheck.imaging import open_picture
 from mediacheck.perceptual import compute_hashes, hamming
 from tests.corpus import FILES, manifest, needs_corpus
@@ -208,10 +211,20 @@ def test_cases_lists_what_was_taken_in(cli, tmp_path):
     ]
 
 
-@pytest.mark.parametrize("command", ["intake", "cases", "show"])
-def test_every_command_has_summary_and_example(cli, command):
-    text = cli(command, "--help").output
-    assert "Example:" in text
+def _commands(group, prefix=()):
+    for name, command in sorted(group.commands.items()):
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("command", list(_commands(main)), ids=" ".join)
+def test_every_command_has_summary_and_example(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    summary = result.output.split("\n\n")[1].strip()
+    assert summary and summary[0].isupper(), summary
+    assert "Example:" in result.output
 
 
 def test_quick_intake_leaves_pixel_forensics_to_analyze(cli, tmp_path):
