@@ -141,7 +141,8 @@ def test_intake_records_what_it_has_seen_before(cli, tmp_path):
         ],
     }
     shown = cli("show", second["case_id"]).stdout
-    assert f"seen before      {first['case_id']} media {first['media_id']}" in shown
+    assert "\n  seen before\n" in shown
+    assert f"    {first['case_id']}     media {first['media_id']}" in shown
     assert cli.json("show", first["case_id"])["media"][0]["seen_before"] == []
 
 

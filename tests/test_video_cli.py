@@ -63,9 +63,10 @@ def test_video_intake_and_show_json(cli, store_dir):
 def test_show_lists_keyframes_with_timestamps(cli):
     [result] = cli.json("intake", IPHONE)
     shown = cli("show", result["case_id"]).stdout
-    assert f"  keyframe     0:00:02.002 {DERIVED}/keyframe-0002-000002.002s.jpg\n" in shown
-    assert f"  contact sheet    {DERIVED}/contact-sheet.jpg\n" in shown
-    assert "  rotation         90\n" in shown
+    assert "\n  keyframes\n" in shown
+    assert f"    0:00:02.002      {DERIVED}/keyframe-0002-000002.002s.jpg\n" in shown
+    assert f"    contact sheet    {DERIVED}/contact-sheet.jpg\n" in shown
+    assert "    rotation         90\n" in shown
 
 
 @needs_corpus

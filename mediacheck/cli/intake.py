@@ -232,37 +232,55 @@ def _print_note(note: dict) -> None:
         console.print(f"  {'':<10} {text('  '.join(found))}")
 
 
+SEVERITY_STYLE = {"warning": "bold red", "notice": "yellow", "info": "dim"}
+
+
 def _print_media(media: dict) -> None:
     console.print()
     console.print(
-        f"[bold]{text(media['media_id'])}[/bold]  {text(media['original_name'])}  "
-        f"{text(media['kind'])} {text(media['mime'])}  {media['size']} bytes"
+        f"[bold]media {text(media['media_id'])}[/bold]  {text(media['original_name'])}  "
+        f"{text(media['kind'])} {text(media['mime'])}  {media['size']:,} bytes"
     )
-    console.print(f"  sha256     {media['sha256']}")
-    console.print(f"  added      {text(media['added_at'])} by {text(media['added_by'])}")
+    _row("sha256", media["sha256"])
+    _row("added", f"{media['added_at']} by {media['added_by']}")
     if media["width"]:
-        console.print(f"  pixels     {media['width']} x {media['height']}")
-    for key, value in media["summary"].items():
-        if value is not None and key not in ("width", "height"):
-            console.print(f"  {key:<16} {text(value)}")
-    for name, value in media["hashes"].items():
-        console.print(f"  {name:<16} {value}")
-    for frame in media["keyframes"]:
-        console.print(f"  keyframe {timestamp(frame['time_s']):>15} {text(frame['path'])}")
+        _row("pixels", f"{media['width']} x {media['height']}")
+    facts = {k: v for k, v in media["summary"].items() if v is not None}
+    facts.pop("width", None), facts.pop("height", None)
+    _section("what the file says", [(key, value) for key, value in facts.items()])
+    _section("fingerprints", list(media["hashes"].items()))
+    frames = [(timestamp(f["time_s"]), f["path"]) for f in media["keyframes"]]
     if media["contact_sheet"]:
-        console.print(f"  {'contact sheet':<16} {text(media['contact_sheet'])}")
-    for seen in media["seen_before"]:
-        frame = "" if seen["frame_time_s"] is None else f" at {timestamp(seen['frame_time_s'])}"
-        console.print(
-            f"  {'seen before':<16} {text(seen['case_id'])} media {seen['media_id']}{frame}"
-            f" ({seen['method']}, distance {seen['distance']:g})"
-        )
-    for problem in media["errors"]:
-        console.print(f"  [yellow]problem[/yellow]    {text(problem)}")
+        frames.append(("contact sheet", media["contact_sheet"]))
+    _section("keyframes", frames)
+    _section("seen before", [_seen_row(seen) for seen in media["seen_before"]])
+    _section("problems", [("", problem) for problem in media["errors"]])
+    if media["findings"]:
+        console.print("  [bold]findings[/bold]")
     for finding in media["findings"]:
+        style = SEVERITY_STYLE.get(finding["severity"], "")
         console.print(
-            f"  {finding['severity']:<8} {text(finding['code'])}: {text(finding['message'])}"
+            f"    [{style}]{finding['severity']:<8}[/{style}] {text(finding['code'])}: "
+            f"{text(finding['message'])}"
         )
+
+
+def _seen_row(seen: dict) -> tuple[str, str]:
+    frame = "" if seen["frame_time_s"] is None else f" at {timestamp(seen['frame_time_s'])}"
+    how = f"{seen['method']}, distance {seen['distance']:g}"
+    return seen["case_id"], f"media {seen['media_id']}{frame} ({how})"
+
+
+def _section(title: str, rows: list[tuple[str, object]]) -> None:
+    if not rows:
+        return
+    console.print(f"  [bold]{title}[/bold]")
+    for label, value in rows:
+        _row(label, value, indent=4)
+
+
+def _row(label: str, value: object, indent: int = 2) -> None:
+    console.print(f"{'':<{indent}}{text(label):<16} {text(value)}")
 
 
 COMMANDS = [intake, cases, show]
