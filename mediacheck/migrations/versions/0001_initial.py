@@ -1,6 +1,6 @@
 """initial
 
-Created: 2026-11-25 10:23:29.184438
+Created: 2026-11-25 12:01:53.061531
 
 Released migrations are never edited: change the schema with a new one.
 """
