@@ -99,6 +99,17 @@ def test_single_compression_is_not_double_jpeg(tmp_path, qualities):
     assert run(jpeg.check_double_compression, path, tmp_path) == {}
 
 
+@needs_corpus
+@pytest.mark.parametrize("quality", [60, 70, 80])
+def test_downscaled_photo_saved_once_is_not_double_jpeg(tmp_path, quality):
+    # A messenger's re-share: resizing destroys the old grid, so one compression remains.
+    with Image.open(FILES / "mde/BELOW_SEA_LEVEL.JPG") as img:
+        small = img.convert("RGB")
+    small.thumbnail((1280, 1280))
+    path = write(tmp_path / "once.jpg", jpeg_bytes(small, quality))
+    assert run(jpeg.check_double_compression, path, tmp_path) == {}
+
+
 def test_too_small_to_judge(tmp_path):
     path = write(tmp_path / "tiny.jpg", resaved(textured((200, 150)), 60, 90))
     assert jpeg.double_compression(path) is None
@@ -109,13 +120,10 @@ def test_too_small_to_judge(tmp_path):
     "row", [r for r in manifest() if r["mime"] == "image/jpeg"], ids=lambda r: r["file"]
 )
 def test_double_jpeg_on_corpus(tmp_path, row):
-    # Only Photoshop re-saves show the gaps; no camera original does.
-    expected = {
-        "exifr/32d08f4a5eb10332506ebedbb9bc7257.jpg",
-        "exifr/cookiezen.jpg",
-        "exifr/issue-node-exif-58.jpg",
-        "mde/withExifAndIptc.jpg",
-    }
+    # Only one Photoshop re-save shows clear gaps; no camera original does. Three
+    # other edited files showed "gaps" only in bin 1, beside the spike of zeros
+    # that flat areas leave: single saves do that too, so it is not counted.
+    expected = {"exifr/cookiezen.jpg"}
     found = run(jpeg.check_double_compression, FILES / row["file"], tmp_path)
     assert ("double-jpeg" in found) is (row["file"] in expected)
 

@@ -208,7 +208,9 @@ def _gap_ratio(counts: np.ndarray, allowed: set[int], sparse: bool) -> float | N
         expected = float(np.mean(counts[kept])) * len(forbidden)
     else:
         # Isolated empty bins: a smooth (log-linear) histogram puts the geometric
-        # mean of the two neighbours there.
+        # mean of the two neighbours there. Not next to bin 0: flat areas pile up
+        # zeros far beyond the smooth curve, which would make bin 1 look empty.
+        forbidden = [k for k in forbidden if k >= 2]
         expected = float(sum(np.sqrt(counts[k - 1] * counts[k + 1]) for k in forbidden))
     if expected < MIN_EXPECTED:
         return None
