@@ -266,10 +266,11 @@ def record(
         described.keyframes if described else [],
         prints,
         seen_rows,
+        described.findings if described else [],
     )
-    if linked:
-        # After the media is safely stored: findings weigh this case's claims.
-        _record_findings(store, case_id, link, stored, described, request.skipped_checks)
+    if linked and described is None:
+        # Known bytes in a new case: findings weigh this case's claims.
+        _record_findings(store, case_id, link, stored, request.skipped_checks)
     status = "already-stored" if known or stored is not media else "added"
     fatal = described.fatal if described else _stored_problem(stored)
     shown = prepared.shown
@@ -363,18 +364,10 @@ def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> l
 
 
 def _record_findings(
-    store: Store,
-    case_id: str,
-    link: CaseMedia,
-    media: Media,
-    described: Described | None,
-    skip: tuple[str, ...],
+    store: Store, case_id: str, link: CaseMedia, media: Media, skip: tuple[str, ...]
 ) -> None:
-    """Store the findings of media just linked to a case; known media gets them worked out now."""
-    if described is None:
-        rows = finding_rows(store.blobs, store.get_case(case_id), link, media, skip)
-    else:
-        rows = described.findings
+    """Work out and store the findings of known media just linked to another case."""
+    rows = finding_rows(store.blobs, store.get_case(case_id), link, media, skip)
     for row in rows:
         row.case_id = case_id
     store.replace_findings(case_id, {media.id: rows})

@@ -229,13 +229,15 @@ class Store:
         keyframes: Sequence[Keyframe] = (),
         fingerprints: Sequence[Fingerprint] = (),
         seen_before: Sequence[SeenBefore] = (),
+        findings: Sequence[Finding] = (),
     ) -> tuple[str, Media, bool]:
         """Store ``media`` unless its bytes are known, link it to the case, log the event.
 
         With ``case_id`` None a case is made from ``new_case`` in the same
         transaction; a video's ``keyframes`` and the ``fingerprints`` of its
         pictures are stored with its media row. ``seen_before`` (archive media
-        it was found to be a copy of) is recorded with a ``seen-before`` event.
+        it was found to be a copy of) is recorded with a ``seen-before`` event,
+        and the ``findings`` worked out against this case's claims with the link.
         Returns the case id, the stored media and whether the link is new.
         """
 
@@ -260,6 +262,9 @@ class Store:
                 return target, stored, False
             link.case_id, link.media_id = target, stored.id
             session.add(link)
+            for row in findings:
+                row.case_id, row.media_id = target, stored.id
+            session.add_all(findings)
             append_event(session, target, link.added_by, "media-added", details)
             if seen_before:
                 for row in seen_before:
