@@ -588,30 +588,18 @@ def append_event(
 ) -> Event:
     """Chain one event onto a case's history inside the caller's transaction."""
     case = _lock_case(session, case_id)
-    seq = case.event_count + 1
-    at = history.now()
-    text = history.canonical_json(details)
-    digest = history.event_hash(
-        case_id=case_id,
-        seq=seq,
-        at=at,
-        user=user,
-        action=action,
-        details=text,
-        prev_hash=case.head_hash,
-    )
-    event = Event(
-        case_id=case_id,
-        seq=seq,
-        at=at,
-        user=user,
-        action=action,
-        details=text,
-        prev_hash=case.head_hash,
-        hash=digest,
-    )
+    content = {
+        "case_id": case_id,
+        "seq": case.event_count + 1,
+        "at": history.now(),
+        "user": user,
+        "action": action,
+        "details": history.canonical_json(details),
+        "prev_hash": case.head_hash,
+    }
+    event = Event(**content, hash=history.event_hash(**content))
     session.add(event)
-    case.event_count, case.head_hash = seq, digest
+    case.event_count, case.head_hash = event.seq, event.hash
     session.add(case)
     session.flush()
     return event
