@@ -43,6 +43,9 @@ SCENE_GRID = 16
 # A long group of pictures is held back as packets until it is known to be long.
 MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 # Decoded frames waiting for the worker: two keep it busy; an 8K frame is 50 MB.
+# Saving and hashing a picture costs more than decoding it: two threads keep up on
+# two cores (FFmpeg's conversion and OpenCV's encoder release the GIL).
+SAVE_WORKERS = 2
 MAX_PENDING = 2
 JPEG_QUALITY = 90
 CONTACT_SHEET = "contact-sheet.jpg"
@@ -164,7 +167,7 @@ class Extraction:
         self.aspect = stream.sample_aspect_ratio
 
     def go(self) -> None:
-        with ffmpeg_log() as log, ThreadPoolExecutor(max_workers=1) as pool:
+        with ffmpeg_log() as log, ThreadPoolExecutor(max_workers=SAVE_WORKERS) as pool:
             self.pool = pool
             self.read_packets()
             if not self.stopped:
