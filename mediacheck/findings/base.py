@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,3 +58,17 @@ def analysis_failed(check: str, exc: BaseException) -> Finding:
         ),
         evidence={"check": check, "error": error[:500]},
     )
+
+
+def string_tags(metadata: Any, keys: Collection[str], path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string tag named in ``keys`` (lower case) in nested metadata, keyed by where it is."""
+    if isinstance(metadata, dict):
+        for key, value in metadata.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and str(key).lower() in keys:
+                yield where, value
+            else:
+                yield from string_tags(value, keys, where)
+    elif isinstance(metadata, list):
+        for index, value in enumerate(metadata):
+            yield from string_tags(value, keys, f"{path}[{index}]")

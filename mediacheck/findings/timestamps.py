@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from mediacheck.findings.base import NOTICE, WARNING, Finding, FindingContext
+from mediacheck.findings.base import NOTICE, WARNING, Finding, FindingContext, string_tags
 
 # A time without a UTC offset can be anywhere from UTC-12 to UTC+14.
 UNKNOWN_ZONE_SLACK = timedelta(hours=14)
@@ -215,7 +214,9 @@ def _rational(text: str) -> float | None:
 
 
 def _container_dates_disagree(captured: datetime | None, metadata: dict) -> list[Finding]:
-    dates = {key: parse_datetime(value) for key, value in _container_dates(metadata)}
+    dates = {
+        key: parse_datetime(value) for key, value in string_tags(metadata, CONTAINER_DATE_KEYS)
+    }
     aware = {
         key: moment
         for key, moment in dates.items()
@@ -243,17 +244,3 @@ def _container_dates_disagree(captured: datetime | None, metadata: dict) -> list
         "spread_days": days,
     }
     return [Finding("capture-time-inconsistent", NOTICE, message, evidence)]
-
-
-def _container_dates(metadata: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """Every date-like tag in the container and stream tags, keyed by where it was found."""
-    if isinstance(metadata, dict):
-        for key, value in metadata.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(value, str) and str(key).lower() in CONTAINER_DATE_KEYS:
-                yield where, value
-            else:
-                yield from _container_dates(value, where)
-    elif isinstance(metadata, list):
-        for index, value in enumerate(metadata):
-            yield from _container_dates(value, f"{path}[{index}]")

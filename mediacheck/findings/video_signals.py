@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-from mediacheck.findings.base import NOTICE, Finding, FindingContext
+from mediacheck.findings.base import NOTICE, Finding, FindingContext, string_tags
 
 # Tags where muxers, encoders and editors sign their work.
 SIGNATURE_KEYS = {
@@ -53,7 +52,7 @@ MAX_MATCHES = 50
 def check_reencoded(ctx: FindingContext) -> list[Finding]:
     if ctx.kind != "video":
         return []
-    tags = list(_signature_tags(ctx.metadata))
+    tags = list(string_tags(ctx.metadata, SIGNATURE_KEYS))
     if ctx.summary.get("encoder"):
         tags.insert(0, ("summary.encoder", str(ctx.summary["encoder"])))
     matches = _matches(tags)
@@ -87,19 +86,6 @@ def _matches(tags: list[tuple[str, str]]) -> list[dict]:
                 matches.append({"tag": where, "value": value[:MAX_TEXT], "program": program})
                 break
     return matches[:MAX_MATCHES]
-
-
-def _signature_tags(metadata: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(metadata, dict):
-        for key, value in metadata.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(value, str) and str(key).lower() in SIGNATURE_KEYS:
-                yield where, value
-            else:
-                yield from _signature_tags(value, where)
-    elif isinstance(metadata, list):
-        for index, value in enumerate(metadata):
-            yield from _signature_tags(value, f"{path}[{index}]")
 
 
 def _brands(metadata: Any) -> tuple[str, str] | None:
