@@ -57,3 +57,30 @@ def write_audio(path: Path, seconds: float = 2.0, rate: int = 16000) -> Path:
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path
+
+
+def iphone_video(bit_rate: int) -> dict:
+    """The video keys of the corpus's iPhone clip (mde/with-gps.mov), as ffprobe and
+    ExifTool give them.
+
+    The bit rate is FFmpeg's estimate, checked by range where it is used.
+    """
+    return {
+        "duration_s": 4.001678,
+        "container": "mov",
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "fps": 29.988,
+        "bit_rate": bit_rate,
+        "width": 568,
+        "height": 320,
+        "rotation": 90,
+        "captured_at": "2019-07-24T11:25:40+03:00",
+        "encoder": "H.264",
+        "make": "Apple",
+        "model": "iPhone 6",
+        "software": "12.3",
+        "gps_latitude": 32.0929,
+        "gps_longitude": 34.862,
+        "gps_altitude": 28.516,
+    }
