@@ -36,9 +36,9 @@ import pdqhash
 from PIL import Image
 
 from mediacheck import config
-from mediacheck.imaging import open_picture
-from mediacheck.intake import IntakeRequest, intake
-from mediacheck.storage import Store
+from mediacheck.intake.pipeline import IntakeRequest, intake
+from mediacheck.media.pictures import open_picture
+from mediacheck.store.database import Store
 
 SIZES = {"12MP": (4000, 3000), "2MP": (1600, 1200)}
 
@@ -106,7 +106,8 @@ def huge_file_peak_mb(folder: Path, gigabytes: float) -> float:
             out.write(block)
     code = (
         "import sys; from pathlib import Path; from mediacheck import config;"
-        "from mediacheck.intake import IntakeRequest, intake; from mediacheck.storage import Store;"
+        "from mediacheck.intake.pipeline import IntakeRequest, intake;"
+        "from mediacheck.store.database import Store;"
         "s = Store.open(config.resolve(store=Path(sys.argv[2]), user='bench'));"
         "r = intake(s, [Path(sys.argv[1])], IntakeRequest(user='bench'));"
         "assert r[0].status == 'added', r;"

@@ -33,14 +33,15 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mediacheck import config, seen  # noqa: E402
+from mediacheck import config  # noqa: E402
 from mediacheck.errors import UnsupportedMedia  # noqa: E402
-from mediacheck.fingerprint import RECORD, WINDOWS, Probe, fingerprint, probe  # noqa: E402
-from mediacheck.imaging import WORKING_SIZE, open_picture  # noqa: E402
-from mediacheck.matching import COARSE_SHORT, FingerprintIndex, search, verify  # noqa: E402
-from mediacheck.models import CaseMedia, Media  # noqa: E402
-from mediacheck.perceptual import hamming, pdq_hash  # noqa: E402
-from mediacheck.storage import CaseFields, Store  # noqa: E402
+from mediacheck.match import search as seen  # noqa: E402
+from mediacheck.match.fingerprints import RECORD, WINDOWS, Probe, fingerprint, probe  # noqa: E402
+from mediacheck.match.index import COARSE_SHORT, FingerprintIndex, search, verify  # noqa: E402
+from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
+from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
+from mediacheck.store.database import CaseFields, Store  # noqa: E402
+from mediacheck.store.models import CaseMedia, Media  # noqa: E402
 from tests.backends import postgres_schema  # noqa: E402
 from tests.corpus import FILES, manifest  # noqa: E402
 from tests.reshare import TRANSFORMS  # noqa: E402

@@ -20,7 +20,7 @@ import time
 import zlib
 from pathlib import Path
 
-from mediacheck.metadata import extract_metadata
+from mediacheck.media.metadata import extract_metadata
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "files"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".avif", ".webp"}

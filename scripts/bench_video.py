@@ -21,8 +21,8 @@ import av
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from mediacheck.keyframes import extract_keyframes
-from mediacheck.video import probe_video
+from mediacheck.media.video.keyframes import extract_keyframes
+from mediacheck.media.video.probe import probe_video
 
 FPS = 30
 WIDTH, HEIGHT = 1920, 1080
@@ -114,8 +114,8 @@ def peak_memory_mb(path: Path, out_dir: Path) -> tuple[float, float, int]:
     """Run the intake in a fresh process so its peak resident size is its own."""
     code = (
         "import resource, sys, time; from pathlib import Path;"
-        "from mediacheck.keyframes import extract_keyframes;"
-        "from mediacheck.video import probe_video;"
+        "from mediacheck.media.video.keyframes import extract_keyframes;"
+        "from mediacheck.media.video.probe import probe_video;"
         "t = time.perf_counter(); probe_video(Path(sys.argv[1]));"
         "r = extract_keyframes(Path(sys.argv[1]), Path(sys.argv[2]), max_seconds=3600);"
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"

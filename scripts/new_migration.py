@@ -17,7 +17,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from mediacheck import schema
+from mediacheck.store import revisions as schema
 
 
 def new_migration(message: str) -> None:

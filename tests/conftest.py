@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from mediacheck import config
 from mediacheck.cli import main
-from mediacheck.storage import Store
+from mediacheck.store.database import Store
 from tests.backends import BACKENDS, postgres_schema
 
 

@@ -11,9 +11,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from mediacheck.findings import FindingContext
-from mediacheck.metadata import extract_metadata
-from mediacheck.sniff import sniff
-from mediacheck.video import probe_video
+from mediacheck.media.metadata import extract_metadata
+from mediacheck.media.sniff import sniff
+from mediacheck.media.video.probe import probe_video
 
 
 def make_context(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from mediacheck import history
 from mediacheck.errors import StoreError
-from mediacheck.models import CaseMedia, Media
-from mediacheck.storage import NUL_REPLACEMENT, CaseFields
+from mediacheck.history import chain as history
+from mediacheck.store.database import NUL_REPLACEMENT, CaseFields
+from mediacheck.store.models import CaseMedia, Media
 from tests.backends import POSTGRES_URL, admin_engine
 from tests.conftest import Cli
 

@@ -3,7 +3,7 @@ import os
 import stat
 from pathlib import Path
 
-from mediacheck.blobstore import BlobStore
+from mediacheck.store.blobs import BlobStore
 
 
 def test_put_copies_bytes_hashes_once_and_makes_read_only(tmp_path: Path):

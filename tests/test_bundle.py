@@ -15,9 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from mediacheck import bundle, config
+from mediacheck import config
 from mediacheck.errors import BundleError, CaseExists
-from mediacheck.storage import Store
+from mediacheck.publish import bundle
+from mediacheck.store.database import Store
 from tests.backends import postgres_schema
 from tests.conftest import Cli
 from tests.media import photo

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import websocket
 
-from mediacheck import reports
+from mediacheck.publish import reports
 from tests.test_reports import HOSTILE_TEXTS, hostile_case
 
 CHROMIUM = Path("/usr/bin/chromium")

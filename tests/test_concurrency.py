@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from mediacheck import history, review
-from mediacheck.storage import CaseFields, Store
+from mediacheck.history import chain as history
+from mediacheck.review import service as review
+from mediacheck.store.database import CaseFields, Store
 from tests.backends import postgres_schema
 from tests.conftest import Cli
 from tests.media import photo

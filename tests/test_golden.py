@@ -8,9 +8,9 @@ decoding or hashing pipeline shows up here and must be a deliberate choice
 
 import pytest
 
-from mediacheck.blobstore import BlobStore
-from mediacheck.imaging import open_picture
-from mediacheck.perceptual import compute_hashes
+from mediacheck.media.hashes import compute_hashes
+from mediacheck.media.pictures import open_picture
+from mediacheck.store.blobs import BlobStore
 from tests.corpus import FILES, manifest, needs_corpus
 
 GOLDEN = {

@@ -1,5 +1,5 @@
-from mediacheck import history
-from mediacheck.storage import CaseFields
+from mediacheck.history import chain as history
+from mediacheck.store.database import CaseFields
 
 
 def _rows(store, case_id):

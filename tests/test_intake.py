@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mediacheck.cli import main
-from mediacheck.imaging import open_picture
-from mediacheck.perceptual import compute_hashes, hamming
+from mediacheck.media.hashes import compute_hashes, hamming
+from mediacheck.media.pictures import open_picture
 from tests.corpus import FILES, manifest, needs_corpus
 from tests.media import photo, png_bomb
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediacheck.links import ENGINES, search_url
-from mediacheck.models import Keyframe
-from mediacheck.storage import CaseFields
+from mediacheck.review.links import ENGINES, search_url
+from mediacheck.store.database import CaseFields
+from mediacheck.store.models import Keyframe
 from tests.media import photo
 
 SOURCE = "https://t.me/somechannel/1234?single"

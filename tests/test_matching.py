@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from mediacheck.fingerprint import (
+from mediacheck.match.fingerprints import (
     RECORD,
     WINDOWS,
     Keypoints,
@@ -18,8 +18,8 @@ from mediacheck.fingerprint import (
     fingerprint,
     probe,
 )
-from mediacheck.imaging import WORKING_SIZE, open_picture
-from mediacheck.matching import FingerprintIndex, Match, best_per_media, hash_score, search
+from mediacheck.match.index import FingerprintIndex, Match, best_per_media, hash_score, search
+from mediacheck.media.pictures import WORKING_SIZE, open_picture
 from tests.corpus import FILES, needs_corpus
 from tests.reshare import TRANSFORMS
 

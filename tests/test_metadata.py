@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from mediacheck.metadata import SUMMARY_KEYS, extract_metadata
-from mediacheck.metadata.exif_guard import count_patches
-from mediacheck.metadata.summary import iso_date
+from mediacheck.media.metadata import SUMMARY_KEYS, extract_metadata
+from mediacheck.media.metadata.exif_guard import count_patches
+from mediacheck.media.metadata.summary import iso_date
 from tests.corpus import FILES, exiftool_truth, manifest, needs_corpus
 
 # --- agreement with ExifTool -------------------------------------------------------------

@@ -10,9 +10,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-import mediacheck.models  # noqa: F401 - every table on SQLModel.metadata
-from mediacheck import schema
-from mediacheck.storage import Store
+import mediacheck.store.models  # noqa: F401 - every table on SQLModel.metadata
+from mediacheck.store import revisions as schema
+from mediacheck.store.database import Store
 
 
 def migrate(store: Store, revision: str, down: bool = False) -> None:

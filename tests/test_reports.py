@@ -17,8 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from mediacheck import archive, config, mediareview, reports
-from mediacheck.storage import Store
+from mediacheck import config
+from mediacheck.publish import export as archive
+from mediacheck.publish import mediareview, reports
+from mediacheck.store.database import Store
 from tests.media import photo
 
 SCRIPT = '<script>document.title="pwned"</script>'

@@ -10,10 +10,12 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediacheck import config, history, review
+from mediacheck import config
 from mediacheck.cli import main
 from mediacheck.errors import InvalidValue, ReviewError
-from mediacheck.storage import CaseFields, Store
+from mediacheck.history import chain as history
+from mediacheck.review import service as review
+from mediacheck.store.database import CaseFields, Store
 from tests.media import photo
 
 SIX = (

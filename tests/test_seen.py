@@ -11,10 +11,10 @@ import av
 import numpy as np
 from sqlalchemy import text
 
-from mediacheck.imaging import open_picture
-from mediacheck.intake import IntakeRequest, intake
-from mediacheck.matching import FingerprintIndex
-from mediacheck.seen import Archive, match_files
+from mediacheck.intake.pipeline import IntakeRequest, intake
+from mediacheck.match.index import FingerprintIndex
+from mediacheck.match.search import Archive, match_files
+from mediacheck.media.pictures import open_picture
 from tests.corpus import FILES, needs_corpus
 from tests.reshare import TRANSFORMS
 
@@ -185,7 +185,7 @@ def _media_id(store, path: Path) -> str:
 
 
 def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
-    monkeypatch.setattr("mediacheck.seen.SNAPSHOT_AFTER", 1)
+    monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
     intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
     first = Archive(store)
     first.refresh()
@@ -207,7 +207,7 @@ def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
 
 
 def test_a_stale_snapshot_is_ignored(store, monkeypatch):
-    monkeypatch.setattr("mediacheck.seen.SNAPSHOT_AFTER", 1)
+    monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
     intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
     Archive(store).refresh()
     assert len(FingerprintIndex.load(Archive(store).snapshot)) == 2

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from mediacheck import bundle, config, review, verify
-from mediacheck.storage import CaseFields, Store
+from mediacheck import config
+from mediacheck.history import verify
+from mediacheck.publish import bundle
+from mediacheck.review import service as review
+from mediacheck.store.database import CaseFields, Store
 from tests.media import photo
 
 

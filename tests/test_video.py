@@ -16,13 +16,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from mediacheck import keyframes
 from mediacheck.errors import UnsupportedMedia
-from mediacheck.gopro import child_box, read_gopro, read_klv
-from mediacheck.imaging import open_picture
-from mediacheck.keyframes import CONTACT_SHEET, extract_keyframes, keyframe_name, timestamp
-from mediacheck.perceptual import compute_hashes, hamming
-from mediacheck.video import SUMMARY_KEYS, VIDEO_KEYS, captured_at, parse_iso6709, probe_video
+from mediacheck.media.hashes import compute_hashes, hamming
+from mediacheck.media.pictures import open_picture
+from mediacheck.media.video import keyframes
+from mediacheck.media.video.gopro import child_box, read_gopro, read_klv
+from mediacheck.media.video.keyframes import (
+    CONTACT_SHEET,
+    extract_keyframes,
+    keyframe_name,
+    timestamp,
+)
+from mediacheck.media.video.probe import (
+    SUMMARY_KEYS,
+    VIDEO_KEYS,
+    captured_at,
+    parse_iso6709,
+    probe_video,
+)
 from tests.corpus import C2PA, FILES, TRUTH, exiftool_truth, needs_corpus
 from tests.video_clips import iphone_video, write_audio, write_clip
 

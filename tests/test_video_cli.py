@@ -4,7 +4,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from mediacheck.video import VIDEO_KEYS
+from mediacheck.media.video.probe import VIDEO_KEYS
 from tests.corpus import FILES, needs_corpus
 from tests.video_clips import iphone_video, write_audio, write_clip
 

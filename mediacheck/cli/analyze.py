@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from mediacheck import forensics
 from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
+from mediacheck.findings import service as forensics
 
 
 @click.command()

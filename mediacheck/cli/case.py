@@ -6,12 +6,13 @@ from dataclasses import asdict
 
 import click
 
-from mediacheck import casefile, review
-from mediacheck import verify as core_verify
 from mediacheck.cli.options import LOCATION, json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, text
-from mediacheck.history import canonical_json
-from mediacheck.storage import CaseChanges
+from mediacheck.history import verify as core_verify
+from mediacheck.history.chain import canonical_json
+from mediacheck.publish import document as casefile
+from mediacheck.review import service as review
+from mediacheck.store.database import CaseChanges
 
 
 @click.group()

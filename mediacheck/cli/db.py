@@ -6,7 +6,7 @@ import click
 
 from mediacheck.cli.options import json_option, store_options
 from mediacheck.cli.output import console, print_json, text
-from mediacheck.storage import Store
+from mediacheck.store.database import Store
 
 
 @click.group()

@@ -9,13 +9,13 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from mediacheck import casefile
-from mediacheck import intake as core
 from mediacheck.cli.options import DATETIME, LOCATION, URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, progress, text
 from mediacheck.cli.review import VERDICT_FILTER
-from mediacheck.keyframes import timestamp
-from mediacheck.storage import CaseFields
+from mediacheck.intake import pipeline as core
+from mediacheck.media.video.keyframes import timestamp
+from mediacheck.publish import document as casefile
+from mediacheck.store.database import CaseFields
 
 
 @click.command()

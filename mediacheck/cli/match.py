@@ -8,8 +8,8 @@ import click
 
 from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, text
-from mediacheck.keyframes import timestamp
-from mediacheck.seen import FileMatches, match_files
+from mediacheck.match.search import FileMatches, match_files
+from mediacheck.media.video.keyframes import timestamp
 
 
 @click.command()

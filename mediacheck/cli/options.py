@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import click
 
 from mediacheck import config
-from mediacheck.storage import Store
+from mediacheck.store.database import Store
 
 
 def store_options(func):

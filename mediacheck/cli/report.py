@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from mediacheck import archive, bundle, mediareview, reports
 from mediacheck.cli.options import URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
+from mediacheck.publish import bundle, mediareview, reports
+from mediacheck.publish import export as archive
 
 REPORT_FORMATS = (*reports.FORMATS, "mediareview")
 MEGABYTE = 1024 * 1024

@@ -6,11 +6,11 @@ from dataclasses import asdict
 
 import click
 
-from mediacheck import links as core_links
-from mediacheck import review
 from mediacheck.cli.options import URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
 from mediacheck.errors import InvalidValue
+from mediacheck.review import links as core_links
+from mediacheck.review import service as review
 
 
 class RatingType(click.ParamType):

@@ -9,8 +9,8 @@ import click
 
 from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, text
-from mediacheck.keyframe_export import export_keyframes
-from mediacheck.keyframes import timestamp
+from mediacheck.media.video.keyframes import timestamp
+from mediacheck.review.keyframe_export import export_keyframes
 
 
 @click.command()

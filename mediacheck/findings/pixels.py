@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile
 
-from mediacheck import imaging
+from mediacheck.media import pictures as imaging
 
 JPEG_FORMATS = ("JPEG", "MPO")  # MPO: phone JPEGs with extra pictures appended
 

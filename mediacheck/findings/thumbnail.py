@@ -10,10 +10,10 @@ from PIL import Image
 
 from mediacheck.findings.base import INFO, WARNING, Finding, FindingContext
 from mediacheck.findings.pixels import decode
-from mediacheck.metadata.blocks import Blocks
-from mediacheck.metadata.containers import WALKERS, detect
-from mediacheck.metadata.exif import read_thumbnail
-from mediacheck.metadata.iptc import THUMBNAIL_RESOURCES, photoshop_resources
+from mediacheck.media.metadata.blocks import Blocks
+from mediacheck.media.metadata.containers import WALKERS, detect
+from mediacheck.media.metadata.exif import read_thumbnail
+from mediacheck.media.metadata.iptc import THUMBNAIL_RESOURCES, photoshop_resources
 
 IMAGE_NAME = "finding-exif-thumbnail.png"
 MAX_THUMBNAIL_BYTES = 1_000_000

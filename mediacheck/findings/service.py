@@ -1,0 +1,98 @@
+"""Findings of media in a case: computed against the case's claims, stored, recomputed.
+
+The same picture can be in two cases with different claims (posted on another
+day, said to show another place), so findings are kept per case and media.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mediacheck.findings import FindingContext, compute_findings
+from mediacheck.history import chain as history
+from mediacheck.store.blobs import BlobStore
+from mediacheck.store.database import Store
+from mediacheck.store.models import Case, CaseMedia, Finding, Media
+
+
+@dataclass(frozen=True)
+class AnalyzeResult:
+    case_id: str
+    findings: dict[str, list[Finding]]  # media_id -> its new findings
+
+
+def finding_rows(
+    blobs: BlobStore, case: Case, link: CaseMedia, media: Media, skip: tuple[str, ...] = ()
+) -> list[Finding]:
+    """Compute the findings of one media in one case, as rows ready to store.
+
+    Needs no database: intake computes them in its worker processes. Checks
+    named in ``skip`` are left out.
+    """
+    ctx = _context(blobs, case, link, media)
+    at = history.now()
+    return [
+        Finding(
+            case_id=case.id,
+            media_id=media.id,
+            code=found.code,
+            severity=found.severity,
+            message=found.message,
+            evidence=found.evidence,
+            image=blobs.relative(ctx.derived_dir / found.image) if found.image else None,
+            computed_at=at,
+        )
+        for found in compute_findings(ctx, skip)
+    ]
+
+
+def analyze_case(store: Store, case_id: str, user: str) -> AnalyzeResult:
+    """Recompute the findings of every media in the case and replace the stored ones."""
+    case = store.get_case(case_id)
+    findings = {
+        media.id: finding_rows(store.blobs, case, link, media)
+        for link, media in store.case_media(case_id)
+    }
+    details = {"findings": {media_id: len(rows) for media_id, rows in findings.items()}}
+    store.replace_findings(case_id, findings, (user, "analyze", details))
+    return AnalyzeResult(case_id=case_id, findings=findings)
+
+
+def finding_document(row: Finding) -> dict[str, Any]:
+    """One finding as ``show --json`` prints it; ``image`` is relative to the store."""
+    return {
+        "code": row.code,
+        "severity": row.severity,
+        "message": row.message,
+        "evidence": dict(row.evidence),
+        "image": row.image,
+    }
+
+
+def _context(blobs: BlobStore, case: Case, link: CaseMedia, media: Media) -> FindingContext:
+    location = None
+    if case.claimed_lat is not None and case.claimed_lon is not None:
+        location = (case.claimed_lat, case.claimed_lon)
+    return FindingContext(
+        path=blobs.original_path(media.sha256),
+        original_name=link.original_name,
+        kind=media.kind,
+        mime=media.mime,
+        summary=dict(media.summary),
+        metadata=dict(media.meta),
+        posted_at=_posted_at(case.posted_at),
+        claimed_location=location,
+        derived_dir=blobs.derived_dir(media.sha256),
+    )
+
+
+def _posted_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None

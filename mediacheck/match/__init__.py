@@ -1,0 +1,1 @@
+"""Recognising re-shared media: fingerprints, the in-memory index and the archive search."""

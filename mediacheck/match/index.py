@@ -1,0 +1,346 @@
+"""The archive-wide index of fingerprints and the search for recycled media.
+
+Search runs in three stages, from cheap and broad to costly and precise:
+
+1. every stored picture is compared at once (numpy XOR and popcount over the whole archive):
+   equal pixel digests, 64-bit hashes of the picture, of its content box and of the query's
+   mirror image, and the query's coarse hash against every window of every stored picture;
+2. a close 64-bit hash is accepted as it is; anything else within the looser short-list
+   limits (at most ``SHORT_LIST`` media items, closest first) goes to
+3. keypoint verification: ORB descriptors matched (ratio test, each stored keypoint once) and
+   a similarity transform (scale, rotation, shift) fitted with RANSAC; enough agreeing
+   keypoints make a match.
+
+``docs/matching.md`` gives the thresholds and what they were measured on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe
+
+FINE_BITS = 64
+COARSE_BITS = 32
+# A 64-bit hash this close is the same picture: unrelated photos came no closer than 16 bits.
+FINE_ACCEPT = 10
+# Short-list limits: loose on purpose, keypoints decide.
+FINE_SHORT = 18
+COARSE_SHORT = 6
+SHORT_LIST = 48
+# Keypoint verification.
+RATIO = 0.8  # Lowe's ratio test
+MIN_INLIERS = 15
+RANSAC_ERROR = 0.015  # of the long side
+MAX_SCALE = 10.0
+
+ONE_FRAME = -1.0  # frame_time_s of a photo in the index arrays (NaN would not compare)
+BLOCK = 1 << 16  # rows compared at a time: 64k keeps the working buffers in the CPU cache
+
+
+@dataclass(frozen=True)
+class Match:
+    """One stored picture that a query picture was found to be a copy of."""
+
+    media_id: str
+    frame_time_s: float | None  # the stored video keyframe that matched
+    method: str  # pixels, phash, trimmed-phash, phash-mirror, ..., keypoints
+    distance: float  # in the method's unit: bits of a hash, unmatched share for keypoints
+    score: float  # 0..1, how strongly the evidence says "same picture"
+
+    @property
+    def exact(self) -> bool:
+        return self.method in ("sha256", "pixels")
+
+
+@dataclass(frozen=True)
+class Verification:
+    inliers: int
+    share: float  # inliers over the smaller keypoint set
+
+
+KeypointLoader = Callable[[Sequence[int]], dict[int, Keypoints]]
+
+
+class FingerprintIndex:
+    """Every stored picture's fingerprint record in numpy arrays, searched all at once."""
+
+    # Row-wise arrays; ``fine`` and ``coarse`` are stored column by column ((2, n) and
+    # (16, n)) so that each comparison reads one contiguous array.
+    ARRAYS = ("keys", "media_ids", "frame_times", "pixels", "fine", "coarse", "informative")
+
+    def __init__(self, **arrays: np.ndarray):
+        self.keys = arrays["keys"]  # the caller's id of each row, handed back for keypoints
+        self.media_ids = arrays["media_ids"]  # bytes: a million str would double the load time
+        self.frame_times = arrays["frame_times"]
+        self.pixels = arrays["pixels"]
+        self.fine = arrays["fine"]
+        self.coarse = arrays["coarse"]
+        self.informative = arrays["informative"]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[int, str, float | None, bytes]]) -> FingerprintIndex:
+        """Build from ``(key, media_id, frame_time_s, record bytes)`` rows, in one pass."""
+        keys, media_ids, times, blobs = [], [], [], []
+        for key, media_id, time_s, blob in rows:
+            keys.append(key)
+            media_ids.append(media_id.encode())
+            times.append(ONE_FRAME if time_s is None else time_s)
+            blobs.append(blob)
+        records = np.frombuffer(b"".join(blobs), dtype=RECORD)
+        return cls(
+            keys=np.array(keys, dtype=np.int64),
+            media_ids=np.array(media_ids, dtype=np.bytes_),
+            frame_times=np.array(times, dtype=np.float64),
+            pixels=np.ascontiguousarray(records["pixels"]),
+            fine=np.ascontiguousarray(records["fine"].T),
+            coarse=np.ascontiguousarray(records["coarse"].T),
+            informative=records["informative"].astype(bool),
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the index as one .npz file (a snapshot the next load starts from)."""
+        np.savez(path, **{name: getattr(self, name) for name in self.ARRAYS})
+
+    @classmethod
+    def load(cls, path: Path) -> FingerprintIndex:
+        with np.load(path, allow_pickle=False) as npz:
+            return cls(**{name: npz[name] for name in cls.ARRAYS})
+
+    def media_id(self, row: int) -> str:
+        return self.media_ids[row].decode()
+
+    @classmethod
+    def empty(cls) -> FingerprintIndex:
+        return cls.from_rows([])
+
+    def extended(self, more: FingerprintIndex) -> FingerprintIndex:
+        """This index with the rows of ``more`` after its own (new prints in the archive)."""
+        if len(more) == 0:
+            return self
+        return FingerprintIndex(
+            **{
+                name: np.concatenate([getattr(self, name), getattr(more, name)], axis=-1)
+                for name in self.ARRAYS
+            }
+        )
+
+    @classmethod
+    def from_prints(
+        cls, prints: Iterable[tuple[int, str, float | None, Fingerprint]]
+    ) -> FingerprintIndex:
+        return cls.from_rows((k, m, t, fp.record()) for k, m, t, fp in prints)
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def nearest(self, probe: Probe) -> Candidates:
+        """Stage 1: distances from one query picture to every stored picture.
+
+        Blocks of rows small enough to stay in the CPU cache go through every comparison
+        before the next block is read; the work is XOR, popcount and minimum, nothing else.
+        """
+        pairs = sorted({(np.uint64(h), column) for h, column, _ in _fine_pairs(probe)})
+        window_hash = np.uint32(probe.print.coarse[0])
+        n = len(self)
+        fine = np.full(n, 255, dtype=np.uint8)
+        coarse = np.full(n, 255, dtype=np.uint8)
+        xor64 = np.empty(BLOCK, dtype=np.uint64)
+        xor32 = np.empty(BLOCK, dtype=np.uint32)
+        counts = np.empty(BLOCK, dtype=np.uint8)
+        for start in range(0, n, BLOCK):
+            stop = min(n, start + BLOCK)
+            size = stop - start
+            best = fine[start:stop]
+            for value, column in pairs:
+                np.bitwise_xor(self.fine[column, start:stop], value, out=xor64[:size])
+                np.bitwise_count(xor64[:size], out=counts[:size])
+                np.minimum(best, counts[:size], out=best)
+            best = coarse[start:stop]
+            for window in self.coarse:
+                np.bitwise_xor(window[start:stop], window_hash, out=xor32[:size])
+                np.bitwise_count(xor32[:size], out=counts[:size])
+                np.minimum(best, counts[:size], out=best)
+        return Candidates(self.pixels == np.uint64(probe.print.pixels), fine, coarse)
+
+    def fine_method(self, probe: Probe, row: int) -> str:
+        """Which comparison gave a row its fine distance (the first, when several tie)."""
+        distances = [
+            (int(self.fine[column, row]) ^ h).bit_count() for h, column, _ in _fine_pairs(probe)
+        ]
+        return _fine_pairs(probe)[distances.index(min(distances))][2]
+
+
+def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
+    """(query hash, stored column, method) of every 64-bit comparison."""
+    whole, content = probe.print.fine
+    mirror_whole, mirror_content = probe.mirror_fine
+    return [
+        (whole, 0, "phash"),
+        (content, 1, "trimmed-phash"),
+        (content, 0, "trimmed-phash"),
+        (whole, 1, "phash"),
+        (mirror_whole, 0, "phash-mirror"),
+        (mirror_content, 1, "trimmed-phash-mirror"),
+    ]
+
+
+@dataclass
+class Candidates:
+    exact: np.ndarray  # bool: same pixel digest
+    fine: np.ndarray  # best 64-bit hash distance
+    coarse: np.ndarray  # best coarse window distance
+    rows: np.ndarray | None = None  # which index rows these are (None: all of them)
+
+    def where(self, keep: np.ndarray) -> Candidates:
+        return Candidates(self.exact[keep], self.fine[keep], self.coarse[keep], self.rows[keep])
+
+
+def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader) -> list[Match]:
+    """Stored pictures that ``probe`` is a copy of, best first, at most one per media item."""
+    near = index.nearest(probe)
+    # Every later test looks at these few rows only, never at the whole archive again.
+    rows = np.flatnonzero(near.exact | (near.fine <= FINE_SHORT) | (near.coarse <= COARSE_SHORT))
+    near = Candidates(near.exact[rows], near.fine[rows], near.coarse[rows], rows)
+    matches = [_match(index, row, "pixels", 0.0, 1.0) for row in near.rows[near.exact]]
+    if probe.print.informative:
+        near = near.where(index.informative[near.rows] & ~near.exact)
+        matches += _by_hash(index, probe, near.where(near.fine <= FINE_ACCEPT))
+        short = _short_list(index, near.where(near.fine > FINE_ACCEPT))
+        matches += _by_keypoints(index, probe, short, load_keypoints)
+    return best_per_media(matches)
+
+
+def search_pictures(
+    index: FingerprintIndex, probes: Iterable[Probe], load_keypoints: KeypointLoader
+) -> list[Match]:
+    """Matches of a media item made of several pictures (a video's keyframes)."""
+    return best_per_media(m for p in probes for m in search(index, p, load_keypoints))
+
+
+def best_per_media(matches: Iterable[Match]) -> list[Match]:
+    best: dict[str, Match] = {}
+    for match in matches:
+        held = best.get(match.media_id)
+        if held is None or _rank(match) < _rank(held):
+            best[match.media_id] = match
+    return sorted(best.values(), key=_rank)
+
+
+def _rank(match: Match) -> tuple[int, float, float]:
+    return (0 if match.exact else 1, -match.score, match.distance)
+
+
+def _by_hash(index: FingerprintIndex, probe: Probe, near: Candidates) -> list[Match]:
+    return [
+        _match(index, row, index.fine_method(probe, row), float(fine), hash_score(int(fine)))
+        for row, fine in zip(near.rows, near.fine, strict=True)
+    ]
+
+
+def hash_score(distance: int) -> float:
+    """1 for equal 64-bit hashes, 0 at half the bits (what unrelated pictures average)."""
+    return round(max(0.0, 1 - distance / (FINE_BITS / 2)), 3)
+
+
+def _short_list(index: FingerprintIndex, near: Candidates) -> np.ndarray:
+    """Rows worth verifying, closest first, one per media item."""
+    closeness = np.minimum(near.fine / FINE_BITS, near.coarse / COARSE_BITS)
+    chosen: dict[str, int] = {}
+    for row in near.rows[np.argsort(closeness, kind="stable")]:
+        chosen.setdefault(index.media_id(row), int(row))
+        if len(chosen) == SHORT_LIST:
+            break
+    return np.array(list(chosen.values()), dtype=np.int64)
+
+
+def _by_keypoints(
+    index: FingerprintIndex, probe: Probe, rows: np.ndarray, load_keypoints: KeypointLoader
+) -> list[Match]:
+    if len(rows) == 0:
+        return []
+    stored = load_keypoints([int(index.keys[r]) for r in rows])
+    matches = []
+    for row in rows:
+        theirs = stored.get(int(index.keys[row]))
+        if theirs is None:
+            continue
+        found = _verify_any(probe, theirs)
+        if found.inliers >= MIN_INLIERS:
+            score = round(found.inliers / (found.inliers + MIN_INLIERS), 3)
+            matches.append(_match(index, row, "keypoints", round(1 - found.share, 3), score))
+    return matches
+
+
+def _verify_any(probe: Probe, stored: Keypoints) -> Verification:
+    """The picture, then its content box alone, then its mirror image: the first that fits."""
+    views = (probe.print.keypoints, probe.content_keypoints, probe.mirror_keypoints)
+    best = Verification(0, 0.0)
+    for view in views:
+        if view is None:
+            continue
+        found = verify(view, stored)
+        if found.inliers >= MIN_INLIERS:
+            return found
+        best = max(best, found, key=lambda v: v.inliers)
+    return best
+
+
+def verify(query: Keypoints, stored: Keypoints) -> Verification:
+    """Keypoints of ``query`` that a single similarity transform maps onto ``stored``."""
+    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
+        return Verification(0, 0.0)
+    pairs = _mutual_pairs(query.descriptors, stored.descriptors)
+    if len(pairs) < MIN_INLIERS:
+        return Verification(0, 0.0)
+    src = query.points[pairs[:, 0]]
+    dst = stored.points[pairs[:, 1]]
+    transform, inliers = cv2.estimateAffinePartial2D(
+        src,
+        dst,
+        method=cv2.RANSAC,
+        ransacReprojThreshold=RANSAC_ERROR * stored.side,
+        maxIters=2000,
+        confidence=0.995,
+    )
+    if transform is None or not _plausible(transform):
+        return Verification(0, 0.0)
+    count = int(inliers.sum())
+    return Verification(count, count / min(len(query), len(stored)))
+
+
+def _mutual_pairs(query: np.ndarray, stored: np.ndarray) -> np.ndarray:
+    """Ratio-test matches with each stored keypoint used once (its closest query keypoint)."""
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    best: dict[int, tuple[float, int]] = {}
+    for pair in matcher.knnMatch(query, stored, k=2):
+        if len(pair) < 2 or pair[0].distance >= RATIO * pair[1].distance:
+            continue
+        first = pair[0]
+        held = best.get(first.trainIdx)
+        if held is None or first.distance < held[0]:
+            best[first.trainIdx] = (first.distance, first.queryIdx)
+    return np.array([(q, t) for t, (_, q) in best.items()], dtype=np.int64).reshape(-1, 2)
+
+
+def _plausible(transform: np.ndarray) -> bool:
+    """A re-share scales by a sane factor: a collapse onto a few points is not a match."""
+    scale = math.hypot(transform[0, 0], transform[1, 0])
+    return 1 / MAX_SCALE < scale < MAX_SCALE
+
+
+def _match(index: FingerprintIndex, row: int, method: str, distance: float, score: float) -> Match:
+    time_s = float(index.frame_times[row])
+    return Match(
+        media_id=index.media_id(row),
+        frame_time_s=None if time_s == ONE_FRAME else time_s,
+        method=method,
+        distance=distance,
+        score=score,
+    )

@@ -1,0 +1,274 @@
+"""Have we seen this before? The archive search shared by ``match`` and intake.
+
+A file becomes pictures (a photo, or a video's keyframes), each picture a probe; the
+archive's fingerprints are loaded once into a ``FingerprintIndex`` and topped up with the
+rows added since, so a batch intake loads the archive once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from mediacheck.errors import InputFileError, MediacheckError, UnsupportedMedia
+from mediacheck.history import chain as history
+from mediacheck.match.fingerprints import VERSION, Keypoints, Probe
+from mediacheck.match.fingerprints import Fingerprint as FingerprintOf
+from mediacheck.match.index import FingerprintIndex, Match, best_per_media, search_pictures
+from mediacheck.media.pictures import open_picture
+from mediacheck.media.sniff import sniff
+from mediacheck.media.video.keyframes import extract_keyframes
+from mediacheck.review import service as review
+from mediacheck.store.database import Store
+from mediacheck.store.models import Fingerprint, Keyframe, SeenBefore
+
+# Fingerprint rows: the fixed-width record the index loads, and the keypoints beside it.
+RECORD_KIND = f"match-v{VERSION}"
+KEYPOINTS_KIND = f"orb-v{VERSION}"
+# Rows read one by one cost about a microsecond each: past this many, keep a snapshot.
+SNAPSHOT_AFTER = 20_000
+
+
+@dataclass(frozen=True)
+class PictureOf:
+    """One picture of a media item: the photo itself (time None) or a video keyframe."""
+
+    time_s: float | None
+    image: Image.Image
+
+
+@dataclass(frozen=True)
+class ArchiveMatch:
+    """A match as the desk sees it: which case holds the media, and why it matched."""
+
+    case_id: str | None
+    title: str | None
+    verdict: str | None
+    media_id: str
+    sha256: str
+    kind: str
+    method: str
+    distance: float
+    score: float
+    frame_time_s: float | None
+
+    def document(self) -> dict:
+        """The ``match --json`` fields."""
+        fields = ("case_id", "media_id", "sha256", "kind", "method", "distance", "score")
+        return {name: getattr(self, name) for name in fields} | {"frame_time_s": self.frame_time_s}
+
+
+@dataclass(frozen=True)
+class FileMatches:
+    path: str
+    matches: list[ArchiveMatch]
+    error: str | None = None
+
+
+class Archive:
+    """The store's fingerprints in memory, searched without ever writing to the database.
+
+    A large archive loads from a snapshot of the index in the store folder, checked against
+    the database, plus the rows written after it; the snapshot is renewed once that many
+    rows have piled up.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.index = FingerprintIndex.empty()
+        self.last_id = 0
+        self.snapshot = store.root / "index" / f"{RECORD_KIND}.npz"
+
+    def refresh(self) -> None:
+        """Load the fingerprint rows written since the last load (all of them the first time)."""
+        if self.last_id == 0:
+            self._start_from_snapshot()
+        rows = self.store.fingerprint_rows(RECORD_KIND, after_id=self.last_id)
+        if rows:
+            self.index = self.index.extended(FingerprintIndex.from_rows(rows))
+            self.last_id = rows[-1][0]
+        if len(rows) >= SNAPSHOT_AFTER:
+            self._save_snapshot()
+
+    def _start_from_snapshot(self) -> None:
+        try:
+            index = FingerprintIndex.load(self.snapshot)
+        except (OSError, ValueError, KeyError):
+            return  # none yet, or unreadable: everything comes from the database
+        last = int(index.keys[-1]) if len(index) else 0
+        # Rows deleted since the snapshot (or committed late below its last id) make it stale.
+        if self.store.fingerprint_count(RECORD_KIND, up_to_id=last) == len(index):
+            self.index, self.last_id = index, last
+
+    def _save_snapshot(self) -> None:
+        partial = self.snapshot.with_name(f"{self.snapshot.stem}.partial.npz")
+        try:
+            self.snapshot.parent.mkdir(exist_ok=True)
+            self.index.save(partial)
+            os.replace(partial, self.snapshot)
+        except OSError:
+            pass  # a read-only store folder: every load reads the database, only slower
+
+    def search(self, probes: Iterable[Probe], sha256: str | None = None) -> list[Match]:
+        """Archive media the probed pictures are copies of, best first; same bytes first."""
+        self.refresh()
+        found = search_pictures(self.index, probes, self._keypoints)
+        if sha256 is not None:
+            same = self.store.media_by_sha256(sha256)
+            if same is not None:
+                found = best_per_media([Match(same.id, None, "sha256", 0.0, 1.0), *found])
+        return found
+
+    def describe(self, matches: Iterable[Match]) -> list[ArchiveMatch]:
+        """Matches with the case, title and verdict of the media they point to."""
+        matches = list(matches)
+        context = self.store.first_cases([m.media_id for m in matches])
+        described = []
+        for match in matches:
+            media, case = context[match.media_id]
+            verdict = review.final_rating(self.store.verdicts(case.id)) if case else None
+            described.append(
+                ArchiveMatch(
+                    case_id=case.id if case else None,
+                    title=case.title if case else None,
+                    verdict=verdict,
+                    media_id=media.id,
+                    sha256=media.sha256,
+                    kind=media.kind,
+                    method=match.method,
+                    distance=match.distance,
+                    score=match.score,
+                    frame_time_s=match.frame_time_s,
+                )
+            )
+        return described
+
+    def _keypoints(self, keys: Sequence[int]) -> dict[int, Keypoints]:
+        stored = self.store.sibling_fingerprints(keys, KEYPOINTS_KIND)
+        return {key: Keypoints.from_bytes(data) for key, data in stored.items()}
+
+
+def match_files(store: Store, paths: Iterable[Path]) -> Iterable[FileMatches]:
+    """Search the archive for each file; a file that cannot be read gets an error, not a stop."""
+    archive = Archive(store)
+    for path in paths:
+        try:
+            probes = [Probe(p.image) for p in file_pictures(path)]
+            found = archive.search(probes, sha256=_sha256(path))
+        except MediacheckError as exc:
+            yield FileMatches(str(path), [], error=str(exc))
+            continue
+        yield FileMatches(str(path), archive.describe(found))
+
+
+def file_pictures(path: Path) -> list[PictureOf]:
+    """The pictures of a photo or video file, decoded at working size."""
+    try:
+        kind = sniff(path).kind
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read: {exc.strerror or exc}") from exc
+    if kind == "image":
+        return [PictureOf(None, open_picture(path).image)]
+    if kind != "video":
+        raise UnsupportedMedia(path, "not a picture or a video")
+    with tempfile.TemporaryDirectory(prefix="mediacheck-match-") as tmp:
+        frames = extract_keyframes(path, Path(tmp))
+        pictures = [
+            PictureOf(f.time_s, open_picture(Path(tmp) / f.file).image) for f in frames.keyframes
+        ]
+    if not pictures:
+        raise UnsupportedMedia(path, "no video frame could be decoded")
+    return pictures
+
+
+def media_pictures(
+    root: Path, picture: Image.Image | None, keyframes: Iterable[Keyframe], errors: list[str]
+) -> list[PictureOf]:
+    """A new media item's pictures: the decoded photo, or its keyframes saved under ``root``."""
+    if picture is not None:
+        return [PictureOf(None, picture)]
+    pictures = []
+    for frame in keyframes:
+        try:
+            pictures.append(PictureOf(frame.time_s, open_picture(root / frame.path).image))
+        except UnsupportedMedia as exc:
+            errors.append(f"keyframe at {frame.time_s}s not fingerprinted: {exc.cause}")
+    return pictures
+
+
+def picture_probes(pictures: Sequence[PictureOf]) -> list[tuple[float | None, Probe]]:
+    """Each picture's probe, with its time in a video: the costly part, done before the search."""
+    return [(p.time_s, Probe(p.image)) for p in pictures]
+
+
+def intake_look_up(
+    archive: Archive, media_id: str, probes: Sequence[tuple[float | None, Probe]]
+) -> tuple[list[Fingerprint], list[SeenBefore]]:
+    """The fingerprint rows of a new media item and what the archive holds of it."""
+    found = archive.describe(archive.search([probe for _, probe in probes]))
+    prints = [(time_s, probe.print) for time_s, probe in probes]
+    return fingerprint_rows(media_id, prints), seen_before_rows(found)
+
+
+def fingerprint_rows(
+    media_id: str, prints: Iterable[tuple[float | None, FingerprintOf]]
+) -> list[Fingerprint]:
+    """The rows that put a media item's pictures in the archive index."""
+    rows = []
+    for time_s, fp in prints:
+        for kind, bits in ((RECORD_KIND, fp.record()), (KEYPOINTS_KIND, fp.keypoints.to_bytes())):
+            rows.append(Fingerprint(media_id=media_id, frame_time_s=time_s, kind=kind, bits=bits))
+    return rows
+
+
+def seen_before_rows(matches: Iterable[ArchiveMatch]) -> list[SeenBefore]:
+    """What intake records of its matches; media and case ids are set when stored."""
+    at = history.now()
+    return [
+        SeenBefore(
+            media_id="",
+            case_id="",
+            matched_media_id=m.media_id,
+            matched_case_id=m.case_id,
+            method=m.method,
+            distance=m.distance,
+            score=m.score,
+            frame_time_s=m.frame_time_s,
+            at=at,
+        )
+        for m in matches
+    ]
+
+
+def seen_before_documents(store: Store, media_ids: Sequence[str]) -> dict[str, list[dict]]:
+    """``seen_before`` of each media object in ``show --json``, by media id."""
+    documents: dict[str, list[dict]] = {m: [] for m in media_ids}
+    for row, matched in store.seen_before(media_ids):
+        documents[row.media_id].append(
+            {
+                "case_id": row.matched_case_id,
+                "media_id": row.matched_media_id,
+                "sha256": matched.sha256,
+                "method": row.method,
+                "distance": row.distance,
+                "frame_time_s": row.frame_time_s,
+            }
+        )
+    return documents
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read: {exc.strerror or exc}") from exc
+    return digest.hexdigest()

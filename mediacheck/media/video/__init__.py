@@ -1,0 +1,1 @@
+"""Video containers: probing with PyAV, GoPro telemetry, keyframes and the contact sheet."""

@@ -1,0 +1,1 @@
+"""What leaves the desk: case documents, reports, MediaReview, bundles and archive exports."""

@@ -1,0 +1,425 @@
+"""Case bundles: a BagIt bag in a zip file that carries a case to another store.
+
+Layout (BagIt 1.0, RFC 8493)::
+
+    bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt
+    data/case.json            the case as ``report --format json`` prints it
+    data/report.html          the HTML report
+    data/history.jsonl        the hash-chained events, exactly as stored
+    data/records.json         the case's rows (fingerprints too), for ``import``
+    data/originals/<sha256>   every original, byte for byte
+    data/derived/...          pictures made from them (keyframes, ELA, ...)
+
+A bundle is hostile until proven otherwise: ``import_bundle`` checks every
+entry name, the size, every checksum, the rows and the history chain before it
+adds anything, and it never replaces a case or an original the store holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mediacheck import __version__
+from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
+from mediacheck.history.verify import check_history
+from mediacheck.publish import reports
+from mediacheck.store.database import CASE_PREFIX, CaseRecords, Store, new_media_id
+from mediacheck.store.models import (
+    Case,
+    CaseMedia,
+    Event,
+    Finding,
+    Fingerprint,
+    Keyframe,
+    Media,
+    Note,
+    Verdict,
+)
+
+BAGIT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+MANIFEST = "manifest-sha256.txt"
+TAG_MANIFEST = "tagmanifest-sha256.txt"
+TAG_FILES = ("bagit.txt", "bag-info.txt", MANIFEST)
+PAYLOAD_FILES = ("data/case.json", "data/report.html", "data/history.jsonl", "data/records.json")
+CHUNK = 1024 * 1024
+# What a corrupt, encrypted or exotic zip entry raises when it is read.
+UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError, zlib.error)
+RECORD_TYPES = {
+    "media": Media,
+    "links": CaseMedia,
+    "notes": Note,
+    "verdicts": Verdict,
+    "keyframes": Keyframe,
+    "findings": Finding,
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 20 * 1024**3  # uncompressed payload
+    max_entries: int = 100_000
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    case_id: str
+    path: Path
+    files: int
+    payload_bytes: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    case_id: str
+    media_added: list[str]
+    media_already_stored: list[str]
+    files: int
+    events: int
+
+
+# Export
+
+
+def export_case(store: Store, case_id: str, out: Path) -> ExportResult:
+    """Write the case's bag to ``out`` (through a temporary file: never a half-written zip)."""
+    records = store.case_records(case_id)
+    doc = reports.report_document(store, case_id)
+    out = Path(out)
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=".export-", suffix=".zip")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp_name, "w", zipfile.ZIP_DEFLATED) as zf:
+            payload = _write_payload(zf, store, records, doc)
+            _write_tag_files(zf, case_id, doc.get("title"), payload)
+        os.replace(tmp_name, out)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    return ExportResult(case_id, out, len(payload), sum(size for _, size in payload.values()))
+
+
+def _write_payload(zf, store: Store, records: CaseRecords, doc: dict) -> dict[str, tuple]:
+    """Write data/ and return {name: (sha256, size)} for the manifest."""
+    written: dict[str, tuple[str, int]] = {}
+
+    def add_text(name: str, text: str) -> None:
+        data = text.encode("utf-8")
+        zf.writestr(name, data)
+        written[name] = (hashlib.sha256(data).hexdigest(), len(data))
+
+    add_text("data/case.json", reports.render_json(doc))
+    add_text("data/report.html", reports.render_html(store, doc))
+    add_text("data/history.jsonl", "".join(_event_line(e) for e in records.events))
+    add_text("data/records.json", json.dumps(_records_json(records), indent=1, ensure_ascii=False))
+    for media in records.media:
+        written.update(_add_original(zf, store, media))
+        for path in _derived_files(store, media.sha256):
+            name = "data/" + store.blobs.relative(path)
+            written.update(_add_file(zf, path, name, zipfile.ZIP_DEFLATED))
+    return written
+
+
+def _add_original(zf, store: Store, media: Media) -> dict[str, tuple[str, int]]:
+    """The original, byte for byte; one that no longer matches its hash is never exported."""
+    name = f"data/originals/{media.sha256}"
+    try:
+        added = _add_file(zf, store.blobs.original_path(media.sha256), name, zipfile.ZIP_STORED)
+    except FileNotFoundError:
+        raise IntegrityError(f"original {media.id} is missing: run `mediacheck verify`") from None
+    if added[name][0] != media.sha256:
+        raise IntegrityError(f"original {media.id} was altered: run `mediacheck verify`")
+    return added
+
+
+def _event_line(event: Event) -> str:
+    return json.dumps(event.model_dump(exclude={"id"}), ensure_ascii=False) + "\n"
+
+
+def _records_json(records: CaseRecords) -> dict[str, Any]:
+    rows = {
+        key: [row.model_dump(mode="json") for row in getattr(records, key)] for key in RECORD_TYPES
+    }
+    prints = [_fingerprint_json(row) for row in records.fingerprints]
+    return {"case": records.case.model_dump(mode="json"), **rows, "fingerprints": prints}
+
+
+def _fingerprint_json(row: Fingerprint) -> dict[str, Any]:
+    bits = base64.b64encode(row.bits).decode("ascii")  # binary: JSON carries it as base64
+    return row.model_dump(exclude={"id", "bits"}) | {"bits": bits}
+
+
+def _fingerprint(raw: dict[str, Any]) -> Fingerprint:
+    return Fingerprint.model_validate(raw | {"bits": base64.b64decode(raw["bits"], validate=True)})
+
+
+def _derived_files(store: Store, sha256: str) -> list[Path]:
+    folder = store.blobs.derived / sha256[:2] / sha256
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _add_file(zf, source: Path, name: str, compression: int) -> dict[str, tuple[str, int]]:
+    digest, size = hashlib.sha256(), 0
+    with open(source, "rb") as src, zf.open(_entry(name, compression), "w") as dst:
+        while chunk := src.read(CHUNK):
+            digest.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+    return {name: (digest.hexdigest(), size)}
+
+
+def _entry(name: str, compression: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
+    info.compress_type = compression
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    return info
+
+
+def _write_tag_files(zf, case_id: str, title: str | None, payload: dict[str, tuple]) -> None:
+    size = sum(s for _, s in payload.values())
+    info = [
+        f"Bag-Software-Agent: mediacheck {__version__}",
+        f"Bagging-Date: {datetime.now(UTC).date().isoformat()}",
+        f"External-Identifier: {case_id}",
+        f"Payload-Oxum: {size}.{len(payload)}",
+    ]
+    if title:
+        info.append(f"External-Description: {' '.join(title.split())}")
+    tags = {
+        "bagit.txt": BAGIT,
+        "bag-info.txt": "\n".join(info) + "\n",
+        MANIFEST: "".join(f"{digest}  {name}\n" for name, (digest, _) in sorted(payload.items())),
+    }
+    for name, text in tags.items():
+        zf.writestr(name, text)
+    zf.writestr(TAG_MANIFEST, "".join(f"{_sha256_text(t)}  {n}\n" for n, t in tags.items()))
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Import
+
+
+def import_bundle(store: Store, bundle: Path, user: str, limits: Limits = Limits()) -> ImportResult:
+    """Verify a bundle completely, then add its case; refuse it whole on any doubt."""
+    try:
+        zf = zipfile.ZipFile(bundle)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"{bundle}: not a readable zip file ({exc})") from exc
+    with zf, tempfile.TemporaryDirectory(dir=store.root, prefix=".import-") as tmp:
+        names = check_entries(zf.infolist(), limits)
+        manifest = _read_manifests(zf, names)
+        _extract_verified(zf, manifest, Path(tmp))
+        records = _load_records(Path(tmp) / "data", manifest)
+        _check_absent(store, records.case.id)
+        return _add(store, records, Path(tmp) / "data", user, bundle)
+
+
+def _check_absent(store: Store, case_id: str) -> None:
+    """The case id is part of every event hash: a case is never renamed, so never replaced."""
+    try:
+        store.get_case(case_id)
+    except CaseNotFound:
+        return
+    raise CaseExists(case_id)
+
+
+def check_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> set[str]:
+    """The file names of a zip, once every entry is proven safe to extract."""
+    if len(infos) > limits.max_entries:
+        raise BundleError(f"too many entries: {len(infos)} (the limit is {limits.max_entries})")
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_bytes:
+        raise BundleError(f"too large: {total} bytes unpacked (the limit is {limits.max_bytes})")
+    names: set[str] = set()
+    for info in infos:
+        _check_name(info.filename)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise BundleError(f"refused entry {info.filename!r}: a symbolic link")
+        if info.filename in names:
+            raise BundleError(f"refused entry {info.filename!r}: the name appears twice")
+        names.add(info.filename)
+    return {n for n in names if not n.endswith("/")}
+
+
+def _check_name(name: str) -> None:
+    unsafe = (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or any(ord(c) < 32 for c in name)
+        or (len(name) > 1 and name[1] == ":")
+        or any(part in ("", ".", "..") for part in name.rstrip("/").split("/"))
+    )
+    if unsafe:
+        raise BundleError(f"refused entry {name!r}: the path escapes the bundle")
+
+
+def _read_manifests(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
+    """The payload manifest {name: sha256}, checked against the tag manifest and the zip."""
+    if _read_text(zf, names, "bagit.txt").splitlines()[:1] != ["BagIt-Version: 1.0"]:
+        raise BundleError("bagit.txt does not declare BagIt-Version 1.0: not a mediacheck bundle")
+    tags = _parse_manifest(_read_text(zf, names, TAG_MANIFEST), TAG_MANIFEST)
+    for name in TAG_FILES:
+        if tags.get(name) != _sha256_text(_read_text(zf, names, name)):
+            raise BundleError(f"{name} does not match {TAG_MANIFEST}: the bundle was altered")
+    manifest = _parse_manifest(_read_text(zf, names, MANIFEST), MANIFEST)
+    payload = {n for n in names if n.startswith("data/")}
+    extra = sorted(payload - set(manifest)) + sorted(set(manifest) - payload)
+    if extra:
+        raise BundleError(f"{extra[0]} is not both in {MANIFEST} and in the bundle: altered")
+    unknown = names - payload - set(TAG_FILES) - {TAG_MANIFEST}
+    if unknown:
+        raise BundleError(f"unexpected file {sorted(unknown)[0]!r} outside data/")
+    return manifest
+
+
+def _read_text(zf: zipfile.ZipFile, names: set[str], name: str) -> str:
+    if name not in names:
+        raise BundleError(f"{name} is missing: not a mediacheck bundle")
+    try:
+        return zf.read(name).decode("utf-8")
+    except (UnicodeDecodeError, *UNREADABLE) as exc:
+        raise BundleError(f"{name} cannot be read: {exc}") from exc
+
+
+def _parse_manifest(text: str, label: str) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name or name in entries:
+            raise BundleError(f"{label}: malformed line {line[:120]!r}")
+        _check_name(name)
+        entries[name] = digest.lower()
+    return entries
+
+
+def _extract_verified(zf: zipfile.ZipFile, manifest: dict[str, str], target: Path) -> None:
+    """Unpack the payload into ``target``, hashing each file as it is written."""
+    for name, expected in sorted(manifest.items()):
+        info = zf.getinfo(name)
+        path = target / name
+        digest, size = hashlib.sha256(), 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(path, "xb") as dst:
+                while chunk := src.read(CHUNK):
+                    size += len(chunk)
+                    if size > info.file_size:
+                        raise BundleError(f"{name} unpacks to more than it declares: refused")
+                    digest.update(chunk)
+                    dst.write(chunk)
+        except UNREADABLE as exc:
+            raise BundleError(f"{name} cannot be unpacked: {exc}") from exc
+        if digest.hexdigest() != expected:
+            raise BundleError(f"{name} does not match its SHA-256 in {MANIFEST}: altered")
+
+
+def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
+    try:
+        raw = json.loads((data / "records.json").read_text("utf-8"))
+        case = Case.model_validate(raw["case"])
+        rows = {
+            key: [model.model_validate(r) for r in raw[key]] for key, model in RECORD_TYPES.items()
+        }
+        rows["fingerprints"] = [_fingerprint(r) for r in raw["fingerprints"]]
+        events = [
+            Event.model_validate(json.loads(line))
+            for line in (data / "history.jsonl").read_text("utf-8").splitlines()
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BundleError(f"records.json or history.jsonl is malformed: {detail}") from exc
+    records = CaseRecords(case=case, events=events, **rows)
+    _check_records(records, manifest)
+    return records
+
+
+def _check_records(records: CaseRecords, manifest: dict[str, str]) -> None:
+    """Rows that belong together, originals under their own hash and an intact history."""
+    problems = [str(p.message) for p in check_history(records.case, records.events)]
+    if problems:
+        raise BundleError(f"the history chain is broken: {problems[0]}")
+    _check_ids(records)
+    for media in records.media:
+        if manifest.get(f"data/originals/{media.sha256}") != media.sha256:
+            raise BundleError(f"the original of media {media.id} is missing or altered")
+    stray = [name for name in manifest if not _expected_payload(name, records.media)]
+    if stray:
+        raise BundleError(f"unexpected file {stray[0]!r}: it belongs to no media of the case")
+
+
+def _check_ids(records: CaseRecords) -> None:
+    """Ids as this store would make them, and every row tied to the case and its media."""
+    case = records.case
+    if case.id != f"{CASE_PREFIX}-{case.year}-{case.seq:04d}":
+        raise BundleError(f"records.json: case id {case.id!r} does not match its year and number")
+    media = {m.id: m for m in records.media}
+    if any(key != new_media_id(m.sha256) for key, m in media.items()):
+        raise BundleError("records.json: a media id is not the start of its SHA-256")
+    owned = [*records.links, *records.events, *records.notes, *records.verdicts, *records.findings]
+    if any(row.case_id != case.id for row in owned):
+        raise BundleError(f"records.json holds rows of another case than {case.id}")
+    derived = [*records.keyframes, *records.findings, *records.links, *records.fingerprints]
+    if any(row.media_id not in media for row in derived):
+        raise BundleError("records.json names media that the bundle does not carry")
+    pictures = [(k.media_id, k.path) for k in records.keyframes]
+    pictures += [(f.media_id, f.image) for f in records.findings if f.image is not None]
+    if not all(_in_derived_folder(path, media[key].sha256) for key, path in pictures):
+        raise BundleError("records.json: a picture path leads outside its media's folder")
+
+
+def _in_derived_folder(path: str, sha256: str) -> bool:
+    return path.startswith(f"derived/{sha256[:2]}/{sha256}/") and ".." not in path.split("/")
+
+
+def _expected_payload(name: str, media: list[Media]) -> bool:
+    if name in PAYLOAD_FILES:
+        return True
+    return any(
+        name == f"data/originals/{m.sha256}"
+        or name.startswith(f"data/derived/{m.sha256[:2]}/{m.sha256}/")
+        for m in media
+    )
+
+
+def _add(store: Store, records: CaseRecords, data: Path, user: str, bundle: Path) -> ImportResult:
+    for media in records.media:
+        stored = store.blobs.put(data / "originals" / media.sha256)
+        if stored.sha256 != media.sha256:
+            raise BundleError(f"the original of media {media.id} changed while it was imported")
+    files = _copy_derived(store, data)
+    details = {"bundle": bundle.name, "events_imported": len(records.events)}
+    added = store.import_case(records, user, details)
+    kept = sorted(m.id for m in records.media if m.id not in added)
+    return ImportResult(records.case.id, added, kept, files, len(records.events))
+
+
+def _copy_derived(store: Store, data: Path) -> int:
+    """Copy derived pictures the store lacks; a picture already there is kept as it is."""
+    copied = 0
+    source_root = data / "derived"
+    if not source_root.is_dir():
+        return 0
+    for source in sorted(p for p in source_root.rglob("*") if p.is_file()):
+        target = store.blobs.derived / source.relative_to(source_root)
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        copied += 1
+    return copied

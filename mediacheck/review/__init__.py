@@ -1,0 +1,1 @@
+"""Notes, verdicts and four-eyes review; reverse-search links and keyframe export."""

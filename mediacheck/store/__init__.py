@@ -1,0 +1,1 @@
+"""The case store: the only package that opens database sessions or builds SQL."""
