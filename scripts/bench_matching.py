@@ -40,7 +40,9 @@ from mediacheck.match.fingerprints import RECORD, WINDOWS, Probe, fingerprint, p
 from mediacheck.match.index import COARSE_SHORT, FingerprintIndex, search, verify  # noqa: E402
 from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
 from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
-from mediacheck.store.database import CaseFields, Store  # noqa: E402
+from mediacheck.store.cases import CaseFields  # noqa: E402
+from mediacheck.store.database import Store  # noqa: E402
+from mediacheck.store.media import MediaIntake  # noqa: E402
 from mediacheck.store.models import CaseMedia, Media  # noqa: E402
 from tests.backends import postgres_schema  # noqa: E402
 from tests.corpus import FILES, manifest  # noqa: E402
@@ -310,7 +312,7 @@ def _add_media(store: Store, case_id: str, media_id: str, kind: str) -> None:
         added_by="bench",
         added_at="2026-01-01T00:00:00+00:00",
     )
-    store.add_media_to_case(case_id, media, link, {"media_id": media_id})
+    store.add_media_to_case(MediaIntake(media, link, {"media_id": media_id}, case_id=case_id))
 
 
 def _loaded(store: Store) -> seen.Archive:

@@ -7,7 +7,9 @@ from sqlalchemy import text
 
 from mediacheck.errors import StoreError
 from mediacheck.history import chain as history
-from mediacheck.store.database import NUL_REPLACEMENT, CaseFields
+from mediacheck.store.cases import CaseFields
+from mediacheck.store.database import NUL_REPLACEMENT
+from mediacheck.store.media import MediaIntake
 from mediacheck.store.models import CaseMedia, Media
 from tests.backends import POSTGRES_URL, admin_engine
 from tests.conftest import Cli
@@ -93,7 +95,9 @@ def test_nul_in_media_metadata_survives_storage(store):
         added_by="alice",
         added_at=history.now(),
     )
-    _, _, added = store.add_media_to_case(case.id, media, link, {"note": "n\x00ul"})
+    _, _, added = store.add_media_to_case(
+        MediaIntake(media, link, {"note": "n\x00ul"}, case_id=case.id)
+    )
     again = store.get_media("ab" * 8)
     assert added
     assert again.meta == {

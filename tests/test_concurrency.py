@@ -18,7 +18,8 @@ import pytest
 
 from mediacheck.history import chain as history
 from mediacheck.review import service as review
-from mediacheck.store.database import CaseFields, Store
+from mediacheck.store.cases import CaseFields
+from mediacheck.store.database import Store
 from tests.backends import postgres_schema
 from tests.conftest import Cli
 from tests.media import photo

@@ -1,5 +1,6 @@
 from mediacheck.history import chain as history
-from mediacheck.store.database import CaseFields
+from mediacheck.store.cases import CaseFields
+from mediacheck.store.events import append_event
 
 
 def _rows(store, case_id):
@@ -17,7 +18,8 @@ def test_case_creation_starts_a_valid_chain(store):
 def test_chain_detects_edit_delete_and_reorder(store):
     case = store.create_case(CaseFields(title="t"), "alice")
     for i in range(3):
-        store.append_event(case.id, "bob", "note", {"n": i})
+        with store.session() as session:
+            append_event(session, case.id, "bob", "note", {"n": i})
     rows = _rows(store, case.id)
     assert [r["seq"] for r in rows] == [1, 2, 3, 4]
     assert history.verify_chain(case.id, rows) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mediacheck.review.links import ENGINES, search_url
-from mediacheck.store.database import CaseFields
+from mediacheck.store.cases import CaseFields
 from mediacheck.store.models import Keyframe
 from tests.media import photo
 

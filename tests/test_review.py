@@ -14,8 +14,10 @@ from mediacheck import config
 from mediacheck.cli import main
 from mediacheck.errors import InvalidValue, ReviewError
 from mediacheck.history import chain as history
+from mediacheck.review import ratings, rules
 from mediacheck.review import service as review
-from mediacheck.store.database import CaseFields, Store
+from mediacheck.store.cases import CaseFields
+from mediacheck.store.database import Store
 from tests.media import photo
 
 SIX = (
@@ -108,29 +110,29 @@ def test_note_correcting_an_unknown_note_fails(cli, case_id):
     ],
 )
 def test_earliest_date_accepts_iso_dates_and_times(given, stored):
-    assert review.parse_earliest_date(given) == stored
+    assert rules.parse_earliest_date(given) == stored
 
 
 def test_a_time_outside_the_calendar_is_an_invalid_value():
     with pytest.raises(InvalidValue, match="is not an ISO 8601 date or time"):
-        review.parse_earliest_date("0001-01-01T00:00:00+01:00")
+        rules.parse_earliest_date("0001-01-01T00:00:00+01:00")
 
 
 @given(st.text(max_size=40))
 def test_any_text_is_a_date_or_an_invalid_value(value):
     try:
-        parsed = review.parse_earliest_date(value)
+        parsed = rules.parse_earliest_date(value)
     except InvalidValue as exc:
         assert "is not an ISO 8601 date or time" in str(exc)
     else:
-        assert review.parse_earliest_date(parsed) == parsed
+        assert rules.parse_earliest_date(parsed) == parsed
 
 
-@given(st.sampled_from(review.RATINGS), st.data())
+@given(st.sampled_from(ratings.RATINGS), st.data())
 def test_ratings_are_read_in_any_letter_case(rating, data):
     flips = data.draw(st.lists(st.booleans(), min_size=len(rating), max_size=len(rating)))
     typed = "".join(c.swapcase() if flip else c for c, flip in zip(rating, flips, strict=True))
-    assert review.normalize_rating(typed) == rating
+    assert ratings.normalize_rating(typed) == rating
 
 
 def test_note_with_a_malformed_date_is_a_usage_error(cli, case_id):
@@ -162,7 +164,7 @@ def test_empty_note_is_refused(cli, case_id):
 
 def test_a_case_without_a_verdict_is_unverified(cli, case_id):
     doc = cli.json("show", case_id)
-    assert doc["verdict"] == dict.fromkeys(review.VERDICT_KEYS) | {"rating": "Unverified"}
+    assert doc["verdict"] == dict.fromkeys(rules.VERDICT_KEYS) | {"rating": "Unverified"}
     assert (doc["final_verdict"], doc["verdicts"], doc["notes"]) == ("Unverified", [], [])
     assert "verdict    Unverified\n" in cli("show", case_id).stdout
 

@@ -13,7 +13,8 @@ from mediacheck import config
 from mediacheck.history import verify
 from mediacheck.publish import bundle
 from mediacheck.review import service as review
-from mediacheck.store.database import CaseFields, Store
+from mediacheck.store.cases import CaseFields
+from mediacheck.store.database import Store
 from tests.media import photo
 
 

@@ -11,8 +11,8 @@ from mediacheck.cli.output import console, error_line, print_json, text
 from mediacheck.history import verify as core_verify
 from mediacheck.history.chain import canonical_json
 from mediacheck.publish import document as casefile
-from mediacheck.review import service as review
-from mediacheck.store.database import CaseChanges
+from mediacheck.store.cases import CaseChanges
+from mediacheck.store.models import CASE_STATUSES
 
 
 @click.group()
@@ -29,7 +29,7 @@ def case():
 @click.argument("case_id", metavar="CASE")
 @click.option("--title", help="New title.")
 @click.option("--claim", help="What the post claims the media shows.")
-@click.option("--status", type=click.Choice(review.CASE_STATUSES), help="New status.")
+@click.option("--status", type=click.Choice(CASE_STATUSES), help="New status.")
 @click.option("--tag", "tags", multiple=True, help="Add a tag (repeatable).")
 @click.option("--untag", "untags", multiple=True, help="Remove a tag (repeatable).")
 @click.option("--claimed-location", type=LOCATION, help="Where the post says it happened.")

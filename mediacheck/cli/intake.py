@@ -15,7 +15,7 @@ from mediacheck.cli.review import VERDICT_FILTER
 from mediacheck.intake import pipeline as core
 from mediacheck.media.video.keyframes import timestamp
 from mediacheck.publish import document as casefile
-from mediacheck.store.database import CaseFields
+from mediacheck.store.cases import CaseFields
 
 
 @click.command()

@@ -10,6 +10,7 @@ from mediacheck.cli.options import URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
 from mediacheck.errors import InvalidValue
 from mediacheck.review import links as core_links
+from mediacheck.review import ratings, rules
 from mediacheck.review import service as review
 
 
@@ -23,7 +24,7 @@ class RatingType(click.ParamType):
 
     def convert(self, value, param, ctx):
         try:
-            return review.normalize_rating(value, self.allow_unverified)
+            return ratings.normalize_rating(value, self.allow_unverified)
         except InvalidValue as exc:
             self.fail(str(exc), param, ctx)
 
@@ -33,7 +34,7 @@ class EarliestDateType(click.ParamType):
 
     def convert(self, value, param, ctx):
         try:
-            return review.parse_earliest_date(value)
+            return rules.parse_earliest_date(value)
         except InvalidValue as exc:
             self.fail(str(exc), param, ctx)
 
@@ -111,7 +112,7 @@ def note(case_id, note_text, engine, url, earliest_date, media, corrects, as_jso
         media=media,
         corrects=corrects,
     )
-    [doc] = review.note_documents([saved])
+    [doc] = rules.note_documents([saved])
     if as_json:
         print_json(doc)
         return
@@ -137,7 +138,7 @@ def verdict():
 @click.option("--original-url", type=URL, help="Where the original media was first published.")
 @click.option("--original-context", help="What the original media really shows.")
 @click.option(
-    "--confidence", type=click.Choice(review.CONFIDENCES, case_sensitive=False), help="How sure."
+    "--confidence", type=click.Choice(ratings.CONFIDENCES, case_sensitive=False), help="How sure."
 )
 @json_option
 @store_options
@@ -198,7 +199,7 @@ def reject(case_id, reason, as_json, settings):
 
 
 def _print_verdict(saved, as_json: bool) -> None:
-    doc = review.verdict_document(saved)
+    doc = rules.verdict_document(saved)
     if as_json:
         print_json(doc)
         return

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from mediacheck.history import chain as history
-from mediacheck.review import service as review
+from mediacheck.review import rules as review
 from mediacheck.store.database import Store
 from mediacheck.store.models import Case, Event, Media, Note, Verdict
 

@@ -34,7 +34,10 @@ from mediacheck.media.sniff import sniff
 from mediacheck.media.video.keyframes import extract_keyframes
 from mediacheck.media.video.probe import probe_video
 from mediacheck.store.blobs import BlobStore, StoredBlob
-from mediacheck.store.database import CaseFields, Store, new_media_id
+from mediacheck.store.cases import CaseFields
+from mediacheck.store.database import Store
+from mediacheck.store.ids import new_media_id
+from mediacheck.store.media import MediaIntake
 from mediacheck.store.models import Case, CaseMedia, Finding, Keyframe, Media
 
 
@@ -259,15 +262,17 @@ def record(
     media = known or described.media
     link.case_id = request.case_id or ""
     case_id, stored, linked = store.add_media_to_case(
-        request.case_id,
-        media,
-        link,
-        _event_details(link, media),
-        _new_case_fields(request, link.original_name),
-        described.keyframes if described else [],
-        prints,
-        seen_rows,
-        described.findings if described else [],
+        MediaIntake(
+            media=media,
+            link=link,
+            details=_event_details(link, media),
+            case_id=request.case_id,
+            new_case=_new_case_fields(request, link.original_name),
+            keyframes=described.keyframes if described else [],
+            fingerprints=prints,
+            seen_before=seen_rows,
+            findings=described.findings if described else [],
+        )
     )
     if linked and described is None:
         # Known bytes in a new case: findings weigh this case's claims.

@@ -24,7 +24,7 @@ from mediacheck.match.index import FingerprintIndex, Match, best_per_media, sear
 from mediacheck.media.pictures import open_picture
 from mediacheck.media.sniff import sniff
 from mediacheck.media.video.keyframes import extract_keyframes
-from mediacheck.review import service as review
+from mediacheck.review import ratings
 from mediacheck.store.database import Store
 from mediacheck.store.models import Fingerprint, Keyframe, SeenBefore
 
@@ -132,7 +132,7 @@ class Archive:
         described = []
         for match in matches:
             media, case = context[match.media_id]
-            verdict = review.final_rating(self.store.verdicts(case.id)) if case else None
+            verdict = ratings.final_rating(self.store.verdicts(case.id)) if case else None
             described.append(
                 ArchiveMatch(
                     case_id=case.id if case else None,

@@ -35,7 +35,8 @@ from mediacheck import __version__
 from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
 from mediacheck.history.verify import check_history
 from mediacheck.publish import reports
-from mediacheck.store.database import CASE_PREFIX, CaseRecords, Store, new_media_id
+from mediacheck.store.database import Store
+from mediacheck.store.ids import CASE_PREFIX, new_media_id
 from mediacheck.store.models import (
     Case,
     CaseMedia,
@@ -47,6 +48,7 @@ from mediacheck.store.models import (
     Note,
     Verdict,
 )
+from mediacheck.store.transfer import CaseRecords
 
 BAGIT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 MANIFEST = "manifest-sha256.txt"

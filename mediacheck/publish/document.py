@@ -8,7 +8,7 @@ from typing import Any
 
 from mediacheck.findings.service import finding_document
 from mediacheck.match import search as seen
-from mediacheck.review import service as review
+from mediacheck.review import ratings, rules
 from mediacheck.store.database import Store
 from mediacheck.store.models import Case, CaseMedia, Event, Media
 
@@ -44,10 +44,10 @@ def case_document(store: Store, case_id: str) -> dict[str, Any]:
     case = store.get_case(case_id)
     doc = case_fields(case)
     verdicts = store.verdicts(case_id)
-    doc["verdict"] = review.verdict_document(review.current_verdict(verdicts))
-    doc["final_verdict"] = review.final_rating(verdicts)
-    doc["verdicts"] = [review.verdict_document(v) for v in verdicts]
-    doc["notes"] = review.note_documents(store.notes(case_id))
+    doc["verdict"] = rules.verdict_document(ratings.current_verdict(verdicts))
+    doc["final_verdict"] = ratings.final_rating(verdicts)
+    doc["verdicts"] = [rules.verdict_document(v) for v in verdicts]
+    doc["notes"] = rules.note_documents(store.notes(case_id))
     doc["media"] = [media_document(store, link, media) for link, media in store.case_media(case_id)]
     return doc
 
@@ -60,10 +60,10 @@ def case_rows(store: Store, filters: CaseFilter = CaseFilter()) -> list[dict[str
     rows = []
     for listing in store.list_cases():
         case, verdicts = listing.case, by_case.get(listing.case.id, [])
-        final = review.final_rating(verdicts)
+        final = ratings.final_rating(verdicts)
         if not _matches(case, final, filters):
             continue
-        current = review.verdict_document(review.current_verdict(verdicts))
+        current = rules.verdict_document(ratings.current_verdict(verdicts))
         row = case_fields(case)
         row["media_count"] = listing.media_count
         row["verdict"] = current["rating"]

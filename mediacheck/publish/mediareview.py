@@ -13,7 +13,7 @@ from typing import Any
 
 from mediacheck.errors import ReviewError
 from mediacheck.publish.reports import http_url
-from mediacheck.review import service as review
+from mediacheck.review import ratings
 
 CONTEXT = "https://schema.org"
 # schema.org types for each kind of media mediacheck takes in.
@@ -77,7 +77,7 @@ def to_json(data: dict[str, Any]) -> str:
 def approved_verdict(doc: dict[str, Any]) -> dict[str, Any]:
     """The newest approved verdict of the case document."""
     for verdict in reversed(doc.get("verdicts") or []):
-        if verdict.get("state") == review.APPROVED:
+        if verdict.get("state") == ratings.APPROVED:
             return verdict
     raise ReviewError(
         f"{doc['case_id']} has no approved verdict: MediaReview is published only once "

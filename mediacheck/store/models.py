@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# The values of Case.status.
+CASE_STATUSES = ("open", "in-review", "closed")
+
 
 class Case(SQLModel, table=True):
     __tablename__ = "cases"

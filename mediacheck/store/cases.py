@@ -1,0 +1,133 @@
+"""Cases: creating, listing and changing them, each change one history event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from mediacheck.errors import CaseNotFound, InvalidValue
+from mediacheck.history import chain as history
+from mediacheck.store.events import append_event, lock_case
+from mediacheck.store.ids import next_case_number
+from mediacheck.store.models import CASE_STATUSES, Case, CaseMedia, Event
+
+
+@dataclass(frozen=True)
+class CaseFields:
+    title: str | None = None
+    claim: str | None = None
+    source_url: str | None = None
+    platform: str | None = None
+    posted_at: str | None = None
+    tags: tuple[str, ...] = ()
+    claimed_lat: float | None = None
+    claimed_lon: float | None = None
+
+
+@dataclass(frozen=True)
+class CaseChanges:
+    """New values for ``case set``; None (or empty) leaves a field as it is."""
+
+    title: str | None = None
+    claim: str | None = None
+    status: str | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    claimed_location: tuple[float, float] | None = None
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseListing:
+    case: Case
+    media_count: int
+
+
+def insert_case(session: Session, fields: CaseFields, user: str) -> Case:
+    year = datetime.now(UTC).year
+    case_id, seq = next_case_number(session, year)
+    case = Case(
+        id=case_id,
+        year=year,
+        seq=seq,
+        title=fields.title,
+        claim=fields.claim,
+        source_url=fields.source_url,
+        platform=fields.platform,
+        posted_at=fields.posted_at,
+        tags=list(dict.fromkeys(fields.tags)),
+        claimed_lat=fields.claimed_lat,
+        claimed_lon=fields.claimed_lon,
+        created_by=user,
+        created_at=history.now(),
+    )
+    session.add(case)
+    session.flush()
+    details = {k: v for k, v in vars(fields).items() if v not in (None, ())}
+    details["tags"] = case.tags
+    append_event(session, case.id, user, "case-created", details)
+    return case
+
+
+def get_case(session: Session, case_id: str) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(case_id)
+    return case
+
+
+def list_cases(session: Session) -> list[CaseListing]:
+    counts = dict(
+        session.exec(select(CaseMedia.case_id, func.count()).group_by(CaseMedia.case_id)).all()
+    )
+    cases = session.exec(select(Case).order_by(Case.year, Case.seq)).all()
+    return [CaseListing(case=c, media_count=counts.get(c.id, 0)) for c in cases]
+
+
+def check_changes(changes: CaseChanges) -> None:
+    if changes.status is not None and changes.status not in CASE_STATUSES:
+        raise InvalidValue(
+            f"{changes.status!r} is not a case status: use {', '.join(CASE_STATUSES)}"
+        )
+
+
+def update_case(session: Session, case_id: str, changes: CaseChanges, user: str) -> list[Event]:
+    """Apply every change that alters the case, one history event each."""
+    case = lock_case(session, case_id)
+    events = []
+    for action, values, details in list(_case_updates(case, changes)):
+        for name, value in values.items():
+            setattr(case, name, value)
+        events.append(append_event(session, case_id, user, action, details))
+    return events
+
+
+Update = tuple[str, dict[str, Any], dict[str, Any]]
+
+
+def _case_updates(case: Case, changes: CaseChanges) -> Iterator[Update]:
+    """(action, new column values, event details) for every change that alters ``case``."""
+    for name in ("title", "claim", "status", "assignee"):
+        old, new = getattr(case, name), getattr(changes, name)
+        if new is not None and new != old:
+            yield f"{name}-changed", {name: new}, {"from": old, "to": new}
+    removed = set(changes.remove_tags)
+    tags = [t for t in dict.fromkeys([*case.tags, *changes.add_tags]) if t not in removed]
+    if tags != list(case.tags):
+        added = [t for t in tags if t not in case.tags]
+        dropped = [t for t in case.tags if t not in tags]
+        yield "tags-changed", {"tags": tags}, {"added": added, "removed": dropped, "tags": tags}
+    old_location = (case.claimed_lat, case.claimed_lon)
+    if changes.claimed_location is not None and tuple(changes.claimed_location) != old_location:
+        lat, lon = changes.claimed_location
+        details = {"from": _location(old_location), "to": _location((lat, lon))}
+        yield "location-changed", {"claimed_lat": lat, "claimed_lon": lon}, details
+
+
+def _location(pair: tuple[float | None, float | None]) -> list[float] | None:
+    return None if pair[0] is None or pair[1] is None else [pair[0], pair[1]]

@@ -1,0 +1,76 @@
+"""Fingerprint rows and recorded matches: what the archive search reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from mediacheck.store.models import Case, CaseMedia, Fingerprint, Media, SeenBefore
+
+FingerprintRow = tuple[int, str, float | None, bytes]  # (id, media_id, frame_time_s, bits)
+
+
+def fingerprint_rows(session: Session, kind: str, after_id: int) -> list[FingerprintRow]:
+    """(id, media_id, frame_time_s, bits) of every ``kind`` row after ``after_id``.
+
+    One plain query without ORM objects: the match index loads millions of rows.
+    """
+    query = (
+        select(Fingerprint.id, Fingerprint.media_id, Fingerprint.frame_time_s, Fingerprint.bits)
+        .where(Fingerprint.kind == kind, Fingerprint.id > after_id)
+        .order_by(Fingerprint.id)
+    )
+    return [(row_id, media_id, t, bits) for row_id, media_id, t, bits in session.execute(query)]
+
+
+def fingerprint_count(session: Session, kind: str, up_to_id: int) -> int:
+    query = select(func.count()).where(Fingerprint.kind == kind, Fingerprint.id <= up_to_id)
+    return session.execute(query).scalar_one()
+
+
+def insert_fingerprints(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(insert(Fingerprint), list(rows))
+
+
+def sibling_fingerprints(session: Session, ids: Sequence[int], kind: str) -> dict[int, bytes]:
+    """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
+    sibling = aliased(Fingerprint)
+    query = (
+        select(Fingerprint.id, sibling.bits)
+        .join(
+            sibling,
+            (sibling.media_id == Fingerprint.media_id)
+            & sibling.frame_time_s.is_not_distinct_from(Fingerprint.frame_time_s),
+        )
+        .where(Fingerprint.id.in_(list(ids)), sibling.kind == kind)
+    )
+    return {row_id: bytes(bits) for row_id, bits in session.execute(query)}
+
+
+def seen_before(session: Session, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media]]:
+    """Matches recorded at intake for ``media_ids``, with the archive media they point to."""
+    query = (
+        select(SeenBefore, Media)
+        .join(Media, SeenBefore.matched_media_id == Media.id)
+        .where(SeenBefore.media_id.in_(list(media_ids)))
+        .order_by(SeenBefore.id)
+    )
+    return [(row, media) for row, media in session.exec(query)]
+
+
+def first_cases(session: Session, media_ids: Sequence[str]) -> dict[str, tuple[Media, Case | None]]:
+    """Each media item with the case it was first taken into."""
+    media = session.exec(select(Media).where(Media.id.in_(list(media_ids)))).all()
+    links = session.exec(
+        select(CaseMedia, Case)
+        .join(Case, CaseMedia.case_id == Case.id)
+        .where(CaseMedia.media_id.in_(list(media_ids)))
+        .order_by(CaseMedia.id.desc())
+    ).all()
+    # Newest link first, so the oldest one is written last and stays.
+    first = {link.media_id: case for link, case in links}
+    return {m.id: (m, first.get(m.id)) for m in media}

@@ -1,0 +1,121 @@
+"""Media rows: one per distinct file, linked to every case it was taken into."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from mediacheck.errors import MediaNotFound
+from mediacheck.store.cases import CaseFields, insert_case
+from mediacheck.store.events import append_event, lock_case
+from mediacheck.store.models import CaseMedia, Finding, Fingerprint, Keyframe, Media, SeenBefore
+
+
+@dataclass(frozen=True)
+class MediaIntake:
+    """One file taken into a case: every row its intake writes, in one transaction.
+
+    With ``case_id`` None a case is made from ``new_case``. A video's
+    ``keyframes`` and the ``fingerprints`` of its pictures are stored with its
+    media row; ``seen_before`` (archive media it was found to be a copy of) is
+    recorded with a ``seen-before`` event, and the ``findings`` worked out
+    against this case's claims with the link. ``details`` are the
+    ``media-added`` event's.
+    """
+
+    media: Media
+    link: CaseMedia
+    details: dict[str, Any]
+    case_id: str | None = None
+    new_case: CaseFields | None = None
+    keyframes: Sequence[Keyframe] = ()
+    fingerprints: Sequence[Fingerprint] = ()
+    seen_before: Sequence[SeenBefore] = ()
+    findings: Sequence[Finding] = ()
+
+
+def by_sha256(session: Session, sha256: str) -> Media | None:
+    return session.exec(select(Media).where(Media.sha256 == sha256)).first()
+
+
+def get_media(session: Session, media_id: str) -> Media:
+    """Media by its id, its full SHA-256 or an unambiguous prefix of either."""
+    key = media_id.lower()
+    found = session.exec(select(Media).where(Media.sha256.startswith(key[:64])).limit(2)).all()
+    if len(found) == 1:
+        return found[0]
+    detail = ": the prefix is ambiguous" if found else " in this store"
+    raise MediaNotFound(media_id, detail)
+
+
+def add_media_to_case(session: Session, intake: MediaIntake) -> tuple[str, Media, bool]:
+    """Store the media unless its bytes are known, link it to the case, log the event.
+
+    Returns the case id, the stored media and whether the link is new.
+    """
+    link = intake.link
+    if intake.case_id is None:
+        target = insert_case(session, intake.new_case or CaseFields(), link.added_by).id
+    else:
+        target = lock_case(session, intake.case_id).id
+    stored = by_sha256(session, intake.media.sha256)
+    if stored is None:
+        session.add(intake.media)
+        session.flush()
+        session.add_all(intake.keyframes)
+        session.add_all(intake.fingerprints)
+        stored = intake.media
+    exists = session.exec(
+        select(CaseMedia).where(CaseMedia.case_id == target, CaseMedia.media_id == stored.id)
+    ).first()
+    if exists is not None:
+        return target, stored, False
+    link.case_id, link.media_id = target, stored.id
+    session.add(link)
+    for row in intake.findings:
+        row.case_id, row.media_id = target, stored.id
+    session.add_all(intake.findings)
+    append_event(session, target, link.added_by, "media-added", intake.details)
+    if intake.seen_before:
+        for seen in intake.seen_before:
+            seen.media_id, seen.case_id = stored.id, target
+        session.add_all(intake.seen_before)
+        details = _seen_event(stored.id, intake.seen_before)
+        append_event(session, target, link.added_by, "seen-before", details)
+    return target, stored, True
+
+
+def _seen_event(media_id: str, rows: Sequence[SeenBefore]) -> dict[str, Any]:
+    matches = [
+        {
+            "media_id": row.matched_media_id,
+            "case_id": row.matched_case_id,
+            "method": row.method,
+            "distance": row.distance,
+            "frame_time_s": row.frame_time_s,
+        }
+        for row in rows
+    ]
+    return {"media_id": media_id, "matches": matches}
+
+
+def case_media(session: Session, case_id: str) -> list[tuple[CaseMedia, Media]]:
+    rows = session.exec(
+        select(CaseMedia, Media)
+        .join(Media, CaseMedia.media_id == Media.id)
+        .where(CaseMedia.case_id == case_id)
+        .order_by(CaseMedia.id)
+    ).all()
+    return [(link, media) for link, media in rows]
+
+
+def keyframes(session: Session, media_id: str) -> list[Keyframe]:
+    query = select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.idx)
+    return list(session.exec(query))
+
+
+def all_media(session: Session) -> list[Media]:
+    return list(session.exec(select(Media).order_by(Media.id)))

@@ -1,0 +1,112 @@
+"""A case's rows as a bundle carries them between stores, and adding them to another."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlmodel import Session, SQLModel, select
+
+from mediacheck.errors import CaseExists
+from mediacheck.store.events import append_event, events
+from mediacheck.store.media import case_media
+from mediacheck.store.models import (
+    Case,
+    CaseMedia,
+    Event,
+    Finding,
+    Fingerprint,
+    Keyframe,
+    Media,
+    Note,
+    Verdict,
+)
+from mediacheck.store.review import notes, verdicts
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class CaseRecords:
+    """Every row of one case and of its media: what a bundle carries between stores."""
+
+    case: Case
+    media: list[Media]
+    links: list[CaseMedia]
+    events: list[Event]
+    notes: list[Note]
+    verdicts: list[Verdict]
+    keyframes: list[Keyframe]
+    findings: list[Finding]
+    fingerprints: list[Fingerprint]
+
+
+def case_records(session: Session, case: Case) -> CaseRecords:
+    pairs = case_media(session, case.id)
+    ids = [media.id for _, media in pairs]
+    keyframes = session.exec(
+        select(Keyframe).where(Keyframe.media_id.in_(ids)).order_by(Keyframe.id)
+    ).all()
+    findings = session.exec(
+        select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)
+    ).all()
+    fingerprints = session.exec(
+        select(Fingerprint).where(Fingerprint.media_id.in_(ids)).order_by(Fingerprint.id)
+    ).all()
+    return CaseRecords(
+        case=case,
+        media=[media for _, media in pairs],
+        links=[link for link, _ in pairs],
+        events=events(session, case.id),
+        notes=notes(session, case.id),
+        verdicts=verdicts(session, case.id),
+        keyframes=list(keyframes),
+        findings=list(findings),
+        fingerprints=list(fingerprints),
+    )
+
+
+def import_case(
+    session: Session, records: CaseRecords, user: str, details: dict[str, Any]
+) -> list[str]:
+    """Add a bundle's case and end its history with an import event.
+
+    Media whose bytes the store already holds keep their rows as they are (with
+    their keyframes and fingerprints). Returns the ids of the media new to the store.
+    """
+    if session.get(Case, records.case.id) is not None:
+        raise CaseExists(records.case.id)
+    session.add(_fresh(records.case, keep_id=True))
+    known = session.exec(
+        select(Media.sha256).where(Media.sha256.in_([m.sha256 for m in records.media]))
+    ).all()
+    new_ids = {m.id for m in records.media if m.sha256 not in set(known)}
+    session.add_all(_fresh(m, keep_id=True) for m in records.media if m.id in new_ids)
+    session.flush()
+    # Findings belong to the case (they weigh its claims); keyframes and
+    # fingerprints to the media, which a store already holding it keeps.
+    media_rows: list[Keyframe | Fingerprint] = [*records.keyframes, *records.fingerprints]
+    of_new_media = [r for r in media_rows if r.media_id in new_ids]
+    rows: list[SQLModel] = [*records.links, *records.events, *records.verdicts, *of_new_media]
+    rows += records.findings
+    session.add_all(_fresh(row) for row in rows)
+    _import_notes(session, records.notes)
+    added = sorted(new_ids)
+    append_event(session, records.case.id, user, "case-imported", details | {"media_added": added})
+    return added
+
+
+def _fresh(row: Row, keep_id: bool = False) -> Row:
+    """A new, unattached copy of a row; without ``keep_id`` the database numbers it."""
+    return type(row).model_validate(row.model_dump(exclude=None if keep_id else {"id"}))
+
+
+def _import_notes(session: Session, notes: list[Note]) -> None:
+    # Notes are renumbered in the new store: a correction must follow its note.
+    new_ids: dict[int | None, int | None] = {}
+    for note in notes:
+        copy = _fresh(note)
+        copy.corrects = new_ids.get(note.corrects)
+        session.add(copy)
+        session.flush()
+        new_ids[note.id] = copy.id
