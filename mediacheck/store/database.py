@@ -26,8 +26,8 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
 from mediacheck.config import Settings
-from mediacheck.errors import StoreError
-from mediacheck.store import cases, events, findings, fingerprints, media, review, transfer
+from mediacheck.errors import ConcurrentUpdate, StoreError
+from mediacheck.store import cases, events, findings, fingerprints, ids, media, review, transfer
 from mediacheck.store import revisions as schema
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing
@@ -112,17 +112,28 @@ class Store:
                 session.rollback()
                 raise
 
-    def _retrying(self, work):
-        """Run ``work(session)`` in a transaction, again if a concurrent writer won a race."""
-        for attempt in range(RETRIES):
+    def _retrying(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in a transaction, again while another desk wins an id race.
+
+        Only the races of ``ids.RACES`` are run again; any other integrity error
+        is a bug and keeps its traceback.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 with self.session() as session:
                     return work(session)
-            except IntegrityError:
-                if attempt == RETRIES - 1:
+            except IntegrityError as exc:
+                race = ids.race_of(exc)
+                if race is None:
                     raise
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
+                if attempt == RETRIES:
+                    raise ConcurrentUpdate(
+                        f"other desks took the same new {race.what} {RETRIES} times in a row: "
+                        "nothing was written, try again"
+                    ) from exc
+            time.sleep(0.01 * attempt)
 
     def _read(
         self, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs

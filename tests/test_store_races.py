@@ -1,0 +1,126 @@
+"""The unique-key races the store expects, forced on both backends.
+
+Two desks can both read the same highest case number, or both find a new
+file's bytes missing; the loser's transaction runs again. Any other integrity
+failure is a bug and is never retried.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from mediacheck.errors import ConcurrentUpdate
+from mediacheck.history import chain as history
+from mediacheck.store import cases, database, findings, media
+from mediacheck.store.cases import CaseFields
+from mediacheck.store.media import MediaIntake
+from mediacheck.store.models import CaseMedia, Finding, Media
+
+
+def _media() -> Media:
+    return Media(
+        id="ab" * 8,
+        sha256="ab" * 32,
+        sha1="c" * 40,
+        md5="d" * 32,
+        size=3,
+        kind="image",
+        mime="image/jpeg",
+        blob_path="originals/ab",
+        first_name="x.jpg",
+        created_at=history.now(),
+    )
+
+
+def _link() -> CaseMedia:
+    return CaseMedia(
+        case_id="",
+        media_id="",
+        original_name="x.jpg",
+        original_path="/in/x.jpg",
+        added_by="alice",
+        added_at=history.now(),
+    )
+
+
+def _taken_once(monkeypatch, taken: str) -> list[str]:
+    """Make the next case number read ``taken`` once, as a desk that lost the race would."""
+    real = cases.next_case_number
+    handed: list[str] = []
+
+    def racing(session, year):
+        case_id, seq = (taken, int(taken[-4:])) if not handed else real(session, year)
+        handed.append(case_id)
+        return case_id, seq
+
+    monkeypatch.setattr(cases, "next_case_number", racing)
+    return handed
+
+
+def test_a_taken_case_number_is_numbered_again(store, monkeypatch):
+    first = store.create_case(CaseFields(title="first"), "alice")
+    handed = _taken_once(monkeypatch, first.id)
+    second = store.create_case(CaseFields(title="second"), "bob")
+    year = datetime.now(UTC).year
+    assert handed == [f"MC-{year}-0001", f"MC-{year}-0002"]
+    assert second.id == f"MC-{year}-0002"
+    assert [e.action for e in store.events(second.id)] == ["case-created"]
+    assert [c.case.title for c in store.list_cases()] == ["first", "second"]
+
+
+def test_a_file_stored_meanwhile_is_linked_not_stored_again(store, monkeypatch):
+    case = store.create_case(CaseFields(title="t"), "alice")
+    other = store.create_case(CaseFields(title="u"), "bob")
+    store.add_media_to_case(MediaIntake(_media(), _link(), {}, case_id=other.id))
+    # This desk looked before the other desk's row was committed: it saw no such bytes.
+    real, looks = media.by_sha256, []
+
+    def late_look(session, sha256):
+        looks.append(sha256)
+        return real(session, sha256) if len(looks) > 1 else None
+
+    monkeypatch.setattr(media, "by_sha256", late_look)
+    case_id, stored, linked = store.add_media_to_case(
+        MediaIntake(_media(), _link(), {}, case_id=case.id)
+    )
+    assert (case_id, stored.id, linked) == (case.id, "ab" * 8, True)
+    assert len(looks) == 2
+    assert len(store.all_media()) == 1
+    assert [e.action for e in store.events(case.id)] == ["case-created", "media-added"]
+
+
+def test_a_race_lost_every_time_is_one_line(store, monkeypatch):
+    first = store.create_case(CaseFields(title="first"), "alice")
+    monkeypatch.setattr(database, "RETRIES", 3)
+    monkeypatch.setattr(cases, "next_case_number", lambda session, year: (first.id, first.seq))
+    with pytest.raises(ConcurrentUpdate) as caught:
+        store.create_case(CaseFields(title="second"), "bob")
+    assert str(caught.value) == (
+        "other desks took the same new case number 3 times in a row: nothing was written, try again"
+    )
+    assert [c.case.id for c in store.list_cases()] == [first.id]
+
+
+def test_other_integrity_errors_are_not_retried(store, monkeypatch):
+    case = store.create_case(CaseFields(title="t"), "alice")
+    real, calls = findings.replace_findings, []
+
+    def counted(*args):
+        calls.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(findings, "replace_findings", counted)
+    orphan = Finding(
+        case_id=case.id,
+        media_id="no-such-media",
+        code="x",
+        severity="info",
+        message="m",
+        computed_at=history.now(),
+    )
+    with pytest.raises(IntegrityError):
+        store.replace_findings(case.id, {"no-such-media": [orphan]})
+    assert calls == [case.id]
