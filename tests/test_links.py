@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mediacheck.review.links import ENGINES, search_url
 from mediacheck.store.cases import CaseFields
-from mediacheck.store.models import Keyframe
+from mediacheck.store.models import KeyframeRow
 from tests.media import photo
 
 SOURCE = "https://t.me/somechannel/1234?single"
@@ -80,7 +80,9 @@ def test_media_with_keyframes_offers_the_keyframes(cli, store, tmp_path, store_d
     frames = [f"derived/{result['sha256'][:2]}/{result['sha256']}/keyframe-{i}.jpg" for i in (0, 1)]
     with store.session() as session:
         for idx, path in enumerate(frames):
-            session.add(Keyframe(media_id=result["media_id"], idx=idx, time_s=idx * 2.0, path=path))
+            session.add(
+                KeyframeRow(media_id=result["media_id"], idx=idx, time_s=idx * 2.0, path=path)
+            )
     [item] = cli.json("links", result["case_id"])
     assert item["searches"][2]["files"] == [str((store_dir / p).absolute()) for p in frames]
 

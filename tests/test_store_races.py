@@ -17,7 +17,7 @@ from mediacheck.history import chain as history
 from mediacheck.store import cases, database, findings, media
 from mediacheck.store.cases import CaseFields
 from mediacheck.store.media import MediaIntake
-from mediacheck.store.models import CaseMedia, Finding, Media
+from mediacheck.store.models import CaseMedia, FindingRow, Media
 
 
 def _media() -> Media:
@@ -113,7 +113,7 @@ def test_other_integrity_errors_are_not_retried(store, monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(findings, "replace_findings", counted)
-    orphan = Finding(
+    orphan = FindingRow(
         case_id=case.id,
         media_id="no-such-media",
         code="x",

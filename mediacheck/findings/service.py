@@ -14,18 +14,18 @@ from mediacheck.findings import FindingContext, compute_findings
 from mediacheck.history import chain as history
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.database import Store
-from mediacheck.store.models import Case, CaseMedia, Finding, Media
+from mediacheck.store.models import Case, CaseMedia, FindingRow, Media
 
 
 @dataclass(frozen=True)
 class AnalyzeResult:
     case_id: str
-    findings: dict[str, list[Finding]]  # media_id -> its new findings
+    findings: dict[str, list[FindingRow]]  # media_id -> its new findings
 
 
 def finding_rows(
     blobs: BlobStore, case: Case, link: CaseMedia, media: Media, skip: tuple[str, ...] = ()
-) -> list[Finding]:
+) -> list[FindingRow]:
     """Compute the findings of one media in one case, as rows ready to store.
 
     Needs no database: intake computes them in its worker processes. Checks
@@ -34,7 +34,7 @@ def finding_rows(
     ctx = _context(blobs, case, link, media)
     at = history.now()
     return [
-        Finding(
+        FindingRow(
             case_id=case.id,
             media_id=media.id,
             code=found.code,
@@ -60,7 +60,7 @@ def analyze_case(store: Store, case_id: str, user: str) -> AnalyzeResult:
     return AnalyzeResult(case_id=case_id, findings=findings)
 
 
-def finding_document(row: Finding) -> dict[str, Any]:
+def finding_document(row: FindingRow) -> dict[str, Any]:
     """One finding as ``show --json`` prints it; ``image`` is relative to the store."""
     return {
         "code": row.code,

@@ -38,7 +38,7 @@ from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from mediacheck.store.ids import new_media_id
 from mediacheck.store.media import MediaIntake
-from mediacheck.store.models import Case, CaseMedia, Finding, Keyframe, Media
+from mediacheck.store.models import Case, CaseMedia, FindingRow, KeyframeRow, Media
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,9 @@ class Described:
 
     media: Media
     fatal: str | None
-    keyframes: list[Keyframe]
+    keyframes: list[KeyframeRow]
     probes: list[tuple[float | None, Probe]]
-    findings: list[Finding]  # their case_id is set once the case is known
+    findings: list[FindingRow]  # their case_id is set once the case is known
 
 
 @dataclass
@@ -342,7 +342,7 @@ def _analyze_video(path: Path, analysis: Analysis) -> None:
     analysis.errors.extend(probe.errors)
 
 
-def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> list[Keyframe]:
+def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> list[KeyframeRow]:
     """Keyframes and contact sheet of a video, saved beside its original."""
     if analysis.kind != "video" or analysis.video is None:
         return []
@@ -357,7 +357,7 @@ def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> l
         sheet = blobs.relative(out_dir / pictures.contact_sheet)
         analysis.video["contact_sheet"] = sheet
     return [
-        Keyframe(
+        KeyframeRow(
             media_id=new_media_id(blob.sha256),
             idx=frame.index,
             time_s=frame.time_s,

@@ -26,7 +26,7 @@ from mediacheck.media.sniff import sniff
 from mediacheck.media.video.keyframes import extract_keyframes
 from mediacheck.review import ratings
 from mediacheck.store.database import Store
-from mediacheck.store.models import Fingerprint, Keyframe, SeenBefore
+from mediacheck.store.models import FingerprintRow, KeyframeRow, SeenBefore
 
 # Fingerprint rows: the fixed-width record the index loads, and the keypoints beside it.
 RECORD_KIND = f"match-v{VERSION}"
@@ -188,7 +188,7 @@ def file_pictures(path: Path) -> list[PictureOf]:
 
 
 def media_pictures(
-    root: Path, picture: Image.Image | None, keyframes: Iterable[Keyframe], errors: list[str]
+    root: Path, picture: Image.Image | None, keyframes: Iterable[KeyframeRow], errors: list[str]
 ) -> list[PictureOf]:
     """A new media item's pictures: the decoded photo, or its keyframes saved under ``root``."""
     if picture is not None:
@@ -209,7 +209,7 @@ def picture_probes(pictures: Sequence[PictureOf]) -> list[tuple[float | None, Pr
 
 def intake_look_up(
     archive: Archive, media_id: str, probes: Sequence[tuple[float | None, Probe]]
-) -> tuple[list[Fingerprint], list[SeenBefore]]:
+) -> tuple[list[FingerprintRow], list[SeenBefore]]:
     """The fingerprint rows of a new media item and what the archive holds of it."""
     found = archive.describe(archive.search([probe for _, probe in probes]))
     prints = [(time_s, probe.print) for time_s, probe in probes]
@@ -218,12 +218,14 @@ def intake_look_up(
 
 def fingerprint_rows(
     media_id: str, prints: Iterable[tuple[float | None, FingerprintOf]]
-) -> list[Fingerprint]:
+) -> list[FingerprintRow]:
     """The rows that put a media item's pictures in the archive index."""
     rows = []
     for time_s, fp in prints:
         for kind, bits in ((RECORD_KIND, fp.record()), (KEYPOINTS_KIND, fp.keypoints.to_bytes())):
-            rows.append(Fingerprint(media_id=media_id, frame_time_s=time_s, kind=kind, bits=bits))
+            rows.append(
+                FingerprintRow(media_id=media_id, frame_time_s=time_s, kind=kind, bits=bits)
+            )
     return rows
 
 

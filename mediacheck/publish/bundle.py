@@ -41,9 +41,9 @@ from mediacheck.store.models import (
     Case,
     CaseMedia,
     Event,
-    Finding,
-    Fingerprint,
-    Keyframe,
+    FindingRow,
+    FingerprintRow,
+    KeyframeRow,
     Media,
     Note,
     Verdict,
@@ -63,8 +63,8 @@ RECORD_TYPES = {
     "links": CaseMedia,
     "notes": Note,
     "verdicts": Verdict,
-    "keyframes": Keyframe,
-    "findings": Finding,
+    "keyframes": KeyframeRow,
+    "findings": FindingRow,
 }
 
 
@@ -156,13 +156,15 @@ def _records_json(records: CaseRecords) -> dict[str, Any]:
     return {"case": records.case.model_dump(mode="json"), **rows, "fingerprints": prints}
 
 
-def _fingerprint_json(row: Fingerprint) -> dict[str, Any]:
+def _fingerprint_json(row: FingerprintRow) -> dict[str, Any]:
     bits = base64.b64encode(row.bits).decode("ascii")  # binary: JSON carries it as base64
     return row.model_dump(exclude={"id", "bits"}) | {"bits": bits}
 
 
-def _fingerprint(raw: dict[str, Any]) -> Fingerprint:
-    return Fingerprint.model_validate(raw | {"bits": base64.b64decode(raw["bits"], validate=True)})
+def _fingerprint(raw: dict[str, Any]) -> FingerprintRow:
+    return FingerprintRow.model_validate(
+        raw | {"bits": base64.b64decode(raw["bits"], validate=True)}
+    )
 
 
 def _derived_files(store: Store, sha256: str) -> list[Path]:

@@ -32,14 +32,14 @@ from mediacheck.store import revisions as schema
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing
 from mediacheck.store.findings import EventSpec
-from mediacheck.store.fingerprints import FingerprintRow
+from mediacheck.store.fingerprints import IndexRow
 from mediacheck.store.media import MediaIntake
 from mediacheck.store.models import (
     Case,
     CaseMedia,
     Event,
-    Finding,
-    Keyframe,
+    FindingRow,
+    KeyframeRow,
     Media,
     Note,
     SeenBefore,
@@ -176,7 +176,7 @@ class Store:
     def case_media(self, case_id: str) -> list[tuple[CaseMedia, Media]]:
         return self._read(media.case_media, case_id)
 
-    def keyframes(self, media_id: str) -> list[Keyframe]:
+    def keyframes(self, media_id: str) -> list[KeyframeRow]:
         return self._read(media.keyframes, media_id)
 
     def all_media(self) -> list[Media]:
@@ -184,7 +184,7 @@ class Store:
 
     # Fingerprints and matches (recycled media)
 
-    def fingerprint_rows(self, kind: str, after_id: int = 0) -> list[FingerprintRow]:
+    def fingerprint_rows(self, kind: str, after_id: int = 0) -> list[IndexRow]:
         """(id, media_id, frame_time_s, bits) of every ``kind`` row after ``after_id``."""
         return self._read(fingerprints.fingerprint_rows, kind, after_id)
 
@@ -209,13 +209,13 @@ class Store:
 
     # Findings
 
-    def findings(self, case_id: str, media_id: str) -> list[Finding]:
+    def findings(self, case_id: str, media_id: str) -> list[FindingRow]:
         return self._read(findings.findings, case_id, media_id)
 
     def replace_findings(
         self,
         case_id: str,
-        by_media: dict[str, list[Finding]],
+        by_media: dict[str, list[FindingRow]],
         event: EventSpec | None = None,
     ) -> None:
         """Swap the findings of each media in the case, with an optional (user, action, details)."""

@@ -1,4 +1,4 @@
-"""Fingerprint rows and recorded matches: what the archive search reads and writes."""
+"""FingerprintRow rows and recorded matches: what the archive search reads and writes."""
 
 from __future__ import annotations
 
@@ -9,44 +9,49 @@ from sqlalchemy import func, insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from mediacheck.store.models import Case, CaseMedia, Fingerprint, Media, SeenBefore
+from mediacheck.store.models import Case, CaseMedia, FingerprintRow, Media, SeenBefore
 
-FingerprintRow = tuple[int, str, float | None, bytes]  # (id, media_id, frame_time_s, bits)
+IndexRow = tuple[int, str, float | None, bytes]  # (id, media_id, frame_time_s, bits)
 
 
-def fingerprint_rows(session: Session, kind: str, after_id: int) -> list[FingerprintRow]:
+def fingerprint_rows(session: Session, kind: str, after_id: int) -> list[IndexRow]:
     """(id, media_id, frame_time_s, bits) of every ``kind`` row after ``after_id``.
 
     One plain query without ORM objects: the match index loads millions of rows.
     """
     query = (
-        select(Fingerprint.id, Fingerprint.media_id, Fingerprint.frame_time_s, Fingerprint.bits)
-        .where(Fingerprint.kind == kind, Fingerprint.id > after_id)
-        .order_by(Fingerprint.id)
+        select(
+            FingerprintRow.id,
+            FingerprintRow.media_id,
+            FingerprintRow.frame_time_s,
+            FingerprintRow.bits,
+        )
+        .where(FingerprintRow.kind == kind, FingerprintRow.id > after_id)
+        .order_by(FingerprintRow.id)
     )
     return [(row_id, media_id, t, bits) for row_id, media_id, t, bits in session.execute(query)]
 
 
 def fingerprint_count(session: Session, kind: str, up_to_id: int) -> int:
-    query = select(func.count()).where(Fingerprint.kind == kind, Fingerprint.id <= up_to_id)
+    query = select(func.count()).where(FingerprintRow.kind == kind, FingerprintRow.id <= up_to_id)
     return session.execute(query).scalar_one()
 
 
 def insert_fingerprints(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    session.execute(insert(Fingerprint), list(rows))
+    session.execute(insert(FingerprintRow), list(rows))
 
 
 def sibling_fingerprints(session: Session, ids: Sequence[int], kind: str) -> dict[int, bytes]:
     """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
-    sibling = aliased(Fingerprint)
+    sibling = aliased(FingerprintRow)
     query = (
-        select(Fingerprint.id, sibling.bits)
+        select(FingerprintRow.id, sibling.bits)
         .join(
             sibling,
-            (sibling.media_id == Fingerprint.media_id)
-            & sibling.frame_time_s.is_not_distinct_from(Fingerprint.frame_time_s),
+            (sibling.media_id == FingerprintRow.media_id)
+            & sibling.frame_time_s.is_not_distinct_from(FingerprintRow.frame_time_s),
         )
-        .where(Fingerprint.id.in_(list(ids)), sibling.kind == kind)
+        .where(FingerprintRow.id.in_(list(ids)), sibling.kind == kind)
     )
     return {row_id: bytes(bits) for row_id, bits in session.execute(query)}
 

@@ -11,7 +11,14 @@ from sqlmodel import Session, select
 from mediacheck.errors import MediaNotFound
 from mediacheck.store.cases import CaseFields, insert_case
 from mediacheck.store.events import append_event, lock_case
-from mediacheck.store.models import CaseMedia, Finding, Fingerprint, Keyframe, Media, SeenBefore
+from mediacheck.store.models import (
+    CaseMedia,
+    FindingRow,
+    FingerprintRow,
+    KeyframeRow,
+    Media,
+    SeenBefore,
+)
 
 
 @dataclass(frozen=True)
@@ -31,10 +38,10 @@ class MediaIntake:
     details: dict[str, Any]
     case_id: str | None = None
     new_case: CaseFields | None = None
-    keyframes: Sequence[Keyframe] = ()
-    fingerprints: Sequence[Fingerprint] = ()
+    keyframes: Sequence[KeyframeRow] = ()
+    fingerprints: Sequence[FingerprintRow] = ()
     seen_before: Sequence[SeenBefore] = ()
-    findings: Sequence[Finding] = ()
+    findings: Sequence[FindingRow] = ()
 
 
 def by_sha256(session: Session, sha256: str) -> Media | None:
@@ -112,8 +119,8 @@ def case_media(session: Session, case_id: str) -> list[tuple[CaseMedia, Media]]:
     return [(link, media) for link, media in rows]
 
 
-def keyframes(session: Session, media_id: str) -> list[Keyframe]:
-    query = select(Keyframe).where(Keyframe.media_id == media_id).order_by(Keyframe.idx)
+def keyframes(session: Session, media_id: str) -> list[KeyframeRow]:
+    query = select(KeyframeRow).where(KeyframeRow.media_id == media_id).order_by(KeyframeRow.idx)
     return list(session.exec(query))
 
 

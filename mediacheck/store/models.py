@@ -99,7 +99,7 @@ class Event(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-class Keyframe(SQLModel, table=True):
+class KeyframeRow(SQLModel, table=True):
     __tablename__ = "keyframes"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -111,7 +111,7 @@ class Keyframe(SQLModel, table=True):
     pdq_quality: int | None = None
 
 
-class Finding(SQLModel, table=True):
+class FindingRow(SQLModel, table=True):
     """A forensic signal about media in one case: some depend on the case's claims."""
 
     __tablename__ = "findings"
@@ -179,7 +179,7 @@ class SeenBefore(SQLModel, table=True):
     at: str
 
 
-class Fingerprint(SQLModel, table=True):
+class FingerprintRow(SQLModel, table=True):
     """One compact hash of a picture (or a video keyframe), for the match index."""
 
     __tablename__ = "fingerprints"

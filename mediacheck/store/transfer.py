@@ -14,9 +14,9 @@ from mediacheck.store.models import (
     Case,
     CaseMedia,
     Event,
-    Finding,
-    Fingerprint,
-    Keyframe,
+    FindingRow,
+    FingerprintRow,
+    KeyframeRow,
     Media,
     Note,
     Verdict,
@@ -36,22 +36,22 @@ class CaseRecords:
     events: list[Event]
     notes: list[Note]
     verdicts: list[Verdict]
-    keyframes: list[Keyframe]
-    findings: list[Finding]
-    fingerprints: list[Fingerprint]
+    keyframes: list[KeyframeRow]
+    findings: list[FindingRow]
+    fingerprints: list[FingerprintRow]
 
 
 def case_records(session: Session, case: Case) -> CaseRecords:
     pairs = case_media(session, case.id)
     ids = [media.id for _, media in pairs]
     keyframes = session.exec(
-        select(Keyframe).where(Keyframe.media_id.in_(ids)).order_by(Keyframe.id)
+        select(KeyframeRow).where(KeyframeRow.media_id.in_(ids)).order_by(KeyframeRow.id)
     ).all()
     findings = session.exec(
-        select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)
+        select(FindingRow).where(FindingRow.case_id == case.id).order_by(FindingRow.id)
     ).all()
     fingerprints = session.exec(
-        select(Fingerprint).where(Fingerprint.media_id.in_(ids)).order_by(Fingerprint.id)
+        select(FingerprintRow).where(FingerprintRow.media_id.in_(ids)).order_by(FingerprintRow.id)
     ).all()
     return CaseRecords(
         case=case,
@@ -85,7 +85,7 @@ def import_case(
     session.flush()
     # Findings belong to the case (they weigh its claims); keyframes and
     # fingerprints to the media, which a store already holding it keeps.
-    media_rows: list[Keyframe | Fingerprint] = [*records.keyframes, *records.fingerprints]
+    media_rows: list[KeyframeRow | FingerprintRow] = [*records.keyframes, *records.fingerprints]
     of_new_media = [r for r in media_rows if r.media_id in new_ids]
     rows: list[SQLModel] = [*records.links, *records.events, *records.verdicts, *of_new_media]
     rows += records.findings
