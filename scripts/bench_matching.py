@@ -37,7 +37,7 @@ from mediacheck import config  # noqa: E402
 from mediacheck.errors import UnsupportedMedia  # noqa: E402
 from mediacheck.match import search as seen  # noqa: E402
 from mediacheck.match.fingerprints import RECORD, WINDOWS, Probe, fingerprint, probe  # noqa: E402
-from mediacheck.match.index import COARSE_SHORT, FingerprintIndex, search, verify  # noqa: E402
+from mediacheck.match.index import COARSE_SHORT, FingerprintIndex, geometric_check, search  # noqa: E402
 from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
 from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
 from mediacheck.store.cases import CaseFields  # noqa: E402
@@ -138,7 +138,7 @@ class Margins:
         self.coarse_short += int((near.coarse <= COARSE_SHORT).sum())
         self.closest_fine = min(self.closest_fine, int(near.fine.min()))
         for theirs in keypoints.values():
-            inliers = verify(query.print.keypoints, theirs).inliers
+            inliers = geometric_check(query.print.keypoints, theirs).inliers
             self.most_inliers = max(self.most_inliers, inliers)
 
     def report(self) -> str:

@@ -264,7 +264,7 @@ def record(
     case_id, stored, linked = store.add_media_to_case(
         MediaIntake(
             media=media,
-            link=link,
+            membership=link,
             details=_event_details(link, media),
             case_id=request.case_id,
             new_case=_new_case_fields(request, link.original_name),

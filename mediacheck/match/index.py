@@ -7,7 +7,7 @@ Search runs in three stages, from cheap and broad to costly and precise:
    mirror image, and the query's coarse hash against every window of every stored picture;
 2. a close 64-bit hash is accepted as it is; anything else within the looser short-list
    limits (at most ``SHORT_LIST`` media items, closest first) goes to
-3. keypoint verification: ORB descriptors matched (ratio test, each stored keypoint once) and
+3. geometric check: ORB descriptors matched (ratio test, each stored keypoint once) and
    a similarity transform (scale, rotation, shift) fitted with RANSAC; enough agreeing
    keypoints make a match.
 
@@ -34,7 +34,7 @@ FINE_ACCEPT = 10
 FINE_SHORT = 18
 COARSE_SHORT = 6
 SHORT_LIST = 48
-# Keypoint verification.
+# The geometric check of keypoints.
 RATIO = 0.8  # Lowe's ratio test
 MIN_INLIERS = 15
 RANSAC_ERROR = 0.015  # of the long side
@@ -60,7 +60,7 @@ class Match:
 
 
 @dataclass(frozen=True)
-class Verification:
+class GeometricCheck:
     inliers: int
     share: float  # inliers over the smaller keypoint set
 
@@ -250,7 +250,7 @@ def hash_score(distance: int) -> float:
 
 
 def _short_list(index: FingerprintIndex, near: Candidates) -> np.ndarray:
-    """Rows worth verifying, closest first, one per media item."""
+    """Rows worth a geometric check, closest first, one per media item."""
     closeness = np.minimum(near.fine / FINE_BITS, near.coarse / COARSE_BITS)
     chosen: dict[str, int] = {}
     for row in near.rows[np.argsort(closeness, kind="stable")]:
@@ -271,34 +271,34 @@ def _by_keypoints(
         theirs = stored.get(int(index.keys[row]))
         if theirs is None:
             continue
-        found = _verify_any(probe, theirs)
+        found = _check_any_view(probe, theirs)
         if found.inliers >= MIN_INLIERS:
             score = round(found.inliers / (found.inliers + MIN_INLIERS), 3)
             matches.append(_match(index, row, "keypoints", round(1 - found.share, 3), score))
     return matches
 
 
-def _verify_any(probe: Probe, stored: Keypoints) -> Verification:
+def _check_any_view(probe: Probe, stored: Keypoints) -> GeometricCheck:
     """The picture, then its content box alone, then its mirror image: the first that fits."""
     views = (probe.print.keypoints, probe.content_keypoints, probe.mirror_keypoints)
-    best = Verification(0, 0.0)
+    best = GeometricCheck(0, 0.0)
     for view in views:
         if view is None:
             continue
-        found = verify(view, stored)
+        found = geometric_check(view, stored)
         if found.inliers >= MIN_INLIERS:
             return found
         best = max(best, found, key=lambda v: v.inliers)
     return best
 
 
-def verify(query: Keypoints, stored: Keypoints) -> Verification:
+def geometric_check(query: Keypoints, stored: Keypoints) -> GeometricCheck:
     """Keypoints of ``query`` that a single similarity transform maps onto ``stored``."""
     if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
-        return Verification(0, 0.0)
+        return GeometricCheck(0, 0.0)
     pairs = _mutual_pairs(query.descriptors, stored.descriptors)
     if len(pairs) < MIN_INLIERS:
-        return Verification(0, 0.0)
+        return GeometricCheck(0, 0.0)
     src = query.points[pairs[:, 0]]
     dst = stored.points[pairs[:, 1]]
     transform, inliers = cv2.estimateAffinePartial2D(
@@ -310,9 +310,9 @@ def verify(query: Keypoints, stored: Keypoints) -> Verification:
         confidence=0.995,
     )
     if transform is None or not _plausible(transform):
-        return Verification(0, 0.0)
+        return GeometricCheck(0, 0.0)
     count = int(inliers.sum())
-    return Verification(count, count / min(len(query), len(stored)))
+    return GeometricCheck(count, count / min(len(query), len(stored)))
 
 
 def _mutual_pairs(query: np.ndarray, stored: np.ndarray) -> np.ndarray:

@@ -150,7 +150,8 @@ def _event_line(event: Event) -> str:
 
 def _records_json(records: CaseRecords) -> dict[str, Any]:
     rows = {
-        key: [row.model_dump(mode="json") for row in getattr(records, key)] for key in RECORD_TYPES
+        key: [row.model_dump(mode="json") for row in getattr(records, _field(key))]
+        for key in RECORD_TYPES
     }
     prints = [_fingerprint_json(row) for row in records.fingerprints]
     return {"case": records.case.model_dump(mode="json"), **rows, "fingerprints": prints}
@@ -338,7 +339,8 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
         raw = json.loads((data / "records.json").read_text("utf-8"))
         case = Case.model_validate(raw["case"])
         rows = {
-            key: [model.model_validate(r) for r in raw[key]] for key, model in RECORD_TYPES.items()
+            _field(key): [model.model_validate(r) for r in raw[key]]
+            for key, model in RECORD_TYPES.items()
         }
         rows["fingerprints"] = [_fingerprint(r) for r in raw["fingerprints"]]
         events = [
@@ -351,6 +353,11 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
     records = CaseRecords(case=case, events=events, **rows)
     _check_records(records, manifest)
     return records
+
+
+def _field(key: str) -> str:
+    """The ``CaseRecords`` field of a records.json key, where case-media rows are "links"."""
+    return "memberships" if key == "links" else key
 
 
 def _check_records(records: CaseRecords, manifest: dict[str, str]) -> None:
@@ -375,10 +382,16 @@ def _check_ids(records: CaseRecords) -> None:
     media = {m.id: m for m in records.media}
     if any(key != new_media_id(m.sha256) for key, m in media.items()):
         raise BundleError("records.json: a media id is not the start of its SHA-256")
-    owned = [*records.links, *records.events, *records.notes, *records.verdicts, *records.findings]
+    owned = [
+        *records.memberships,
+        *records.events,
+        *records.notes,
+        *records.verdicts,
+        *records.findings,
+    ]
     if any(row.case_id != case.id for row in owned):
         raise BundleError(f"records.json holds rows of another case than {case.id}")
-    derived = [*records.keyframes, *records.findings, *records.links, *records.fingerprints]
+    derived = [*records.keyframes, *records.findings, *records.memberships, *records.fingerprints]
     if any(row.media_id not in media for row in derived):
         raise BundleError("records.json names media that the bundle does not carry")
     pictures = [(k.media_id, k.path) for k in records.keyframes]

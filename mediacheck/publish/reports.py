@@ -147,7 +147,9 @@ def _shared(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class Picture:
+class InlineImage:
+    """A picture embedded in a report as a data URI, with its caption."""
+
     label: str
     data_uri: str
 
@@ -174,12 +176,12 @@ def _thumbnail(store: Store, media: dict[str, Any]) -> str | None:
     return _stored_picture(store, frames[0].get("path"), THUMBNAIL_SIZE)
 
 
-def _keyframe_pictures(store: Store, media: dict[str, Any]) -> list[Picture]:
+def _keyframe_pictures(store: Store, media: dict[str, Any]) -> list[InlineImage]:
     pictures = []
     for frame in media.get("keyframes") or []:
         uri = _stored_picture(store, frame.get("path"), KEYFRAME_SIZE)
         if uri is not None:
-            pictures.append(Picture(_seconds(frame.get("time_s")), uri))
+            pictures.append(InlineImage(_seconds(frame.get("time_s")), uri))
     return pictures
 
 

@@ -29,12 +29,12 @@ class MediaIntake:
     ``keyframes`` and the ``fingerprints`` of its pictures are stored with its
     media row; ``seen_before`` (archive media it was found to be a copy of) is
     recorded with a ``seen-before`` event, and the ``findings`` worked out
-    against this case's claims with the link. ``details`` are the
+    against this case's claims with the membership. ``details`` are the
     ``media-added`` event's.
     """
 
     media: Media
-    link: CaseMedia
+    membership: CaseMedia
     details: dict[str, Any]
     case_id: str | None = None
     new_case: CaseFields | None = None
@@ -59,13 +59,13 @@ def get_media(session: Session, media_id: str) -> Media:
 
 
 def add_media_to_case(session: Session, intake: MediaIntake) -> tuple[str, Media, bool]:
-    """Store the media unless its bytes are known, link it to the case, log the event.
+    """Store the media unless its bytes are known, add it to the case, log the event.
 
-    Returns the case id, the stored media and whether the link is new.
+    Returns the case id, the stored media and whether the membership is new.
     """
-    link = intake.link
+    membership = intake.membership
     if intake.case_id is None:
-        target = insert_case(session, intake.new_case or CaseFields(), link.added_by).id
+        target = insert_case(session, intake.new_case or CaseFields(), membership.added_by).id
     else:
         target = lock_case(session, intake.case_id).id
     stored = by_sha256(session, intake.media.sha256)
@@ -80,18 +80,18 @@ def add_media_to_case(session: Session, intake: MediaIntake) -> tuple[str, Media
     ).first()
     if exists is not None:
         return target, stored, False
-    link.case_id, link.media_id = target, stored.id
-    session.add(link)
+    membership.case_id, membership.media_id = target, stored.id
+    session.add(membership)
     for row in intake.findings:
         row.case_id, row.media_id = target, stored.id
     session.add_all(intake.findings)
-    append_event(session, target, link.added_by, "media-added", intake.details)
+    append_event(session, target, membership.added_by, "media-added", intake.details)
     if intake.seen_before:
         for seen in intake.seen_before:
             seen.media_id, seen.case_id = stored.id, target
         session.add_all(intake.seen_before)
         details = _seen_event(stored.id, intake.seen_before)
-        append_event(session, target, link.added_by, "seen-before", details)
+        append_event(session, target, membership.added_by, "seen-before", details)
     return target, stored, True
 
 
@@ -116,7 +116,7 @@ def case_media(session: Session, case_id: str) -> list[tuple[CaseMedia, Media]]:
         .where(CaseMedia.case_id == case_id)
         .order_by(CaseMedia.id)
     ).all()
-    return [(link, media) for link, media in rows]
+    return [(membership, media) for membership, media in rows]
 
 
 def keyframes(session: Session, media_id: str) -> list[KeyframeRow]:

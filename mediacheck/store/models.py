@@ -65,7 +65,7 @@ class Media(SQLModel, table=True):
 
 
 class CaseMedia(SQLModel, table=True):
-    """One intake of one file into one case: the chain of custody's first link."""
+    """A membership: one intake of one file into one case, the chain of custody's first link."""
 
     __tablename__ = "case_media"
     __table_args__ = (UniqueConstraint("case_id", "media_id"),)

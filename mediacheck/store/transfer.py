@@ -32,7 +32,7 @@ class CaseRecords:
 
     case: Case
     media: list[Media]
-    links: list[CaseMedia]
+    memberships: list[CaseMedia]
     events: list[Event]
     notes: list[Note]
     verdicts: list[Verdict]
@@ -56,7 +56,7 @@ def case_records(session: Session, case: Case) -> CaseRecords:
     return CaseRecords(
         case=case,
         media=[media for _, media in pairs],
-        links=[link for link, _ in pairs],
+        memberships=[membership for membership, _ in pairs],
         events=events(session, case.id),
         notes=notes(session, case.id),
         verdicts=verdicts(session, case.id),
@@ -87,7 +87,7 @@ def import_case(
     # fingerprints to the media, which a store already holding it keeps.
     media_rows: list[KeyframeRow | FingerprintRow] = [*records.keyframes, *records.fingerprints]
     of_new_media = [r for r in media_rows if r.media_id in new_ids]
-    rows: list[SQLModel] = [*records.links, *records.events, *records.verdicts, *of_new_media]
+    rows: list[SQLModel] = [*records.memberships, *records.events, *records.verdicts, *of_new_media]
     rows += records.findings
     session.add_all(_fresh(row) for row in rows)
     _import_notes(session, records.notes)
