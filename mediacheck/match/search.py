@@ -7,7 +7,6 @@ rows added since, so a batch intake loads the archive once.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from mediacheck.digests import file_sha256
 from mediacheck.errors import InputFileError, MediacheckError, UnsupportedMedia
 from mediacheck.history import chain as history
 from mediacheck.match.fingerprints import VERSION, Keypoints, Probe
@@ -266,11 +266,7 @@ def seen_before_documents(store: Store, media_ids: Sequence[str]) -> dict[str, l
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError as exc:
         raise InputFileError(path, f"cannot be read: {exc.strerror or exc}") from exc
-    return digest.hexdigest()

@@ -26,12 +26,14 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mediacheck import __version__
+from mediacheck.digests import hash_stream
 from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
 from mediacheck.history.verify import check_history
 from mediacheck.publish import reports
@@ -55,7 +57,6 @@ MANIFEST = "manifest-sha256.txt"
 TAG_MANIFEST = "tagmanifest-sha256.txt"
 TAG_FILES = ("bagit.txt", "bag-info.txt", MANIFEST)
 PAYLOAD_FILES = ("data/case.json", "data/report.html", "data/history.jsonl", "data/records.json")
-CHUNK = 1024 * 1024
 # What a corrupt, encrypted or exotic zip entry raises when it is read.
 UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError, zlib.error)
 RECORD_TYPES = {
@@ -176,13 +177,9 @@ def _derived_files(store: Store, sha256: str) -> list[Path]:
 
 
 def _add_file(zf, source: Path, name: str, compression: int) -> dict[str, tuple[str, int]]:
-    digest, size = hashlib.sha256(), 0
     with open(source, "rb") as src, zf.open(_entry(name, compression), "w") as dst:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            dst.write(chunk)
-            size += len(chunk)
-    return {name: (digest.hexdigest(), size)}
+        found = hash_stream(src, write=dst.write)
+    return {name: (found.hexdigests["sha256"], found.size)}
 
 
 def _entry(name: str, compression: int) -> zipfile.ZipInfo:
@@ -318,20 +315,28 @@ def _extract_verified(zf: zipfile.ZipFile, manifest: dict[str, str], target: Pat
     for name, expected in sorted(manifest.items()):
         info = zf.getinfo(name)
         path = target / name
-        digest, size = hashlib.sha256(), 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, open(path, "xb") as dst:
-                while chunk := src.read(CHUNK):
-                    size += len(chunk)
-                    if size > info.file_size:
-                        raise BundleError(f"{name} unpacks to more than it declares: refused")
-                    digest.update(chunk)
-                    dst.write(chunk)
+                found = hash_stream(src, write=_bounded(dst, name, info.file_size))
         except UNREADABLE as exc:
             raise BundleError(f"{name} cannot be unpacked: {exc}") from exc
-        if digest.hexdigest() != expected:
+        if found.hexdigests["sha256"] != expected:
             raise BundleError(f"{name} does not match its SHA-256 in {MANIFEST}: altered")
+
+
+def _bounded(dst: BinaryIO, name: str, limit: int) -> Callable[[bytes], None]:
+    """A writer that refuses an entry unpacking to more than the size it declares."""
+    written = 0
+
+    def write(chunk: bytes) -> None:
+        nonlocal written
+        written += len(chunk)
+        if written > limit:
+            raise BundleError(f"{name} unpacks to more than it declares: refused")
+        dst.write(chunk)
+
+    return write
 
 
 def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:

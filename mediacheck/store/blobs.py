@@ -6,14 +6,14 @@ made read-only; taking in the same bytes again finds it already there.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-CHUNK = 1024 * 1024
+from mediacheck.digests import hash_stream
+
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 
 
@@ -78,19 +78,9 @@ class BlobStore:
 
 
 def _copy_and_hash(src, out) -> Digests:
-    sha256, sha1, md5 = hashlib.sha256(), hashlib.sha1(), hashlib.md5()
-    size = 0
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    while n := src.readinto(buf):
-        chunk = view[:n]
-        sha256.update(chunk)
-        sha1.update(chunk)
-        md5.update(chunk)
-        if out is not None:
-            out.write(chunk)
-        size += n
-    return Digests(sha256.hexdigest(), sha1.hexdigest(), md5.hexdigest(), size)
+    found = hash_stream(src, ("sha256", "sha1", "md5"), out.write if out is not None else None)
+    sha256, sha1, md5 = (found.hexdigests[name] for name in ("sha256", "sha1", "md5"))
+    return Digests(sha256, sha1, md5, found.size)
 
 
 def _link_into_place(tmp: Path, final: Path) -> bool:
