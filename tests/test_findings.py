@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def test_a_failing_check_is_recorded_and_the_others_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(findings, "CHECKS", [("broken", broken), ("fine", fine)])
     result = compute_findings(_context(tmp_path / "x.jpg", tmp_path))
-    assert [f.to_dict() for f in result] == [
+    assert [asdict(f) for f in result] == [
         {
             "code": "analysis-failed",
             "severity": "notice",
@@ -115,6 +116,6 @@ def test_every_corpus_picture_gives_json_ready_findings(tmp_path, row):
     ctx = make_context(FILES / row["file"], tmp_path, posted_at=posted, claimed_location=(0.5, 0.5))
     for finding in compute_findings(ctx):
         assert finding.severity in SEVERITIES
-        assert json.loads(json.dumps(finding.to_dict())) == finding.to_dict()
+        assert json.loads(json.dumps(asdict(finding))) == asdict(finding)
         if finding.image:
             assert (tmp_path / finding.image).is_file()

@@ -22,15 +22,6 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     image: str | None = None  # file name inside FindingContext.derived_dir
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "message": self.message,
-            "evidence": self.evidence,
-            "image": self.image,
-        }
-
 
 @dataclass
 class FindingContext:

@@ -6,6 +6,7 @@ compared anywhere (JSON, SQL, another newsroom's tools).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import imagehash
@@ -19,6 +20,19 @@ PDQ_INPUT_SIZE = 512
 # imagehash's hashes look at 8x8 to 64x64 pictures (wHash at the largest power
 # of two that fits): a 256 px input gives the same bits at a fraction of the cost.
 IMAGEHASH_INPUT_SIZE = 256
+
+
+IMAGEHASHES: dict[str, Callable[[Image.Image], imagehash.ImageHash]] = {
+    "phash": imagehash.phash,
+    "dhash": imagehash.dhash,
+    "ahash": imagehash.average_hash,
+    "whash": imagehash.whash,
+    "colorhash": imagehash.colorhash,
+}
+HASH_NAMES = (*IMAGEHASHES, "pdq")
+# A video's keyframes: enough to find a frame again, at a fraction of the cost,
+# their imagehash hashes taken at PDQ's size as they always were.
+KEYFRAME_HASH_NAMES = ("phash", "dhash", "pdq")
 
 
 @dataclass(frozen=True)
@@ -47,19 +61,22 @@ def bits_to_hex(bits: np.ndarray) -> str:
     return packed.tobytes().hex()
 
 
-def compute_hashes(img: Image.Image) -> PerceptualHashes:
-    """pHash, dHash, aHash, wHash, colour hash (imagehash) and PDQ of one picture."""
+def compute_hashes(
+    img: Image.Image,
+    names: Collection[str] = HASH_NAMES,
+    imagehash_size: int = IMAGEHASH_INPUT_SIZE,
+) -> PerceptualHashes:
+    """The ``names`` hashes of one picture: pHash, dHash, aHash, wHash, colour hash, PDQ.
+
+    imagehash's hashes are taken at ``imagehash_size`` px: stored hashes must be
+    computed again the same way, so each kind of picture keeps its size.
+    """
     rgb = shrunk(img.convert("RGB"), PDQ_INPUT_SIZE)
     pdq, quality = pdq_hash(rgb)
-    rgb = shrunk(rgb, IMAGEHASH_INPUT_SIZE)
-    hashes = {
-        "phash": str(imagehash.phash(rgb)),
-        "dhash": str(imagehash.dhash(rgb)),
-        "ahash": str(imagehash.average_hash(rgb)),
-        "whash": str(imagehash.whash(rgb)),
-        "colorhash": str(imagehash.colorhash(rgb)),
-        "pdq": pdq,
-    }
+    rgb = shrunk(rgb, imagehash_size)
+    hashes = {name: str(IMAGEHASHES[name](rgb)) for name in IMAGEHASHES if name in names}
+    if "pdq" in names:
+        hashes["pdq"] = pdq
     return PerceptualHashes(hashes=hashes, pdq_quality=quality)
 
 

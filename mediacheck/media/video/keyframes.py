@@ -20,11 +20,10 @@ from pathlib import Path
 import av
 import av.logging
 import cv2
-import imagehash
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from mediacheck.media.hashes import PDQ_INPUT_SIZE, pdq_hash
+from mediacheck.media.hashes import KEYFRAME_HASH_NAMES, PDQ_INPUT_SIZE, compute_hashes
 from mediacheck.media.video.probe import (
     clockwise_rotation,
     ffmpeg_cause,
@@ -344,19 +343,14 @@ def save_picture(
     )
     if pil_turn is not None:
         small = small.transpose(pil_turn)
-    pdq, quality = pdq_hash(small)
-    hashes = {
-        "phash": str(imagehash.phash(small)),
-        "dhash": str(imagehash.dhash(small)),
-        "pdq": pdq,
-    }
+    found = compute_hashes(small, KEYFRAME_HASH_NAMES, imagehash_size=PDQ_INPUT_SIZE)
     small.thumbnail((TILE_WIDTH, TILE_WIDTH * 2), Image.Resampling.BILINEAR)
     keyframe = Keyframe(
         index=index,
         time_s=round(time_s, 3),
         file=name,
-        hashes=hashes,
-        pdq_quality=quality,
+        hashes=found.hashes,
+        pdq_quality=found.pdq_quality,
         width=pixels.shape[1],
         height=pixels.shape[0],
         reason=reason,
