@@ -315,8 +315,8 @@ def _add_media(store: Store, case_id: str, media_id: str, kind: str) -> None:
     store.add_media_to_case(MediaIntake(media, link, {"media_id": media_id}, case_id=case_id))
 
 
-def _loaded(store: Store) -> seen.Archive:
-    archive = seen.Archive(store)
+def _loaded(store: Store) -> seen.ArchiveSearch:
+    archive = seen.ArchiveSearch(store)
     archive.refresh()
     return archive
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from mediacheck.intake.pipeline import IntakeRequest, intake
 from mediacheck.match.index import FingerprintIndex
-from mediacheck.match.search import Archive, match_files
+from mediacheck.match.search import ArchiveSearch, match_files
 from mediacheck.media.pictures import open_picture
 from tests.corpus import FILES, needs_corpus
 from tests.reshare import TRANSFORMS
@@ -170,7 +170,7 @@ def test_a_photo_used_in_a_video_is_found(cli, tmp_path):
 
 def test_archive_loads_only_new_rows(store, tmp_path):
     intake(store, [HOUSE], IntakeRequest(user="alice"))
-    archive = Archive(store)
+    archive = ArchiveSearch(store)
     archive.refresh()
     assert len(archive.index) == 1
     intake(store, [DOOR], IntakeRequest(user="alice"))
@@ -187,7 +187,7 @@ def _media_id(store, path: Path) -> str:
 def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
     monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
     intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
-    first = Archive(store)
+    first = ArchiveSearch(store)
     first.refresh()
     assert first.snapshot.is_file()
     read_after = []
@@ -197,7 +197,7 @@ def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
         "fingerprint_rows",
         lambda k, after_id: read_after.append(after_id) or rows(k, after_id),
     )
-    again = Archive(store)
+    again = ArchiveSearch(store)
     again.refresh()
     assert read_after == [first.last_id]
     assert [again.index.media_id(i) for i in range(2)] == [
@@ -209,12 +209,12 @@ def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
 def test_a_stale_snapshot_is_ignored(store, monkeypatch):
     monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
     intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
-    Archive(store).refresh()
-    assert len(FingerprintIndex.load(Archive(store).snapshot)) == 2
+    ArchiveSearch(store).refresh()
+    assert len(FingerprintIndex.load(ArchiveSearch(store).snapshot)) == 2
     door = _media_id(store, DOOR)
     with store.engine.begin() as conn:
         conn.execute(text("DELETE FROM fingerprints WHERE media_id = :m"), {"m": door})
-    archive = Archive(store)
+    archive = ArchiveSearch(store)
     archive.refresh()
     assert [archive.index.media_id(i) for i in range(len(archive.index))] == [
         _media_id(store, HOUSE)

@@ -25,6 +25,7 @@ from mediacheck.errors import UnsupportedMedia
 from mediacheck.findings import PIXEL_CHECKS
 from mediacheck.findings.service import finding_rows
 from mediacheck.history import chain as history
+from mediacheck.intake.match_rows import intake_look_up
 from mediacheck.match import search as seen
 from mediacheck.match.fingerprints import Probe
 from mediacheck.media.hashes import compute_hashes
@@ -162,7 +163,7 @@ def intake(
     """
     claims = _claims(store, request)
     items = files if files is not None else collect_files(paths)
-    archive = seen.Archive(store)
+    archive = seen.ArchiveSearch(store)
     results = []
     for prepared in _prepare_all(store.blobs, items, request, claims, jobs):
         result = record(store, archive, prepared, request, claims)
@@ -246,7 +247,11 @@ def describe(
 
 
 def record(
-    store: Store, archive: seen.Archive, prepared: Prepared, request: IntakeRequest, claims: Case
+    store: Store,
+    archive: seen.ArchiveSearch,
+    prepared: Prepared,
+    request: IntakeRequest,
+    claims: Case,
 ) -> IntakeResult:
     """Search the archive for a prepared file, store it in its case and log the event."""
     if prepared.failed is not None:
@@ -257,7 +262,7 @@ def record(
         # The bytes came moments ago with another file of this batch or from another desk.
         described = describe(store.blobs, blob, link, claims, request.skipped_checks)
     prints, seen_rows = (
-        seen.intake_look_up(archive, link.media_id, described.probes) if described else ([], [])
+        intake_look_up(archive, link.media_id, described.probes) if described else ([], [])
     )
     media = known or described.media
     link.case_id = request.case_id or ""

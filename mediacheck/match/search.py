@@ -9,30 +9,81 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image
 
 from mediacheck.digests import file_sha256
 from mediacheck.errors import InputFileError, MediacheckError, UnsupportedMedia
-from mediacheck.history import chain as history
 from mediacheck.match.fingerprints import VERSION, Keypoints, Probe
-from mediacheck.match.fingerprints import Fingerprint as FingerprintOf
 from mediacheck.match.index import FingerprintIndex, Match, best_per_media, search_pictures
 from mediacheck.media.pictures import open_picture
 from mediacheck.media.sniff import sniff
 from mediacheck.media.video.keyframes import extract_keyframes
 from mediacheck.review import ratings
-from mediacheck.store.database import Store
-from mediacheck.store.models import FingerprintRow, KeyframeRow, SeenBefore
 
 # Fingerprint rows: the fixed-width record the index loads, and the keypoints beside it.
 RECORD_KIND = f"match-v{VERSION}"
 KEYPOINTS_KIND = f"orb-v{VERSION}"
 # Rows read one by one cost about a microsecond each: past this many, keep a snapshot.
 SNAPSHOT_AFTER = 20_000
+
+
+class ArchivedMedia(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
+class ArchivedCase(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str | None: ...
+
+
+class ArchiveReads(Protocol):
+    """The few reads the search makes of the case store (``Store`` has them)."""
+
+    @property
+    def root(self) -> Path:
+        """The store folder, where the search may keep a snapshot of its index."""
+        ...
+
+    def fingerprint_rows(
+        self, kind: str, after_id: int = 0
+    ) -> Sequence[tuple[int, str, float | None, bytes]]: ...
+
+    def fingerprint_count(self, kind: str, up_to_id: int) -> int: ...
+
+    def sibling_fingerprints(self, ids: Sequence[int], kind: str) -> Mapping[int, bytes]: ...
+
+    def media_by_sha256(self, sha256: str) -> ArchivedMedia | None: ...
+
+    def first_cases(
+        self, media_ids: Sequence[str]
+    ) -> Mapping[str, tuple[ArchivedMedia, ArchivedCase | None]]: ...
+
+    def verdicts(self, case_id: str | None = None) -> Sequence[ratings.Rated]: ...
+
+
+class StoredFrame(Protocol):
+    """A video keyframe saved in the store."""
+
+    @property
+    def time_s(self) -> float: ...
+
+    @property
+    def path(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +122,7 @@ class FileMatches:
     error: str | None = None
 
 
-class Archive:
+class ArchiveSearch:
     """The store's fingerprints in memory, searched without ever writing to the database.
 
     A large archive loads from a snapshot of the index in the store folder, checked against
@@ -79,7 +130,7 @@ class Archive:
     rows have piled up.
     """
 
-    def __init__(self, store: Store):
+    def __init__(self, store: ArchiveReads):
         self.store = store
         self.index = FingerprintIndex.empty()
         self.last_id = 0
@@ -154,9 +205,9 @@ class Archive:
         return {key: Keypoints.from_bytes(data) for key, data in stored.items()}
 
 
-def match_files(store: Store, paths: Iterable[Path]) -> Iterable[FileMatches]:
+def match_files(store: ArchiveReads, paths: Iterable[Path]) -> Iterable[FileMatches]:
     """Search the archive for each file; a file that cannot be read gets an error, not a stop."""
-    archive = Archive(store)
+    archive = ArchiveSearch(store)
     for path in paths:
         try:
             probes = [Probe(p.image) for p in file_pictures(path)]
@@ -188,7 +239,7 @@ def file_pictures(path: Path) -> list[PictureOf]:
 
 
 def media_pictures(
-    root: Path, picture: Image.Image | None, keyframes: Iterable[KeyframeRow], errors: list[str]
+    root: Path, picture: Image.Image | None, keyframes: Iterable[StoredFrame], errors: list[str]
 ) -> list[PictureOf]:
     """A new media item's pictures: the decoded photo, or its keyframes saved under ``root``."""
     if picture is not None:
@@ -205,64 +256,6 @@ def media_pictures(
 def picture_probes(pictures: Sequence[PictureOf]) -> list[tuple[float | None, Probe]]:
     """Each picture's probe, with its time in a video: the costly part, done before the search."""
     return [(p.time_s, Probe(p.image)) for p in pictures]
-
-
-def intake_look_up(
-    archive: Archive, media_id: str, probes: Sequence[tuple[float | None, Probe]]
-) -> tuple[list[FingerprintRow], list[SeenBefore]]:
-    """The fingerprint rows of a new media item and what the archive holds of it."""
-    found = archive.describe(archive.search([probe for _, probe in probes]))
-    prints = [(time_s, probe.print) for time_s, probe in probes]
-    return fingerprint_rows(media_id, prints), seen_before_rows(found)
-
-
-def fingerprint_rows(
-    media_id: str, prints: Iterable[tuple[float | None, FingerprintOf]]
-) -> list[FingerprintRow]:
-    """The rows that put a media item's pictures in the archive index."""
-    rows = []
-    for time_s, fp in prints:
-        for kind, bits in ((RECORD_KIND, fp.record()), (KEYPOINTS_KIND, fp.keypoints.to_bytes())):
-            rows.append(
-                FingerprintRow(media_id=media_id, frame_time_s=time_s, kind=kind, bits=bits)
-            )
-    return rows
-
-
-def seen_before_rows(matches: Iterable[ArchiveMatch]) -> list[SeenBefore]:
-    """What intake records of its matches; media and case ids are set when stored."""
-    at = history.now()
-    return [
-        SeenBefore(
-            media_id="",
-            case_id="",
-            matched_media_id=m.media_id,
-            matched_case_id=m.case_id,
-            method=m.method,
-            distance=m.distance,
-            score=m.score,
-            frame_time_s=m.frame_time_s,
-            at=at,
-        )
-        for m in matches
-    ]
-
-
-def seen_before_documents(store: Store, media_ids: Sequence[str]) -> dict[str, list[dict]]:
-    """``seen_before`` of each media object in ``show --json``, by media id."""
-    documents: dict[str, list[dict]] = {m: [] for m in media_ids}
-    for row, matched in store.seen_before(media_ids):
-        documents[row.media_id].append(
-            {
-                "case_id": row.matched_case_id,
-                "media_id": row.matched_media_id,
-                "sha256": matched.sha256,
-                "method": row.method,
-                "distance": row.distance,
-                "frame_time_s": row.frame_time_s,
-            }
-        )
-    return documents
 
 
 def _sha256(path: Path) -> str:

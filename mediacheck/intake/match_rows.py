@@ -1,0 +1,51 @@
+"""What intake stores of the archive search: a new media item's fingerprints and its matches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from mediacheck.history import chain as history
+from mediacheck.match.fingerprints import Fingerprint, Probe
+from mediacheck.match.search import KEYPOINTS_KIND, RECORD_KIND, ArchiveMatch, ArchiveSearch
+from mediacheck.store.models import FingerprintRow, SeenBefore
+
+
+def intake_look_up(
+    archive: ArchiveSearch, media_id: str, probes: Sequence[tuple[float | None, Probe]]
+) -> tuple[list[FingerprintRow], list[SeenBefore]]:
+    """The fingerprint rows of a new media item and what the archive holds of it."""
+    found = archive.describe(archive.search([probe for _, probe in probes]))
+    prints = [(time_s, probe.print) for time_s, probe in probes]
+    return fingerprint_rows(media_id, prints), seen_before_rows(found)
+
+
+def fingerprint_rows(
+    media_id: str, prints: Iterable[tuple[float | None, Fingerprint]]
+) -> list[FingerprintRow]:
+    """The rows that put a media item's pictures in the archive index."""
+    rows = []
+    for time_s, fp in prints:
+        for kind, bits in ((RECORD_KIND, fp.record()), (KEYPOINTS_KIND, fp.keypoints.to_bytes())):
+            rows.append(
+                FingerprintRow(media_id=media_id, frame_time_s=time_s, kind=kind, bits=bits)
+            )
+    return rows
+
+
+def seen_before_rows(matches: Iterable[ArchiveMatch]) -> list[SeenBefore]:
+    """What intake records of its matches; media and case ids are set when stored."""
+    at = history.now()
+    return [
+        SeenBefore(
+            media_id="",
+            case_id="",
+            matched_media_id=m.media_id,
+            matched_case_id=m.case_id,
+            method=m.method,
+            distance=m.distance,
+            score=m.score,
+            frame_time_s=m.frame_time_s,
+            at=at,
+        )
+        for m in matches
+    ]
