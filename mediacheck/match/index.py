@@ -140,7 +140,7 @@ class FingerprintIndex:
     def __len__(self) -> int:
         return len(self.pixels)
 
-    def nearest(self, probe: Probe) -> Candidates:
+    def nearest(self, probe: Probe) -> Distances:
         """Stage 1: distances from one query picture to every stored picture.
 
         Blocks of rows small enough to stay in the CPU cache go through every comparison
@@ -167,7 +167,7 @@ class FingerprintIndex:
                 np.bitwise_xor(window[start:stop], window_hash, out=xor32[:size])
                 np.bitwise_count(xor32[:size], out=counts[:size])
                 np.minimum(best, counts[:size], out=best)
-        return Candidates(self.pixels == np.uint64(probe.print.pixels), fine, coarse)
+        return Distances(self.pixels == np.uint64(probe.print.pixels), fine, coarse)
 
     def fine_method(self, probe: Probe, row: int) -> str:
         """Which comparison gave a row its fine distance (the first, when several tie)."""
@@ -192,11 +192,17 @@ def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
 
 
 @dataclass
-class Candidates:
+class Distances:
+    """From one query picture to each stored picture, in index row order."""
+
     exact: np.ndarray  # bool: same pixel digest
     fine: np.ndarray  # best 64-bit hash distance
     coarse: np.ndarray  # best coarse window distance
-    rows: np.ndarray | None = None  # which index rows these are (None: all of them)
+
+
+@dataclass
+class Candidates(Distances):
+    rows: np.ndarray  # which index rows these are
 
     def where(self, keep: np.ndarray) -> Candidates:
         return Candidates(self.exact[keep], self.fine[keep], self.coarse[keep], self.rows[keep])
@@ -204,10 +210,10 @@ class Candidates:
 
 def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader) -> list[Match]:
     """Stored pictures that ``probe`` is a copy of, best first, at most one per media item."""
-    near = index.nearest(probe)
+    every = index.nearest(probe)
     # Every later test looks at these few rows only, never at the whole archive again.
-    rows = np.flatnonzero(near.exact | (near.fine <= FINE_SHORT) | (near.coarse <= COARSE_SHORT))
-    near = Candidates(near.exact[rows], near.fine[rows], near.coarse[rows], rows)
+    rows = np.flatnonzero(every.exact | (every.fine <= FINE_SHORT) | (every.coarse <= COARSE_SHORT))
+    near = Candidates(every.exact[rows], every.fine[rows], every.coarse[rows], rows)
     matches = [_match(index, row, "pixels", 0.0, 1.0) for row in near.rows[near.exact]]
     if probe.print.informative:
         near = near.where(index.informative[near.rows] & ~near.exact)

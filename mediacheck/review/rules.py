@@ -181,7 +181,7 @@ def verdict_document(verdict: Verdict | None) -> dict[str, Any]:
 
 def note_documents(notes: Sequence[Note]) -> list[dict[str, Any]]:
     """Notes as JSON, oldest first, each naming the later notes that correct it."""
-    corrected_by: dict[int, list[int]] = {}
+    corrected_by: dict[int | None, list[int | None]] = {}
     for note in notes:
         if note.corrects is not None:
             corrected_by.setdefault(note.corrects, []).append(note.id)
@@ -211,7 +211,13 @@ def note_event(note: Note) -> dict[str, Any]:
 
 def verdict_event(verdict: Verdict, status: str) -> dict[str, Any]:
     doc = verdict_document(verdict)
-    keep = ("rating", "rationale", "original_url", "original_context", "confidence")
+    keep: tuple[str, ...] = (
+        "rating",
+        "rationale",
+        "original_url",
+        "original_context",
+        "confidence",
+    )
     if verdict.state != PROPOSED:
         keep = ("rating", "comment") if verdict.state == APPROVED else ("rating", "reason")
     details = {"verdict_id": verdict.id, "status": status}
@@ -226,7 +232,7 @@ def verdict_event(verdict: Verdict, status: str) -> dict[str, Any]:
 
 NOTE_FIELDS = ("media_id", "engine", "url", "earliest_date", "text")
 VERDICT_FIELDS = ("rating", "rationale", "original_url", "original_context", "confidence")
-Record = tuple[int, dict[str, Any]]  # (id, the fields the history records)
+Record = tuple[int | None, dict[str, Any]]  # (id, the fields the history records)
 
 
 def note_records(notes: Sequence[Note]) -> list[Record]:
@@ -267,7 +273,7 @@ def replay(events: Iterable[tuple[str, str, dict[str, Any]]]) -> tuple[list[Reco
     verdicts: dict[int, dict[str, Any]] = {}
     for user, action, details in events:
         if action == "note-added" and "note_id" in details:
-            position = {key: i for i, key in enumerate(notes)}
+            position: dict[Any, int] = {key: i for i, key in enumerate(notes)}
             notes[details["note_id"]] = {
                 "author": user,
                 "corrects": position.get(details.get("corrects")),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediacheck.errors import CaseNotFound, InvalidValue
 from mediacheck.history import chain as history
@@ -83,9 +83,11 @@ def get_case(session: Session, case_id: str) -> Case:
 
 def list_cases(session: Session) -> list[CaseListing]:
     counts = dict(
-        session.exec(select(CaseMedia.case_id, func.count()).group_by(CaseMedia.case_id)).all()
+        session.exec(
+            select(col(CaseMedia.case_id), func.count()).group_by(col(CaseMedia.case_id))
+        ).all()
     )
-    cases = session.exec(select(Case).order_by(Case.year, Case.seq)).all()
+    cases = session.exec(select(Case).order_by(col(Case.year), col(Case.seq))).all()
     return [CaseListing(case=c, media_count=counts.get(c.id, 0)) for c in cases]
 
 

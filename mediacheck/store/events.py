@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediacheck.errors import CaseNotFound
 from mediacheck.history import chain as history
@@ -13,7 +13,7 @@ from mediacheck.store.models import Case, Event
 
 def lock_case(session: Session, case_id: str) -> Case:
     """The case row, locked: it holds the chain's head, so one writer extends it at a time."""
-    case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
+    case = session.exec(select(Case).where(col(Case.id) == case_id).with_for_update()).first()
     if case is None:
         raise CaseNotFound(case_id)
     return case
@@ -24,7 +24,7 @@ def append_event(
 ) -> Event:
     """Chain one event onto a case's history inside the caller's transaction."""
     case = lock_case(session, case_id)
-    content = {
+    content: dict[str, Any] = {
         "case_id": case_id,
         "seq": case.event_count + 1,
         "at": history.now(),
@@ -42,4 +42,6 @@ def append_event(
 
 
 def events(session: Session, case_id: str) -> list[Event]:
-    return list(session.exec(select(Event).where(Event.case_id == case_id).order_by(Event.seq)))
+    return list(
+        session.exec(select(Event).where(col(Event.case_id) == case_id).order_by(col(Event.seq)))
+    )

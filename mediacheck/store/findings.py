@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediacheck.store.events import append_event
 from mediacheck.store.models import FindingRow
@@ -14,8 +14,10 @@ EventSpec = tuple[str, str, dict[str, Any]]  # (user, action, details)
 
 
 def findings(session: Session, case_id: str, media_id: str) -> list[FindingRow]:
-    query = select(FindingRow).where(FindingRow.case_id == case_id, FindingRow.media_id == media_id)
-    return list(session.exec(query.order_by(FindingRow.id)))
+    query = select(FindingRow).where(
+        col(FindingRow.case_id) == case_id, col(FindingRow.media_id) == media_id
+    )
+    return list(session.exec(query.order_by(col(FindingRow.id))))
 
 
 def replace_findings(
@@ -24,7 +26,9 @@ def replace_findings(
     """Swap the findings of each media in the case, with an optional history event."""
     for media_id, rows in by_media.items():
         session.execute(
-            delete(FindingRow).where(FindingRow.case_id == case_id, FindingRow.media_id == media_id)
+            delete(FindingRow).where(
+                col(FindingRow.case_id) == case_id, col(FindingRow.media_id) == media_id
+            )
         )
         session.add_all(rows)
     if event is not None:

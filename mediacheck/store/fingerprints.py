@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, insert
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediacheck.store.models import Case, CaseMedia, FingerprintRow, Media, SeenBefore
 
@@ -21,19 +21,21 @@ def fingerprint_rows(session: Session, kind: str, after_id: int) -> list[IndexRo
     """
     query = (
         select(
-            FingerprintRow.id,
-            FingerprintRow.media_id,
-            FingerprintRow.frame_time_s,
-            FingerprintRow.bits,
+            col(FingerprintRow.id),
+            col(FingerprintRow.media_id),
+            col(FingerprintRow.frame_time_s),
+            col(FingerprintRow.bits),
         )
-        .where(FingerprintRow.kind == kind, FingerprintRow.id > after_id)
-        .order_by(FingerprintRow.id)
+        .where(col(FingerprintRow.kind) == kind, col(FingerprintRow.id) > after_id)
+        .order_by(col(FingerprintRow.id))
     )
     return [(row_id, media_id, t, bits) for row_id, media_id, t, bits in session.execute(query)]
 
 
 def fingerprint_count(session: Session, kind: str, up_to_id: int) -> int:
-    query = select(func.count()).where(FingerprintRow.kind == kind, FingerprintRow.id <= up_to_id)
+    query = select(func.count()).where(
+        col(FingerprintRow.kind) == kind, col(FingerprintRow.id) <= up_to_id
+    )
     return session.execute(query).scalar_one()
 
 
@@ -45,13 +47,13 @@ def sibling_fingerprints(session: Session, ids: Sequence[int], kind: str) -> dic
     """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
     sibling = aliased(FingerprintRow)
     query = (
-        select(FingerprintRow.id, sibling.bits)
+        select(col(FingerprintRow.id), col(sibling.bits))
         .join(
             sibling,
-            (sibling.media_id == FingerprintRow.media_id)
-            & sibling.frame_time_s.is_not_distinct_from(FingerprintRow.frame_time_s),
+            (col(sibling.media_id) == col(FingerprintRow.media_id))
+            & col(sibling.frame_time_s).is_not_distinct_from(col(FingerprintRow.frame_time_s)),
         )
-        .where(FingerprintRow.id.in_(list(ids)), sibling.kind == kind)
+        .where(col(FingerprintRow.id).in_(list(ids)), col(sibling.kind) == kind)
     )
     return {row_id: bytes(bits) for row_id, bits in session.execute(query)}
 
@@ -60,21 +62,21 @@ def seen_before(session: Session, media_ids: Sequence[str]) -> list[tuple[SeenBe
     """Matches recorded at intake for ``media_ids``, with the archive media they point to."""
     query = (
         select(SeenBefore, Media)
-        .join(Media, SeenBefore.matched_media_id == Media.id)
-        .where(SeenBefore.media_id.in_(list(media_ids)))
-        .order_by(SeenBefore.id)
+        .join(Media, col(SeenBefore.matched_media_id) == col(Media.id))
+        .where(col(SeenBefore.media_id).in_(list(media_ids)))
+        .order_by(col(SeenBefore.id))
     )
     return [(row, media) for row, media in session.exec(query)]
 
 
 def first_cases(session: Session, media_ids: Sequence[str]) -> dict[str, tuple[Media, Case | None]]:
     """Each media item with the case it was first taken into."""
-    media = session.exec(select(Media).where(Media.id.in_(list(media_ids)))).all()
+    media = session.exec(select(Media).where(col(Media.id).in_(list(media_ids)))).all()
     links = session.exec(
         select(CaseMedia, Case)
-        .join(Case, CaseMedia.case_id == Case.id)
-        .where(CaseMedia.media_id.in_(list(media_ids)))
-        .order_by(CaseMedia.id.desc())
+        .join(Case, col(CaseMedia.case_id) == col(Case.id))
+        .where(col(CaseMedia.media_id).in_(list(media_ids)))
+        .order_by(col(CaseMedia.id).desc())
     ).all()
     # Newest link first, so the oldest one is written last and stays.
     first = {link.media_id: case for link, case in links}

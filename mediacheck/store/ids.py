@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediacheck.store.models import Case
 
@@ -25,7 +25,7 @@ def next_case_number(session: Session, year: int) -> tuple[str, int]:
     Two desks can read the same maximum; the loser's insert breaks the unique
     key and the store retries it (see ``Store._retrying``).
     """
-    last = session.exec(select(func.max(Case.seq)).where(Case.year == year)).one()
+    last = session.exec(select(func.max(col(Case.seq))).where(col(Case.year) == year)).one()
     seq = (last or 0) + 1
     return f"{CASE_PREFIX}-{year}-{seq:04d}", seq
 

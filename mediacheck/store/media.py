@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediacheck.errors import MediaNotFound
 from mediacheck.store.cases import CaseFields, insert_case
@@ -45,13 +45,13 @@ class MediaIntake:
 
 
 def by_sha256(session: Session, sha256: str) -> Media | None:
-    return session.exec(select(Media).where(Media.sha256 == sha256)).first()
+    return session.exec(select(Media).where(col(Media.sha256) == sha256)).first()
 
 
 def get_media(session: Session, media_id: str) -> Media:
     """Media by its id, its full SHA-256 or an unambiguous prefix of either."""
     key = media_id.lower()
-    found = session.exec(select(Media).where(Media.sha256.startswith(key[:64])).limit(2)).all()
+    found = session.exec(select(Media).where(col(Media.sha256).startswith(key[:64])).limit(2)).all()
     if len(found) == 1:
         return found[0]
     detail = ": the prefix is ambiguous" if found else " in this store"
@@ -76,7 +76,9 @@ def add_media_to_case(session: Session, intake: MediaIntake) -> tuple[str, Media
         session.add_all(intake.fingerprints)
         stored = intake.media
     exists = session.exec(
-        select(CaseMedia).where(CaseMedia.case_id == target, CaseMedia.media_id == stored.id)
+        select(CaseMedia).where(
+            col(CaseMedia.case_id) == target, col(CaseMedia.media_id) == stored.id
+        )
     ).first()
     if exists is not None:
         return target, stored, False
@@ -112,17 +114,21 @@ def _seen_event(media_id: str, rows: Sequence[SeenBefore]) -> dict[str, Any]:
 def case_media(session: Session, case_id: str) -> list[tuple[CaseMedia, Media]]:
     rows = session.exec(
         select(CaseMedia, Media)
-        .join(Media, CaseMedia.media_id == Media.id)
-        .where(CaseMedia.case_id == case_id)
-        .order_by(CaseMedia.id)
+        .join(Media, col(CaseMedia.media_id) == col(Media.id))
+        .where(col(CaseMedia.case_id) == case_id)
+        .order_by(col(CaseMedia.id))
     ).all()
     return [(membership, media) for membership, media in rows]
 
 
 def keyframes(session: Session, media_id: str) -> list[KeyframeRow]:
-    query = select(KeyframeRow).where(KeyframeRow.media_id == media_id).order_by(KeyframeRow.idx)
+    query = (
+        select(KeyframeRow)
+        .where(col(KeyframeRow.media_id) == media_id)
+        .order_by(col(KeyframeRow.idx))
+    )
     return list(session.exec(query))
 
 
 def all_media(session: Session) -> list[Media]:
-    return list(session.exec(select(Media).order_by(Media.id)))
+    return list(session.exec(select(Media).order_by(col(Media.id))))

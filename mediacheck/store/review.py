@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediacheck.errors import InvalidValue
 from mediacheck.store.events import append_event, lock_case
@@ -49,14 +49,16 @@ def add_note(session: Session, note: Note, describe: Callable[[Note], dict[str, 
 
 
 def notes(session: Session, case_id: str) -> list[Note]:
-    return list(session.exec(select(Note).where(Note.case_id == case_id).order_by(Note.id)))
+    return list(
+        session.exec(select(Note).where(col(Note.case_id) == case_id).order_by(col(Note.id)))
+    )
 
 
 def verdicts(session: Session, case_id: str | None) -> list[Verdict]:
     """A case's verdicts (every case's without ``case_id``), oldest first."""
-    query = select(Verdict).order_by(Verdict.id)
+    query = select(Verdict).order_by(col(Verdict.id))
     if case_id is not None:
-        query = query.where(Verdict.case_id == case_id)
+        query = query.where(col(Verdict.case_id) == case_id)
     return list(session.exec(query))
 
 

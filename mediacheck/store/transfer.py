@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from mediacheck.errors import CaseExists
 from mediacheck.store.events import append_event, events
@@ -45,13 +45,15 @@ def case_records(session: Session, case: Case) -> CaseRecords:
     pairs = case_media(session, case.id)
     ids = [media.id for _, media in pairs]
     keyframes = session.exec(
-        select(KeyframeRow).where(KeyframeRow.media_id.in_(ids)).order_by(KeyframeRow.id)
+        select(KeyframeRow).where(col(KeyframeRow.media_id).in_(ids)).order_by(col(KeyframeRow.id))
     ).all()
     findings = session.exec(
-        select(FindingRow).where(FindingRow.case_id == case.id).order_by(FindingRow.id)
+        select(FindingRow).where(col(FindingRow.case_id) == case.id).order_by(col(FindingRow.id))
     ).all()
     fingerprints = session.exec(
-        select(FingerprintRow).where(FingerprintRow.media_id.in_(ids)).order_by(FingerprintRow.id)
+        select(FingerprintRow)
+        .where(col(FingerprintRow.media_id).in_(ids))
+        .order_by(col(FingerprintRow.id))
     ).all()
     return CaseRecords(
         case=case,
@@ -78,7 +80,7 @@ def import_case(
         raise CaseExists(records.case.id)
     session.add(_fresh(records.case, keep_id=True))
     known = session.exec(
-        select(Media.sha256).where(Media.sha256.in_([m.sha256 for m in records.media]))
+        select(col(Media.sha256)).where(col(Media.sha256).in_([m.sha256 for m in records.media]))
     ).all()
     new_ids = {m.id for m in records.media if m.sha256 not in set(known)}
     session.add_all(_fresh(m, keep_id=True) for m in records.media if m.id in new_ids)
