@@ -236,7 +236,7 @@ def _failed(shown: str, problem: str) -> Prepared:
 def describe(
     blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case, skip: tuple[str, ...] = ()
 ) -> Described:
-    analysis = analyze(blob.path)
+    analysis = read_content(blob.path)
     keyframes = _video_pictures(blobs, blob, analysis)
     image = analysis.picture.image if analysis.picture else None
     pictures = seen.media_pictures(blobs.root, image, keyframes, analysis.errors)
@@ -297,20 +297,20 @@ def record(
     )
 
 
-def analyze(path: Path) -> Analysis:
+def read_content(path: Path) -> Analysis:
     """Everything intake learns from the content of one stored original."""
     sniffed = sniff(path)
     analysis = Analysis(kind=sniffed.kind, mime=sniffed.mime, summary=dict.fromkeys(SUMMARY_KEYS))
     if sniffed.kind == "image":
-        _analyze_image(path, analysis)
+        _read_image(path, analysis)
     elif sniffed.kind in ("video", "audio"):
-        _analyze_video(path, analysis)
+        _read_video(path, analysis)
     else:
         analysis.fatal = _unsupported(sniffed.mime)
     return analysis
 
 
-def _analyze_image(path: Path, analysis: Analysis) -> None:
+def _read_image(path: Path, analysis: Analysis) -> None:
     try:
         picture = open_picture(path)
     except UnsupportedMedia as exc:
@@ -332,7 +332,7 @@ def _analyze_image(path: Path, analysis: Analysis) -> None:
     analysis.errors.extend(extracted.errors)
 
 
-def _analyze_video(path: Path, analysis: Analysis) -> None:
+def _read_video(path: Path, analysis: Analysis) -> None:
     try:
         probe = probe_video(path)
     except UnsupportedMedia as exc:
