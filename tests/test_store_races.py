@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from mediacheck.errors import ConcurrentUpdate
 from mediacheck.history import chain as history
-from mediacheck.store import cases, database, findings, media
+from mediacheck.store import cases, database, media
 from mediacheck.store.cases import CaseFields
 from mediacheck.store.media import MediaIntake
-from mediacheck.store.models import CaseMedia, FindingRow, Media
+from mediacheck.store.models import CaseMedia, KeyframeRow, Media
 
 
 def _media() -> Media:
@@ -106,21 +106,17 @@ def test_a_race_lost_every_time_is_one_line(store, monkeypatch):
 
 def test_other_integrity_errors_are_not_retried(store, monkeypatch):
     case = store.create_case(CaseFields(title="t"), "alice")
-    real, calls = findings.replace_findings, []
+    real, calls = media.add_media_to_case, []
 
-    def counted(*args):
-        calls.append(args[1])
-        return real(*args)
+    def counted(session, intake):
+        calls.append(intake.case_id)
+        return real(session, intake)
 
-    monkeypatch.setattr(findings, "replace_findings", counted)
-    orphan = FindingRow(
-        case_id=case.id,
-        media_id="no-such-media",
-        code="x",
-        severity="info",
-        message="m",
-        computed_at=history.now(),
-    )
+    monkeypatch.setattr(media, "add_media_to_case", counted)
+    orphan = KeyframeRow(media_id="no-such-media", idx=0, time_s=0.0, path="derived/x.jpg")
     with pytest.raises(IntegrityError):
-        store.replace_findings(case.id, {"no-such-media": [orphan]})
+        store.add_media_to_case(
+            MediaIntake(_media(), _link(), {}, case_id=case.id, keyframes=[orphan])
+        )
     assert calls == [case.id]
+    assert store.all_media() == []

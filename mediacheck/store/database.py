@@ -115,8 +115,9 @@ class Store:
     def _retrying(self, work: Callable[[Session], T]) -> T:
         """Run ``work(session)`` in a transaction, again while another desk wins an id race.
 
-        Only the races of ``ids.RACES`` are run again; any other integrity error
-        is a bug and keeps its traceback.
+        For the writes that take a new case number or a new media id: only the
+        races of ``ids.RACES`` are run again; any other integrity error is a bug
+        and keeps its traceback.
         """
         attempt = 0
         while True:
@@ -135,9 +136,10 @@ class Store:
                     ) from exc
             time.sleep(0.01 * attempt)
 
-    def _read(
+    def _once(
         self, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
+        """Run ``query(session, ...)`` in one transaction: reads, and writes no desk races."""
         with self.session() as session:
             return query(session, *args, **kwargs)
 
@@ -147,70 +149,70 @@ class Store:
         return self._retrying(lambda session: cases.insert_case(session, fields, user))
 
     def get_case(self, case_id: str) -> Case:
-        return self._read(cases.get_case, case_id)
+        return self._once(cases.get_case, case_id)
 
     def list_cases(self) -> list[CaseListing]:
-        return self._read(cases.list_cases)
+        return self._once(cases.list_cases)
 
     def update_case(self, case_id: str, changes: CaseChanges, user: str) -> list[Event]:
         """Apply every change that alters the case, one history event each."""
         cases.check_changes(changes)
-        return self._retrying(lambda s: cases.update_case(s, case_id, changes, user))
+        return self._once(cases.update_case, case_id, changes, user)
 
     # Media
 
     def media_by_sha256(self, sha256: str) -> Media | None:
-        return self._read(media.by_sha256, sha256)
+        return self._once(media.by_sha256, sha256)
 
     def get_media(self, media_id: str) -> Media:
         """Media by its id, its full SHA-256 or an unambiguous prefix of either."""
-        return self._read(media.get_media, media_id)
+        return self._once(media.get_media, media_id)
 
     def add_media_to_case(self, intake: MediaIntake) -> tuple[str, Media, bool]:
-        """Store, link and log one file's intake (see ``MediaIntake``).
+        """Store one file's intake, add it to its case and log it (see ``MediaIntake``).
 
-        Returns the case id, the stored media and whether the link is new.
+        Returns the case id, the stored media and whether it is new to the case.
         """
         return self._retrying(lambda session: media.add_media_to_case(session, intake))
 
     def case_media(self, case_id: str) -> list[tuple[CaseMedia, Media]]:
-        return self._read(media.case_media, case_id)
+        return self._once(media.case_media, case_id)
 
     def keyframes(self, media_id: str) -> list[KeyframeRow]:
-        return self._read(media.keyframes, media_id)
+        return self._once(media.keyframes, media_id)
 
     def all_media(self) -> list[Media]:
-        return self._read(media.all_media)
+        return self._once(media.all_media)
 
     # Fingerprints and matches (recycled media)
 
     def fingerprint_rows(self, kind: str, after_id: int = 0) -> list[IndexRow]:
         """(id, media_id, frame_time_s, bits) of every ``kind`` row after ``after_id``."""
-        return self._read(fingerprints.fingerprint_rows, kind, after_id)
+        return self._once(fingerprints.fingerprint_rows, kind, after_id)
 
     def fingerprint_count(self, kind: str, up_to_id: int) -> int:
-        return self._read(fingerprints.fingerprint_count, kind, up_to_id)
+        return self._once(fingerprints.fingerprint_count, kind, up_to_id)
 
     def insert_fingerprints(self, rows: Sequence[dict[str, Any]]) -> None:
         """Bulk-insert fingerprint rows (re-fingerprinting an archive, benchmarks)."""
-        self._read(fingerprints.insert_fingerprints, rows)
+        self._once(fingerprints.insert_fingerprints, rows)
 
     def sibling_fingerprints(self, ids: Sequence[int], kind: str) -> dict[int, bytes]:
         """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
-        return self._read(fingerprints.sibling_fingerprints, ids, kind)
+        return self._once(fingerprints.sibling_fingerprints, ids, kind)
 
     def seen_before(self, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media]]:
         """Matches recorded at intake for ``media_ids``, with the archive media they point to."""
-        return self._read(fingerprints.seen_before, media_ids)
+        return self._once(fingerprints.seen_before, media_ids)
 
     def first_cases(self, media_ids: Sequence[str]) -> dict[str, tuple[Media, Case | None]]:
         """Each media item with the case it was first taken into."""
-        return self._read(fingerprints.first_cases, media_ids)
+        return self._once(fingerprints.first_cases, media_ids)
 
     # Findings
 
     def findings(self, case_id: str, media_id: str) -> list[FindingRow]:
-        return self._read(findings.findings, case_id, media_id)
+        return self._once(findings.findings, case_id, media_id)
 
     def replace_findings(
         self,
@@ -219,34 +221,34 @@ class Store:
         event: EventSpec | None = None,
     ) -> None:
         """Swap the findings of each media in the case, with an optional (user, action, details)."""
-        self._retrying(lambda s: findings.replace_findings(s, case_id, by_media, event))
+        self._once(findings.replace_findings, case_id, by_media, event)
 
     # Notes and verdicts
 
     def add_note(self, note: Note, describe: Callable[[Note], dict[str, Any]]) -> Note:
         """Store ``note`` with a ``note-added`` event whose details ``describe`` gives."""
-        return self._retrying(lambda session: review.add_note(session, note, describe))
+        return self._once(review.add_note, note, describe)
 
     def notes(self, case_id: str) -> list[Note]:
-        return self._read(review.notes, case_id)
+        return self._once(review.notes, case_id)
 
     def verdicts(self, case_id: str | None = None) -> list[Verdict]:
         """A case's verdicts (every case's without ``case_id``), oldest first."""
-        return self._read(review.verdicts, case_id)
+        return self._once(review.verdicts, case_id)
 
     def record_verdict(self, case_id: str, step: VerdictStep) -> Verdict:
         """Propose, approve or reject under the case lock: one decision wins."""
-        return self._retrying(lambda session: review.record_verdict(session, case_id, step))
+        return self._once(review.record_verdict, case_id, step)
 
     # History
 
     def events(self, case_id: str) -> list[Event]:
-        return self._read(events.events, case_id)
+        return self._once(events.events, case_id)
 
     # Bundles
 
     def case_records(self, case_id: str) -> CaseRecords:
-        return self._read(lambda s: transfer.case_records(s, cases.get_case(s, case_id)))
+        return self._once(lambda s: transfer.case_records(s, cases.get_case(s, case_id)))
 
     def import_case(self, records: CaseRecords, user: str, details: dict[str, Any]) -> list[str]:
         """Add a bundle's case in one transaction and end its history with an import event.
