@@ -26,7 +26,7 @@ def test_file_sha256_of_a_known_file(tmp_path):
 
 
 def test_a_writer_that_raises_stops_the_copy():
-    seen = []
+    seen: list[int] = []
 
     def refuse_second(chunk: bytes) -> None:
         if seen:
