@@ -7,8 +7,11 @@ emptied beside the originals they described.
 
 from __future__ import annotations
 
+import errno
 import gc
+import os
 import random
+import re
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -137,6 +140,59 @@ def test_a_dropped_table_is_one_line(cli, case, store, store_dir, backend):
     cause = "no such table: notes" if backend == "sqlite" else 'relation "notes" does not exist'
     assert line == f"Error: the case database at {where} is damaged: {cause}"
     assert cli("cases").stdout.count(case["case_id"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "cause"),
+    [
+        ("tags", "'[\"unfinished'", "Unterminated string starting at: line 1 column 2 (char 1)"),
+        # Bytes that are no text, and an escape sequence that must not reach the terminal.
+        ("title", "CAST(x'1b5d303b6f776e6564ff07' AS TEXT)", "column title is not UTF-8"),
+    ],
+)
+def test_a_stored_value_that_cannot_be_decoded_is_one_line(
+    tmp_path, store_dir, column, value, cause
+):
+    cli = Cli(store_dir)
+    case_id = cli.json("intake", photo(tmp_path / "strike.jpg"))[0]["case_id"]
+    db = store_dir / "mediacheck.db"
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(f"UPDATE cases SET {column} = {value}")
+
+    for args in (["cases"], ["show", case_id], ["verify"]):
+        result = cli(*args, expect=1)
+        assert result.stderr == (
+            f"Error: the case database at {db} is damaged: a stored value cannot be decoded: "
+            f"{cause}\n"
+        )
+
+
+def test_garbage_anywhere_in_the_file_never_escapes_as_a_traceback(tmp_path, store_dir):
+    """Every page of a real store's database, in turn, overwritten or with bytes flipped."""
+    cli = Cli(store_dir)
+    case_id = cli.json("intake", photo(tmp_path / "strike.jpg"))[0]["case_id"]
+    cli("note", case_id, "--engine", "tineye", "Nothing older")
+    db = store_dir / "mediacheck.db"
+    good = _settled(db)
+    failures = []
+    for page in range(1, len(good) // PAGE + 1):
+        for damaged in (_garbage_over_page(bytearray(good), page), _flipped(good, page)):
+            db.write_bytes(damaged)
+            # The JSON report reads every row of the case: show --json and the history.
+            result = cli("report", case_id, "--format", "json", expect=None)
+            assert result.exit_code in (0, 1), page
+            failures += [(page, line) for line in result.stderr.splitlines()]
+    assert len({page for page, _ in failures}) > 5  # the sweep met damage on many pages
+    prefix = f"Error: the case database at {db} is damaged: "
+    assert [(page, line) for page, line in failures if not line.startswith(prefix)] == []
+
+
+def _flipped(data: bytearray, page: int) -> bytes:
+    rng = random.Random(-page)
+    copy = bytearray(data)
+    for _ in range(8):
+        copy[(page - 1) * PAGE + rng.randrange(PAGE)] ^= 1 << rng.randrange(8)
+    return bytes(copy)
 
 
 @pytest.fixture
@@ -290,4 +346,37 @@ def test_intake_onto_a_full_disk_is_one_line_naming_the_store(small_disk, tmp_pa
         f"Error: cannot write to the case store {store_dir}: No space left on device\n"
     )
     assert list((store_dir / "originals" / "tmp").iterdir()) == []
+    assert cli("verify").stdout.endswith(": all intact\n")
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_under_the_database_is_one_line_and_changes_nothing(small_disk, tmp_path):
+    store_dir = small_disk / "cases"
+    cli = Cli(store_dir)
+    case_id = cli.json("intake", photo(tmp_path / "strike.jpg"))[0]["case_id"]
+    events = len(cli.json("history", case_id))
+    filler = _fill(small_disk)
+
+    result = cli("note", case_id, "x" * 50_000, expect=1)
+    db = store_dir / "mediacheck.db"
+    # SQLite says which, depending on whether it could still map its shared-memory index.
+    assert re.fullmatch(
+        rf"Error: cannot (open|use) database sqlite:///{db}: "
+        r"(disk I/O error|database or disk is full)\n",
+        result.stderr,
+    )
+    filler.unlink()
+    assert len(cli.json("history", case_id)) == events
     assert cli("verify").stdout.endswith(": all intact\n")

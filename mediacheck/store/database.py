@@ -9,6 +9,7 @@ desks can neither lose an event nor fork the chain.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -113,7 +114,10 @@ class Store:
 
     @classmethod
     def open(cls, settings: Settings, check_schema: bool = True) -> Store:
-        """The store, its database built if empty; ``check_schema=False`` is for ``db`` commands."""
+        """The store, its database built if empty; ``check_schema=False`` is for ``db`` commands.
+
+        A missing or empty database beside stored originals is refused, not rebuilt.
+        """
         try:
             settings.store.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -722,6 +726,7 @@ SQLITE_DAMAGE_WORDS = ("no such table", "no such column", "malformed database sc
 POSTGRES_DAMAGE_STATES = {"42P01", "42703", "XX001", "XX002"}
 # SQLite hands back whatever bytes a damaged page holds: decoding them fails.
 UNDECODABLE = (UnicodeDecodeError, json.JSONDecodeError)
+NOT_UTF8 = re.compile(r"Could not decode to UTF-8 column '(\w+)'")
 
 
 def _database_error(db_url: str, verb: str, exc: Exception) -> StoreError | None:
@@ -732,6 +737,9 @@ def _database_error(db_url: str, verb: str, exc: Exception) -> StoreError | None
         line = line.replace(str(url.password), "***")
     if isinstance(exc, UNDECODABLE):
         return _damaged(url, f"a stored value cannot be decoded: {line}")
+    if found := NOT_UTF8.match(line):
+        # Not the text itself: it holds whatever bytes the damage left, escapes included.
+        return _damaged(url, f"a stored value cannot be decoded: column {found[1]} is not UTF-8")
     if isinstance(exc, DBAPIError) and _is_damage(exc):
         return _damaged(url, line)
     if isinstance(exc, OperationalError | InterfaceError):
