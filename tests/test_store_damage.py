@@ -115,17 +115,26 @@ def test_a_damaged_sqlite_file_is_one_line_on_every_command(tmp_path, store_dir,
     assert db.read_bytes() == damaged
 
 
-def test_damage_met_in_the_middle_of_a_command_is_one_line(tmp_path, store_dir):
+@pytest.mark.parametrize(
+    ("table", "command"),
+    [
+        ("events", ["history", "{case}"]),  # finds the case, then reads its events
+        ("fingerprints", ["match", "{a}", "{b}"]),  # stops at the first file, not one line each
+    ],
+)
+def test_damage_met_in_the_middle_of_a_command_is_one_line(tmp_path, store_dir, table, command):
     cli = Cli(store_dir)
     case_id = cli.json("intake", photo(tmp_path / "strike.jpg"))[0]["case_id"]
     db = store_dir / "mediacheck.db"
-    db.write_bytes(_garbage_over_page(_settled(db), _rootpage(db, "events")))
+    db.write_bytes(_garbage_over_page(_settled(db), _rootpage(db, table)))
+    names = {"case": case_id, "a": photo(tmp_path / "a.jpg", seed=1), "b": tmp_path / "strike.jpg"}
 
     assert cli("cases").stdout.count(case_id) == 1  # the cases table is intact
-    result = cli("history", case_id, expect=1)  # finds the case, then reads its events
+    result = cli(*[arg.format(**names) for arg in command], expect=1)
     assert result.stderr == (
         f"Error: the case database at {db} is damaged: database disk image is malformed\n"
     )
+    assert result.stdout == ""
 
 
 def test_a_dropped_table_is_one_line(cli, case, store, store_dir, backend):

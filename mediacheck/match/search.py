@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from mediacheck.errors import InputFileError, MediacheckError, UnsupportedMedia
+from mediacheck.errors import InputFileError, MediacheckError, StoreError, UnsupportedMedia
 from mediacheck.history import chain as history
 from mediacheck.match.fingerprints import VERSION, Keypoints, Probe
 from mediacheck.match.fingerprints import Fingerprint as FingerprintOf
@@ -161,6 +161,8 @@ def match_files(store: Store, paths: Iterable[Path]) -> Iterable[FileMatches]:
         try:
             probes = [Probe(p.image) for p in file_pictures(path)]
             found = archive.search(probes, sha256=_sha256(path))
+        except StoreError:
+            raise  # the archive itself cannot be read: no file could be searched
         except MediacheckError as exc:
             yield FileMatches(str(path), [], error=str(exc))
             continue
