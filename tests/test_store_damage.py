@@ -12,6 +12,7 @@ import gc
 import os
 import random
 import re
+import secrets
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -20,10 +21,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from mediacheck.errors import StoreError
 from mediacheck.store.blobs import BlobStore
-from tests.backends import postgres_schema
+from tests.backends import POSTGRES_URL, admin_engine, postgres_schema
 from tests.conftest import Cli
 from tests.media import photo
 
@@ -389,3 +391,43 @@ def test_a_full_disk_under_the_database_is_one_line_and_changes_nothing(small_di
     filler.unlink()
     assert len(cli.json("history", case_id)) == events
     assert cli("verify").stdout.endswith(": all intact\n")
+
+
+@pytest.mark.postgres
+def test_a_postgres_schema_that_does_not_exist_is_one_line(tmp_path):
+    url = make_url(POSTGRES_URL).update_query_dict({"options": "-csearch_path=no_such_schema"})
+    shown = url.render_as_string(hide_password=True)
+    cli = Cli(tmp_path / "cases", db_url=url.render_as_string(hide_password=False))
+    result = cli("cases", expect=1)
+    assert result.stderr == (
+        f"Error: cannot open database {shown}: no schema has been selected to create in\n"
+    )
+
+
+@pytest.mark.postgres
+def test_a_desk_without_privileges_on_the_tables_is_one_line(tmp_path):
+    role = f"desk_{secrets.token_hex(4)}"
+    with postgres_schema() as owner_url:
+        Cli(tmp_path / "cases", db_url=owner_url)("cases")  # the owner builds the schema
+        url = make_url(owner_url).set(username=role)
+        schema = url.query["options"].removeprefix("-csearch_path=")
+        _admin(f"CREATE ROLE {role} LOGIN", f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')
+        try:
+            result = Cli(tmp_path / "cases", db_url=url.render_as_string())("cases", expect=1)
+            assert result.stderr == (
+                f"Error: cannot open database {url.render_as_string()}: "
+                "permission denied for table alembic_version\n"
+            )
+        finally:
+            gc.collect()  # the connections the command left in its pool
+            _admin(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'",
+                f'REVOKE ALL ON SCHEMA "{schema}" FROM {role}',
+                f"DROP ROLE {role}",
+            )
+
+
+def _admin(*statements: str) -> None:
+    with admin_engine().connect() as conn:
+        for statement in statements:
+            conn.execute(text(statement))

@@ -724,6 +724,8 @@ def _first_line(exc: BaseException) -> str:
 SQLITE_DAMAGE_CODES = {11, 26}
 SQLITE_DAMAGE_WORDS = ("no such table", "no such column", "malformed database schema")
 POSTGRES_DAMAGE_STATES = {"42P01", "42703", "XX001", "XX002"}
+# A server that answers but will not serve this desk: no privilege, no such schema, read-only.
+POSTGRES_REFUSAL_STATES = {"42501", "3F000", "25006"}
 # SQLite hands back whatever bytes a damaged page holds: decoding them fails.
 UNDECODABLE = (UnicodeDecodeError, json.JSONDecodeError)
 NOT_UTF8 = re.compile(r"Could not decode to UTF-8 column '(\w+)'")
@@ -742,7 +744,7 @@ def _database_error(db_url: str, verb: str, exc: Exception) -> StoreError | None
         return _damaged(url, f"a stored value cannot be decoded: column {found[1]} is not UTF-8")
     if isinstance(exc, DBAPIError) and _is_damage(exc):
         return _damaged(url, line)
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError) or _is_refusal(exc):
         shown = url.render_as_string(hide_password=True)
         return StoreError(f"cannot {verb} database {shown}: {line}")
     return None
@@ -766,6 +768,10 @@ def _is_damage(exc: DBAPIError) -> bool:
     if code is not None and code & 0xFF in SQLITE_DAMAGE_CODES:
         return True
     return str(exc.orig).startswith(SQLITE_DAMAGE_WORDS)
+
+
+def _is_refusal(exc: Exception) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in POSTGRES_REFUSAL_STATES
 
 
 def _refuse_beside_originals(blobs: BlobStore) -> None:
