@@ -46,3 +46,21 @@ def test_empty_sha256_is_the_known_constant(tmp_path: Path):
     (tmp_path / "empty").write_bytes(b"")
     stored = BlobStore(tmp_path / "store").put(tmp_path / "empty")
     assert stored.sha256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_originals_are_the_files_named_by_their_hash_under_their_prefix(tmp_path: Path):
+    blobs = BlobStore(tmp_path / "store")
+    (tmp_path / "in.bin").write_bytes(b"evidence")
+    stored = blobs.put(tmp_path / "in.bin")
+    sha = stored.sha256
+    (blobs.originals / "tmp" / "incoming-abc").write_bytes(b"a write in progress")
+    (blobs.originals / sha[:2] / sha[2:4] / "notes.txt").write_bytes(b"left by hand")
+    misplaced = blobs.originals / "00" / "00" / sha
+    misplaced.parent.mkdir(parents=True)
+    misplaced.write_bytes(b"evidence")
+    (blobs.derived / sha[:2] / sha[2:4]).mkdir(parents=True)
+    (blobs.derived / sha[:2] / sha[2:4] / sha).write_bytes(b"derived")
+
+    assert list(blobs.stored_originals()) == [sha]
+    assert blobs.count_originals() == 1
+    assert BlobStore(tmp_path / "nothing here").count_originals() == 0

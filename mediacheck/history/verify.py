@@ -3,8 +3,10 @@
 Intake is tolerant; this is where mediacheck is strict. Every original is read
 and hashed again, and every history chain is re-walked from its first event to
 the head recorded on the case, so that an edited, deleted or truncated history
-shows as surely as an altered file. Notes and verdicts are then compared with
-what their events recorded: a rating changed in the database is named too.
+shows as surely as an altered file. An original that no media row holds is
+named too: its row was deleted, or an intake stopped before recording it.
+Notes and verdicts are then compared with what their events recorded: a rating
+changed in the database is named too.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from mediacheck.store.models import Case, Event, Media, Note, Verdict
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # original, history or record
+    kind: str  # original, orphan, history or record
     message: str
     case_id: str | None = None
     media_id: str | None = None
@@ -40,14 +42,20 @@ class Report:
 
 
 def verify(store: Store, case_id: str | None = None) -> Report:
-    """Check one case (its originals and history) or, without ``case_id``, the whole store."""
+    """Check one case (its originals and history) or, without ``case_id``, the whole store.
+
+    The whole store also has every stored original held by a media row.
+    """
+    report = Report()
     if case_id is None:
+        # Files first: an intake that commits its row meanwhile is not an orphan.
+        stored = set(store.blobs.stored_originals())
         cases = [listing.case for listing in store.list_cases()]
         media = store.all_media()
+        report.problems.extend(check_orphans(store, stored, media))
     else:
         cases = [store.get_case(case_id)]
         media = [m for _, m in store.case_media(case_id)]
-    report = Report()
     for item in media:
         report.originals += 1
         report.problems.extend(check_original(store, item))
@@ -87,6 +95,19 @@ def check_original(store: Store, media: Media) -> list[Problem]:
             )
         ]
     return []
+
+
+def check_orphans(store: Store, stored: set[str], media: list[Media]) -> list[Problem]:
+    """Originals no media row holds: left by an interrupted intake, or their row was deleted."""
+    held = {item.sha256 for item in media}
+    return [
+        Problem(
+            "orphan",
+            f"{store.blobs.relative(store.blobs.original_path(sha256))}: stored file held by "
+            "no media (an interrupted intake, or a row deleted)",
+        )
+        for sha256 in sorted(stored - held)
+    ]
 
 
 def check_history(case: Case, events: list[Event]) -> list[Problem]:

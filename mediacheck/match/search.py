@@ -17,7 +17,7 @@ from typing import Protocol
 from PIL import Image
 
 from mediacheck.digests import file_sha256
-from mediacheck.errors import InputFileError, MediacheckError, UnsupportedMedia
+from mediacheck.errors import InputFileError, MediacheckError, StoreError, UnsupportedMedia
 from mediacheck.match.fingerprints import VERSION, Keypoints, Probe
 from mediacheck.match.index import FingerprintIndex, Match, best_per_media, search_pictures
 from mediacheck.media.pictures import open_picture
@@ -212,6 +212,8 @@ def match_files(store: ArchiveReads, paths: Iterable[Path]) -> Iterable[FileMatc
         try:
             probes = [Probe(p.image) for p in file_pictures(path)]
             found = archive.search(probes, sha256=_sha256(path))
+        except StoreError:
+            raise  # the archive itself cannot be read: no file could be searched
         except MediacheckError as exc:
             yield FileMatches(str(path), [], error=str(exc))
             continue

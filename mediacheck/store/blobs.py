@@ -1,20 +1,34 @@
 """The content-addressed evidence area: originals byte for byte, named by SHA-256.
 
 An original is written once (temporary file, fsync, hard link into place) and
-made read-only; taking in the same bytes again finds it already there.
+made read-only; taking in the same bytes again finds it already there. The
+originals are the files ``originals/<2 hex>/<2 hex>/<64 hex>`` whose name
+starts with their folders' names; ``originals/tmp/`` holds writes in progress.
+
+A file that cannot be read is the input's fault and stays an ``OSError`` for
+the caller to report against that file; a store that cannot be written (a full
+disk, a quota, a read-only mount) is a ``StoreError`` naming the store.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from mediacheck.digests import hash_stream
+from mediacheck.errors import StoreError
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+TEMP_FOLDER = "tmp"
+TEMP_PREFIX = "incoming-"
+_HEX2 = re.compile(r"[0-9a-f]{2}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -51,24 +65,25 @@ class BlobStore:
     def derived_dir(self, sha256: str) -> Path:
         """Where pictures made from one original live (keyframes, ELA, thumbnails)."""
         path = self.derived / sha256[:2] / sha256
-        path.mkdir(parents=True, exist_ok=True)
+        with self._writing():
+            path.mkdir(parents=True, exist_ok=True)
         return path
 
     def put(self, source: Path) -> StoredBlob:
         """Copy ``source`` into the store, hashing it in the same single read."""
-        tmp_dir = self.originals / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="incoming-")
-        tmp = Path(tmp_name)
-        try:
-            with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
-                digests = _copy_and_hash(src, out)
-                out.flush()
-                os.fsync(out.fileno())
-            final = self.original_path(digests.sha256)
-            existed = _link_into_place(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with open(source, "rb") as src:
+            with self._writing():
+                tmp_dir = self.originals / TEMP_FOLDER
+                tmp_dir.mkdir(parents=True, exist_ok=True)
+                fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=TEMP_PREFIX)
+            tmp = Path(tmp_name)
+            try:
+                digests = self._copy_into(src, fd)
+                final = self.original_path(digests.sha256)
+                with self._writing():
+                    existed = _link_into_place(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
         return StoredBlob(**vars(digests), path=final, existed=existed)
 
     def digests(self, sha256: str) -> Digests:
@@ -76,11 +91,60 @@ class BlobStore:
         with open(self.original_path(sha256), "rb") as src:
             return _copy_and_hash(src, None)
 
+    def stored_originals(self) -> Iterator[str]:
+        """The SHA-256 of every original in the store, in no particular order.
 
-def _copy_and_hash(src, out) -> Digests:
-    found = hash_stream(src, ("sha256", "sha1", "md5"), out.write if out is not None else None)
+        Files elsewhere (a write in progress, something left by hand) are not
+        originals: only a name that is its own hash, under its prefix folders.
+        """
+        for first in _entries(self.originals, _HEX2):
+            for second in _entries(Path(first.path), _HEX2):
+                prefix = first.name + second.name
+                for leaf in _entries(Path(second.path), _SHA256):
+                    if leaf.name.startswith(prefix) and leaf.is_file(follow_symlinks=False):
+                        yield leaf.name
+
+    def count_originals(self) -> int:
+        return sum(1 for _ in self.stored_originals())
+
+    def _copy_into(self, src, fd: int) -> Digests:
+        """Copy and hash ``src`` into the open temporary file ``fd``, then close it."""
+        try:
+            digests = _copy_and_hash(src, lambda chunk: self._write(fd, chunk))
+            with self._writing():
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        return digests
+
+    def _write(self, fd: int, chunk: bytes) -> None:
+        with self._writing():
+            while chunk:
+                chunk = chunk[os.write(fd, chunk) :]
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """An error while writing into the store is the store's, never the input's."""
+        try:
+            yield
+        except OSError as exc:
+            cause = exc.strerror or str(exc)
+            raise StoreError(f"cannot write to the case store {self.root}: {cause}") from exc
+
+
+def _copy_and_hash(src, write: Callable[[bytes], object] | None) -> Digests:
+    found = hash_stream(src, ("sha256", "sha1", "md5"), write)
     sha256, sha1, md5 = (found.hexdigests[name] for name in ("sha256", "sha1", "md5"))
     return Digests(sha256, sha1, md5, found.size)
+
+
+def _entries(folder: Path, name: re.Pattern[str]) -> list[os.DirEntry[str]]:
+    """The entries of ``folder`` whose whole name matches ``name``; none if it is gone."""
+    try:
+        with os.scandir(folder) as entries:
+            return [entry for entry in entries if name.fullmatch(entry.name)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _link_into_place(tmp: Path, final: Path) -> bool:

@@ -14,15 +14,24 @@ desks can neither lose an event nor fork the chain.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlmodel import Session, create_engine
 
 from mediacheck.config import Settings
@@ -66,7 +75,10 @@ class Store:
 
     @classmethod
     def open(cls, settings: Settings, check_schema: bool = True) -> Store:
-        """The store, its database built if empty; ``check_schema=False`` is for ``db`` commands."""
+        """The store, its database built if empty; ``check_schema=False`` is for ``db`` commands.
+
+        A missing or empty database beside stored originals is refused, not rebuilt.
+        """
         try:
             settings.store.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -74,7 +86,11 @@ class Store:
         store = cls(settings)
         if check_schema:
             with store._database_errors():
-                schema.ensure(store.engine)
+                found = _existing_schema(settings.db_url, store.engine)
+                if found is None:
+                    _refuse_beside_originals(store.blobs)
+                if found is None or found.current != found.head:
+                    schema.ensure(store.engine)
         return store
 
     def schema_state(self) -> schema.SchemaState:
@@ -87,15 +103,20 @@ class Store:
 
     @contextmanager
     def _database_errors(self, verb: str = "open") -> Iterator[None]:
-        """An unreachable server, refused login or lost connection: one line, never the password."""
+        """A damaged database, an unreachable server or a lost connection: one line.
+
+        A unique-key race (``_retrying`` runs it again) and SQL mediacheck got
+        wrong (a bug) keep their exceptions.
+        """
         try:
             yield
-        except OperationalError as exc:
-            line = _first_line(exc)
-            password = make_url(self.settings.db_url).password
-            if password:
-                line = line.replace(str(password), "***")
-            raise StoreError(f"cannot {verb} database {self.safe_url}: {line}") from exc
+        except IntegrityError:
+            raise
+        except (DBAPIError, *UNDECODABLE) as exc:
+            error = _database_error(self.settings.db_url, verb, exc)
+            if error is None:
+                raise
+            raise error from exc
 
     @property
     def safe_url(self) -> str:
@@ -311,3 +332,78 @@ def _replace_nul(session: Session, _flush_context, _instances) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+# SQLite's result codes for a file that is not, or no longer, a whole database
+# (SQLITE_CORRUPT, SQLITE_NOTADB), its words for a schema missing parts, and
+# PostgreSQL's SQLSTATEs for the same: undefined table or column, corrupted data or index.
+SQLITE_DAMAGE_CODES = {11, 26}
+SQLITE_DAMAGE_WORDS = ("no such table", "no such column", "malformed database schema")
+POSTGRES_DAMAGE_STATES = {"42P01", "42703", "XX001", "XX002"}
+# A server that answers but will not serve this desk: no privilege, no such schema, read-only.
+POSTGRES_REFUSAL_STATES = {"42501", "3F000", "25006"}
+# SQLite hands back whatever bytes a damaged page holds: decoding them fails.
+UNDECODABLE = (UnicodeDecodeError, json.JSONDecodeError)
+NOT_UTF8 = re.compile(r"Could not decode to UTF-8 column '(\w+)'")
+
+
+def _database_error(db_url: str, verb: str, exc: Exception) -> StoreError | None:
+    """The one line for an error of the database, never its password; None for a bug."""
+    url = make_url(db_url)
+    line = _first_line(exc)
+    if url.password:
+        line = line.replace(str(url.password), "***")
+    if isinstance(exc, UNDECODABLE):
+        return _damaged(url, f"a stored value cannot be decoded: {line}")
+    if found := NOT_UTF8.match(line):
+        # Not the text itself: it holds whatever bytes the damage left, escapes included.
+        return _damaged(url, f"a stored value cannot be decoded: column {found[1]} is not UTF-8")
+    if isinstance(exc, DBAPIError) and _is_damage(exc):
+        return _damaged(url, line)
+    if isinstance(exc, OperationalError | InterfaceError) or _is_refusal(exc):
+        shown = url.render_as_string(hide_password=True)
+        return StoreError(f"cannot {verb} database {shown}: {line}")
+    return None
+
+
+def _damaged(url: URL, cause: str) -> StoreError:
+    # The SQLite file is what the user can restore; a server is named by its URL.
+    if url.get_backend_name() == "sqlite" and url.database:
+        where = url.database
+    else:
+        where = url.render_as_string(hide_password=True)
+    return StoreError(f"the case database at {where} is damaged: {cause}")
+
+
+def _is_damage(exc: DBAPIError) -> bool:
+    """The database answers, but its file or its tables are not what mediacheck wrote."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in POSTGRES_DAMAGE_STATES
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in SQLITE_DAMAGE_CODES:
+        return True
+    return str(exc.orig).startswith(SQLITE_DAMAGE_WORDS)
+
+
+def _is_refusal(exc: Exception) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in POSTGRES_REFUSAL_STATES
+
+
+def _refuse_beside_originals(blobs: BlobStore) -> None:
+    """Never build a new, empty database beside originals: the old one was lost or moved."""
+    held = blobs.count_originals()
+    if held:
+        raise StoreError(f"the store holds {held} originals but its database is empty or missing")
+
+
+def _existing_schema(db_url: str, engine: Engine) -> schema.SchemaState | None:
+    """The database's schema state; None if the database is missing or empty."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database)
+        # Checked before connecting: a connection would create the missing file.
+        if not path.exists() or path.stat().st_size == 0:
+            return None
+    found = schema.state(engine)
+    return None if found.current is None and found.empty else found
