@@ -29,6 +29,7 @@ from mediacheck.media.metadata.iptc import (
 )
 from mediacheck.media.metadata.summary import SUMMARY_KEYS, Sources, build_summary
 from mediacheck.media.metadata.xmp import parse_xmp
+from mediacheck.media.raw import raw_format
 
 __all__ = ["SUMMARY_KEYS", "ExtractedMetadata", "extract_metadata"]
 
@@ -38,6 +39,7 @@ logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 # Pillow opens these lazily from the headers; its WebP, HEIF and AVIF plugins read the whole file.
 PILLOW_STREAMS = {"JPEG", "PNG", "TIFF", "GIF", "BMP"}
+HEAD_BYTES = 8192  # enough for IFD0 of a TIFF, which tells a camera raw from a TIFF
 T = TypeVar("T")
 
 
@@ -74,7 +76,7 @@ def _extract(
         declared = f" (content type {mime})" if mime else ""
         return _nothing(pixel_size, f"unrecognised image format{declared}")
     errors: list[str] = []
-    blocks = Blocks(format=kind)
+    blocks = Blocks(format=_raw_name(fh) if kind == "TIFF" else kind)
     _guarded(f"{kind} structure", lambda: WALKERS[kind](fh, blocks), errors, None)
     errors.extend(blocks.errors)
     metadata, sources = _decode_blocks(fh, blocks, errors)
@@ -82,6 +84,12 @@ def _extract(
     empty = build_summary(Sources(), pixel_size)
     summary = _guarded("summary", lambda: build_summary(sources, pixel_size), errors, empty)
     return ExtractedMetadata(summary, metadata, errors)
+
+
+def _raw_name(fh: BinaryIO) -> str:
+    """The camera raw format ("CR2", "NEF", ...) a TIFF structure is, or "TIFF"."""
+    fh.seek(0)
+    return raw_format(fh.read(HEAD_BYTES)) or "TIFF"
 
 
 def _guarded(what: str, step: Callable[[], T], errors: list[str], fallback: T) -> T:
@@ -105,6 +113,10 @@ def _decode_blocks(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> tuple[dic
     if blocks.exif is not None or blocks.exif_in_file:
         tags, exif_errors = read_exif(fh if blocks.exif_in_file else blocks.exif)
         errors.extend(exif_errors)
+        for directory in blocks.exif_directories:
+            more, more_errors = read_exif(directory)
+            tags = more | tags
+            errors.extend(more_errors)
         sources.exif = tags
         if tags:
             metadata["exif"] = _guarded("EXIF", lambda: exif_json(tags), errors, {})
