@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import struct
 import warnings
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import pillow_heif
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from mediacheck.errors import UnsupportedMedia
-from mediacheck.media import raw
+from mediacheck.media import raw, short_data
 
 pillow_heif.register_heif_opener()
 # Phones write HEIC files whose declared size is off by a few pixels; the
@@ -52,19 +50,7 @@ ALPHA_MODES = {"LA", "PA", "RGBA"}
 # output (measured: 10 bytes a pixel in all for a 12 MP iPhone HEIC), libwebp's output.
 DECODER_BYTES = {"HEIF": 6, "AVIF": 6, "WEBP": 4}
 HEAD_BYTES = 8192
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-INFLATE_STEP = MB
-# Adam7 interlacing: (first column, first row, column step, row step) of its seven passes.
-ADAM7_PASSES = (
-    (0, 0, 8, 8),
-    (4, 0, 8, 8),
-    (0, 4, 4, 8),
-    (2, 0, 4, 4),
-    (0, 2, 2, 4),
-    (1, 0, 2, 2),
-    (0, 1, 1, 2),
-)
+TIFF_ROWS_PER_STRIP, TIFF_TILE_WIDTH, TIFF_TILE_LENGTH = 278, 322, 323
 
 
 @dataclass
@@ -134,17 +120,14 @@ def _decode(path: Path, img: Image.Image) -> Picture:
             path, f"decompression bomb refused: {width}x{height} pixels is over {MAX_PIXELS}"
         )
     fmt = img.format or ""
+    cut = short_data.jpeg_too_short(img) if fmt == "JPEG" else False
     if fmt == "JPEG":
         img.draft("RGB", DRAFT_SIZE)
-    cut = fmt == "PNG" and _trim_short_png(path, img)
-    orientation = _exif_orientation(img)
-    needed = decode_bytes(img, (width, height), orientation)
-    if needed > DECODE_BUDGET:
-        raise UnsupportedMedia(
-            path,
-            f"too large to decode within the memory bound: {width}x{height} {img.mode} "
-            f"needs about {needed // MB} MB, over {DECODE_BUDGET // MB} MB",
-        )
+    cut = cut or (fmt == "PNG" and _trim_short_png(img))
+    check_budget(path, img, (width, height))
+    orientation = _exif_orientation(img)  # a PNG is decoded to find its eXIf chunk
+    if orientation != 1:
+        check_budget(path, img, (width, height), orientation)
     img.load()
     # exif_transpose copies even when nothing turns: only a turned picture pays for a copy.
     upright = ImageOps.exif_transpose(img) if orientation != 1 else img
@@ -154,9 +137,9 @@ def _decode(path: Path, img: Image.Image) -> Picture:
     return Picture(width, height, _to_rgb(upright), fmt, truncated=cut)
 
 
-def _trim_short_png(path: Path, img: Image.Image) -> bool:
+def _trim_short_png(img: Image.Image) -> bool:
     """Whether a PNG's data ends early; if its rows are in order, decode only those it has."""
-    counted = _png_rows(path)
+    counted = short_data.png_rows(img.fp) if img.fp is not None else None
     if counted is None or counted[0] >= counted[1]:
         return False
     if not img.info.get("interlace") and len(img.tile) == 1:
@@ -165,6 +148,52 @@ def _trim_short_png(path: Path, img: Image.Image) -> bool:
         img._size = (img.width, rows)  # Pillow allocates and decodes this many rows only
         img.tile = [img.tile[0]._replace(extents=(0, 0, img.width, rows))]
     return True
+
+
+def open_image(path: Path) -> Image.Image:
+    """A picture file opened lazily, nothing decoded yet; for a camera raw, its preview."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    if raw.raw_format(head) is None:
+        return Image.open(path)
+    return raw.open_preview(path).open()
+
+
+def check_budget(
+    path: Path,
+    img: Image.Image,
+    declared: tuple[int, int],
+    orientation: int = 1,
+    converted_to: str | None = None,
+) -> None:
+    """Refuse, before decoding, a picture whose buffers would be over ``DECODE_BUDGET``.
+
+    ``converted_to``: the mode the caller converts the full-size picture to.
+    """
+    needed = decode_bytes(img, declared, orientation)
+    if converted_to is not None and converted_to != img.mode:
+        needed += img.width * img.height * MODE_BYTES.get(converted_to, 4)
+    if needed > DECODE_BUDGET:
+        raise UnsupportedMedia(
+            path,
+            f"too large to decode within the memory bound: {declared[0]}x{declared[1]} "
+            f"{img.mode} needs about {needed // MB} MB, over {DECODE_BUDGET // MB} MB",
+        )
+
+
+def bounded_draft(target: tuple[int, int], size: tuple[int, int]) -> tuple[int, int]:
+    """A JPEG draft size at least ``target`` unless that decodes to more than half the budget.
+
+    libjpeg scales by 1/2, 1/4 or 1/8 and Pillow picks the coarsest scale that still
+    gives ``target``: a 196 MP picture wanted at 4096 px decodes at 7000 px, 196 MB,
+    before the caller's own copies. A coarser scale is asked for where that is too much.
+    """
+    scale = 1
+    while scale < 8 and size[0] * size[1] * 4 > DECODE_BUDGET // 2 * scale * scale:
+        scale *= 2
+    if scale == 1:
+        return target
+    return (min(target[0], size[0] // scale), min(target[1], size[1] // scale))
 
 
 def decode_bytes(img: Image.Image, declared: tuple[int, int], orientation: int = 1) -> int:
@@ -179,7 +208,19 @@ def decode_bytes(img: Image.Image, declared: tuple[int, int], orientation: int =
     needed = pixels * (per_pixel * copies + DECODER_BYTES.get(img.format or "", 0))
     if img.format == "JPEG" and img.info.get("progressive"):
         needed += declared[0] * declared[1] * 2 * _samples_per_pixel(img)
-    return needed
+    if img.format == "TIFF":
+        needed += _tiff_strip_pixels(img) * per_pixel
+    return int(needed)
+
+
+def _tiff_strip_pixels(img: Image.Image) -> int:
+    """Pixels of one strip or tile: libtiff decodes each whole into a buffer of its own."""
+    tags = getattr(img, "tag_v2", {})
+    tile = (tags.get(TIFF_TILE_WIDTH), tags.get(TIFF_TILE_LENGTH))
+    if all(isinstance(side, int) for side in tile):
+        return tile[0] * tile[1]
+    rows = tags.get(TIFF_ROWS_PER_STRIP)
+    return img.width * min(rows if isinstance(rows, int) else img.height, img.height)
 
 
 def _samples_per_pixel(img: Image.Image) -> float:
@@ -201,73 +242,6 @@ def _exif_orientation(img: Image.Image) -> int:
 def _oriented(img: Image.Image, orientation: int) -> Image.Image:
     turns = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_270}
     return img.transpose(turns.get(orientation, Image.Transpose.ROTATE_90))
-
-
-def _png_rows(path: Path) -> tuple[int, int] | None:
-    """(bytes of scanlines the compressed data holds, bytes the header calls for) of a PNG.
-
-    Pillow takes a zlib stream that ends early as the end of the picture and leaves the
-    rest blank without a word; the stream is inflated here in bounded steps to count.
-    """
-    with open(path, "rb") as fh:
-        fh.seek(len(PNG_SIGNATURE))
-        length, kind = _png_chunk_head(fh)
-        header = fh.read(13)
-        if kind != b"IHDR" or length < 13 or len(header) < 13:
-            return None
-        expected = _png_raw_size(*struct.unpack(">IIBBBBB", header))
-        fh.seek(length - 13 + 4, 1)
-        inflater = zlib.decompressobj()
-        produced = 0
-        while produced < expected and not inflater.eof:
-            length, kind = _png_chunk_head(fh)
-            if kind in (b"", b"IEND"):
-                break
-            if kind == b"IDAT":
-                produced += _inflate_chunk(fh, length, inflater)
-            else:
-                fh.seek(length, 1)
-            fh.seek(4, 1)  # CRC
-    return produced, expected
-
-
-def _png_chunk_head(fh: BinaryIO) -> tuple[int, bytes]:
-    head = fh.read(8)
-    return struct.unpack(">I4s", head) if len(head) == 8 else (0, b"")
-
-
-def _inflate_chunk(fh: BinaryIO, length: int, inflater: zlib._Decompress) -> int:
-    """Bytes one IDAT chunk inflates to, read and inflated a megabyte at a time."""
-    produced = 0
-    try:
-        while length > 0 and not inflater.eof:
-            data = fh.read(min(length, INFLATE_STEP))
-            if not data:
-                break
-            length -= len(data)
-            while data and not inflater.eof:
-                produced += len(inflater.decompress(data, INFLATE_STEP))
-                data = inflater.unconsumed_tail
-    except zlib.error:
-        pass  # a damaged stream: Pillow reports that one itself
-    fh.seek(length, 1)
-    return produced
-
-
-def _png_raw_size(
-    width: int, height: int, depth: int, colour: int, _c: int, _f: int, interlace: int
-) -> int:
-    """Bytes of filtered scanlines a PNG of this header inflates to."""
-    bits = depth * PNG_CHANNELS.get(colour, 4)
-    if interlace != 1:
-        return height * (1 + (width * bits + 7) // 8)
-    return sum(_pass_size(width, height, bits, *adam7) for adam7 in ADAM7_PASSES)
-
-
-def _pass_size(width: int, height: int, bits: int, x0: int, y0: int, dx: int, dy: int) -> int:
-    columns = max(0, (width - x0 + dx - 1) // dx)
-    rows = max(0, (height - y0 + dy - 1) // dy)
-    return rows * (1 + (columns * bits + 7) // 8) if columns else 0
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

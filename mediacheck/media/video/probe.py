@@ -143,7 +143,8 @@ def probe_video(path: Path) -> VideoProbe:
         summary = summarise(container, video, audio, rotation, errors)
         if container.format.name.startswith("mov,"):
             add_gopro(path, summary, metadata, errors)
-    pictures = video is not None or any(s.type == "video" for s in undecodable)
+        # Streams are read while the container is open: PyAV's end with it.
+        pictures = video is not None or any(s.type == "video" for s in undecodable)
     return VideoProbe(
         kind="video" if pictures else "audio",
         summary=summary,
