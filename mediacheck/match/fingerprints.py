@@ -235,7 +235,7 @@ def keypoints(img: Image.Image) -> Keypoints:
     grey = np.asarray(img.convert("L").resize(size, Image.Resampling.BILINEAR))
     descriptors = None
     for threshold in FAST_THRESHOLDS:
-        orb = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=threshold)
+        orb = cv2.ORB.create(nfeatures=ORB_FEATURES, fastThreshold=threshold)
         found, descriptors = orb.detectAndCompute(grey, None)
         if descriptors is not None and len(found) >= MIN_KEYPOINTS:
             break

@@ -139,7 +139,9 @@ def _decode(path: Path, img: Image.Image) -> Picture:
 
 def _trim_short_png(img: Image.Image) -> bool:
     """Whether a PNG's data ends early; if its rows are in order, decode only those it has."""
-    counted = short_data.png_rows(img.fp) if img.fp is not None else None
+    if not isinstance(img, ImageFile.ImageFile) or img.fp is None:
+        return False
+    counted = short_data.png_rows(img.fp)
     if counted is None or counted[0] >= counted[1]:
         return False
     if not img.info.get("interlace") and len(img.tile) == 1:
@@ -205,7 +207,7 @@ def decode_bytes(img: Image.Image, declared: tuple[int, int], orientation: int =
     pixels = img.width * img.height
     per_pixel = MODE_BYTES.get(img.mode, 4)
     copies = 1 + (img.mode in ALPHA_MODES) + (orientation != 1)
-    needed = pixels * (per_pixel * copies + DECODER_BYTES.get(img.format or "", 0))
+    needed: float = pixels * (per_pixel * copies + DECODER_BYTES.get(img.format or "", 0))
     if img.format == "JPEG" and img.info.get("progressive"):
         needed += declared[0] * declared[1] * 2 * _samples_per_pixel(img)
     if img.format == "TIFF":
@@ -216,9 +218,9 @@ def decode_bytes(img: Image.Image, declared: tuple[int, int], orientation: int =
 def _tiff_strip_pixels(img: Image.Image) -> int:
     """Pixels of one strip or tile: libtiff decodes each whole into a buffer of its own."""
     tags = getattr(img, "tag_v2", {})
-    tile = (tags.get(TIFF_TILE_WIDTH), tags.get(TIFF_TILE_LENGTH))
-    if all(isinstance(side, int) for side in tile):
-        return tile[0] * tile[1]
+    tile_width, tile_length = tags.get(TIFF_TILE_WIDTH), tags.get(TIFF_TILE_LENGTH)
+    if isinstance(tile_width, int) and isinstance(tile_length, int):
+        return tile_width * tile_length
     rows = tags.get(TIFF_ROWS_PER_STRIP)
     return img.width * min(rows if isinstance(rows, int) else img.height, img.height)
 

@@ -43,14 +43,13 @@ class RawPreview:
     width: int  # the raw picture's own size, before orientation
     height: int
     orientation: int  # EXIF orientation of the raw picture
-    jpeg: bytes | None = None  # the preview as the camera encoded it...
-    bitmap: np.ndarray | None = None  # ...or as rows of RGB pixels
+    preview: bytes | np.ndarray  # a JPEG as the camera encoded it, or rows of RGB pixels
 
     def open(self) -> Image.Image:
         """The preview as a lazily decoded picture (a new one on each call)."""
-        if self.jpeg is not None:
-            return Image.open(io.BytesIO(self.jpeg))
-        return Image.fromarray(self.bitmap)
+        if isinstance(self.preview, bytes):
+            return Image.open(io.BytesIO(self.preview))
+        return Image.fromarray(self.preview)
 
 
 def raw_format(head: bytes) -> str | None:
@@ -132,12 +131,9 @@ def open_preview(path: Path) -> RawPreview:
         raise UnsupportedMedia(path, "camera raw file embeds no preview picture") from exc
     except (rawpy.LibRawError, OSError) as exc:
         raise UnsupportedMedia(path, f"camera raw file cannot be read ({_cause(exc)})") from exc
-    found = RawPreview(width, height, FLIP_ORIENTATION.get(flip, 1))
-    if thumb.format == rawpy.ThumbFormat.JPEG:
-        found.jpeg = bytes(thumb.data)
-    else:
-        found.bitmap = thumb.data
-    return found
+    jpeg = thumb.format == rawpy.ThumbFormat.JPEG
+    preview = bytes(thumb.data) if jpeg else np.asarray(thumb.data)
+    return RawPreview(width, height, FLIP_ORIENTATION.get(flip, 1), preview)
 
 
 def _cause(exc: BaseException) -> str:

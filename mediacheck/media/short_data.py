@@ -109,13 +109,14 @@ def jpeg_too_short(img: Image.Image) -> bool:
     A lower bound only: a JPEG this short is certainly cut, a longer one may still be.
     """
     layers = getattr(img, "layer", None)
-    if img.fp is None or not layers:
+    fp = getattr(img, "fp", None)
+    if fp is None or not layers:
         return False
-    where = img.fp.tell()
+    where = fp.tell()
     try:
-        scan = _jpeg_scan_bytes(img.fp)
+        scan = _jpeg_scan_bytes(fp)
     finally:
-        img.fp.seek(where)
+        fp.seek(where)
     if scan is None:
         return False
     bits = MIN_BITS_PER_BLOCK[bool(img.info.get("progressive"))]

@@ -111,7 +111,7 @@ def _decode_blocks(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> tuple[dic
         embedded_thumbnail=blocks.thumbnail,
     )
     if blocks.exif is not None or blocks.exif_in_file:
-        tags, exif_errors = read_exif(fh if blocks.exif_in_file else blocks.exif)
+        tags, exif_errors = read_exif(fh if blocks.exif_in_file else blocks.exif or b"")
         errors.extend(exif_errors)
         for directory in blocks.exif_directories:
             more, more_errors = read_exif(directory)
@@ -119,14 +119,17 @@ def _decode_blocks(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> tuple[dic
             errors.extend(more_errors)
         sources.exif = tags
         if tags:
-            metadata["exif"] = _guarded("EXIF", lambda: exif_json(tags), errors, {})
-    xmp = _guarded("XMP", lambda: parse_xmp(blocks.xmp), errors, (None, []))
+            no_json: dict[str, str] = {}
+            metadata["exif"] = _guarded("EXIF", lambda: exif_json(tags), errors, no_json)
+    no_xmp: tuple[dict[str, Any] | None, list[str]] = (None, [])
+    xmp = _guarded("XMP", lambda: parse_xmp(blocks.xmp), errors, no_xmp)
     if xmp[0] is not None:
         metadata["xmp"], sources.xmp = xmp[0], xmp[0]["properties"]
     errors.extend(xmp[1])
     _photoshop(blocks, metadata, sources, errors)
-    if blocks.icc:
-        icc, icc_errors = _guarded("ICC", lambda: parse_icc(blocks.icc), errors, ({}, []))
+    if icc_block := blocks.icc:
+        no_icc: tuple[dict[str, Any], list[str]] = ({}, [])
+        icc, icc_errors = _guarded("ICC", lambda: parse_icc(icc_block), errors, no_icc)
         metadata["icc"] = icc
         errors.extend(icc_errors)
     if blocks.png_text:
@@ -138,13 +141,16 @@ def _decode_blocks(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> tuple[dic
 
 def _photoshop(blocks: Blocks, metadata: dict, sources: Sources, errors: list[str]) -> None:
     iptc = blocks.iptc
-    if blocks.irb:
-        resources = _guarded("Photoshop", lambda: photoshop_resources(blocks.irb), errors, {})
+    if irb := blocks.irb:
+        no_resources: dict[int, bytes] = {}
+        resources = _guarded("Photoshop", lambda: photoshop_resources(irb), errors, no_resources)
         metadata["photoshop"] = {"resource_ids": sorted(resources)}
         sources.embedded_thumbnail |= bool(THUMBNAIL_RESOURCES & resources.keys())
         iptc = iptc or resources.get(IPTC_RESOURCE)
     if iptc:
-        named, iptc_errors = _guarded("IPTC", lambda: parse_iptc(iptc), errors, ({}, []))
+        records = iptc
+        no_iptc: tuple[dict[str, Any], list[str]] = ({}, [])
+        named, iptc_errors = _guarded("IPTC", lambda: parse_iptc(records), errors, no_iptc)
         errors.extend(iptc_errors)
         if named:
             metadata["iptc"] = sources.iptc = named
@@ -159,8 +165,9 @@ def _container(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> dict[str, Any
         width, height = blocks.size
         errors.append(f"decompression bomb: {width}x{height} pixels is over the limit of {limit}")
     elif blocks.format in PILLOW_STREAMS:
+        no_view: dict[str, Any] = {}
         container.update(
-            _guarded("container", lambda: _pillow_view(fh, blocks, errors), errors, {})
+            _guarded("container", lambda: _pillow_view(fh, blocks, errors), errors, no_view)
         )
     return container
 

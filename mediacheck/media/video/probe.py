@@ -134,12 +134,10 @@ def probe_video(path: Path) -> VideoProbe:
             for s in undecodable
         ]
         rotation = read_rotation(container, video, errors) if video is not None else None
-        metadata = {
-            "format": format_metadata(container, path),
-            "streams": [stream_metadata(s) for s in container.streams],
-        }
-        if rotation is not None:
-            metadata["streams"][video.index]["rotation"] = rotation
+        streams = [stream_metadata(s) for s in container.streams]
+        if video is not None and rotation is not None:
+            streams[video.index]["rotation"] = rotation
+        metadata = {"format": format_metadata(container, path), "streams": streams}
         summary = summarise(container, video, audio, rotation, errors)
         if container.format.name.startswith("mov,"):
             add_gopro(path, summary, metadata, errors)
@@ -267,7 +265,7 @@ def audio_params(ctx) -> dict[str, Any]:
 
 def disposition_names(stream) -> list[str]:
     flags = stream.disposition
-    return [flag.name for flag in av.stream.Disposition if flag.value and flags & flag]
+    return [str(flag.name) for flag in av.stream.Disposition if flag.value and flags & flag]
 
 
 def summarise(container, video, audio, rotation: int | None, errors: list[str]) -> dict[str, Any]:
@@ -404,7 +402,10 @@ def iso6709_degrees(text: str, degree_digits: int) -> float | None:
 def duration_seconds(container, video, audio) -> float | None:
     """Length of the picture and sound; data tracks (telemetry, timecode) can run longer."""
     durations = [
-        stream_seconds(s, s.duration) for s in (video, audio) if s is not None and s.duration
+        seconds
+        for s in (video, audio)
+        if s is not None and s.duration
+        if (seconds := stream_seconds(s, s.duration)) is not None
     ]
     if durations:
         return round(max(durations), 6)
