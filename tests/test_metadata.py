@@ -247,6 +247,53 @@ def test_tiff_based_raws_are_named_for_their_maker():
     assert cr2.summary["captured_at"] == "2005-08-03T18:59:18"
 
 
+def jpeg_with_exif(make: str, model: str) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0132] = make, model, "2021:03:04 05:06:07"
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (10, 20, 30)).save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_panasonic_rw2_exif_comes_from_its_embedded_jpeg(tmp_path):
+    jpeg = jpeg_with_exif("Panasonic", "DC-G9")
+    entry = struct.pack("<HHII", 0x002E, 7, len(jpeg), 8 + 2 + 12 + 4)
+    data = b"IIU\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + entry + b"\x00" * 4 + jpeg
+    result = extract_metadata(_written(tmp_path, "p.rw2", data), "image/x-panasonic-rw2")
+    assert (result.summary["make"], result.summary["model"]) == ("Panasonic", "DC-G9")
+    assert result.summary["captured_at"] == "2021-03-04T05:06:07"
+    assert result.summary["width"] is None  # the preview's size is not the raw's
+    assert result.errors == []
+
+
+def test_fujifilm_raf_exif_comes_from_its_embedded_jpeg(tmp_path):
+    jpeg = jpeg_with_exif("FUJIFILM", "X-T4")
+    header = b"FUJIFILMCCD-RAW 0201FF393001".ljust(84, b"\x00")
+    data = header + struct.pack(">II", 92, len(jpeg)) + jpeg
+    result = extract_metadata(_written(tmp_path, "f.raf", data), None)
+    assert (result.summary["make"], result.summary["model"]) == ("FUJIFILM", "X-T4")
+    assert result.metadata["container"]["format"] == "RAF"
+    assert result.errors == []
+
+
+def test_a_raf_pointing_past_its_end_says_so(tmp_path):
+    header = b"FUJIFILMCCD-RAW 0201FF393001".ljust(84, b"\x00")
+    result = extract_metadata(
+        _written(tmp_path, "f.raf", header + struct.pack(">II", 9999, 9)), None
+    )
+    assert result.errors == ["RAF: the embedded preview is not a JPEG"]
+    assert result.summary["make"] is None
+
+
+def test_olympus_orf_is_read_as_the_tiff_it_is(tmp_path):
+    make = b"OLYMPUS IMAGING CORP.\x00"
+    entry = struct.pack("<HHII", 0x010F, 2, len(make), 8 + 2 + 12 + 4)
+    data = b"IIRO" + struct.pack("<I", 8) + struct.pack("<H", 1) + entry + b"\x00" * 4 + make
+    result = extract_metadata(_written(tmp_path, "o.orf", data), None)
+    assert result.summary["make"] == "OLYMPUS IMAGING CORP."
+    assert result.metadata["container"]["format"] == "ORF"
+
+
 def test_agreement_rules():
     assert agrees("captured_at", "2015-12-05T00:59:26.84", "2015:12:05 00:59:26")
     assert agrees("captured_at", "2009-05-19T09:57:21-07:00", "2009:05:19 09:57:21")

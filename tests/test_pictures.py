@@ -130,9 +130,16 @@ def test_a_raw_is_hashed_by_its_embedded_preview(tmp_path, make):
 
 
 @needs_corpus
-def test_a_raw_preview_turns_with_the_raw(tmp_path, monkeypatch):
-    jpeg = preview_jpeg((600, 400), tmp_path)
-    path = nef_with_preview(tmp_path, jpeg)
+@pytest.mark.parametrize("own_orientation", [None, 6])
+def test_a_raw_preview_turns_with_the_raw_once(tmp_path, monkeypatch, own_orientation):
+    """Turned by the raw's orientation, unless the preview's own EXIF already turns it."""
+    preview = Image.open(io.BytesIO(preview_jpeg((600, 400), tmp_path)))
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    if own_orientation:
+        exif[0x0112] = own_orientation
+    preview.save(buffer, "JPEG", exif=exif)
+    path = nef_with_preview(tmp_path, buffer.getvalue())
     found = pictures.raw.open_preview(path)
     found.orientation = 6
     monkeypatch.setattr(pictures.raw, "open_preview", lambda _: found)

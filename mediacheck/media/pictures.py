@@ -76,7 +76,8 @@ def open_picture(path: Path) -> Picture:
         return _open_tolerant(path, lambda: Image.open(path))
     found = raw.open_preview(path)
     picture = _open_tolerant(path, found.open)
-    if found.orientation != 1:
+    # Camera previews are stored as the sensor saw them, unless they carry their own EXIF.
+    if found.orientation != 1 and _preview_orientation(found) == 1:
         picture.image = _oriented(picture.image, found.orientation)
     picture.width, picture.height, picture.format = found.width, found.height, raw_name
     return picture
@@ -120,10 +121,9 @@ def _decode(path: Path, img: Image.Image) -> Picture:
             path, f"decompression bomb refused: {width}x{height} pixels is over {MAX_PIXELS}"
         )
     fmt = img.format or ""
-    cut = short_data.jpeg_too_short(img) if fmt == "JPEG" else False
+    cut = _ends_early(img)
     if fmt == "JPEG":
         img.draft("RGB", DRAFT_SIZE)
-    cut = cut or (fmt == "PNG" and _trim_short_png(img))
     check_budget(path, img, (width, height))
     orientation = _exif_orientation(img)  # a PNG is decoded to find its eXIf chunk
     if orientation != 1:
@@ -135,6 +135,13 @@ def _decode(path: Path, img: Image.Image) -> Picture:
     if upright is img:
         upright = img.copy()  # closing the opened file would take its pixels with it
     return Picture(width, height, _to_rgb(upright), fmt, truncated=cut)
+
+
+def _ends_early(img: Image.Image) -> bool:
+    """Whether the data of a JPEG or PNG ends before its declared size (undrafted JPEGs only)."""
+    if img.format == "JPEG":
+        return short_data.jpeg_too_short(img)
+    return img.format == "PNG" and _trim_short_png(img)
 
 
 def _trim_short_png(img: Image.Image) -> bool:
@@ -239,6 +246,11 @@ def _exif_orientation(img: Image.Image) -> int:
     except (OSError, ValueError, SyntaxError, struct.error):
         return 1  # an unreadable EXIF block turns nothing
     return value if value in range(1, 9) else 1
+
+
+def _preview_orientation(found: raw.RawPreview) -> int:
+    with found.open() as img:
+        return _exif_orientation(img)
 
 
 def _oriented(img: Image.Image, orientation: int) -> Image.Image:
