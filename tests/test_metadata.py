@@ -817,7 +817,9 @@ def test_random_xmp_never_raises(tmp_path, packet, extra):
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    kind=st.sampled_from(["jpeg", "png", "webp", "heif", "tiff", "gif", "bmp"]),
+    kind=st.sampled_from(
+        ["jpeg", "png", "webp", "heif", "tiff", "gif", "bmp", "cr3", "rw2", "raf", "orf"]
+    ),
     body=st.binary(max_size=600),
 )
 def test_random_bodies_behind_real_signatures_never_raise(tmp_path, kind, body):
@@ -829,6 +831,10 @@ def test_random_bodies_behind_real_signatures_never_raise(tmp_path, kind, body):
         "tiff": b"II*\x00",
         "gif": b"GIF89a",
         "bmp": b"BM" + bytes(12) + b"\x28\x00\x00\x00",
+        "cr3": b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom",
+        "rw2": b"IIU\x00",
+        "raf": b"FUJIFILMCCD-RAW ",
+        "orf": b"IIRO",
     }[kind]
     result = extract_metadata(_written(tmp_path, "x", signature + body), None)
     json.dumps(result.metadata)

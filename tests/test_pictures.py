@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -87,6 +87,31 @@ def test_a_camera_that_writes_plain_tiff_files_is_not_a_raw():
 def test_raw_detection_never_raises(data):
     for prefix in (b"II*\x00", b"MM\x00*", b"II*\x00\x10\x00\x00\x00CR\x02\x00", b""):
         raw_format(prefix + data)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    signature=st.sampled_from(
+        [
+            b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom",
+            b"II*\x00\x10\x00\x00\x00CR\x02\x00",
+            b"IIU\x00",
+            b"FUJIFILMCCD-RAW ",
+            b"\x89PNG\r\n\x1a\n",
+            b"\xff\xd8\xff",
+        ]
+    ),
+    body=st.binary(max_size=400),
+)
+def test_random_bodies_behind_picture_signatures_are_refused_in_one_line(tmp_path, signature, body):
+    path = tmp_path / "x"
+    path.write_bytes(signature + body)
+    try:
+        open_picture(path)
+    except UnsupportedMedia as exc:
+        assert "\n" not in str(exc)
 
 
 @needs_corpus
