@@ -121,14 +121,7 @@ def main_video_stream(container) -> Any | None:
 def probe_video(path: Path) -> VideoProbe:
     """Container and stream metadata of a video or audio file, in full and summarised."""
     with open_media(path) as container:
-        video = main_video_stream(container)
-        audio = next((s for s in container.streams.audio if s.codec_context is not None), None)
-        undecodable = [
-            s for s in container.streams if s.type in ("video", "audio") and s.codec_context is None
-        ]
-        if video is None and audio is None:
-            cause = " FFmpeg can decode" if undecodable else ""
-            raise UnsupportedMedia(path, f"it holds no audio or video stream{cause}")
+        video, audio, undecodable = decodable_streams(path, container)
         errors = [
             f"stream {s.index} ({s.type}): FFmpeg knows no codec for it, its parameters are unknown"
             for s in undecodable
@@ -149,6 +142,22 @@ def probe_video(path: Path) -> VideoProbe:
         metadata=metadata,
         errors=errors,
     )
+
+
+def decodable_streams(path: Path, container) -> tuple[Any | None, Any | None, list[Any]]:
+    """The main video and audio streams, and the picture or sound streams with no codec.
+
+    Raises UnsupportedMedia when nothing in the file can be decoded.
+    """
+    video = main_video_stream(container)
+    audio = next((s for s in container.streams.audio if s.codec_context is not None), None)
+    undecodable = [
+        s for s in container.streams if s.type in ("video", "audio") and s.codec_context is None
+    ]
+    if video is None and audio is None:
+        cause = " FFmpeg can decode" if undecodable else ""
+        raise UnsupportedMedia(path, f"it holds no audio or video stream{cause}")
+    return video, audio, undecodable
 
 
 def add_gopro(
