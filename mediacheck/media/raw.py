@@ -12,11 +12,13 @@ import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from mediacheck.errors import UnsupportedMedia
+
+if TYPE_CHECKING:  # sniffing needs neither: they are loaded with the first preview
+    import numpy as np
+    from PIL import Image
 
 RAW_MIMES = {
     "CR2": "image/x-canon-cr2",
@@ -47,6 +49,8 @@ class RawPreview:
 
     def open(self) -> Image.Image:
         """The preview as a lazily decoded picture (a new one on each call)."""
+        from PIL import Image
+
         if isinstance(self.preview, bytes):
             return Image.open(io.BytesIO(self.preview))
         return Image.fromarray(self.preview)
@@ -121,6 +125,7 @@ def _ascii(head: bytes, entry: tuple[int, int, bytes] | None) -> str:
 
 def open_preview(path: Path) -> RawPreview:
     """The largest preview a raw file embeds, as LibRaw chooses it; UnsupportedMedia if none."""
+    import numpy as np
     import rawpy  # LibRaw is loaded only when a raw file is met
 
     try:
