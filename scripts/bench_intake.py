@@ -15,6 +15,10 @@ Then takes in one huge file (a JPEG with gigabytes appended) in a child
 process and reports its peak memory. Last, parallel intake: the same 2 MP
 files with ``jobs=1`` and with ``jobs=N`` (``--jobs``, default the number of
 cores), alternating rounds, best of each (``--jobs-only`` runs just this part).
+Pixel bombs (``--bombs-only`` runs just this part): files from ``tests/bombs.py``
+declaring 196 MP in PNG, JPEG, GIF, TIFF, BMP and HEIC, most of them tiny, and an
+ordinary 12 MP iPhone HEIC from the corpus where it is beside the repository, each
+taken in alone by a child process: its peak resident memory and what intake said.
 """
 
 from __future__ import annotations
@@ -119,6 +123,34 @@ def huge_file_peak_mb(folder: Path, gigabytes: float) -> float:
     return int(out.split()[-1]) / 1024
 
 
+BOMB_INTAKE = (
+    "import sys; from pathlib import Path; from mediacheck import config;"
+    "from mediacheck.intake.pipeline import IntakeRequest, intake;"
+    "from mediacheck.store.database import Store;"
+    "s = Store.open(config.resolve(store=Path(sys.argv[2]), user='bench'));"
+    "r = intake(s, [Path(sys.argv[1])], IntakeRequest(user='bench'))[0];"
+    "print(r.error or r.status);"
+    "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+)
+ORDINARY_HEIC = Path(__file__).resolve().parents[2] / "shared/corpus/files/exifr/heic-iphone.heic"
+
+
+def pixel_bombs(folder: Path) -> None:
+    """Peak memory of taking in each pixel bomb alone (see the module docstring)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.bombs import BOMBS
+
+    folder.mkdir(exist_ok=True)
+    files = [make(folder / name) for name, make in BOMBS.items()]
+    files += [ORDINARY_HEIC] if ORDINARY_HEIC.is_file() else []
+    print(f"\n{'file':<32} {'bytes':>8} {'peak MB':>8}  intake says")
+    for i, path in enumerate(files):
+        args = [sys.executable, "-c", BOMB_INTAKE, str(path), str(folder / f"store-{i}")]
+        said, peak = subprocess.run(args, capture_output=True, text=True).stdout.splitlines()[-2:]
+        said = said.removeprefix(f"{path}: ")
+        print(f"{path.name:<32} {path.stat().st_size:>8} {int(peak) / 1024:>8.0f}  {said}")
+
+
 def jobs_speedup(folder: Path, files: int, jobs: int, rounds: int) -> None:
     folder.mkdir(exist_ok=True)
     paths = make_jpegs(folder, SIZES["2MP"], files)
@@ -154,7 +186,12 @@ def main() -> None:
     parser.add_argument("--jobs-files", type=int, default=16, help="files for the jobs part")
     parser.add_argument("--jobs-rounds", type=int, default=3, help="rounds of the jobs part")
     parser.add_argument("--jobs-only", action="store_true", help="run only the jobs part")
+    parser.add_argument("--bombs-only", action="store_true", help="run only the pixel bombs")
     args = parser.parse_args()
+    if args.bombs_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            pixel_bombs(Path(tmp) / "bombs")
+        return
     if args.jobs_only:
         with tempfile.TemporaryDirectory() as tmp:
             jobs_speedup(Path(tmp), args.jobs_files, args.jobs, args.jobs_rounds)
@@ -181,6 +218,7 @@ def main() -> None:
             peak = huge_file_peak_mb(Path(tmp), args.huge_gb)
             print(f"\npeak memory taking in a {args.huge_gb:g} GB file: {peak:.0f} MB")
         jobs_speedup(Path(tmp) / "jobs", args.jobs_files, args.jobs, args.jobs_rounds)
+        pixel_bombs(Path(tmp) / "bombs")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
+import json
 import os
+import shutil
 from pathlib import Path
 
 import click
@@ -10,8 +12,10 @@ from PIL import Image
 from mediacheck.cli import main
 from mediacheck.media.hashes import compute_hashes, hamming
 from mediacheck.media.pictures import open_picture
+from tests import bombs
 from tests.corpus import FILES, manifest, needs_corpus
 from tests.media import photo, png_bomb
+from tests.raws import RAWS, nef_with_preview, preview_jpeg
 
 CANON = FILES / "exifr" / "canon-dslr.jpg"
 
@@ -168,6 +172,60 @@ def test_bad_files_each_get_one_line_and_good_files_are_kept(cli, tmp_path):
 
     doc = cli.json("show", out["07-link.jpg"]["case_id"])
     assert doc["media"][0]["was_symlink"] is True
+
+
+@needs_corpus
+def test_camera_raws_and_pixel_bombs_each_get_their_answer(cli, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for raw in sorted(RAWS.iterdir()):
+        shutil.copy(raw, folder / raw.name)
+    nef_with_preview(folder, preview_jpeg((900, 600), tmp_path))
+    bombs.png(folder / "bomb-rgb.png")
+    bombs.png(folder / "bomb-one-row.png", rows=1)
+
+    result = cli("intake", folder, "--json", expect=1)
+    out = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
+    kept = ": kept as evidence with its hashes only"
+    assert {name: (r["kind"], r["mime"], r["error"]) for name, r in out.items()} == {
+        "CanonRaw.cr2": (
+            "image",
+            "image/x-canon-cr2",
+            f"{folder}/CanonRaw.cr2: camera raw file cannot be read "
+            f"(Unsupported file format or not RAW file){kept}",
+        ),
+        "CanonRaw.cr3": (
+            "image",
+            "image/x-canon-cr3",
+            f"{folder}/CanonRaw.cr3: camera raw file embeds no preview picture{kept}",
+        ),
+        "Nikon.nef": (
+            "image",
+            "image/x-nikon-nef",
+            f"{folder}/Nikon.nef: camera raw file embeds no preview picture{kept}",
+        ),
+        "with-preview.nef": ("image", "image/x-nikon-nef", None),
+        "bomb-rgb.png": (
+            "image",
+            "image/png",
+            f"{folder}/bomb-rgb.png: too large to decode within the memory bound: "
+            f"14000x14000 RGB needs about 747 MB, over 256 MB{kept}",
+        ),
+        "bomb-one-row.png": (
+            "image",
+            "image/png",
+            f"{folder}/bomb-one-row.png: picture is truncated: hashed the part that decodes",
+        ),
+    }
+    shown = cli.json("show", out["with-preview.nef"]["case_id"])["media"][0]
+    assert (shown["width"], shown["height"]) == (3039, 2014)
+    assert shown["summary"]["model"] == "NIKON D70"
+    assert (
+        shown["hashes"]["pdq"]
+        == compute_hashes(open_picture(tmp_path / "preview.jpg").image).hashes["pdq"]
+    )
+    cr3 = cli.json("show", out["CanonRaw.cr3"]["case_id"])["media"][0]
+    assert cr3["summary"]["lens"] == "EF-M15-45mm f/3.5-6.3 IS STM"
 
 
 def test_bad_option_values_are_usage_errors(cli, tmp_path):

@@ -18,9 +18,11 @@ from PIL import Image
 from mediacheck.media.metadata import SUMMARY_KEYS, extract_metadata
 from mediacheck.media.metadata.exif_guard import count_patches
 from mediacheck.media.metadata.summary import iso_date
-from tests.corpus import FILES, exiftool_truth, manifest, needs_corpus
+from tests.corpus import CORPUS, FILES, exiftool_truth, manifest, needs_corpus
 
 # --- agreement with ExifTool -------------------------------------------------------------
+
+RAW = CORPUS / "raw"
 
 COMPARED = (
     "make",
@@ -158,13 +160,28 @@ def _split_time(stamp: str) -> tuple[str, str | None]:
     return (f"{date}T{clock}" if clock else date), offset
 
 
+def camera_raws() -> list[str]:
+    """The camera raw files of the corpus (CR2, CR3, NEF), each with its ExifTool reading."""
+    return sorted(path.name for path in (RAW / "files").iterdir())
+
+
+def raw_truth(name: str) -> dict:
+    return json.loads((RAW / "truth" / f"{name}.exiftool.json").read_text())[0]
+
+
+def compared_files() -> list[tuple[str, Path, dict]]:
+    """(name, path, ExifTool's reading) of every corpus picture and camera raw."""
+    pictures = [(rel, FILES / rel, exiftool_truth(rel)) for rel in corpus_images()]
+    raws = [(f"raw/{name}", RAW / "files" / name, raw_truth(name)) for name in camera_raws()]
+    return pictures + raws
+
+
 def measure_agreement() -> tuple[dict[str, tuple[int, int]], list[tuple]]:
     """Per field: (agreeing files, compared files); and each disagreement."""
     counts = {field: [0, 0] for field in COMPARED}
     disagreements = []
-    for rel in corpus_images():
-        summary = extract_metadata(FILES / rel, None).summary
-        truth = exiftool_truth(rel)
+    for rel, path, truth in compared_files():
+        summary = extract_metadata(path, None).summary
         for field in COMPARED:
             ours, theirs = summary[field], truth_value(truth, field)
             counts[field][1] += 1
@@ -183,6 +200,98 @@ def test_summary_agrees_with_exiftool():
     low = [field for field, (good, total) in counts.items() if good / total < THRESHOLD]
     assert not low, f"below {THRESHOLD:.0%}: {low}; {figures}; disagreements: {disagreements}"
     assert not unexpected, f"{figures}; unexpected disagreements: {unexpected}"
+
+
+@needs_corpus
+def test_camera_raws_agree_with_exiftool():
+    """Each raw on its own: the corpus-wide share would hide three files."""
+    raws = [(rel, field) for rel, field, *_ in measure_agreement()[1] if rel.startswith("raw/")]
+    assert raws == []
+    assert len(camera_raws()) == 3
+
+
+@needs_corpus
+def test_canon_cr3_summary():
+    """The EXIF of a CR3 is split over four boxes: IFD0, EXIF and GPS are all read."""
+    result = extract_metadata(RAW / "files" / "CanonRaw.cr3", "image/x-canon-cr3")
+    assert result.summary == {
+        "make": "Canon",
+        "model": "Canon EOS M50",
+        "lens": "EF-M15-45mm f/3.5-6.3 IS STM",
+        "software": None,
+        "captured_at": "2018-02-21T12:08:56.21+00:00",
+        "gps_latitude": None,  # a GPS directory without a fix
+        "gps_longitude": None,
+        "gps_altitude": None,
+        "orientation": 1,
+        "declared_width": 6000,
+        "declared_height": 4000,
+        "width": 6000,
+        "height": 4000,
+        "has_thumbnail": True,
+    }
+    assert result.errors == []
+    assert result.metadata["container"] == {"format": "CR3", "brand": "crx ", "size": [6000, 4000]}
+    assert result.metadata["exif"]["GPS GPSVersionID"] == "[2, 3, 0, 0]"
+    assert result.metadata["exif"]["EXIF LensSerialNumber"] == "0000000000"
+
+
+@needs_corpus
+def test_tiff_based_raws_are_named_for_their_maker():
+    nef = extract_metadata(RAW / "files" / "Nikon.nef", None)
+    cr2 = extract_metadata(RAW / "files" / "CanonRaw.cr2", None)
+    assert nef.metadata["container"] == {"format": "NEF", "size": [160, 106]}
+    assert cr2.metadata["container"] == {"format": "CR2", "size": [1536, 1024]}
+    assert (nef.errors, cr2.errors) == ([], [])
+    assert nef.summary["software"] == "Nikon Capture Editor 4.3.1 W"
+    assert cr2.summary["captured_at"] == "2005-08-03T18:59:18"
+
+
+def jpeg_with_exif(make: str, model: str) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0132] = make, model, "2021:03:04 05:06:07"
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (10, 20, 30)).save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_panasonic_rw2_exif_comes_from_its_embedded_jpeg(tmp_path):
+    jpeg = jpeg_with_exif("Panasonic", "DC-G9")
+    entry = struct.pack("<HHII", 0x002E, 7, len(jpeg), 8 + 2 + 12 + 4)
+    data = b"IIU\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + entry + b"\x00" * 4 + jpeg
+    result = extract_metadata(_written(tmp_path, "p.rw2", data), "image/x-panasonic-rw2")
+    assert (result.summary["make"], result.summary["model"]) == ("Panasonic", "DC-G9")
+    assert result.summary["captured_at"] == "2021-03-04T05:06:07"
+    assert result.summary["width"] is None  # the preview's size is not the raw's
+    assert result.errors == []
+
+
+def test_fujifilm_raf_exif_comes_from_its_embedded_jpeg(tmp_path):
+    jpeg = jpeg_with_exif("FUJIFILM", "X-T4")
+    header = b"FUJIFILMCCD-RAW 0201FF393001".ljust(84, b"\x00")
+    data = header + struct.pack(">II", 92, len(jpeg)) + jpeg
+    result = extract_metadata(_written(tmp_path, "f.raf", data), None)
+    assert (result.summary["make"], result.summary["model"]) == ("FUJIFILM", "X-T4")
+    assert result.metadata["container"]["format"] == "RAF"
+    assert result.errors == []
+
+
+def test_a_raf_pointing_past_its_end_says_so(tmp_path):
+    header = b"FUJIFILMCCD-RAW 0201FF393001".ljust(84, b"\x00")
+    result = extract_metadata(
+        _written(tmp_path, "f.raf", header + struct.pack(">II", 9999, 9)), None
+    )
+    assert result.errors == ["RAF: the embedded preview is not a JPEG"]
+    assert result.summary["make"] is None
+
+
+def test_olympus_orf_is_read_as_the_tiff_it_is(tmp_path):
+    make = b"OLYMPUS IMAGING CORP.\x00"
+    entry = struct.pack("<HHII", 0x010F, 2, len(make), 8 + 2 + 12 + 4)
+    data = b"IIRO" + struct.pack("<I", 8) + struct.pack("<H", 1) + entry + b"\x00" * 4 + make
+    result = extract_metadata(_written(tmp_path, "o.orf", data), None)
+    assert result.summary["make"] == "OLYMPUS IMAGING CORP."
+    assert result.metadata["container"]["format"] == "ORF"
 
 
 def test_agreement_rules():
@@ -708,7 +817,9 @@ def test_random_xmp_never_raises(tmp_path, packet, extra):
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    kind=st.sampled_from(["jpeg", "png", "webp", "heif", "tiff", "gif", "bmp"]),
+    kind=st.sampled_from(
+        ["jpeg", "png", "webp", "heif", "tiff", "gif", "bmp", "cr3", "rw2", "raf", "orf"]
+    ),
     body=st.binary(max_size=600),
 )
 def test_random_bodies_behind_real_signatures_never_raise(tmp_path, kind, body):
@@ -720,6 +831,10 @@ def test_random_bodies_behind_real_signatures_never_raise(tmp_path, kind, body):
         "tiff": b"II*\x00",
         "gif": b"GIF89a",
         "bmp": b"BM" + bytes(12) + b"\x28\x00\x00\x00",
+        "cr3": b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom",
+        "rw2": b"IIU\x00",
+        "raf": b"FUJIFILMCCD-RAW ",
+        "orf": b"IIRO",
     }[kind]
     result = extract_metadata(_written(tmp_path, "x", signature + body), None)
     json.dumps(result.metadata)

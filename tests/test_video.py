@@ -34,11 +34,13 @@ from mediacheck.media.video.probe import (
     parse_iso6709,
     probe_video,
 )
-from tests.corpus import C2PA, FILES, TRUTH, exiftool_truth, needs_corpus
+from tests.corpus import C2PA, CORPUS, FILES, TRUTH, exiftool_truth, needs_corpus
 from tests.video_clips import iphone_video, write_audio, write_clip
 
 CORPUS_VIDEOS = ["elodie/video.mov", "mde/with-gps.mov", "gpmf/karma.mp4", "gpmf/max-heromode.mp4"]
 KEYFRAME_FILE = re.compile(r"keyframe-\d{4}-\d{6}\.\d{3}s\.jpg")
+
+CORPUS_RAWS = CORPUS / "raw" / "files"
 
 
 def ffprobe_truth(rel: str) -> dict:
@@ -443,6 +445,46 @@ def test_moov_missing_is_unsupported(tmp_path):
     )
     with pytest.raises(UnsupportedMedia):
         extract_keyframes(cut, tmp_path / "frames")
+
+
+def without_codec(source: Path, damaged: Path) -> Path:
+    """``source`` with its H.264 sample description renamed: FFmpeg gives it no codec context."""
+    data = source.read_bytes()
+    entry = data.index(b"avc1", data.index(b"stsd"))
+    damaged.write_bytes(data[:entry] + b"zzzz" + data[entry + 4 :])
+    return damaged
+
+
+@needs_corpus
+def test_a_video_stream_ffmpeg_knows_no_codec_for_is_recorded_not_fatal(tmp_path):
+    damaged = without_codec(FILES / "elodie/video.mov", tmp_path / "damaged.mov")
+    probe = probe_video(damaged)
+    assert probe.kind == "video"
+    assert probe.errors == [
+        "stream 0 (video): FFmpeg knows no codec for it, its parameters are unknown"
+    ]
+    assert (probe.summary["width"], probe.summary["video_codec"]) == (None, None)
+    assert probe.summary["audio_codec"] == "aac"
+    stream = probe.metadata["streams"][0]
+    assert (stream["width"], stream["pixel_format"], stream["decoder"]) == (None, None, None)
+    assert stream["frames"] == 31  # what the container still says
+    result = extract_keyframes(damaged, tmp_path / "frames")
+    assert (result.keyframes, result.contact_sheet) == ([], None)
+
+
+def test_a_video_whose_only_stream_has_no_codec_is_unsupported(tmp_path):
+    damaged = without_codec(write_clip(tmp_path / "whole.mp4"), tmp_path / "damaged.mp4")
+    with pytest.raises(UnsupportedMedia) as caught:
+        probe_video(damaged)
+    assert caught.value.cause == "it holds no audio or video stream FFmpeg can decode"
+
+
+@needs_corpus
+def test_a_canon_cr3_opened_as_video_has_no_stream_to_decode():
+    cr3 = CORPUS_RAWS / "CanonRaw.cr3"
+    with pytest.raises(UnsupportedMedia) as caught:
+        probe_video(cr3)
+    assert caught.value.cause == "it holds no audio or video stream FFmpeg can decode"
 
 
 def test_random_bytes_and_text_are_unsupported(tmp_path):

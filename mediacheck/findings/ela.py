@@ -52,6 +52,8 @@ def error_levels(picture: Image.Image) -> Image.Image:
     picture.save(buffer, format="JPEG", quality=ELA_QUALITY)
     buffer.seek(0)
     with Image.open(buffer) as resaved:
-        difference = ImageChops.difference(picture, resaved.convert("RGB"))
+        # Converting an RGB picture would copy it: one full-size buffer less at the peak.
+        same = resaved if resaved.mode == "RGB" else resaved.convert("RGB")
+        difference = ImageChops.difference(picture, same)
     red, green, blue = difference.split()
     return ImageChops.lighter(red, ImageChops.lighter(green, blue))

@@ -33,14 +33,17 @@ def decode(path: Path, mode: str, max_side: int | None = None) -> Image.Image:
 
 
 def _decode(path: Path, mode: str, max_side: int | None) -> Image.Image:
-    with Image.open(path) as img:
+    with imaging.open_image(path) as img:
         width, height = img.size
         if width * height > imaging.MAX_PIXELS:
             raise ValueError(f"{width}x{height} pixels is over {imaging.MAX_PIXELS}")
         if img.format in JPEG_FORMATS:
             scale = min(1.0, max_side / max(width, height)) if max_side else 1.0
-            img.draft(mode, (max(1, int(width * scale)), max(1, int(height * scale))))
-        picture = img.convert(mode)
-    if max_side and max(picture.size) > max_side:
-        picture.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return picture
+            target = (max(1, int(width * scale)), max(1, int(height * scale)))
+            img.draft(mode, imaging.bounded_draft(target, (width, height)))
+        imaging.check_budget(path, img, (width, height), converted_to=mode)
+        picture = img.convert(mode) if img.mode != mode else img
+        if max_side and max(picture.size) > max_side:
+            # In place: a picture already in ``mode`` is never copied at full size.
+            picture.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return picture.copy() if picture is img else picture

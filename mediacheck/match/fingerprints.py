@@ -60,6 +60,9 @@ ORB_FEATURES = 500
 # compressed pictures (sky, fog, a messenger's copy), and smoother ones are asked again lower.
 FAST_THRESHOLDS = (5, 2)
 MIN_KEYPOINTS = 100
+# ORB ignores corners within its 31 px patch border on every pyramid level, and its pyramid
+# cannot even be built from a picture a pixel or two across: a thinner one has no keypoints.
+ORB_MIN_SIDE = 2 * 31 + 1
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
 
@@ -227,16 +230,23 @@ def keypoints(img: Image.Image) -> Keypoints:
     """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged)."""
     scale = WORK_SIDE / max(img.size)
     size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    if min(size) < ORB_MIN_SIDE:
+        return _no_keypoints()
     grey = np.asarray(img.convert("L").resize(size, Image.Resampling.BILINEAR))
+    descriptors = None
     for threshold in FAST_THRESHOLDS:
-        orb = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=threshold)
+        orb = cv2.ORB.create(nfeatures=ORB_FEATURES, fastThreshold=threshold)
         found, descriptors = orb.detectAndCompute(grey, None)
         if descriptors is not None and len(found) >= MIN_KEYPOINTS:
             break
     if descriptors is None:
-        return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), WORK_SIDE)
+        return _no_keypoints()
     points = np.array([k.pt for k in found], dtype=np.float32)
     return Keypoints(points, descriptors, WORK_SIDE)
+
+
+def _no_keypoints() -> Keypoints:
+    return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), WORK_SIDE)
 
 
 def _grey(img: Image.Image) -> np.ndarray:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import filetype
 
+from mediacheck.media.raw import RAW_MIMES, raw_format
+
 HEAD_BYTES = 8192
 TS_PACKET = 188
 
@@ -31,6 +33,10 @@ def sniff_bytes(head: bytes) -> Sniffed:
 def _mime(head: bytes) -> str:
     if not head:
         return "application/x-empty"
+    # Before filetype, which takes raws for TIFF, MP4 (CR3) or nothing at all.
+    raw = raw_format(head)
+    if raw is not None:
+        return RAW_MIMES[raw]
     guess = filetype.guess_mime(head)
     if guess:
         return guess

@@ -29,6 +29,7 @@ from mediacheck.media.metadata.iptc import (
 )
 from mediacheck.media.metadata.summary import SUMMARY_KEYS, Sources, build_summary
 from mediacheck.media.metadata.xmp import parse_xmp
+from mediacheck.media.raw import raw_format
 
 __all__ = ["SUMMARY_KEYS", "ExtractedMetadata", "extract_metadata"]
 
@@ -38,6 +39,7 @@ logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 # Pillow opens these lazily from the headers; its WebP, HEIF and AVIF plugins read the whole file.
 PILLOW_STREAMS = {"JPEG", "PNG", "TIFF", "GIF", "BMP"}
+HEAD_BYTES = 8192  # enough for IFD0 of a TIFF, which tells a camera raw from a TIFF
 T = TypeVar("T")
 
 
@@ -74,7 +76,7 @@ def _extract(
         declared = f" (content type {mime})" if mime else ""
         return _nothing(pixel_size, f"unrecognised image format{declared}")
     errors: list[str] = []
-    blocks = Blocks(format=kind)
+    blocks = Blocks(format=_raw_name(fh) if kind == "TIFF" else kind)
     _guarded(f"{kind} structure", lambda: WALKERS[kind](fh, blocks), errors, None)
     errors.extend(blocks.errors)
     metadata, sources = _decode_blocks(fh, blocks, errors)
@@ -82,6 +84,12 @@ def _extract(
     empty = build_summary(Sources(), pixel_size)
     summary = _guarded("summary", lambda: build_summary(sources, pixel_size), errors, empty)
     return ExtractedMetadata(summary, metadata, errors)
+
+
+def _raw_name(fh: BinaryIO) -> str:
+    """The camera raw format ("CR2", "NEF", ...) a TIFF structure is, or "TIFF"."""
+    fh.seek(0)
+    return raw_format(fh.read(HEAD_BYTES)) or "TIFF"
 
 
 def _guarded(what: str, step: Callable[[], T], errors: list[str], fallback: T) -> T:
@@ -103,18 +111,25 @@ def _decode_blocks(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> tuple[dic
         embedded_thumbnail=blocks.thumbnail,
     )
     if blocks.exif is not None or blocks.exif_in_file:
-        tags, exif_errors = read_exif(fh if blocks.exif_in_file else blocks.exif)
+        tags, exif_errors = read_exif(fh if blocks.exif_in_file else blocks.exif or b"")
         errors.extend(exif_errors)
+        for directory in blocks.exif_directories:
+            more, more_errors = read_exif(directory)
+            tags = more | tags
+            errors.extend(more_errors)
         sources.exif = tags
         if tags:
-            metadata["exif"] = _guarded("EXIF", lambda: exif_json(tags), errors, {})
-    xmp = _guarded("XMP", lambda: parse_xmp(blocks.xmp), errors, (None, []))
+            no_json: dict[str, str] = {}
+            metadata["exif"] = _guarded("EXIF", lambda: exif_json(tags), errors, no_json)
+    no_xmp: tuple[dict[str, Any] | None, list[str]] = (None, [])
+    xmp = _guarded("XMP", lambda: parse_xmp(blocks.xmp), errors, no_xmp)
     if xmp[0] is not None:
         metadata["xmp"], sources.xmp = xmp[0], xmp[0]["properties"]
     errors.extend(xmp[1])
     _photoshop(blocks, metadata, sources, errors)
-    if blocks.icc:
-        icc, icc_errors = _guarded("ICC", lambda: parse_icc(blocks.icc), errors, ({}, []))
+    if icc_block := blocks.icc:
+        no_icc: tuple[dict[str, Any], list[str]] = ({}, [])
+        icc, icc_errors = _guarded("ICC", lambda: parse_icc(icc_block), errors, no_icc)
         metadata["icc"] = icc
         errors.extend(icc_errors)
     if blocks.png_text:
@@ -126,13 +141,16 @@ def _decode_blocks(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> tuple[dic
 
 def _photoshop(blocks: Blocks, metadata: dict, sources: Sources, errors: list[str]) -> None:
     iptc = blocks.iptc
-    if blocks.irb:
-        resources = _guarded("Photoshop", lambda: photoshop_resources(blocks.irb), errors, {})
+    if irb := blocks.irb:
+        no_resources: dict[int, bytes] = {}
+        resources = _guarded("Photoshop", lambda: photoshop_resources(irb), errors, no_resources)
         metadata["photoshop"] = {"resource_ids": sorted(resources)}
         sources.embedded_thumbnail |= bool(THUMBNAIL_RESOURCES & resources.keys())
         iptc = iptc or resources.get(IPTC_RESOURCE)
     if iptc:
-        named, iptc_errors = _guarded("IPTC", lambda: parse_iptc(iptc), errors, ({}, []))
+        records = iptc
+        no_iptc: tuple[dict[str, Any], list[str]] = ({}, [])
+        named, iptc_errors = _guarded("IPTC", lambda: parse_iptc(records), errors, no_iptc)
         errors.extend(iptc_errors)
         if named:
             metadata["iptc"] = sources.iptc = named
@@ -147,8 +165,9 @@ def _container(fh: BinaryIO, blocks: Blocks, errors: list[str]) -> dict[str, Any
         width, height = blocks.size
         errors.append(f"decompression bomb: {width}x{height} pixels is over the limit of {limit}")
     elif blocks.format in PILLOW_STREAMS:
+        no_view: dict[str, Any] = {}
         container.update(
-            _guarded("container", lambda: _pillow_view(fh, blocks, errors), errors, {})
+            _guarded("container", lambda: _pillow_view(fh, blocks, errors), errors, no_view)
         )
     return container
 

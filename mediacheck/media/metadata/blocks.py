@@ -20,6 +20,7 @@ class Blocks:
     size: tuple[int, int] | None = None  # from the header, before orientation
     exif: bytes | None = None  # TIFF-structured, starting with II or MM
     exif_in_file: bool = False  # the file itself is the TIFF structure
+    exif_directories: list[bytes] = field(default_factory=list)  # more TIFF structures (CR3)
     xmp: list[bytes] = field(default_factory=list)  # main packet first
     irb: bytes | None = None  # Photoshop image resource block
     iptc: bytes | None = None  # bare IPTC-IIM records (TIFF tag 33723)

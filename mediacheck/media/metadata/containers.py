@@ -6,10 +6,12 @@ import struct
 from collections.abc import Callable
 from typing import BinaryIO
 
-from mediacheck.media.metadata.blocks import MAX_BLOCK, Blocks
+from mediacheck.media.metadata.blocks import Blocks
+from mediacheck.media.metadata.camera_raw import read_cr3, read_raf, read_rw2
 from mediacheck.media.metadata.heif import read_heif
 from mediacheck.media.metadata.jpeg import read_jpeg
 from mediacheck.media.metadata.png import read_png
+from mediacheck.media.metadata.tiff import read_tiff
 from mediacheck.media.metadata.webp import read_webp
 
 HEIF_BRANDS = {
@@ -32,13 +34,18 @@ XMP_START, XMP_END = b"<x:xmpmeta", b"</x:xmpmeta>"
 
 # The sizes of the BMP info headers that exist (OS/2 1.x and 2.x, Windows v1 to v5).
 BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
-TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
-TIFF_WIDTH, TIFF_HEIGHT = 256, 257
-TIFF_BLOCK_TAGS = {700: "xmp", 33723: "iptc", 34377: "irb", 34675: "icc"}
 
 
 def detect(head: bytes) -> str | None:
     """Container name from the first 64 bytes, or None when it is none we read."""
+    if head[:4] in (b"IIRO", b"IIRS", b"MMOR"):
+        return "ORF"  # a TIFF structure with Olympus's own magic number
+    if head[:4] == b"IIU\x00":
+        return "RW2"
+    if head.startswith(b"FUJIFILMCCD-RAW"):
+        return "RAF"
+    if head[4:12] == b"ftypcrx ":
+        return "CR3"
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -65,52 +72,6 @@ def _isobmff_kind(head: bytes) -> str | None:
     if brands & HEIF_BRANDS:
         return "HEIF"
     return None
-
-
-def _read_tiff(fh: BinaryIO, blocks: Blocks) -> None:
-    blocks.exif_in_file = True
-    fh.seek(0)
-    head = fh.read(8)
-    endian = "<" if head[:2] == b"II" else ">"
-    ifd = struct.unpack(endian + "I", head[4:8])[0]
-    fh.seek(ifd)
-    raw_count = fh.read(2)
-    if len(raw_count) < 2:
-        blocks.errors.append("TIFF: first directory lies past the end of the file")
-        return
-    count = struct.unpack(endian + "H", raw_count)[0]
-    entries = fh.read(12 * count)
-    for pos in range(0, len(entries) - 11, 12):
-        _tiff_entry(fh, endian, entries[pos : pos + 12], blocks)
-
-
-def _tiff_entry(fh: BinaryIO, endian: str, entry: bytes, blocks: Blocks) -> None:
-    tag, kind, count = struct.unpack(endian + "HHI", entry[:8])
-    if tag in (TIFF_WIDTH, TIFF_HEIGHT):
-        fmt = "H" if kind == 3 else "I"
-        value = struct.unpack(endian + fmt, entry[8 : 8 + struct.calcsize(fmt)])[0]
-        width, height = blocks.size or (0, 0)
-        blocks.size = (value, height) if tag == TIFF_WIDTH else (width, value)
-    elif tag in TIFF_BLOCK_TAGS:
-        length = count * TIFF_TYPE_SIZES.get(kind, 1)
-        if length > MAX_BLOCK:
-            blocks.errors.append(f"TIFF: tag {tag} is over the {MAX_BLOCK} byte limit, skipped")
-            return
-        if length <= 4:
-            data = entry[8 : 8 + length]
-        else:
-            here = fh.tell()
-            fh.seek(struct.unpack(endian + "I", entry[8:12])[0])
-            data = fh.read(length)
-            fh.seek(here)
-        _tiff_block(TIFF_BLOCK_TAGS[tag], data, blocks)
-
-
-def _tiff_block(name: str, data: bytes, blocks: Blocks) -> None:
-    if name == "xmp":
-        blocks.xmp.append(data)
-    else:
-        setattr(blocks, name, data)
 
 
 def _read_gif(fh: BinaryIO, blocks: Blocks) -> None:
@@ -147,7 +108,11 @@ def _scan_xmp(fh: BinaryIO, blocks: Blocks) -> None:
 WALKERS: dict[str, Callable[[BinaryIO, Blocks], None]] = {
     "JPEG": read_jpeg,
     "PNG": read_png,
-    "TIFF": _read_tiff,
+    "TIFF": read_tiff,
+    "ORF": read_tiff,
+    "RW2": read_rw2,
+    "RAF": read_raf,
+    "CR3": read_cr3,
     "WEBP": read_webp,
     "HEIF": read_heif,
     "AVIF": read_heif,

@@ -41,7 +41,8 @@ def count_patches(fh: BinaryIO, end: int) -> dict[int, bytes]:
         return {}
     endian = "<" if head[:2] == b"II" else ">"
     patches: dict[int, bytes] = {}
-    queue, seen = [struct.unpack(endian + "I", head[4:])[0]], set()
+    queue: list[int] = [struct.unpack(endian + "I", head[4:])[0]]
+    seen: set[int] = set()
     while queue and len(seen) < MAX_DIRECTORIES:
         ifd = queue.pop()
         if ifd in seen or not 8 <= ifd < end:

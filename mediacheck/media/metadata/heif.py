@@ -31,7 +31,7 @@ class Items:
 def read_heif(fh: BinaryIO, blocks: Blocks) -> None:
     fh.seek(0)
     meta = None
-    for kind, start, length in _top_boxes(fh):
+    for kind, start, length in top_boxes(fh):
         if kind == "ftyp":
             blocks.container["brand"] = fh.read(4).decode("latin-1")
         elif kind == "meta" and meta is None:
@@ -48,7 +48,7 @@ def read_heif(fh: BinaryIO, blocks: Blocks) -> None:
     _collect(fh, items, blocks)
 
 
-def _top_boxes(fh: BinaryIO) -> Iterator[tuple[str, int, int]]:
+def top_boxes(fh: BinaryIO) -> Iterator[tuple[str, int, int]]:
     """(type, payload start, payload length) of each top-level box; seeks are the caller's."""
     while len(head := fh.read(8)) == 8:
         size, kind = struct.unpack(">I4s", head)
@@ -65,7 +65,7 @@ def _top_boxes(fh: BinaryIO) -> Iterator[tuple[str, int, int]]:
         yield kind.decode("latin-1"), start, size - header
 
 
-def _boxes(data: bytes) -> Iterator[tuple[str, bytes]]:
+def boxes(data: bytes) -> Iterator[tuple[str, bytes]]:
     pos = 0
     while pos + 8 <= len(data):
         size, kind = struct.unpack_from(">I4s", data, pos)
@@ -81,7 +81,7 @@ def _boxes(data: bytes) -> Iterator[tuple[str, bytes]]:
 
 
 def _parse_meta(meta: bytes, items: Items) -> None:
-    for kind, body in _boxes(meta):
+    for kind, body in boxes(meta):
         if kind == "pitm":
             items.primary = _uint(body[4:], 2 if body[0] == 0 else 4)
         elif kind == "iinf":
@@ -93,12 +93,12 @@ def _parse_meta(meta: bytes, items: Items) -> None:
         elif kind == "idat":
             items.idat = body
         elif kind == "iref":
-            items.thumbnail = any(ref == "thmb" for ref, _ in _boxes(body[4:]))
+            items.thumbnail = any(ref == "thmb" for ref, _ in boxes(body[4:]))
 
 
 def _parse_iinf(body: bytes, items: Items) -> None:
     skip = 4 + (2 if body[0] == 0 else 4)
-    for kind, infe in _boxes(body[skip:]):
+    for kind, infe in boxes(body[skip:]):
         if kind != "infe" or infe[0] < 2:
             continue
         id_size = 2 if infe[0] == 2 else 4
@@ -138,9 +138,9 @@ def _parse_iloc(body: bytes, items: Items) -> None:
 
 
 def _parse_iprp(body: bytes, items: Items) -> None:
-    for kind, child in _boxes(body):
+    for kind, child in boxes(body):
         if kind == "ipco":
-            items.properties = list(_boxes(child))
+            items.properties = list(boxes(child))
         elif kind == "ipma":
             _parse_ipma(child, items)
 
@@ -201,6 +201,8 @@ def _clean_aperture(clap: bytes) -> tuple[int, int] | None:
 
 
 def _primary_properties(items: Items) -> Iterator[tuple[str, bytes]]:
+    if items.primary is None:
+        return
     for index in items.associations.get(items.primary, []):
         if 0 < index <= len(items.properties):
             yield items.properties[index - 1]

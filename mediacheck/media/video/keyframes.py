@@ -332,7 +332,7 @@ def save_picture(
     """
     cv2_turn, pil_turn = UPRIGHT.get(clockwise_rotation(frame), (None, None))
     width, height = display_size(frame, aspect)
-    pixels = frame.to_ndarray(width=width, height=height, format="bgr24")
+    pixels: np.ndarray = frame.to_ndarray(width=width, height=height, format="bgr24")
     if cv2_turn is not None:
         pixels = cv2.rotate(pixels, cv2_turn)
     name = keyframe_name(index, time_s)
@@ -392,7 +392,7 @@ def fit(width: int, height: int, longest: int) -> tuple[int, int]:
 def luma_signature(frame: av.VideoFrame) -> np.ndarray:
     """Mean brightness of a coarse grid of blocks: stable under noise and small motion."""
     plane = frame.planes[0]
-    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
     step = max(1, min(frame.width, frame.height) // (SCENE_GRID * 8))
     sampled = rows[::step, : frame.width : step].astype(np.float32)
     h, w = sampled.shape

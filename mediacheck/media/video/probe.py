@@ -104,8 +104,15 @@ def ffmpeg_cause(exc: BaseException) -> str:
 
 
 def main_video_stream(container) -> Any | None:
-    """The first real video stream: cover art is stored as a one-picture video stream."""
+    """The first real video stream that FFmpeg can decode.
+
+    Cover art is stored as a one-picture video stream; a stream whose codec FFmpeg does
+    not know (a damaged sample description, a camera raw's picture tracks) has no codec
+    context and nothing can be read from its packets.
+    """
     for stream in container.streams.video:
+        if stream.codec_context is None:
+            continue
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream
     return None
@@ -114,27 +121,43 @@ def main_video_stream(container) -> Any | None:
 def probe_video(path: Path) -> VideoProbe:
     """Container and stream metadata of a video or audio file, in full and summarised."""
     with open_media(path) as container:
-        video = main_video_stream(container)
-        audio = container.streams.audio[0] if container.streams.audio else None
-        if video is None and audio is None:
-            raise UnsupportedMedia(path, "it holds no audio or video stream")
-        errors: list[str] = []
+        video, audio, undecodable = decodable_streams(path, container)
+        errors = [
+            f"stream {s.index} ({s.type}): FFmpeg knows no codec for it, its parameters are unknown"
+            for s in undecodable
+        ]
         rotation = read_rotation(container, video, errors) if video is not None else None
-        metadata = {
-            "format": format_metadata(container, path),
-            "streams": [stream_metadata(s) for s in container.streams],
-        }
-        if rotation is not None:
-            metadata["streams"][video.index]["rotation"] = rotation
+        streams = [stream_metadata(s) for s in container.streams]
+        if video is not None and rotation is not None:
+            streams[video.index]["rotation"] = rotation
+        metadata = {"format": format_metadata(container, path), "streams": streams}
         summary = summarise(container, video, audio, rotation, errors)
         if container.format.name.startswith("mov,"):
             add_gopro(path, summary, metadata, errors)
+        # Streams are read while the container is open: PyAV's end with it.
+        pictures = video is not None or any(s.type == "video" for s in undecodable)
     return VideoProbe(
-        kind="video" if video is not None else "audio",
+        kind="video" if pictures else "audio",
         summary=summary,
         metadata=metadata,
         errors=errors,
     )
+
+
+def decodable_streams(path: Path, container) -> tuple[Any | None, Any | None, list[Any]]:
+    """The main video and audio streams, and the picture or sound streams with no codec.
+
+    Raises UnsupportedMedia when nothing in the file can be decoded.
+    """
+    video = main_video_stream(container)
+    audio = next((s for s in container.streams.audio if s.codec_context is not None), None)
+    undecodable = [
+        s for s in container.streams if s.type in ("video", "audio") and s.codec_context is None
+    ]
+    if video is None and audio is None:
+        cause = " FFmpeg can decode" if undecodable else ""
+        raise UnsupportedMedia(path, f"it holds no audio or video stream{cause}")
+    return video, audio, undecodable
 
 
 def add_gopro(
@@ -215,34 +238,43 @@ def stream_metadata(stream) -> dict[str, Any]:
     if stream.type == "video":
         meta.update(video_params(stream))
     elif stream.type == "audio":
-        meta.update(
-            sample_rate=ctx.sample_rate,
-            channels=ctx.channels,
-            channel_layout=ctx.layout.name if ctx.layout else None,
-            sample_format=ctx.format.name if ctx.format else None,
-            bit_rate=ctx.bit_rate or None,
-        )
+        meta.update(audio_params(ctx))
     return meta
 
 
 def video_params(stream) -> dict[str, Any]:
+    """Picture parameters; those only the codec context knows are None without one."""
     ctx = stream.codec_context
     return {
-        "width": ctx.width or None,
-        "height": ctx.height or None,
-        "pixel_format": ctx.format.name if ctx.format else None,
+        "width": (ctx.width or None) if ctx is not None else None,
+        "height": (ctx.height or None) if ctx is not None else None,
+        "pixel_format": ctx.format.name if ctx is not None and ctx.format else None,
         "average_frame_rate": str(stream.average_rate) if stream.average_rate else None,
         "base_frame_rate": str(stream.base_rate) if stream.base_rate else None,
         "sample_aspect_ratio": str(stream.sample_aspect_ratio)
         if stream.sample_aspect_ratio
         else None,
+        "bit_rate": (ctx.bit_rate or None) if ctx is not None else None,
+    }
+
+
+def audio_params(ctx) -> dict[str, Any]:
+    if ctx is None:
+        return dict.fromkeys(
+            ("sample_rate", "channels", "channel_layout", "sample_format", "bit_rate")
+        )
+    return {
+        "sample_rate": ctx.sample_rate,
+        "channels": ctx.channels,
+        "channel_layout": ctx.layout.name if ctx.layout else None,
+        "sample_format": ctx.format.name if ctx.format else None,
         "bit_rate": ctx.bit_rate or None,
     }
 
 
 def disposition_names(stream) -> list[str]:
     flags = stream.disposition
-    return [flag.name for flag in av.stream.Disposition if flag.value and flags & flag]
+    return [str(flag.name) for flag in av.stream.Disposition if flag.value and flags & flag]
 
 
 def summarise(container, video, audio, rotation: int | None, errors: list[str]) -> dict[str, Any]:
@@ -379,7 +411,10 @@ def iso6709_degrees(text: str, degree_digits: int) -> float | None:
 def duration_seconds(container, video, audio) -> float | None:
     """Length of the picture and sound; data tracks (telemetry, timecode) can run longer."""
     durations = [
-        stream_seconds(s, s.duration) for s in (video, audio) if s is not None and s.duration
+        seconds
+        for s in (video, audio)
+        if s is not None and s.duration
+        if (seconds := stream_seconds(s, s.duration)) is not None
     ]
     if durations:
         return round(max(durations), 6)
