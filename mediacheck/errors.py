@@ -78,3 +78,13 @@ class OutputError(MediacheckError):
         super().__init__(f"{path}: {cause}")
         self.path = path
         self.cause = cause
+
+
+ONE_LINE_CHARS = 500
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected exception told in one line: its type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text[:ONE_LINE_CHARS]

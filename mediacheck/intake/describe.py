@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from PIL import Image
 
-from mediacheck.errors import StoreError, UnsupportedMedia
+from mediacheck.errors import StoreError, UnsupportedMedia, one_line
 from mediacheck.findings import base as checks
 from mediacheck.findings.base import analysis_failed
 from mediacheck.findings.service import finding_rows
@@ -41,7 +41,6 @@ T = TypeVar("T")
 STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 KEPT = "kept as evidence with its hashes only"
 UNKNOWN_MIME = "application/octet-stream"
-ERROR_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -123,6 +122,7 @@ def describe(
     findings = analysis.guarded(
         "findings", lambda: finding_rows(blobs, claims, link, media, skip), no_findings
     )
+    media.errors = _errors(analysis)  # with a failure of the findings step, if any
     findings.extend(failure.finding for failure in analysis.failures)
     return Described(media, analysis.fatal, keyframes, probes, findings)
 
@@ -251,8 +251,6 @@ def _unsupported(mime: str) -> str:
 
 def new_media(blobs: BlobStore, blob: StoredBlob, analysis: Analysis, name: str) -> Media:
     """The media row of a stored original; its first error is the fatal one, if any."""
-    fatal = [analysis.fatal] if analysis.fatal else []
-    errors = [*fatal, *(error for error in analysis.errors if error not in fatal)]
     return Media(
         id=new_media_id(blob.sha256),
         sha256=blob.sha256,
@@ -268,11 +266,17 @@ def new_media(blobs: BlobStore, blob: StoredBlob, analysis: Analysis, name: str)
         summary=analysis.summary,
         meta=analysis.metadata,
         video=analysis.video,
-        errors=errors,
+        errors=_errors(analysis),
         blob_path=blobs.relative(blob.path),
         first_name=name,
         created_at=history.now(),
     )
+
+
+def _errors(analysis: Analysis) -> list[str]:
+    """The analysis's errors, the fatal one first."""
+    fatal = [analysis.fatal] if analysis.fatal else []
+    return [*fatal, *(error for error in analysis.errors if error not in fatal)]
 
 
 def finding_row(found: checks.Finding) -> Finding:
@@ -286,10 +290,3 @@ def finding_row(found: checks.Finding) -> Finding:
         evidence=found.evidence,
         computed_at=history.now(),
     )
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message``, short enough for one line of output."""
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text[:ERROR_CHARS]

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from mediacheck.errors import InputFileError, MediacheckError, UnsupportedMedia
+from mediacheck.errors import (
+    InputFileError,
+    MediacheckError,
+    StoreError,
+    UnsupportedMedia,
+    one_line,
+)
 from mediacheck.history import chain as history
 from mediacheck.match.fingerprints import VERSION, Keypoints, Probe
 from mediacheck.match.fingerprints import Fingerprint as FingerprintOf
@@ -161,8 +167,13 @@ def match_files(store: Store, paths: Iterable[Path]) -> Iterable[FileMatches]:
         try:
             probes = [Probe(p.image) for p in file_pictures(path)]
             found = archive.search(probes, sha256=_sha256(path))
+        except StoreError:
+            raise
         except MediacheckError as exc:
             yield FileMatches(str(path), [], error=str(exc))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a decoder tripping on one file stops no batch
+            yield FileMatches(str(path), [], error=f"{path}: cannot be searched: {one_line(exc)}")
             continue
         yield FileMatches(str(path), archive.describe(found))
 
