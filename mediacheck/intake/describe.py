@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from PIL import Image
@@ -92,6 +93,17 @@ class Analysis:
         self.fatal = self.fatal or line
 
 
+class StagedView(BlobStore):
+    """The store as the checks see it while a new original waits in staging for its row."""
+
+    def __init__(self, blobs: BlobStore, blob: StoredBlob):
+        super().__init__(blobs.root)
+        self.blob = blob
+
+    def original_path(self, sha256: str) -> Path:
+        return self.blob.path if sha256 == self.blob.sha256 else super().original_path(sha256)
+
+
 @dataclass
 class Described:
     """New bytes, described: the media row and all that is worked out from its pictures."""
@@ -106,7 +118,7 @@ class Described:
 def describe(
     blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case, skip: tuple[str, ...] = ()
 ) -> Described:
-    """Describe a stored original; never raises but for the store's own errors."""
+    """Describe an original (staged or stored); never raises but for the store's own errors."""
     analysis = analyze(blob)
     no_frames: list[Keyframe] = []
     keyframes = analysis.guarded(
@@ -119,8 +131,9 @@ def describe(
     )
     media = new_media(blobs, blob, analysis, link.original_name)
     no_findings: list[Finding] = []
+    view = StagedView(blobs, blob)
     findings = analysis.guarded(
-        "findings", lambda: finding_rows(blobs, claims, link, media, skip), no_findings
+        "findings", lambda: finding_rows(view, claims, link, media, skip), no_findings
     )
     media.errors = _errors(analysis)  # with a failure of the findings step, if any
     findings.extend(failure.finding for failure in analysis.failures)
@@ -267,7 +280,7 @@ def new_media(blobs: BlobStore, blob: StoredBlob, analysis: Analysis, name: str)
         meta=analysis.metadata,
         video=analysis.video,
         errors=_errors(analysis),
-        blob_path=blobs.relative(blob.path),
+        blob_path=blobs.relative(blobs.original_path(blob.sha256)),
         first_name=name,
         created_at=history.now(),
     )

@@ -87,6 +87,7 @@ class NewMedia:
     """Bytes the store holds no media row for, described."""
 
     shown: str  # the path as given
+    blob: StoredBlob  # staged until it is recorded, unless an earlier intake left it in place
     link: CaseMedia
     described: Described
 
@@ -194,7 +195,9 @@ def prepare(
         file_stat = item.path.stat()
         if file_stat.st_size == 0:
             return _unreadable(shown, "file is empty (0 bytes)")
-        blob = store.blobs.put(item.path)
+        blob = store.blobs.stage(item.path)
+        if blob.existed:
+            blob = store.blobs.place(blob)  # drops the copy: the store holds these bytes
     except OSError as exc:
         if _store_failed(exc, item.path):
             raise StoreError(f"cannot write to the case store {store.root}: {_cause(exc)}") from exc
@@ -237,14 +240,14 @@ def _finish(store: Store, pool: Pool, ahead: Prepared | _Pending | StoreError) -
     except Exception as exc:  # noqa: BLE001 - a bug in one file's analysis must not stop the batch
         return _unfinished(store, ahead, exc)
     if ahead.known is None:
-        return NewMedia(ahead.shown, ahead.link, answer)
+        return NewMedia(ahead.shown, ahead.blob, ahead.link, answer)
     return KnownMedia(ahead.shown, ahead.link, ahead.known, answer, None)
 
 
 def _unfinished(store: Store, pending: _Pending, why: Exception) -> Prepared:
     if pending.known is None:
         described = stopped(store.blobs, pending.blob, pending.link.original_name, why)
-        return NewMedia(pending.shown, pending.link, described)
+        return NewMedia(pending.shown, pending.blob, pending.link, described)
     problem = f"findings not worked out: {why}"
     return KnownMedia(pending.shown, pending.link, pending.known, [_failure(why)], problem)
 
@@ -275,6 +278,7 @@ def record(
     described = prepared.described
     media = described.media
     prints, seen_rows = _look_up(archive, described)
+    _place(store, prepared.blob)
     case_id, stored, _ = store.add_media_to_case(
         request.case_id,
         media,
@@ -289,6 +293,20 @@ def record(
     status = "added" if stored is media else "already-stored"  # another desk was quicker
     fatal = described.fatal if stored is media else _problem(stored)
     return _result(prepared.shown, case_id, stored, status, fatal)
+
+
+def _place(store: Store, blob: StoredBlob) -> None:
+    """Put a staged original in place just before its row is committed.
+
+    A kill between the two leaves an original without a row for the next
+    intake of the file to adopt; a kill before leaves only a staged copy.
+    """
+    if blob.existed:
+        return  # an earlier intake left it in place
+    try:
+        store.blobs.place(blob)
+    except OSError as exc:
+        raise StoreError(f"cannot write to the case store {store.root}: {_cause(exc)}") from exc
 
 
 def _look_up(archive: seen.Archive, described: Described) -> tuple[list[Any], list[Any]]:

@@ -10,7 +10,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 CHUNK = 1024 * 1024
@@ -56,6 +56,10 @@ class BlobStore:
 
     def put(self, source: Path) -> StoredBlob:
         """Copy ``source`` into the store, hashing it in the same single read."""
+        return self.place(self.stage(source))
+
+    def stage(self, source: Path) -> StoredBlob:
+        """Copy and hash ``source`` into the staging folder; ``existed``: the store holds it."""
         tmp_dir = self.originals / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="incoming-")
@@ -65,11 +69,22 @@ class BlobStore:
                 digests = _copy_and_hash(src, out)
                 out.flush()
                 os.fsync(out.fileno())
-            final = self.original_path(digests.sha256)
-            existed = _link_into_place(tmp, final)
-        finally:
+        except BaseException:
             tmp.unlink(missing_ok=True)
-        return StoredBlob(**vars(digests), path=final, existed=existed)
+            raise
+        existed = self.original_path(digests.sha256).exists()
+        return StoredBlob(**vars(digests), path=tmp, existed=existed)
+
+    def place(self, staged: StoredBlob) -> StoredBlob:
+        """Move a staged copy under its hash (unless the store holds the bytes already)."""
+        final = self.original_path(staged.sha256)
+        if staged.path == final:
+            return staged  # placed already
+        try:
+            existed = _link_into_place(staged.path, final)
+        finally:
+            staged.path.unlink(missing_ok=True)
+        return replace(staged, path=final, existed=staged.existed or existed)
 
     def digests(self, sha256: str) -> Digests:
         """Re-read a stored original and hash it again (for verification)."""
