@@ -24,6 +24,7 @@ from mediacheck.findings import base as checks
 from mediacheck.findings.base import analysis_failed
 from mediacheck.findings.service import finding_rows
 from mediacheck.history import chain as history
+from mediacheck.intake.workers import Stopped
 from mediacheck.match import search as seen
 from mediacheck.match.fingerprints import Probe
 from mediacheck.media.hashes import compute_hashes
@@ -143,7 +144,8 @@ def describe(
 def stopped(blobs: BlobStore, blob: StoredBlob, name: str, why: Exception) -> Described:
     """Bytes whose analysis was stopped (a bound exceeded, a worker lost): hashes only."""
     kind = guess_kind(blob)
-    fatal = f"analysis stopped: {why}: {KEPT}"
+    reason = str(why) if isinstance(why, Stopped) else f"failed ({one_line(why)})"
+    fatal = f"analysis stopped: {reason}: {KEPT}"
     analysis = Analysis(kind.kind, kind.mime, dict.fromkeys(SUMMARY_KEYS), fatal=fatal)
     media = new_media(blobs, blob, analysis, name)
     return Described(media, fatal, [], [], [finding_row(analysis_failed("analysis", why))])

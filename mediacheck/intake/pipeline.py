@@ -36,7 +36,7 @@ from mediacheck.intake.describe import (
     finding_row,
     stopped,
 )
-from mediacheck.intake.workers import Bounds, Pool, Stopped
+from mediacheck.intake.workers import Bounds, Pool
 from mediacheck.match import search as seen
 from mediacheck.store.blobs import StoredBlob
 from mediacheck.store.database import CaseFields, Store, new_media_id
@@ -200,7 +200,7 @@ def prepare(
             blob = store.blobs.place(blob)  # drops the copy: the store holds these bytes
     except OSError as exc:
         if _store_failed(exc, item.path):
-            raise StoreError(f"cannot write to the case store {store.root}: {_cause(exc)}") from exc
+            raise _store_error(store, exc) from exc
         return _unreadable(shown, f"cannot be read: {_cause(exc)}")
     link = CaseMedia(
         case_id="",
@@ -231,13 +231,11 @@ def _finish(store: Store, pool: Pool, ahead: Prepared | _Pending | StoreError) -
         return ahead
     try:
         answer = pool.result(ahead.ticket)
-    except (Stopped, OSError, StoreError) as exc:
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - stopped, or a bug: the file is kept all the same
         if isinstance(exc, OSError) and exc.errno in STORE_ERRNOS:
-            raise StoreError(f"cannot write to the case store {store.root}: {_cause(exc)}") from exc
-        if isinstance(exc, StoreError):
-            raise
-        return _unfinished(store, ahead, exc)
-    except Exception as exc:  # noqa: BLE001 - a bug in one file's analysis must not stop the batch
+            raise _store_error(store, exc) from exc
         return _unfinished(store, ahead, exc)
     if ahead.known is None:
         return NewMedia(ahead.shown, ahead.blob, ahead.link, answer)
@@ -306,7 +304,7 @@ def _place(store: Store, blob: StoredBlob) -> None:
     try:
         store.blobs.place(blob)
     except OSError as exc:
-        raise StoreError(f"cannot write to the case store {store.root}: {_cause(exc)}") from exc
+        raise _store_error(store, exc) from exc
 
 
 def _look_up(archive: seen.Archive, described: Described) -> tuple[list[Any], list[Any]]:
@@ -351,6 +349,10 @@ def _store_failed(exc: OSError, source: Path) -> bool:
     if exc.errno in STORE_ERRNOS:
         return True
     return exc.filename is not None and Path(exc.filename) != source
+
+
+def _store_error(store: Store, exc: OSError) -> StoreError:
+    return StoreError(f"cannot write to the case store {store.root}: {_cause(exc)}")
 
 
 def _cause(exc: OSError) -> str:

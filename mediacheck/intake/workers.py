@@ -10,6 +10,7 @@ die with it, even when it is killed with SIGKILL.
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import multiprocessing
 import os
 import pickle
@@ -92,18 +93,22 @@ class Pool:
         raise value
 
     def close(self) -> None:
+        """Stop idle workers, kill busy ones: their answers are no longer wanted."""
         for worker in self._workers:
+            if worker.ticket is not None:
+                worker.process.kill()
+                continue
             try:
                 worker.conn.send_bytes(pickle.dumps(None))
             except OSError:
                 pass  # it died already
-            worker.conn.close()
         deadline = time.monotonic() + STOP_GRACE_S
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join()
+            worker.conn.close()
         self._workers.clear()
 
     def _dispatch(self) -> None:
@@ -184,16 +189,20 @@ def _serve(conn: Connection, parent: int, memory_mb: int) -> None:
     """The worker: run tasks until told to stop, answering each on ``conn``."""
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    faulthandler.disable()  # a crash is told by the parent in one line, not as a stack dump
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
             task = pickle.loads(conn.recv_bytes())
-        except EOFError:
+        except (EOFError, OSError):
             return
         if task is None:
             return
-        conn.send_bytes(_run(*task))
+        try:
+            conn.send_bytes(_run(*task))
+        except OSError:
+            return  # the parent is gone or stopped listening
 
 
 def _run(fn: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
