@@ -23,6 +23,7 @@ from mediacheck.intake import describe
 from mediacheck.intake.describe import KEPT
 from mediacheck.match import search
 from tests.conftest import Cli
+from tests.corpus import CORPUS, needs_corpus
 from tests.media import photo
 from tests.video_clips import write_clip
 
@@ -80,6 +81,17 @@ def test_real_hostile_files_are_kept_and_the_batch_goes_on(cli, tmp_path):
     assert cli("verify").exit_code == 0
 
 
+@needs_corpus
+def test_camera_raws_are_answered_and_the_batch_goes_on(cli, tmp_path):
+    raws = sorted((CORPUS / "raw" / "files").iterdir())
+    good = photo(tmp_path / "good.jpg")
+    code, out = intake_json(cli, *raws, good, "--jobs", "1")
+    assert [r["sha256"] for r in out] == [sha256(p) for p in [*raws, good]]
+    assert all("\n" not in (r["error"] or "") for r in out)
+    assert out[-1]["status"] == "added"
+    assert code == (1 if any(r["status"] == "error" for r in out) else 0)
+
+
 # step -> (what to patch, which of the two files it trips on)
 STEPS = {
     "sniff": ("mediacheck.intake.describe.sniff", {"photo", "clip"}),
@@ -117,6 +129,28 @@ def test_a_step_that_raises_is_recorded_on_the_media(step, tmp_path, monkeypatch
         assert media["errors"][0] == line
         failed = [f["evidence"] for f in media["findings"] if f["code"] == "analysis-failed"]
         assert {"check": step, "error": "ZeroDivisionError: crafted input"} in failed
+
+
+def test_a_description_the_database_refuses_is_replaced_by_the_hashes(cli, tmp_path, monkeypatch):
+    real = describe.extract_metadata
+
+    def unstorable(path, mime, size):
+        extracted = real(path, mime, size)
+        extracted.metadata["raw"] = b"\xff"  # not JSON: the database driver refuses it
+        return extracted
+
+    monkeypatch.setattr(describe, "extract_metadata", unstorable)
+    pic, clip = photo(tmp_path / "a.jpg"), write_clip(tmp_path / "b.mp4")
+    code, out = intake_json(cli, pic, clip)
+    assert code == 1
+    assert out[0]["sha256"] == sha256(pic)
+    # How the driver words it differs between SQLite and PostgreSQL.
+    assert out[0]["error"].startswith(f"{pic}: analysis stopped: its description could not be")
+    assert out[0]["error"].endswith(f"Object of type bytes is not JSON serializable): {KEPT}")
+    assert out[1]["status"] == "added"
+    media = cli.json("show", out[0]["case_id"])["media"][0]
+    assert media["metadata"] == {}
+    assert cli("verify").exit_code == 0
 
 
 def test_match_answers_every_file_when_one_breaks_a_step(cli, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from rich.table import Table
 from mediacheck.cli.options import DATETIME, LOCATION, URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, progress, text
 from mediacheck.cli.review import VERDICT_FILTER
+from mediacheck.errors import MediacheckError
 from mediacheck.intake import pipeline as core
 from mediacheck.intake.workers import Bounds
 from mediacheck.media.video.keyframes import timestamp
@@ -131,10 +132,13 @@ def intake(
 
         try:
             core.intake(store, paths, request, report, files=files, jobs=jobs, bounds=bounds)
-        finally:
+        except MediacheckError:
             # A store failure stops the batch: what was recorded before it is still reported.
-            if as_json:
+            if as_json and results:
                 print_json([asdict(r) for r in results])
+            raise
+    if as_json:
+        print_json([asdict(r) for r in results])
     if any(r.status == "error" for r in results):
         raise SystemExit(1)
 

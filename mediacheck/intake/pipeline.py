@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mediacheck.errors import StoreError
+from mediacheck.errors import MediacheckError, StoreError, one_line
 from mediacheck.findings import PIXEL_CHECKS
 from mediacheck.findings.base import analysis_failed
 from mediacheck.findings.service import finding_rows
@@ -36,7 +36,7 @@ from mediacheck.intake.describe import (
     finding_row,
     stopped,
 )
-from mediacheck.intake.workers import Bounds, Pool
+from mediacheck.intake.workers import Bounds, Pool, Stopped
 from mediacheck.match import search as seen
 from mediacheck.store.blobs import StoredBlob
 from mediacheck.store.database import CaseFields, Store, new_media_id
@@ -260,20 +260,41 @@ def record(
     """Search the archive for a prepared file, store it in its case and log the event."""
     if isinstance(prepared, Unreadable):
         return prepared.result
-    link = prepared.link
-    link.case_id = request.case_id or ""
+    prepared.link.case_id = request.case_id or ""
     if isinstance(prepared, KnownMedia):
-        media, fatal = prepared.media, prepared.problem
-        case_id, stored, _ = store.add_media_to_case(
-            request.case_id,
-            media,
-            link,
-            _event_details(link, media),
-            _new_case_fields(request, link.original_name),
-            findings=prepared.findings,
-        )
-        return _result(prepared.shown, case_id, stored, "already-stored", fatal or _problem(stored))
-    described = prepared.described
+        return _record_known(store, prepared, request)
+    try:
+        return _record_new(store, archive, prepared, request)
+    except MediacheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the database refused what the file's description holds
+        # Only the transaction failed: the original is in place, the case was rolled back.
+        placed = replace(prepared.blob, path=store.blobs.original_path(prepared.blob.sha256))
+        why = Stopped(f"its description could not be stored ({one_line(exc)})")
+        described = stopped(store.blobs, placed, prepared.link.original_name, why)
+        link = CaseMedia(**prepared.link.model_dump(exclude={"id"}))
+        fallback = replace(prepared, blob=placed, link=link, described=described)
+        return _record_new(store, archive, fallback, request)
+
+
+def _record_known(store: Store, prepared: KnownMedia, request: IntakeRequest) -> IntakeResult:
+    link, media = prepared.link, prepared.media
+    case_id, stored, _ = store.add_media_to_case(
+        request.case_id,
+        media,
+        link,
+        _event_details(link, media),
+        _new_case_fields(request, link.original_name),
+        findings=prepared.findings,
+    )
+    fatal = prepared.problem or _problem(stored)
+    return _result(prepared.shown, case_id, stored, "already-stored", fatal)
+
+
+def _record_new(
+    store: Store, archive: seen.Archive, prepared: NewMedia, request: IntakeRequest
+) -> IntakeResult:
+    link, described = prepared.link, prepared.described
     media = described.media
     prints, seen_rows = _look_up(archive, described)
     _place(store, prepared.blob)
