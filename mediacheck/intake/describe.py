@@ -45,15 +45,6 @@ KEPT = "kept as evidence with its hashes only"
 UNKNOWN_MIME = "application/octet-stream"
 
 
-@dataclass(frozen=True)
-class StepFailure:
-    """A step of the analysis that raised: which one, and the exception's type and first line."""
-
-    step: str
-    error: str
-    finding: Finding
-
-
 @dataclass
 class Analysis:
     """What a file says about itself, before it is stored."""
@@ -70,14 +61,14 @@ class Analysis:
     errors: list[str] = field(default_factory=list)
     fatal: str | None = None  # the file is kept as evidence but its analysis is incomplete
     picture: Picture | None = None
-    failures: list[StepFailure] = field(default_factory=list)
+    failures: list[Finding] = field(default_factory=list)  # analysis-failed, one a step
 
     def guarded(self, step: str, work: Callable[[], T], fallback: T) -> T:
         """``work()``, or ``fallback`` with the failure recorded if it raises."""
         try:
             return work()
         except (StoreError, MemoryError):
-            raise  # the batch stops; the worker's memory bound names the file
+            raise  # the first stops the batch, the second is the worker's memory bound
         except OSError as exc:
             if exc.errno in STORE_ERRNOS:
                 raise
@@ -90,7 +81,7 @@ class Analysis:
         error = one_line(exc)
         line = f"{step} failed ({error}): kept as evidence, its analysis is incomplete"
         self.errors.append(line)
-        self.failures.append(StepFailure(step, error, finding_row(analysis_failed(step, exc))))
+        self.failures.append(finding_row(analysis_failed(step, exc)))
         self.fatal = self.fatal or line
 
 
@@ -137,7 +128,7 @@ def describe(
         "findings", lambda: finding_rows(view, claims, link, media, skip), no_findings
     )
     media.errors = _errors(analysis)  # with a failure of the findings step, if any
-    findings.extend(failure.finding for failure in analysis.failures)
+    findings.extend(analysis.failures)
     return Described(media, analysis.fatal, keyframes, probes, findings)
 
 
@@ -155,7 +146,7 @@ def guess_kind(blob: StoredBlob) -> Sniffed:
     """The kind of stored bytes from their first few KB, or ``other`` if even that fails."""
     try:
         return sniff(blob.path)
-    except OSError:
+    except Exception:  # noqa: BLE001 - whatever the bytes hold, the file is still recorded
         return Sniffed(mime=UNKNOWN_MIME, kind="other")
 
 

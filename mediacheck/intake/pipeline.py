@@ -342,7 +342,7 @@ def _look_up(archive: seen.Archive, described: Described) -> tuple[list[Any], li
         (media.errors, search.errors) if described.fatal else (search.errors, media.errors)
     )
     media.errors = [*first, *then]
-    described.findings.extend(failure.finding for failure in search.failures)
+    described.findings.extend(search.failures)
     described.fatal = described.fatal or search.fatal
     prints = [(time_s, probe.print) for time_s, probe in described.probes]
     return search.guarded("fingerprints", lambda: seen.fingerprint_rows(media.id, prints), []), []
