@@ -71,6 +71,10 @@ class ConcurrentUpdate(MediacheckError):
     """Another desk changed the same thing at the same moment and won."""
 
 
+class WorkerError(MediacheckError):
+    """No worker process can be started to analyse files (the machine is out of processes)."""
+
+
 class OutputError(MediacheckError):
     """A file or folder mediacheck was asked to write cannot be written."""
 

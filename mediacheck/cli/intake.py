@@ -39,7 +39,7 @@ MIN_MEMORY_MB = 1024
     type=click.IntRange(min=1),
     default=os.cpu_count() or 1,
     show_default="the number of cores",
-    help="Processes that hash and decode files; 1 does everything in this one.",
+    help="Worker processes that analyse files side by side (even 1 is a worker).",
 )
 @click.option(
     "--file-timeout",

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from mediacheck.errors import WorkerError
+
 PR_SET_PDEATHSIG = 1
 PARENT_POLL_S = 1.0
 STOP_GRACE_S = 5.0
@@ -180,8 +182,13 @@ def _start_worker(bounds: Bounds) -> _Worker:
     process = context.Process(
         target=_serve, args=(theirs, os.getpid(), bounds.memory_mb), daemon=True
     )
-    process.start()
-    theirs.close()  # its end: a worker that dies reads as end-of-file on ours
+    try:
+        process.start()
+    except OSError as exc:
+        ours.close()
+        raise WorkerError(f"cannot start a worker process: {exc.strerror or exc}") from exc
+    finally:
+        theirs.close()  # its end: a worker that dies reads as end-of-file on ours
     return _Worker(process, ours)
 
 
