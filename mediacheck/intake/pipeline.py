@@ -8,9 +8,10 @@ Whatever a file holds, it gets a result and the batch goes on; only the store
 itself failing (a full disk, a lost database) stops the batch, after every
 file before it has been recorded and reported.
 
-A kill at any moment leaves nothing half-done that a re-run cannot finish:
-an original copied without its media row is found again by its hash and
-described then, and a case is written in one transaction with its first media.
+A kill at any moment leaves nothing half-done that a re-run cannot finish: a
+new original waits in staging until just before the transaction that writes
+its media row, its case (if new) and the case's first events; an original a
+kill left without its row is found again by its hash and described then.
 """
 
 from __future__ import annotations
