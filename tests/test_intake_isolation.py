@@ -153,6 +153,26 @@ def test_a_description_the_database_refuses_is_replaced_by_the_hashes(cli, tmp_p
     assert cli("verify").exit_code == 0
 
 
+def test_a_new_original_joins_the_store_with_its_row(cli, tmp_path, store_dir, monkeypatch):
+    real = describe.extract_metadata
+
+    def step(path, mime, size):
+        digest = sha256(path)
+        if (store_dir / "originals" / digest[:2] / digest[2:4] / digest).exists():
+            raise AssertionError("the original is in place before its row is written")
+        return real(path, mime, size)
+
+    monkeypatch.setattr(describe, "extract_metadata", step)
+    pic = photo(tmp_path / "a.jpg")
+    [result] = cli.json("intake", pic)
+    assert result["status"] == "added"
+    digest = sha256(pic)
+    assert (store_dir / "originals" / digest[:2] / digest[2:4] / digest).read_bytes() == (
+        pic.read_bytes()
+    )
+    assert list((store_dir / "originals" / "tmp").iterdir()) == []
+
+
 def test_match_answers_every_file_when_one_breaks_a_step(cli, tmp_path, monkeypatch):
     good, hostile = photo(tmp_path / "good.jpg"), photo(tmp_path / "bad.jpg", size=HOSTILE_SIZE)
     real_probe = search.Probe
