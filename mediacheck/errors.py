@@ -71,6 +71,10 @@ class ConcurrentUpdate(MediacheckError):
     """Another desk changed the same thing at the same moment and won."""
 
 
+class WorkerError(MediacheckError):
+    """No worker process can be started to analyse files (the machine is out of processes)."""
+
+
 class OutputError(MediacheckError):
     """A file or folder mediacheck was asked to write cannot be written."""
 
@@ -78,3 +82,13 @@ class OutputError(MediacheckError):
         super().__init__(f"{path}: {cause}")
         self.path = path
         self.cause = cause
+
+
+ONE_LINE_CHARS = 500
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected exception told in one line: its type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text[:ONE_LINE_CHARS]

@@ -19,6 +19,8 @@ Pixel bombs (``--bombs-only`` runs just this part): files from ``tests/bombs.py`
 declaring 196 MP in PNG, JPEG, GIF, TIFF, BMP and HEIC, most of them tiny, and an
 ordinary 12 MP iPhone HEIC from the corpus where it is beside the repository, each
 taken in alone by a child process: its peak resident memory and what intake said.
+And the cost of describing each file in a worker process rather than in this one
+(``--worker-only``: the same 2 MP files, a fresh worker each round).
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ import pdqhash
 from PIL import Image
 
 from mediacheck import config
+from mediacheck.intake.describe import describe
 from mediacheck.intake.pipeline import IntakeRequest, intake
+from mediacheck.intake.workers import Pool
 from mediacheck.media.pictures import open_picture
 from mediacheck.store.database import Store
+from mediacheck.store.models import Case, CaseMedia
 
 SIZES = {"12MP": (4000, 3000), "2MP": (1600, 1200)}
 
@@ -116,7 +121,9 @@ def huge_file_peak_mb(folder: Path, gigabytes: float) -> float:
         "r = intake(s, [Path(sys.argv[1])], IntakeRequest(user='bench'));"
         "assert r[0].status == 'added', r;"
         # VmHWM belongs to this process image; ru_maxrss would count the forked parent.
-        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+        "own = int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')));"
+        # The file is analysed in a worker forked from it: its peak counts too.
+        "import resource; print(max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))"
     )
     args = [sys.executable, "-c", code, str(huge), str(folder / "huge-store")]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
@@ -178,6 +185,48 @@ def intake_with_jobs(paths: list[Path], jobs: int) -> tuple[float, float]:
     return wall, cpu
 
 
+def worker_cost(folder: Path, files: int, rounds: int) -> None:
+    """Describing 2 MP files in this process against through one worker process, best of each."""
+    folder.mkdir(exist_ok=True)
+    paths = make_jpegs(folder, SIZES["2MP"], files)
+    best = {"in this process": float("inf"), "in a worker": float("inf")}
+    with tempfile.TemporaryDirectory() as tmp:
+        blobs = Store.open(config.resolve(store=Path(tmp) / "cases", user="bench")).blobs
+        staged = [(blobs.stage(p), p) for p in paths]
+        args = [(blobs, blob, _link(p), _claims(), ()) for blob, p in staged]
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for work in args:
+                describe(*work)
+            best["in this process"] = min(best["in this process"], time.perf_counter() - start)
+            start = time.perf_counter()
+            with Pool(1) as pool:  # a fresh worker each round: its start is part of the cost
+                for ticket in [pool.submit(describe, *work) for work in args]:
+                    pool.result(ticket)
+            best["in a worker"] = min(best["in a worker"], time.perf_counter() - start)
+    load = os.getloadavg()[0]
+    print(f"\ndescribe, {files} files of 2 MP, best of {rounds} (load average {load:.1f}):")
+    for where, seconds in best.items():
+        print(f"  {where:<16} {seconds:6.2f} s wall, {1000 * seconds / files:6.1f} ms/file")
+    extra = (best["in a worker"] - best["in this process"]) / files
+    print(f"  worker cost: {1000 * extra:+.1f} ms/file (one worker start included)")
+
+
+def _link(path: Path) -> CaseMedia:
+    return CaseMedia(
+        case_id="",
+        media_id="",
+        original_name=path.name,
+        original_path=str(path),
+        added_by="bench",
+        added_at="",
+    )
+
+
+def _claims() -> Case:
+    return Case(id="", year=0, seq=0, created_by="bench", created_at="")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=6, help="files per size")
@@ -187,10 +236,15 @@ def main() -> None:
     parser.add_argument("--jobs-rounds", type=int, default=3, help="rounds of the jobs part")
     parser.add_argument("--jobs-only", action="store_true", help="run only the jobs part")
     parser.add_argument("--bombs-only", action="store_true", help="run only the pixel bombs")
+    parser.add_argument("--worker-only", action="store_true", help="run only the worker part")
     args = parser.parse_args()
     if args.bombs_only:
         with tempfile.TemporaryDirectory() as tmp:
             pixel_bombs(Path(tmp) / "bombs")
+        return
+    if args.worker_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            worker_cost(Path(tmp), args.jobs_files, args.jobs_rounds)
         return
     if args.jobs_only:
         with tempfile.TemporaryDirectory() as tmp:
@@ -219,6 +273,7 @@ def main() -> None:
             print(f"\npeak memory taking in a {args.huge_gb:g} GB file: {peak:.0f} MB")
         jobs_speedup(Path(tmp) / "jobs", args.jobs_files, args.jobs, args.jobs_rounds)
         pixel_bombs(Path(tmp) / "bombs")
+        worker_cost(Path(tmp) / "worker", args.jobs_files, args.jobs_rounds)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,15 @@ from rich.table import Table
 from mediacheck.cli.options import DATETIME, LOCATION, URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, progress, text
 from mediacheck.cli.review import VERDICT_FILTER
+from mediacheck.errors import MediacheckError
 from mediacheck.intake import pipeline as core
+from mediacheck.intake.workers import Bounds
 from mediacheck.media.video.keyframes import timestamp
 from mediacheck.publish import document as casefile
 from mediacheck.store.cases import CaseFields
+
+# Below this a worker cannot even hold the libraries it starts with.
+MIN_MEMORY_MB = 1024
 
 
 @click.command()
@@ -34,7 +39,23 @@ from mediacheck.store.cases import CaseFields
     type=click.IntRange(min=1),
     default=os.cpu_count() or 1,
     show_default="the number of cores",
-    help="Processes that hash and decode files; 1 does everything in this one.",
+    help="Worker processes that analyse files side by side (even 1 is a worker).",
+)
+@click.option(
+    "--file-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=Bounds.seconds,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop analysing a file after this long; it is kept with its hashes.",
+)
+@click.option(
+    "--file-memory-mb",
+    type=click.IntRange(min=MIN_MEMORY_MB),
+    default=Bounds.memory_mb,
+    show_default=True,
+    metavar="MB",
+    help="Stop analysing a file that needs more memory; it is kept with its hashes.",
 )
 @click.option(
     "--quick",
@@ -55,6 +76,8 @@ def intake(
     tags,
     claimed_location,
     jobs,
+    file_timeout,
+    file_memory_mb,
     quick,
     as_json,
     settings,
@@ -63,7 +86,9 @@ def intake(
 
     By default every file becomes a case of its own; --one-case puts them all
     into one new case, --case into an existing one. Exit code 1 when any file
-    failed; every other file is still taken in.
+    failed; every other file is still taken in. Each file is analysed in a
+    worker process, stopped after --file-timeout seconds or --file-memory-mb
+    of memory; a file stopped that way is kept with its hashes.
 
     \b
     Example:
@@ -93,16 +118,25 @@ def intake(
     request = core.IntakeRequest(
         user=settings.user, case_id=case_id, one_case=one_case, fields=fields, quick=quick
     )
+    bounds = Bounds(seconds=file_timeout, memory_mb=file_memory_mb)
     store = open_store(settings)
     files = core.collect_files(paths)
+    results: list[core.IntakeResult] = []
     with progress(len(files), "Taking in") as advance:
 
         def report(result: core.IntakeResult) -> None:
             advance()
+            results.append(result)
             if not as_json:
                 _print_result(result)
 
-        results = core.intake(store, paths, request, on_result=report, files=files, jobs=jobs)
+        try:
+            core.intake(store, paths, request, report, files=files, jobs=jobs, bounds=bounds)
+        except MediacheckError:
+            # A store failure stops the batch: what was recorded before it is still reported.
+            if as_json and results:
+                print_json([asdict(r) for r in results])
+            raise
     if as_json:
         print_json([asdict(r) for r in results])
     if any(r.status == "error" for r in results):

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mediacheck.findings import FindingContext, compute_findings
+from mediacheck.errors import StoreError
+from mediacheck.findings import CHECKS, FindingContext, compute_findings
+from mediacheck.findings.base import analysis_failed
 from mediacheck.history import chain as history
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.database import Store
 from mediacheck.store.models import Case, CaseMedia, FindingRow, Media
+
+ANALYSIS_FAILED = "analysis-failed"
 
 
 @dataclass(frozen=True)
@@ -52,12 +56,40 @@ def analyze_case(store: Store, case_id: str, user: str) -> AnalyzeResult:
     """Recompute the findings of every media in the case and replace the stored ones."""
     case = store.get_case(case_id)
     findings = {
-        media.id: finding_rows(store.blobs, case, link, media)
-        for link, media in store.case_media(case_id)
+        media.id: _recomputed(store, case, link, media) for link, media in store.case_media(case_id)
     }
     details = {"findings": {media_id: len(rows) for media_id, rows in findings.items()}}
     store.replace_findings(case_id, findings, (user, "analyze", details))
     return AnalyzeResult(case_id=case_id, findings=findings)
+
+
+def _recomputed(store: Store, case: Case, link: CaseMedia, media: Media) -> list[FindingRow]:
+    """The media's new findings, and the failures of intake steps that analyze does not redo."""
+    try:
+        rows = finding_rows(store.blobs, case, link, media)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one hostile file must not stop the case
+        rows = [_failure_row(case, media, analysis_failed("findings", exc))]
+    redone = {name for name, _ in CHECKS} | {"findings"}
+    kept = [
+        _failure_row(case, media, row)
+        for row in store.findings(case.id, media.id)
+        if row.code == ANALYSIS_FAILED and row.evidence.get("check") not in redone
+    ]
+    return rows + kept
+
+
+def _failure_row(case: Case, media: Media, found: Any) -> FindingRow:
+    return FindingRow(
+        case_id=case.id,
+        media_id=media.id,
+        code=found.code,
+        severity=found.severity,
+        message=found.message,
+        evidence=dict(found.evidence),
+        computed_at=history.now(),
+    )
 
 
 def finding_document(row: FindingRow) -> dict[str, Any]:

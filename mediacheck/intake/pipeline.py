@@ -1,45 +1,55 @@
 """Intake: every file given becomes preserved, described media in a case.
 
-For each file: copy and hash it into the evidence store in one read, find out
-what it is from its content, decode what can be decoded at reduced size,
-extract its metadata, fingerprint it and work out its findings (``prepare``,
-no database needed: with ``jobs`` above 1 this runs in worker processes), then
-search the archive and record it with a history event, one file after the
-other in input order (``record``). A step that fails is recorded on the media
-and the rest goes on; one bad file never stops the batch.
+For each file, in input order: copy and hash it into the evidence store in
+one read (``prepare``, in this process), describe it in a worker process
+under a time and a memory bound (``describe``, ``jobs`` files at a time),
+then search the archive and record it with a history event (``record``).
+Whatever a file holds, it gets a result and the batch goes on; only the store
+itself failing (a full disk, a lost database) stops the batch, after every
+file before it has been recorded and reported.
+
+A kill at any moment leaves nothing half-done that a re-run cannot finish: a
+new original waits in staging until just before the transaction that writes
+its media row, its case (if new) and the case's first events; an original a
+kill left without its row is found again by its hash and described then.
 """
 
 from __future__ import annotations
 
-import os
-import stat
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mediacheck.errors import UnsupportedMedia
+from mediacheck.errors import MediacheckError, StoreError, one_line
 from mediacheck.findings import PIXEL_CHECKS
+from mediacheck.findings.base import analysis_failed
 from mediacheck.findings.service import finding_rows
 from mediacheck.history import chain as history
-from mediacheck.intake.match_rows import intake_look_up
+from mediacheck.intake.collect import InputFile, collect_files
+from mediacheck.intake.describe import (
+    STORE_ERRNOS,
+    Analysis,
+    Described,
+    describe,
+    finding_row,
+    stopped,
+)
+from mediacheck.intake.match_rows import fingerprint_rows, intake_look_up
+from mediacheck.intake.workers import Bounds, Pool, Stopped
 from mediacheck.match import search as seen
-from mediacheck.match.fingerprints import Probe
-from mediacheck.media.hashes import compute_hashes
-from mediacheck.media.metadata import SUMMARY_KEYS, extract_metadata
-from mediacheck.media.pictures import Picture, open_picture
-from mediacheck.media.sniff import sniff
-from mediacheck.media.video.keyframes import extract_keyframes
-from mediacheck.media.video.probe import probe_video
-from mediacheck.store.blobs import BlobStore, StoredBlob
+from mediacheck.store.blobs import StoredBlob
 from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from mediacheck.store.ids import new_media_id
 from mediacheck.store.media import MediaIntake
-from mediacheck.store.models import Case, CaseMedia, FindingRow, KeyframeRow, Media
+from mediacheck.store.models import Case, CaseMedia, FindingRow, Media
+
+DEFAULT_BOUNDS = Bounds()
+
+__all__ = ["Bounds", "IntakeRequest", "IntakeResult", "collect_files", "intake"]
 
 
 @dataclass(frozen=True)
@@ -67,85 +77,49 @@ class IntakeResult:
     error: str | None = None
 
 
+# What a file becomes before it is recorded: one of these three.
+
+
 @dataclass(frozen=True)
-class InputFile:
-    path: Path
-    was_symlink: bool = False
-    problem: str | None = None  # why it cannot be read at all
+class Unreadable:
+    """The file could not be read at all: nothing was stored."""
+
+    result: IntakeResult
 
 
-@dataclass
-class Analysis:
-    """What a file says about itself, before it is stored."""
-
-    kind: str
-    mime: str
-    summary: dict[str, Any]
-    width: int | None = None
-    height: int | None = None
-    hashes: dict[str, str] = field(default_factory=dict)
-    pdq_quality: int | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    video: dict[str, Any] | None = None
-    errors: list[str] = field(default_factory=list)
-    fatal: str | None = None  # the file is kept as evidence but could not be analysed
-    picture: Picture | None = None
-
-
-@dataclass
-class Described:
-    """New bytes, described: the media row and all that is worked out from its pictures."""
-
-    media: Media
-    fatal: str | None
-    keyframes: list[KeyframeRow]
-    probes: list[tuple[float | None, Probe]]
-    findings: list[FindingRow]  # their case_id is set once the case is known
-
-
-@dataclass
-class Prepared:
-    """One file after the work that needs no database."""
+@dataclass(frozen=True)
+class NewMedia:
+    """Bytes the store holds no media row for, described."""
 
     shown: str  # the path as given
-    failed: IntakeResult | None = None  # the file could not be read at all
-    blob: StoredBlob | None = None
-    link: CaseMedia | None = None
-    described: Described | None = None  # None: the bytes were in the store already
+    blob: StoredBlob  # staged until it is recorded, unless an earlier intake left it in place
+    link: CaseMedia
+    described: Described
 
 
-def collect_files(paths: Iterable[Path]) -> list[InputFile]:
-    """Every file named or found below a named folder, in a stable order."""
-    found: list[InputFile] = []
-    for path in paths:
-        found.extend(_collect(Path(path)))
-    return found
+@dataclass(frozen=True)
+class KnownMedia:
+    """Bytes the store already holds as media, with their findings against this case's claims."""
+
+    shown: str
+    link: CaseMedia
+    media: Media
+    findings: list[FindingRow]
+    problem: str | None  # why this intake's findings are incomplete
 
 
-def _collect(path: Path) -> Iterator[InputFile]:
-    if path.is_dir():
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                yield _input_file(Path(root) / name)
-        return
-    yield _input_file(path)
+Prepared = Unreadable | NewMedia | KnownMedia
 
 
-def _input_file(path: Path) -> InputFile:
-    is_link = path.is_symlink()
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        cause = "broken symbolic link" if is_link else "no such file or directory"
-        return InputFile(path, is_link, cause)
-    except OSError as exc:
-        return InputFile(path, is_link, f"cannot be read: {exc.strerror or exc}")
-    if not stat.S_ISREG(mode):
-        return InputFile(path, is_link, "not a regular file")
-    if not os.access(path, os.R_OK):
-        return InputFile(path, is_link, "cannot be read: permission denied")
-    return InputFile(path, is_link)
+@dataclass(frozen=True)
+class _Pending:
+    """A file stored and handed to a worker, waiting for its description."""
+
+    shown: str
+    blob: StoredBlob
+    link: CaseMedia
+    ticket: int
+    known: Media | None
 
 
 def intake(
@@ -155,23 +129,25 @@ def intake(
     on_result: Callable[[IntakeResult], None] | None = None,
     files: list[InputFile] | None = None,
     jobs: int = 1,
+    bounds: Bounds = DEFAULT_BOUNDS,
 ) -> list[IntakeResult]:
     """Take in every file; results come back in input order, one per file.
 
-    ``jobs`` processes prepare files while this one records them: the results
-    are the same whatever their number.
+    ``jobs`` worker processes describe files while this one records them: the
+    results are the same whatever their number.
     """
     claims = _claims(store, request)
     items = files if files is not None else collect_files(paths)
     archive = seen.ArchiveSearch(store)
     results = []
-    for prepared in _prepare_all(store.blobs, items, request, claims, jobs):
-        result = record(store, archive, prepared, request, claims)
-        if request.one_case and request.case_id is None and result.case_id:
-            request = replace(request, case_id=result.case_id)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+    with Pool(max(1, min(jobs, len(items))), bounds) as pool:
+        for prepared in _prepare_all(store, pool, items, request, claims, jobs):
+            result = record(store, archive, prepared, request)
+            if request.one_case and request.case_id is None and result.case_id:
+                request = replace(request, case_id=result.case_id)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
     return results
 
 
@@ -181,38 +157,56 @@ def _claims(store: Store, request: IntakeRequest) -> Case:
         return store.get_case(request.case_id)  # an unknown case stops everything before any write
     fields = request.fields
     return Case(
-        posted_at=fields.posted_at, claimed_lat=fields.claimed_lat, claimed_lon=fields.claimed_lon
+        id="",  # numbered when its first media is recorded
+        year=0,
+        seq=0,
+        posted_at=fields.posted_at,
+        claimed_lat=fields.claimed_lat,
+        claimed_lon=fields.claimed_lon,
+        created_by=request.user,
+        created_at="",
     )
 
 
 def _prepare_all(
-    blobs: BlobStore, items: list[InputFile], request: IntakeRequest, claims: Case, jobs: int
+    store: Store,
+    pool: Pool,
+    items: list[InputFile],
+    request: IntakeRequest,
+    claims: Case,
+    jobs: int,
 ) -> Iterator[Prepared]:
-    work = partial(prepare, blobs, user=request.user, claims=claims, skip=request.skipped_checks)
-    if jobs <= 1 or len(items) < 2:
-        yield from map(work, items)
-        return
-    pool = ProcessPoolExecutor(min(jobs, len(items)))
-    try:
-        yield from pool.map(work, items)
-    finally:
-        pool.shutdown(cancel_futures=True)
+    """Each file prepared, in input order, with up to ``jobs`` files ahead in workers."""
+    ahead: deque[Prepared | _Pending | StoreError] = deque()
+    for item in items:
+        try:
+            ahead.append(prepare(store, pool, item, request, claims))
+        except StoreError as exc:
+            ahead.append(exc)  # raised in its turn: the files before it are recorded first
+        if len(ahead) > jobs:
+            yield _finish(store, pool, ahead.popleft())
+    while ahead:
+        yield _finish(store, pool, ahead.popleft())
 
 
 def prepare(
-    blobs: BlobStore, item: InputFile, user: str, claims: Case, skip: tuple[str, ...] = ()
-) -> Prepared:
-    """Copy, hash and describe one file: everything before the database."""
+    store: Store, pool: Pool, item: InputFile, request: IntakeRequest, claims: Case
+) -> Prepared | _Pending:
+    """Copy and hash one file into the store and hand it to a worker to describe."""
     shown = str(item.path)
     if item.problem:
-        return _failed(shown, item.problem)
+        return _unreadable(shown, item.problem)
     try:
         file_stat = item.path.stat()
         if file_stat.st_size == 0:
-            return _failed(shown, "file is empty (0 bytes)")
-        blob = blobs.put(item.path)
+            return _unreadable(shown, "file is empty (0 bytes)")
+        blob = store.blobs.stage(item.path)
+        if blob.existed:
+            blob = store.blobs.place(blob)  # drops the copy: the store holds these bytes
     except OSError as exc:
-        return _failed(shown, f"cannot be read: {exc.strerror or exc}")
+        if _store_failed(exc, item.path):
+            raise _store_error(store, exc) from exc
+        return _unreadable(shown, f"cannot be read: {_cause(exc)}")
     link = CaseMedia(
         case_id="",
         media_id=new_media_id(blob.sha256),
@@ -220,200 +214,179 @@ def prepare(
         original_path=str(item.path.absolute()),
         file_mtime=_iso_mtime(file_stat.st_mtime),
         was_symlink=item.was_symlink,
-        added_by=user,
+        added_by=request.user,
         added_at=history.now(),
     )
-    # Bytes new to the store cannot be known media; others most likely are: record() checks.
-    described = None if blob.existed else describe(blobs, blob, link, claims, skip)
-    return Prepared(shown, blob=blob, link=link, described=described)
+    skip = request.skipped_checks
+    # Bytes new to the store cannot be known media. Others most likely are; if not,
+    # an earlier intake was stopped between copying them and recording them.
+    known = store.media_by_sha256(blob.sha256) if blob.existed else None
+    if known is None:
+        ticket = pool.submit(describe, store.blobs, blob, link, claims, skip)
+    else:
+        ticket = pool.submit(finding_rows, store.blobs, claims, link, known, skip)
+    return _Pending(shown, blob, link, ticket, known)
 
 
-def _failed(shown: str, problem: str) -> Prepared:
-    error = IntakeResult(path=shown, status="error", error=f"{shown}: {problem}")
-    return Prepared(shown, failed=error)
+def _finish(store: Store, pool: Pool, ahead: Prepared | _Pending | StoreError) -> Prepared:
+    """Wait for a worker's answer; a file it could not finish is recorded as such."""
+    if isinstance(ahead, StoreError):
+        raise ahead
+    if not isinstance(ahead, _Pending):
+        return ahead
+    try:
+        answer = pool.result(ahead.ticket)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - stopped, or a bug: the file is kept all the same
+        if isinstance(exc, OSError) and exc.errno in STORE_ERRNOS:
+            raise _store_error(store, exc) from exc
+        return _unfinished(store, ahead, exc)
+    if ahead.known is None:
+        return NewMedia(ahead.shown, ahead.blob, ahead.link, answer)
+    return KnownMedia(ahead.shown, ahead.link, ahead.known, answer, None)
 
 
-def describe(
-    blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case, skip: tuple[str, ...] = ()
-) -> Described:
-    analysis = read_content(blob.path)
-    keyframes = _video_pictures(blobs, blob, analysis)
-    image = analysis.picture.image if analysis.picture else None
-    pictures = seen.media_pictures(blobs.root, image, keyframes, analysis.errors)
-    probes = seen.picture_probes(pictures)
-    media = _new_media(blobs, blob, analysis, link.original_name)
-    findings = finding_rows(blobs, claims, link, media, skip)
-    return Described(media, analysis.fatal, keyframes, probes, findings)
+def _unfinished(store: Store, pending: _Pending, why: Exception) -> Prepared:
+    if pending.known is None:
+        described = stopped(store.blobs, pending.blob, pending.link.original_name, why)
+        return NewMedia(pending.shown, pending.blob, pending.link, described)
+    problem = f"findings not worked out: {why}"
+    return KnownMedia(pending.shown, pending.link, pending.known, [_failure(why)], problem)
+
+
+def _failure(why: Exception) -> FindingRow:
+    return finding_row(analysis_failed("analysis", why))
 
 
 def record(
-    store: Store,
-    archive: seen.ArchiveSearch,
-    prepared: Prepared,
-    request: IntakeRequest,
-    claims: Case,
+    store: Store, archive: seen.ArchiveSearch, prepared: Prepared, request: IntakeRequest
 ) -> IntakeResult:
     """Search the archive for a prepared file, store it in its case and log the event."""
-    if prepared.failed is not None:
-        return prepared.failed
-    blob, link, described = prepared.blob, prepared.link, prepared.described
-    known = store.media_by_sha256(blob.sha256) if blob.existed else None
-    if known is None and described is None:
-        # The bytes came moments ago with another file of this batch or from another desk.
-        described = describe(store.blobs, blob, link, claims, request.skipped_checks)
-    prints, seen_rows = (
-        intake_look_up(archive, link.media_id, described.probes) if described else ([], [])
-    )
-    media = known or described.media
-    link.case_id = request.case_id or ""
-    case_id, stored, linked = store.add_media_to_case(
+    if isinstance(prepared, Unreadable):
+        return prepared.result
+    prepared.link.case_id = request.case_id or ""
+    if isinstance(prepared, KnownMedia):
+        return _record_known(store, prepared, request)
+    try:
+        return _record_new(store, archive, prepared, request)
+    except MediacheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the database refused what the file's description holds
+        # Only the transaction failed: the original is in place, the case was rolled back.
+        placed = replace(prepared.blob, path=store.blobs.original_path(prepared.blob.sha256))
+        why = Stopped(f"its description could not be stored ({one_line(exc)})")
+        described = stopped(store.blobs, placed, prepared.link.original_name, why)
+        link = CaseMedia(**prepared.link.model_dump(exclude={"id"}))
+        fallback = replace(prepared, blob=placed, link=link, described=described)
+        return _record_new(store, archive, fallback, request)
+
+
+def _record_known(store: Store, prepared: KnownMedia, request: IntakeRequest) -> IntakeResult:
+    link, media = prepared.link, prepared.media
+    case_id, stored, _ = store.add_media_to_case(
         MediaIntake(
             media=media,
             membership=link,
             details=_event_details(link, media),
             case_id=request.case_id,
             new_case=_new_case_fields(request, link.original_name),
-            keyframes=described.keyframes if described else [],
-            fingerprints=prints,
-            seen_before=seen_rows,
-            findings=described.findings if described else [],
+            findings=prepared.findings,
         )
     )
-    if linked and described is None:
-        # Known bytes in a new case: findings weigh this case's claims.
-        _record_findings(store, case_id, link, stored, request.skipped_checks)
-    status = "already-stored" if known or stored is not media else "added"
-    fatal = described.fatal if described else _stored_problem(stored)
-    shown = prepared.shown
+    fatal = prepared.problem or _problem(stored)
+    return _result(prepared.shown, case_id, stored, "already-stored", fatal)
+
+
+def _record_new(
+    store: Store, archive: seen.ArchiveSearch, prepared: NewMedia, request: IntakeRequest
+) -> IntakeResult:
+    link, described = prepared.link, prepared.described
+    media = described.media
+    prints, seen_rows = _look_up(archive, described)
+    _place(store, prepared.blob)
+    case_id, stored, _ = store.add_media_to_case(
+        MediaIntake(
+            media=media,
+            membership=link,
+            details=_event_details(link, media),
+            case_id=request.case_id,
+            new_case=_new_case_fields(request, link.original_name),
+            keyframes=described.keyframes,
+            fingerprints=prints,
+            seen_before=seen_rows,
+            findings=described.findings,
+        )
+    )
+    status = "added" if stored is media else "already-stored"  # another desk was quicker
+    fatal = described.fatal if stored is media else _problem(stored)
+    return _result(prepared.shown, case_id, stored, status, fatal)
+
+
+def _place(store: Store, blob: StoredBlob) -> None:
+    """Put a staged original in place just before its row is committed.
+
+    A kill between the two leaves an original without a row for the next
+    intake of the file to adopt; a kill before leaves only a staged copy.
+    """
+    if blob.existed:
+        return  # an earlier intake left it in place
+    try:
+        store.blobs.place(blob)
+    except OSError as exc:
+        raise _store_error(store, exc) from exc
+
+
+def _look_up(archive: seen.ArchiveSearch, described: Described) -> tuple[list[Any], list[Any]]:
+    """The fingerprint rows and archive matches of new media; a failed search is recorded."""
+    media = described.media
+    search = Analysis(media.kind, media.mime, {})
+    found = search.guarded(
+        "archive search", lambda: intake_look_up(archive, media.id, described.probes), None
+    )
+    if found is not None:
+        return found
+    # The first error is the fatal one: a later intake of the same bytes reports it.
+    first, then = (
+        (media.errors, search.errors) if described.fatal else (search.errors, media.errors)
+    )
+    media.errors = [*first, *then]
+    described.findings.extend(search.failures)
+    described.fatal = described.fatal or search.fatal
+    prints = [(time_s, probe.print) for time_s, probe in described.probes]
+    return search.guarded("fingerprints", lambda: fingerprint_rows(media.id, prints), []), []
+
+
+def _result(shown: str, case_id: str, media: Media, status: str, fatal: str | None) -> IntakeResult:
     return IntakeResult(
         path=shown,
         status="error" if fatal else status,
         case_id=case_id,
-        media_id=stored.id,
-        sha256=stored.sha256,
-        kind=stored.kind,
-        mime=stored.mime,
+        media_id=media.id,
+        sha256=media.sha256,
+        kind=media.kind,
+        mime=media.mime,
         error=f"{shown}: {fatal}" if fatal else None,
     )
 
 
-def read_content(path: Path) -> Analysis:
-    """Everything intake learns from the content of one stored original."""
-    sniffed = sniff(path)
-    analysis = Analysis(kind=sniffed.kind, mime=sniffed.mime, summary=dict.fromkeys(SUMMARY_KEYS))
-    if sniffed.kind == "image":
-        _read_image(path, analysis)
-    elif sniffed.kind in ("video", "audio"):
-        _read_video(path, analysis)
-    else:
-        analysis.fatal = _unsupported(sniffed.mime)
-    return analysis
+def _unreadable(shown: str, problem: str) -> Unreadable:
+    return Unreadable(IntakeResult(path=shown, status="error", error=f"{shown}: {problem}"))
 
 
-def _read_image(path: Path, analysis: Analysis) -> None:
-    try:
-        picture = open_picture(path)
-    except UnsupportedMedia as exc:
-        analysis.fatal = f"{exc.cause}: kept as evidence with its hashes only"
-        analysis.errors.append(exc.cause)
-        picture = None
-    if picture is not None:
-        analysis.picture = picture
-        analysis.width, analysis.height = picture.width, picture.height
-        perceptual = compute_hashes(picture.image)
-        analysis.hashes, analysis.pdq_quality = perceptual.hashes, perceptual.pdq_quality
-        if picture.truncated:
-            analysis.fatal = "picture is truncated: hashed the part that decodes"
-            analysis.errors.append("picture is truncated")
-    size = (picture.width, picture.height) if picture else None
-    extracted = extract_metadata(path, analysis.mime, size)
-    analysis.summary.update({k: extracted.summary.get(k) for k in SUMMARY_KEYS})
-    analysis.metadata = extracted.metadata
-    analysis.errors.extend(extracted.errors)
+def _store_failed(exc: OSError, source: Path) -> bool:
+    """Whether copying failed on the store's side (disk full, read-only) rather than the file's."""
+    if exc.errno in STORE_ERRNOS:
+        return True
+    return exc.filename is not None and Path(exc.filename) != source
 
 
-def _read_video(path: Path, analysis: Analysis) -> None:
-    try:
-        probe = probe_video(path)
-    except UnsupportedMedia as exc:
-        analysis.fatal = f"{exc.cause}: kept as evidence with its hashes only"
-        analysis.errors.append(exc.cause)
-        return
-    analysis.kind = probe.kind
-    analysis.summary = dict(probe.summary)
-    analysis.width, analysis.height = probe.summary["width"], probe.summary["height"]
-    analysis.metadata = probe.metadata
-    analysis.video = probe.video
-    analysis.errors.extend(probe.errors)
+def _store_error(store: Store, exc: OSError) -> StoreError:
+    return StoreError(f"cannot write to the case store {store.root}: {_cause(exc)}")
 
 
-def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> list[KeyframeRow]:
-    """Keyframes and contact sheet of a video, saved beside its original."""
-    if analysis.kind != "video" or analysis.video is None:
-        return []
-    out_dir = blobs.derived_dir(blob.sha256)
-    try:
-        pictures = extract_keyframes(blob.path, out_dir)
-    except UnsupportedMedia as exc:
-        analysis.errors.append(exc.cause)
-        return []
-    analysis.errors.extend(pictures.errors)
-    if pictures.contact_sheet:
-        sheet = blobs.relative(out_dir / pictures.contact_sheet)
-        analysis.video["contact_sheet"] = sheet
-    return [
-        KeyframeRow(
-            media_id=new_media_id(blob.sha256),
-            idx=frame.index,
-            time_s=frame.time_s,
-            path=blobs.relative(out_dir / frame.file),
-            hashes=frame.hashes,
-            pdq_quality=frame.pdq_quality,
-        )
-        for frame in pictures.keyframes
-    ]
-
-
-def _record_findings(
-    store: Store, case_id: str, link: CaseMedia, media: Media, skip: tuple[str, ...]
-) -> None:
-    """Work out and store the findings of known media just linked to another case."""
-    rows = finding_rows(store.blobs, store.get_case(case_id), link, media, skip)
-    for row in rows:
-        row.case_id = case_id
-    store.replace_findings(case_id, {media.id: rows})
-
-
-def _unsupported(mime: str) -> str:
-    if mime == "text/plain":
-        return "content is text, not a picture or video: kept as evidence with its hashes only"
-    return f"unsupported format ({mime}): kept as evidence with its hashes only"
-
-
-def _new_media(blobs: BlobStore, blob: StoredBlob, analysis: Analysis, name: str) -> Media:
-    errors = list(analysis.errors)
-    if analysis.fatal and analysis.fatal not in errors:
-        errors.insert(0, analysis.fatal)
-    return Media(
-        id=new_media_id(blob.sha256),
-        sha256=blob.sha256,
-        sha1=blob.sha1,
-        md5=blob.md5,
-        size=blob.size,
-        kind=analysis.kind,
-        mime=analysis.mime,
-        width=analysis.width,
-        height=analysis.height,
-        hashes=analysis.hashes,
-        pdq_quality=analysis.pdq_quality,
-        summary=analysis.summary,
-        meta=analysis.metadata,
-        video=analysis.video,
-        errors=errors,
-        blob_path=blobs.relative(blob.path),
-        first_name=name,
-        created_at=history.now(),
-    )
+def _cause(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def _new_case_fields(request: IntakeRequest, name: str) -> CaseFields:
@@ -421,7 +394,7 @@ def _new_case_fields(request: IntakeRequest, name: str) -> CaseFields:
     return fields if fields.title else replace(fields, title=name)
 
 
-def _stored_problem(media: Media) -> str | None:
+def _problem(media: Media) -> str | None:
     """For bytes taken in before: the problem recorded then, if it was fatal."""
     first = media.errors[0] if media.errors else None
     return first if first and "kept as evidence" in first else None

@@ -17,7 +17,13 @@ from typing import Protocol
 from PIL import Image
 
 from mediacheck.digests import file_sha256
-from mediacheck.errors import InputFileError, MediacheckError, StoreError, UnsupportedMedia
+from mediacheck.errors import (
+    InputFileError,
+    MediacheckError,
+    StoreError,
+    UnsupportedMedia,
+    one_line,
+)
 from mediacheck.match.fingerprints import VERSION, Keypoints, Probe
 from mediacheck.match.index import FingerprintIndex, Match, best_per_media, search_pictures
 from mediacheck.media.pictures import open_picture
@@ -216,6 +222,9 @@ def match_files(store: ArchiveReads, paths: Iterable[Path]) -> Iterable[FileMatc
             raise  # the archive itself cannot be read: no file could be searched
         except MediacheckError as exc:
             yield FileMatches(str(path), [], error=str(exc))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a decoder tripping on one file stops no batch
+            yield FileMatches(str(path), [], error=f"{path}: cannot be searched: {one_line(exc)}")
             continue
         yield FileMatches(str(path), archive.describe(found))
 

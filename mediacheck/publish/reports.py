@@ -24,7 +24,6 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
-from mediacheck.errors import UnsupportedMedia
 from mediacheck.history import chain as history
 from mediacheck.media.pictures import open_picture
 from mediacheck.publish import document as casefile
@@ -211,13 +210,12 @@ def _stored_picture(store: Store, relative: Any, size: int) -> str | None:
 def picture_uri(path: Path, size: int) -> str | None:
     """A JPEG data URI of a thumbnail re-encoded by Pillow; None if it cannot be decoded."""
     try:
-        picture = open_picture(path)
-    except (UnsupportedMedia, OSError):
+        image = open_picture(path).image.copy()
+        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=JPEG_QUALITY)
+    except Exception:  # noqa: BLE001 - a stored original is hostile: the report goes on without it
         return None
-    image = picture.image.copy()
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=JPEG_QUALITY)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

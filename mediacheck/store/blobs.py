@@ -18,7 +18,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mediacheck.digests import hash_stream
@@ -71,6 +71,10 @@ class BlobStore:
 
     def put(self, source: Path) -> StoredBlob:
         """Copy ``source`` into the store, hashing it in the same single read."""
+        return self.place(self.stage(source))
+
+    def stage(self, source: Path) -> StoredBlob:
+        """Copy and hash ``source`` into the staging folder; ``existed``: the store holds it."""
         with open(source, "rb") as src:
             with self._writing():
                 tmp_dir = self.originals / TEMP_FOLDER
@@ -79,12 +83,23 @@ class BlobStore:
             tmp = Path(tmp_name)
             try:
                 digests = self._copy_into(src, fd)
-                final = self.original_path(digests.sha256)
-                with self._writing():
-                    existed = _link_into_place(tmp, final)
-            finally:
+            except BaseException:
                 tmp.unlink(missing_ok=True)
-        return StoredBlob(**vars(digests), path=final, existed=existed)
+                raise
+        existed = self.original_path(digests.sha256).exists()
+        return StoredBlob(**vars(digests), path=tmp, existed=existed)
+
+    def place(self, staged: StoredBlob) -> StoredBlob:
+        """Move a staged copy under its hash (unless the store holds the bytes already)."""
+        final = self.original_path(staged.sha256)
+        if staged.path == final:
+            return staged  # placed already
+        try:
+            with self._writing():
+                existed = _link_into_place(staged.path, final)
+        finally:
+            staged.path.unlink(missing_ok=True)
+        return replace(staged, path=final, existed=staged.existed or existed)
 
     def digests(self, sha256: str) -> Digests:
         """Re-read a stored original and hash it again (for verification)."""

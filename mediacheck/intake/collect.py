@@ -1,0 +1,50 @@
+"""Which files an intake takes in: those named, and every file below a named folder."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    was_symlink: bool = False
+    problem: str | None = None  # why it cannot be read at all
+
+
+def collect_files(paths: Iterable[Path]) -> list[InputFile]:
+    """Every file named or found below a named folder, in a stable order."""
+    found: list[InputFile] = []
+    for path in paths:
+        found.extend(_collect(Path(path)))
+    return found
+
+
+def _collect(path: Path) -> Iterator[InputFile]:
+    if path.is_dir():
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                yield _input_file(Path(root) / name)
+        return
+    yield _input_file(path)
+
+
+def _input_file(path: Path) -> InputFile:
+    is_link = path.is_symlink()
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        cause = "broken symbolic link" if is_link else "no such file or directory"
+        return InputFile(path, is_link, cause)
+    except OSError as exc:
+        return InputFile(path, is_link, f"cannot be read: {exc.strerror or exc}")
+    if not stat.S_ISREG(mode):
+        return InputFile(path, is_link, "not a regular file")
+    if not os.access(path, os.R_OK):
+        return InputFile(path, is_link, "cannot be read: permission denied")
+    return InputFile(path, is_link)
