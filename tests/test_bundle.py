@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import stat
 import warnings
 import zipfile
@@ -270,12 +271,16 @@ def rewrite(source: Path, out: Path, change) -> Path:
 
 
 def rebag(source: Path, out: Path, change) -> Path:
-    """Like ``rewrite`` but with both manifests recomputed: a forger's careful edit."""
+    """Like ``rewrite`` but with the payload size and both manifests recomputed: a forger's
+    careful edit."""
     entries: dict[str, bytes] = {}
     with zipfile.ZipFile(source) as src:
         for name in src.namelist():
             entries.update(dict(change(name, src.read(name))))
     payload = {n: d for n, d in entries.items() if n.startswith("data/")}
+    oxum = f"Payload-Oxum: {sum(map(len, payload.values()))}.{len(payload)}"
+    info = entries["bag-info.txt"].decode()
+    entries["bag-info.txt"] = re.sub(r"Payload-Oxum: \S+", oxum, info).encode()
     entries["manifest-sha256.txt"] = "".join(
         f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(payload.items())
     ).encode()

@@ -122,9 +122,8 @@ def export(case_id, everything, fmt, output, as_json, settings):
 @click.option(
     "--max-size",
     type=click.IntRange(min=1),
-    default=bundle.Limits().max_bytes // MEGABYTE,
-    show_default=True,
-    help="Refuse bundles that unpack to more megabytes than this.",
+    help="Refuse bundles that unpack to more megabytes than this.  "
+    "[default: twice the payload the bundle declares, plus 16 MB]",
 )
 @json_option
 @store_options
@@ -138,7 +137,7 @@ def import_command(path, max_size, as_json, settings):
     Example:
         mediacheck import MC-2026-0002.zip
     """
-    limits = bundle.Limits(max_bytes=max_size * MEGABYTE)
+    limits = bundle.Limits(max_bytes=max_size * MEGABYTE if max_size else None)
     result = bundle.import_bundle(open_store(settings), path, settings.user, limits)
     if as_json:
         print_json(asdict(result))
