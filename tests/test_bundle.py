@@ -18,12 +18,15 @@ from PIL import Image
 
 from mediacheck import config
 from mediacheck.errors import BundleError, CaseExists
+from mediacheck.history import chain
 from mediacheck.publish import bundle
 from mediacheck.store.database import Store
 from tests.backends import postgres_schema
 from tests.conftest import Cli
-from tests.media import photo
+from tests.media import photo, png_bomb
 from tests.video_clips import write_clip
+
+CLAIM = "Two missiles hit the building"
 
 
 @pytest.fixture
@@ -46,9 +49,21 @@ def target_store(tmp_path: Path, target_url: str) -> Store:
     return Store.open(config.resolve(store=tmp_path / "target", db_url=target_url, user="carol"))
 
 
+def exif_photo(path: Path) -> Path:
+    """A JPEG with a camera, a capture time and GPS (the Eiffel Tower) in its EXIF."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Nikon", "D750"
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:01 10:00:00"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (48.0, 51.0, 29.0), "E", (2.0, 17.0, 40.0)
+    return photo(path, exif=exif, quality=90)
+
+
 def make_case(tmp_path: Path, cli: Cli) -> str:
-    """A case with a note, a correction and an approved verdict; returns its id."""
-    [result] = cli.json("intake", photo(tmp_path / "strike.jpg"), "--title", "Strike")
+    """A case with a claim, a note, a correction and an approved verdict; returns its id."""
+    [result] = cli.json(
+        "intake", exif_photo(tmp_path / "strike.jpg"), "--title", "Strike", "--claim", CLAIM
+    )
     case_id = result["case_id"]
     cli("note", case_id, "TinEye: 2019", "--engine", "tineye", "--url", "https://t.example/1")
     cli("note", case_id, "TinEye: 2018 in fact", "--engine", "tineye", "--corrects", "1")
@@ -441,6 +456,230 @@ def test_forged_bundles_with_valid_manifests_are_refused(
     with pytest.raises(BundleError, match=message):
         bundle.import_bundle(target_store, path, "carol")
     assert_nothing_added(target_store)
+
+
+# Forgeries that recompute every manifest: only the rows' history and the originals catch them
+
+
+def _records(path: Path) -> dict:
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("data/records.json"))
+
+
+def _forge(source: Path, edit):
+    """A change that edits records.json and history.jsonl together, the chain recomputed.
+
+    ``edit(records, events)`` changes them in place (event details as parsed JSON).
+    """
+    forged = _forged_pair(source, edit)
+    return lambda name, data: [(name, forged.get(name, data))]
+
+
+def _forged_pair(source: Path, edit) -> dict[str, bytes]:
+    with zipfile.ZipFile(source) as zf:
+        records = json.loads(zf.read("data/records.json"))
+        events = [json.loads(line) for line in zf.read("data/history.jsonl").splitlines()]
+    for event in events:
+        event["details"] = json.loads(event["details"])
+    edit(records, events)
+    prev = chain.GENESIS
+    for event in events:
+        event["details"] = chain.canonical_json(event["details"])
+        event["prev_hash"] = prev
+        content = {k: event[k] for k in ("case_id", "seq", "at", "user", "action", "details")}
+        event["hash"] = prev = chain.event_hash(**content, prev_hash=prev)
+    records["case"]["head_hash"] = prev
+    lines = "".join(json.dumps(event) + "\n" for event in events)
+    return {"data/records.json": json.dumps(records).encode(), "data/history.jsonl": lines.encode()}
+
+
+def _media(edit):
+    return _edit_records(lambda r: edit(r["media"][0]))
+
+
+def _kind_everywhere(records: dict, events: list[dict]) -> None:
+    records["media"][0]["kind"] = "video"
+    [added] = [e for e in events if e["action"] == "media-added"]
+    added["details"]["kind"] = "video"
+
+
+def _replace_derived(data_of):
+    def change(name: str, data: bytes):
+        return [(name, data_of(data) if name.startswith("data/derived/") else data)]
+
+    return change
+
+
+def _extra_picture(name: str, data: bytes):
+    if not name.startswith("data/derived/"):
+        return [(name, data)]
+    extra = name.rsplit("/", 1)[0] + "/extra.png"
+    return [(name, data), (extra, data)]
+
+
+def forgeries(sample: Path, folder: Path) -> dict[str, tuple]:
+    """Each forgery and the one line that refuses it, once ``bundle {path}: `` is put before it."""
+    records = _records(sample)
+    media = records["media"][0]
+    m, case_id = media["id"], records["case"]["id"]
+    with zipfile.ZipFile(sample) as zf:
+        derived = next(n for n in zf.namelist() if n.startswith("data/derived/"))
+        original = zf.read(f"data/originals/{media['sha256']}")
+    phash = media["hashes"]["phash"]
+    return {
+        "title": (
+            _edit_records(lambda r: r["case"].update(title="Forged")),
+            'case title says "Forged" but the history says "Strike"',
+        ),
+        "claim": (
+            _edit_records(lambda r: r["case"].update(claim="Nothing happened")),
+            f'case claim says "Nothing happened" but the history says "{CLAIM}"',
+        ),
+        "capture time": (
+            _media(lambda x: x["summary"].update(captured_at="2019-01-01T00:00:00")),
+            f'media {m}: summary.captured_at says "2019-01-01T00:00:00" '
+            'but the original says "2024-05-01T10:00:00"',
+        ),
+        "gps": (
+            _media(lambda x: x["summary"].update(gps_latitude=10.5)),
+            f"media {m}: summary.gps_latitude says 10.5 but the original says 48.85805555555556",
+        ),
+        "make": (
+            _media(lambda x: x["summary"].update(make="Canon")),
+            f'media {m}: summary.make says "Canon" but the original says "Nikon"',
+        ),
+        "metadata": (
+            _media(lambda x: x["meta"]["exif"].update({"Image Model": "EOS 5D"})),
+            f'media {m}: metadata.exif.Image Model says "EOS 5D" but the original says "D750"',
+        ),
+        "added metadata": (
+            _media(lambda x: x["meta"]["exif"].update({"GPS GPSAltitude": "100"})),
+            f'media {m}: metadata.exif.GPS GPSAltitude says "100" but the original says nothing',
+        ),
+        "sha1": (
+            _media(lambda x: x.update(sha1="0" * 40)),
+            f'media {m}: sha1 says "{"0" * 40}" '
+            f'but the original says "{hashlib.sha1(original).hexdigest()}"',
+        ),
+        "md5": (
+            _media(lambda x: x.update(md5="0" * 32)),
+            f'media {m}: md5 says "{"0" * 32}" '
+            f'but the original says "{hashlib.md5(original).hexdigest()}"',
+        ),
+        "perceptual hash": (
+            _media(lambda x: x["hashes"].update(phash="0" * 16)),
+            f'media {m}: hashes.phash says "{"0" * 16}" but the original says "{phash}"',
+        ),
+        "fingerprint": (
+            _edit_records(lambda r: r["fingerprints"][0].update(bits="AAAA")),
+            f'media {m}: fingerprint 1.bits says "000000" but the original gives "',
+        ),
+        "kind": (
+            _media(lambda x: x.update(kind="video")),
+            f'media {m}: kind says "video" but the history says "image"',
+        ),
+        "mime": (
+            _media(lambda x: x.update(mime="image/png")),
+            f'media {m}: mime says "image/png" but the history says "image/jpeg"',
+        ),
+        "size": (
+            _media(lambda x: x.update(size=1)),
+            f"media {m}: size says 1 but the history says {len(original)}",
+        ),
+        "kind in the history too": (
+            _forge(sample, _kind_everywhere),
+            f'media {m}: kind says "video" but the original says "image"',
+        ),
+        "verdict rating": (
+            _edit_records(lambda r: r["verdicts"][0].update(rating="OriginalMediaContent")),
+            f"{case_id} verdict 1: rating differs from the history (edited)",
+        ),
+        "note text": (
+            _edit_records(lambda r: r["notes"][0].update(text="TinEye: nothing found")),
+            f"{case_id} note 1: text differs from the history (edited)",
+        ),
+        "non-picture": (
+            _replace_derived(lambda d: b"#!/bin/sh\nrm -rf ~\n"),
+            f"{derived}: not a JPEG or PNG picture",
+        ),
+        "huge picture": (
+            _replace_derived(lambda d: png_bomb(folder / "huge.png", 8000, 8000).read_bytes()),
+            f"{derived}: 8000x8000 pixels, more than a derived picture has (50000000)",
+        ),
+        "bomb picture": (
+            _replace_derived(lambda d: png_bomb(folder / "bomb.png").read_bytes()),
+            f"{derived}: a decompression bomb, far more pixels than a derived picture has",
+        ),
+        "broken picture": (
+            _replace_derived(lambda d: d[: len(d) // 2]),
+            f"{derived}: the picture does not decode: ",
+        ),
+        "unnamed picture": (
+            _extra_picture,
+            f"{derived.rsplit('/', 1)[0]}/extra.png: no row of the case refers to this picture",
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def forged_bundles(sample_bundle, tmp_path_factory) -> dict[str, tuple[Path, str]]:
+    folder = tmp_path_factory.mktemp("forged")
+    found = {}
+    for i, (attack, (change, message)) in enumerate(forgeries(sample_bundle, folder).items()):
+        path = rebag(sample_bundle, folder / f"forged-{i}.zip", change)
+        found[attack] = (path, f"bundle {path}: {message}")
+    return found
+
+
+ATTACKS = (
+    "title",
+    "claim",
+    "capture time",
+    "gps",
+    "make",
+    "metadata",
+    "added metadata",
+    "sha1",
+    "md5",
+    "perceptual hash",
+    "fingerprint",
+    "kind",
+    "mime",
+    "size",
+    "kind in the history too",
+    "verdict rating",
+    "note text",
+    "non-picture",
+    "huge picture",
+    "bomb picture",
+    "broken picture",
+    "unnamed picture",
+)
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_forged_rows_and_pictures_are_refused_whole(attack, forged_bundles, target_store):
+    path, message = forged_bundles[attack]
+
+    with pytest.raises(BundleError) as refused:
+        bundle.import_bundle(target_store, path, "carol")
+
+    assert str(refused.value).startswith(message)
+    assert "\n" not in str(refused.value)
+    assert_nothing_added(target_store)
+
+
+def test_every_forgery_has_its_test(sample_bundle, tmp_path):
+    assert tuple(forgeries(sample_bundle, tmp_path)) == ATTACKS
+
+
+def test_the_forgeries_fail_through_the_cli_with_one_line(forged_bundles, target):
+    path, message = forged_bundles["gps"]
+
+    refused = target("import", path, expect=1)
+
+    assert refused.stderr == f"Error: {message}\n"
+    assert target.json("cases") == []
 
 
 def test_oversized_and_crowded_bundles_are_refused(sample_bundle, target_store):

@@ -110,6 +110,10 @@ def check_picture(path: Path, name: str) -> None:
                 img.load()
     except BundleError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise BundleError(
+            f"{name}: a decompression bomb, far more pixels than a derived picture has"
+        ) from exc
     except (OSError, ValueError, SyntaxError, EOFError, Warning) as exc:
         raise BundleError(f"{name}: the picture does not decode: {_reason(exc)}") from exc
 
