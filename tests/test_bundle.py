@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import stat
 import warnings
@@ -285,17 +286,19 @@ def rewrite(source: Path, out: Path, change) -> Path:
     return out
 
 
-def rebag(source: Path, out: Path, change) -> Path:
+def rebag(source: Path, out: Path, change, oxum: str | None = None) -> Path:
     """Like ``rewrite`` but with the payload size and both manifests recomputed: a forger's
-    careful edit."""
+    careful edit. ``oxum`` declares another payload size ("" leaves it out)."""
     entries: dict[str, bytes] = {}
     with zipfile.ZipFile(source) as src:
         for name in src.namelist():
             entries.update(dict(change(name, src.read(name))))
     payload = {n: d for n, d in entries.items() if n.startswith("data/")}
-    oxum = f"Payload-Oxum: {sum(map(len, payload.values()))}.{len(payload)}"
+    if oxum is None:
+        oxum = f"{sum(map(len, payload.values()))}.{len(payload)}"
+    line = f"Payload-Oxum: {oxum}\n" if oxum else ""
     info = entries["bag-info.txt"].decode()
-    entries["bag-info.txt"] = re.sub(r"Payload-Oxum: \S+", oxum, info).encode()
+    entries["bag-info.txt"] = re.sub(r"Payload-Oxum: \S+\n", line, info).encode()
     entries["manifest-sha256.txt"] = "".join(
         f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(payload.items())
     ).encode()
@@ -680,6 +683,179 @@ def test_the_forgeries_fail_through_the_cli_with_one_line(forged_bundles, target
 
     assert refused.stderr == f"Error: {message}\n"
     assert target.json("cases") == []
+
+
+# Sizes: what the bag declares bounds what it may unpack to, checked while it unpacks
+
+
+def _unchanged(name: str, data: bytes):
+    return [(name, data)]
+
+
+def _declared_payload(path: Path) -> int:
+    with zipfile.ZipFile(path) as zf:
+        info = zf.read("bag-info.txt").decode()
+    return int(re.search(r"Payload-Oxum: (\d+)\.", info).group(1))
+
+
+def bomb(source: Path, out: Path, size: int, honest: bool) -> Path:
+    """``source`` with data/case.json replaced by ``size`` zero bytes: a tiny zip of a huge file.
+
+    The manifests are recomputed; ``honest`` declares the true payload size in bag-info.txt.
+    """
+    zeros, digest = bytes(1024**2), hashlib.sha256()
+    with zipfile.ZipFile(source) as src:
+        entries = {n: src.read(n) for n in src.namelist() if n != "data/case.json"}
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        with dst.open("data/case.json", "w", force_zip64=True) as huge:
+            for _ in range(size // len(zeros)):
+                huge.write(zeros)
+                digest.update(zeros)
+        digests = {n: hashlib.sha256(d).hexdigest() for n, d in entries.items() if n[:5] == "data/"}
+        digests["data/case.json"] = digest.hexdigest()
+        payload = sum(len(d) for n, d in entries.items() if n.startswith("data/")) + size
+        info = entries["bag-info.txt"].decode()
+        if honest:
+            info = re.sub(r"Payload-Oxum: \d+", f"Payload-Oxum: {payload}", info)
+        entries["bag-info.txt"] = info.encode()
+        manifest = "".join(f"{d}  {n}\n" for n, d in sorted(digests.items()))
+        entries["manifest-sha256.txt"] = manifest.encode()
+        tags = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt")
+        entries["tagmanifest-sha256.txt"] = "".join(
+            f"{hashlib.sha256(entries[n]).hexdigest()}  {n}\n" for n in tags
+        ).encode()
+        for name, data in entries.items():
+            dst.writestr(name, data)
+    return out
+
+
+BOMB_SIZE = 100 * 1024**2
+
+
+def test_a_zip_bomb_is_refused_before_it_unpacks(sample_bundle, tmp_path, target_store):
+    honest = bomb(sample_bundle, tmp_path / "honest.zip", BOMB_SIZE, honest=True)
+    quiet = bomb(sample_bundle, tmp_path / "quiet.zip", BOMB_SIZE, honest=False)
+
+    with pytest.raises(BundleError) as declared:
+        bundle.import_bundle(target_store, honest, "carol")
+    with pytest.raises(BundleError) as undeclared:
+        bundle.import_bundle(target_store, quiet, "carol")
+
+    octets, size = _declared_payload(honest), honest.stat().st_size
+    assert size < 1024**2 < BOMB_SIZE < octets
+    assert str(declared.value) == (
+        f"bag-info.txt declares {octets} bytes of payload, more than a {size}-byte zip holds: "
+        "refused as a zip bomb"
+    )
+    with zipfile.ZipFile(quiet) as zf:
+        unpacked = sum(i.file_size for i in zf.infolist() if i.filename.startswith("data/"))
+    limit = 2 * _declared_payload(quiet) + 16 * 1024**2
+    assert str(undeclared.value) == f"too large: {unpacked} bytes unpacked (the limit is {limit})"
+    assert_nothing_added(target_store)
+
+
+def _patch_declared_size(path: Path, name: str, size: int) -> None:
+    """Make the central directory say ``name`` unpacks to ``size`` bytes, whatever it holds."""
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02" + bytes(24)[:0])
+    while data[entry + 46 : entry + 46 + len(name)] != name.encode():
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    data[entry + 24 : entry + 28] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("name", ["data/records.json", "data/originals/"])
+def test_an_entry_larger_than_its_header_stops_at_the_header(
+    name, sample_bundle, tmp_path, target_store
+):
+    path = rewrite(sample_bundle, tmp_path / "liar.zip", _unchanged)
+    with zipfile.ZipFile(path) as zf:
+        [info] = [i for i in zf.infolist() if i.filename.startswith(name)]
+    _patch_declared_size(path, info.filename, info.file_size // 2)
+
+    with pytest.raises(BundleError) as refused:
+        bundle.import_bundle(target_store, path, "carol")
+
+    assert str(refused.value) == (
+        f"{info.filename} cannot be unpacked: Bad CRC-32 for file {info.filename!r}"
+    )
+    assert_nothing_added(target_store)
+
+
+def test_a_derived_file_too_large_for_a_picture_is_refused_before_it_unpacks(
+    sample_bundle, tmp_path, target_store
+):
+    big = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * (21 * 4096)
+    path = rebag(sample_bundle, tmp_path / "big.zip", _replace_derived(lambda d: big))
+    with zipfile.ZipFile(path) as zf:
+        [derived] = [n for n in zf.namelist() if n.startswith("data/derived/")]
+
+    with pytest.raises(BundleError) as refused:
+        bundle.import_bundle(target_store, path, "carol")
+
+    assert str(refused.value) == (
+        f"{derived}: {len(big)} bytes, more than a derived picture may be (20971520)"
+    )
+    assert_nothing_added(target_store)
+
+
+PAYLOAD_DECLARATIONS = {
+    "no oxum": ("", "bag-info.txt has no valid Payload-Oxum: the payload size is unknown"),
+    "bad oxum": ("lots", "bag-info.txt has no valid Payload-Oxum: the payload size is unknown"),
+    "files": (
+        "1000.99",
+        "bag-info.txt declares 99 payload files but manifest-sha256.txt lists 6",
+    ),
+    "octets": ("1000.6", "the payload is {real} bytes but bag-info.txt declares 1000: altered"),
+}
+
+
+@pytest.mark.parametrize("declaration", list(PAYLOAD_DECLARATIONS))
+def test_the_payload_must_be_what_bag_info_declares(
+    declaration, sample_bundle, tmp_path, target_store
+):
+    oxum, message = PAYLOAD_DECLARATIONS[declaration]
+    path = rebag(sample_bundle, tmp_path / "declared.zip", _unchanged, oxum=oxum)
+
+    with pytest.raises(BundleError) as refused:
+        bundle.import_bundle(target_store, path, "carol")
+
+    assert str(refused.value) == message.format(real=_declared_payload(sample_bundle))
+    assert_nothing_added(target_store)
+
+
+def test_an_explicit_max_size_caps_the_cli_import(tmp_path, cli, target):
+    noise = Image.frombytes("RGB", (800, 800), random.Random(0).randbytes(800 * 800 * 3))
+    [result] = cli.json("intake", photo(tmp_path / "small.png"), "--quick")
+    noise.save(tmp_path / "noise.png")
+    [big] = cli.json("intake", tmp_path / "noise.png", "--case", result["case_id"], "--quick")
+    path = tmp_path / "big.zip"
+    cli("export", result["case_id"], "-o", path)
+    with zipfile.ZipFile(path) as zf:
+        size = sum(i.file_size for i in zf.infolist())
+
+    refused = target("import", "--max-size", "1", path, expect=1)
+
+    assert size > 1024**2
+    assert refused.stderr == f"Error: too large: {size} bytes unpacked (the limit is 1048576)\n"
+    imported = target.json("import", path)["media_added"]
+    assert imported == sorted([result["media_id"], big["media_id"]])
+
+
+def test_another_cases_pictures_stay_behind(tmp_path, cli, target):
+    [first] = cli.json("intake", photo(tmp_path / "a.jpg"))
+    [second] = cli.json("intake", tmp_path / "a.jpg", "--quick")
+    path = tmp_path / "quick.zip"
+    [media] = cli.json("show", first["case_id"])["media"]
+    first_pictures = [f["image"] for f in media["findings"] if f["image"]]
+
+    cli("export", second["case_id"], "-o", path)
+
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+    assert first_pictures and not any(n.startswith("data/derived/") for n in names)
+    assert target.json("import", path)["case_id"] == second["case_id"]
+    assert target("verify").stdout.endswith("all intact\n")
 
 
 def test_oversized_and_crowded_bundles_are_refused(sample_bundle, target_store):
