@@ -190,6 +190,33 @@ def test_round_trip_into_an_empty_store_verifies(exported, cli, target):
     }
 
 
+def test_a_case_changed_every_way_imports_and_verifies(tmp_path, cli, target):
+    fields = ("--source-url", "https://t.me/c/1", "--platform", "telegram")
+    fields += ("--posted-at", "2026-01-03T06:10:00Z", "--tag", "missile", "--tag", "night")
+    [first] = cli.json("intake", exif_photo(tmp_path / "a.jpg"), "--title", "A", *fields)
+    case_id = first["case_id"]
+    cli("intake", photo(tmp_path / "b.png", seed=3), "--case", case_id)
+    cli("case", "set", case_id, "--title", "B", "--claim", "C", "--tag", "x", "--untag", "night")
+    cli("case", "set", case_id, "--claimed-location", "48.85,2.29", "--assign", "bob")
+    cli("case", "set", case_id, "--status", "in-review", "--claim", "D")
+    cli("note", case_id, "seen", "--media", first["media_id"], "--earliest-date", "2019-03-02")
+    cli("verdict", "propose", case_id, "StagedContent", "--rationale", "R", "--confidence", "low")
+    cli("verdict", "reject", case_id, "--reason", "no", user="bob")
+    cli("verdict", "propose", case_id, "EditedOrCroppedContent", "--rationale", "R2")
+    cli("verdict", "approve", case_id, "--comment", "ok", user="bob")
+    cli("analyze", case_id)
+    path = tmp_path / "changed.zip"
+    cli("export", case_id, "-o", path)
+
+    target("import", path)
+
+    shown, source = target.json("show", case_id), cli.json("show", case_id)
+    for media in source["media"]:
+        media["seen_before"] = []  # they describe the archive the case came from
+    assert shown == source
+    assert target("verify").stdout.endswith(" 2 originals: all intact\n")
+
+
 def test_imported_media_can_be_found_again(exported, tmp_path, target):
     case_id, path = exported
     [media_id] = target.json("import", path)["media_added"]

@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import SQLModel
+
 from mediacheck import __version__
 from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
 from mediacheck.history.verify import check_history
@@ -73,7 +75,7 @@ PAYLOAD_MARGIN = 16 * 1024**2
 MAX_RATIO = 8
 # What a corrupt, encrypted or exotic zip entry raises when it is read.
 UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError, zlib.error)
-RECORD_TYPES = {
+RECORD_TYPES: dict[str, type[SQLModel]] = {
     "media": Media,
     "links": CaseMedia,
     "notes": Note,
@@ -436,7 +438,7 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
     try:
         raw = json.loads((data / "records.json").read_text("utf-8"))
         case = Case.model_validate(raw["case"])
-        rows = {
+        rows: dict[str, Any] = {
             key: [model.model_validate(r) for r in raw[key]] for key, model in RECORD_TYPES.items()
         }
         rows["fingerprints"] = [_fingerprint(r) for r in raw["fingerprints"]]
@@ -474,9 +476,11 @@ def _check_ids(records: CaseRecords) -> None:
     media = {m.id: m for m in records.media}
     if any(key != new_media_id(m.sha256) for key, m in media.items()):
         raise BundleError("records.json: a media id is not the start of its SHA-256")
+    owned: list[CaseMedia | Event | Note | Verdict | Finding]
     owned = [*records.links, *records.events, *records.notes, *records.verdicts, *records.findings]
     if any(row.case_id != case.id for row in owned):
         raise BundleError(f"records.json holds rows of another case than {case.id}")
+    derived: list[Keyframe | Finding | CaseMedia | Fingerprint]
     derived = [*records.keyframes, *records.findings, *records.links, *records.fingerprints]
     if any(row.media_id not in media for row in derived):
         raise BundleError("records.json names media that the bundle does not carry")
