@@ -555,6 +555,7 @@ def forgeries(sample: Path, folder: Path) -> dict[str, tuple]:
     with zipfile.ZipFile(sample) as zf:
         derived = next(n for n in zf.namelist() if n.startswith("data/derived/"))
         original = zf.read(f"data/originals/{media['sha256']}")
+        created_at = json.loads(zf.read("data/history.jsonl").splitlines()[0])["at"]
     phash = media["hashes"]["phash"]
     return {
         "title": (
@@ -564,6 +565,19 @@ def forgeries(sample: Path, folder: Path) -> dict[str, tuple]:
         "claim": (
             _edit_records(lambda r: r["case"].update(claim="Nothing happened")),
             f'case claim says "Nothing happened" but the history says "{CLAIM}"',
+        ),
+        "created at": (
+            _edit_records(lambda r: r["case"].update(created_at="2019-01-01T00:00:00+00:00")),
+            'case created_at says "2019-01-01T00:00:00+00:00" '
+            f'but the history says it was created at "{created_at}"',
+        ),
+        "status": (
+            _edit_records(lambda r: r["case"].update(status="open")),
+            'case status says "open" but the history says "closed"',
+        ),
+        "original name": (
+            _edit_records(lambda r: r["links"][0].update(original_name="evil.jpg")),
+            f'media {m}: original_name says "evil.jpg" but the history says "strike.jpg"',
         ),
         "capture time": (
             _media(lambda x: x["summary"].update(captured_at="2019-01-01T00:00:00")),
@@ -664,6 +678,9 @@ def forged_bundles(sample_bundle, tmp_path_factory) -> dict[str, tuple[Path, str
 ATTACKS = (
     "title",
     "claim",
+    "created at",
+    "status",
+    "original name",
     "capture time",
     "gps",
     "make",

@@ -324,10 +324,7 @@ def _read_text(zf: zipfile.ZipFile, names: set[str], name: str) -> str:
         raise BundleError(f"{name} is larger than a tag file may be ({TAG_MAX_BYTES} bytes)")
     try:
         with zf.open(name) as src:
-            data = src.read(TAG_MAX_BYTES + 1)
-        if len(data) > TAG_MAX_BYTES:
-            raise BundleError(f"{name} unpacks to more than it declares: refused")
-        return data.decode("utf-8")
+            return src.read(TAG_MAX_BYTES).decode("utf-8")
     except (UnicodeDecodeError, *UNREADABLE) as exc:
         raise BundleError(f"{name} cannot be read: {exc}") from exc
 
