@@ -409,6 +409,10 @@ HOSTILE = {
         lambda n, d: _plus(n, d, "evil.sh", b"x"),
         "unexpected file 'evil.sh' outside data/",
     ),
+    "huge tag file": (
+        lambda n, d: [(n, d + bytes(40 * 1024**2) if n == "bagit.txt" else d)],
+        "bagit.txt is larger than a tag file may be (33554432 bytes)",
+    ),
     "no manifest": (
         lambda n, d: [] if n == "manifest-sha256.txt" else [(n, d)],
         "manifest-sha256.txt is missing: not a mediacheck bundle",

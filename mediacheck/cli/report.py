@@ -128,10 +128,11 @@ def export(case_id, everything, fmt, output, as_json, settings):
 @json_option
 @store_options
 def import_command(path, max_size, as_json, settings):
-    """Import a case bundle after verifying every checksum and its history chain.
+    """Import a case bundle after verifying every checksum, its history chain and its rows.
 
-    Nothing is added unless the whole bundle checks out; a case id the store
-    already holds is refused, and stored originals are never replaced.
+    Nothing is added unless the whole bundle checks out: its rows must agree
+    with its history and with its originals, which are described again. A case
+    id the store already holds is refused, and stored originals are never replaced.
 
     \b
     Example:

@@ -297,8 +297,7 @@ def _check_name(name: str) -> None:
 
 
 def _read_manifests(zf: zipfile.ZipFile, names: set[str]) -> tuple[dict[str, str], str]:
-    """The payload manifest {name: sha256}, checked against the tag manifest and the zip,
-    and bag-info.txt."""
+    """The payload manifest {name: sha256}, checked against the tag manifest, and bag-info."""
     if _read_text(zf, names, "bagit.txt").splitlines()[:1] != ["BagIt-Version: 1.0"]:
         raise BundleError("bagit.txt does not declare BagIt-Version 1.0: not a mediacheck bundle")
     tags = _parse_manifest(_read_text(zf, names, TAG_MANIFEST), TAG_MANIFEST)
