@@ -733,6 +733,46 @@ def test_the_forgeries_fail_through_the_cli_with_one_line(forged_bundles, target
     assert target.json("cases") == []
 
 
+def test_forged_findings_never_enter_they_are_worked_out_again(
+    sample_bundle, tmp_path, target, target_store
+):
+    def forged(records: dict) -> None:
+        for row in records["findings"]:
+            row.update(severity="warning", message="Pixels were edited")
+
+    path = rebag(sample_bundle, tmp_path / "findings.zip", _edit_records(forged))
+    genuine = _records(sample_bundle)["findings"]
+
+    case_id = target.json("import", path)["case_id"]
+
+    [media] = target.json("show", case_id)["media"]
+    assert genuine and all(f["message"] != "Pixels were edited" for f in genuine)
+    assert [(f["code"], f["severity"], f["message"]) for f in media["findings"]] == [
+        (f["code"], f["severity"], f["message"]) for f in genuine
+    ]
+
+
+def test_a_forged_keyframe_is_refused(tmp_path, cli, target_store):
+    [result] = cli.json("intake", write_clip(tmp_path / "clip.mp4", cut_at=1.5))
+    path = tmp_path / "clip.zip"
+    cli("export", result["case_id"], "-o", path)
+    [frame] = _records(path)["keyframes"][:1]
+    forged = rebag(
+        path,
+        tmp_path / "forged.zip",
+        _edit_records(lambda r: r["keyframes"][0]["hashes"].update(phash="0" * 16)),
+    )
+
+    with pytest.raises(BundleError) as refused:
+        bundle.import_bundle(target_store, forged, "carol")
+
+    assert str(refused.value) == (
+        f"bundle {forged}: media {result['media_id']}: keyframe 1.hashes.phash says "
+        f'"{"0" * 16}" but the original gives "{frame["hashes"]["phash"]}"'
+    )
+    assert_nothing_added(target_store)
+
+
 # Sizes: what the bag declares bounds what it may unpack to, checked while it unpacks
 
 
