@@ -47,8 +47,11 @@ FACTS = {
     "meta": "metadata",
     "video": "video",
 }
-KEYFRAME_FIELDS = ("idx", "time_s", "path", "hashes", "pdq_quality")
-FINGERPRINT_FIELDS = ("frame_time_s", "kind", "bits")
+# The columns of the rows made from a media item's pictures, compared as they are made.
+ROW_FIELDS = {
+    "keyframe": ("idx", "time_s", "path", "hashes", "pdq_quality"),
+    "fingerprint": ("frame_time_s", "kind", "bits"),
+}
 
 
 class _Missing:
@@ -191,7 +194,7 @@ def _of(rows: Sequence[Any], media_id: str) -> list[Any]:
 
 
 def _compare_rows(media_id: str, label: str, claimed: Sequence[Any], found: Sequence[Any]) -> None:
-    fields = KEYFRAME_FIELDS if label == "keyframe" else FINGERPRINT_FIELDS
+    fields = ROW_FIELDS[label]
     said = [{name: _field(row, name) for name in fields} for row in claimed]
     made = [{name: _field(row, name) for name in fields} for row in found]
     if len(said) != len(made):
