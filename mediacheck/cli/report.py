@@ -122,23 +122,23 @@ def export(case_id, everything, fmt, output, as_json, settings):
 @click.option(
     "--max-size",
     type=click.IntRange(min=1),
-    default=bundle.Limits().max_bytes // MEGABYTE,
-    show_default=True,
-    help="Refuse bundles that unpack to more megabytes than this.",
+    help="Refuse bundles that unpack to more megabytes than this.  "
+    "[default: twice the payload the bundle declares, plus 16 MB]",
 )
 @json_option
 @store_options
 def import_command(path, max_size, as_json, settings):
-    """Import a case bundle after verifying every checksum and its history chain.
+    """Import a case bundle after verifying every checksum, its history chain and its rows.
 
-    Nothing is added unless the whole bundle checks out; a case id the store
-    already holds is refused, and stored originals are never replaced.
+    Nothing is added unless the whole bundle checks out: its rows must agree
+    with its history and with its originals, which are described again. A case
+    id the store already holds is refused, and stored originals are never replaced.
 
     \b
     Example:
         mediacheck import MC-2026-0002.zip
     """
-    limits = bundle.Limits(max_bytes=max_size * MEGABYTE)
+    limits = bundle.Limits(max_bytes=max_size * MEGABYTE if max_size else None)
     result = bundle.import_bundle(open_store(settings), path, settings.user, limits)
     if as_json:
         print_json(asdict(result))

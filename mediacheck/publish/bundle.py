@@ -11,8 +11,10 @@ Layout (BagIt 1.0, RFC 8493)::
     data/derived/...          pictures made from them (keyframes, ELA, ...)
 
 A bundle is hostile until proven otherwise: ``import_bundle`` checks every
-entry name, the size, every checksum, the rows and the history chain before it
-adds anything, and it never replaces a case or an original the store holds.
+entry name, the size (against what the bag declares, while it unpacks), every
+checksum, the rows and the history chain, then proves the rows against the
+history and the originals (``bundle_history``, ``bundle_media``) before it adds
+anything, and it never replaces a case or an original the store holds.
 """
 
 from __future__ import annotations
@@ -32,11 +34,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlmodel import SQLModel
+
 from mediacheck import __version__
 from mediacheck.digests import hash_stream
 from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
 from mediacheck.history.verify import check_history
 from mediacheck.publish import reports
+from mediacheck.publish.bundle_history import check_against_history
+from mediacheck.publish.bundle_media import (
+    DERIVED_MAX_BYTES,
+    check_derived_files,
+    rederive,
+    referenced_pictures,
+)
+from mediacheck.store.blobs import BlobStore
 from mediacheck.store.database import Store
 from mediacheck.store.ids import CASE_PREFIX, new_media_id
 from mediacheck.store.models import (
@@ -57,9 +69,16 @@ MANIFEST = "manifest-sha256.txt"
 TAG_MANIFEST = "tagmanifest-sha256.txt"
 TAG_FILES = ("bagit.txt", "bag-info.txt", MANIFEST)
 PAYLOAD_FILES = ("data/case.json", "data/report.html", "data/history.jsonl", "data/records.json")
+TAG_MAX_BYTES = 32 * 1024**2  # a manifest of 100,000 entries fits
+# What a bundle may unpack to: twice the payload bag-info.txt declares, plus a margin.
+PAYLOAD_FACTOR = 2
+PAYLOAD_MARGIN = 16 * 1024**2
+# Originals are stored and pictures barely compress, so only the text files shrink:
+# a declared payload far beyond the zip's own size is a zip bomb, not a case.
+MAX_RATIO = 8
 # What a corrupt, encrypted or exotic zip entry raises when it is read.
 UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError, zlib.error)
-RECORD_TYPES = {
+RECORD_TYPES: dict[str, type[SQLModel]] = {
     "media": Media,
     "links": CaseMedia,
     "notes": Note,
@@ -71,7 +90,7 @@ RECORD_TYPES = {
 
 @dataclass(frozen=True)
 class Limits:
-    max_bytes: int = 20 * 1024**3  # uncompressed payload
+    max_bytes: int | None = None  # a cap on the unpacked size, below the bag's own bound
     max_entries: int = 100_000
 
 
@@ -127,9 +146,9 @@ def _write_payload(zf, store: Store, records: CaseRecords, doc: dict) -> dict[st
     add_text("data/records.json", json.dumps(_records_json(records), indent=1, ensure_ascii=False))
     for media in records.media:
         written.update(_add_original(zf, store, media))
-        for path in _derived_files(store, media.sha256):
-            name = "data/" + store.blobs.relative(path)
-            written.update(_add_file(zf, path, name, zipfile.ZIP_DEFLATED))
+    for path in _derived_files(store, records):
+        name = "data/" + store.blobs.relative(path)
+        written.update(_add_file(zf, path, name, zipfile.ZIP_DEFLATED))
     return written
 
 
@@ -169,11 +188,15 @@ def _fingerprint(raw: dict[str, Any]) -> FingerprintRow:
     )
 
 
-def _derived_files(store: Store, sha256: str) -> list[Path]:
-    folder = store.blobs.derived / sha256[:2] / sha256
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+def _derived_files(store: Store, records: CaseRecords) -> list[Path]:
+    """The pictures the case's rows name (another case's finding pictures stay behind)."""
+    derived = store.blobs.derived.resolve()
+    found = []
+    for relative in sorted(referenced_pictures(records)):
+        path = store.root / relative
+        if not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(derived):
+            found.append(path)
+    return found
 
 
 def _add_file(zf, source: Path, name: str, compression: int) -> dict[str, tuple[str, int]]:
@@ -220,15 +243,19 @@ def import_bundle(store: Store, bundle: Path, user: str, limits: Limits = Limits
     """Verify a bundle completely, then add its case; refuse it whole on any doubt."""
     try:
         zf = zipfile.ZipFile(bundle)
+        bundle_size = bundle.stat().st_size
     except (zipfile.BadZipFile, OSError) as exc:
         raise BundleError(f"{bundle}: not a readable zip file ({exc})") from exc
     with zf, tempfile.TemporaryDirectory(dir=store.root, prefix=".import-") as tmp:
         names = check_entries(zf.infolist(), limits)
-        manifest = _read_manifests(zf, names)
-        _extract_verified(zf, manifest, Path(tmp))
+        manifest, bag_info = _read_manifests(zf, names)
+        declared = _declared_payload(zf, manifest, bag_info, bundle_size)
+        _extract_verified(zf, manifest, Path(tmp), declared, limits)
         records = _load_records(Path(tmp) / "data", manifest)
         _check_absent(store, records.case.id)
-        return _add(store, records, Path(tmp) / "data", user, bundle)
+        scratch = BlobStore(Path(tmp) / "scratch")
+        proven = _prove(records, Path(tmp) / "data", manifest, scratch, bundle)
+        return _add(store, proven, scratch, user, bundle)
 
 
 def _check_absent(store: Store, case_id: str) -> None:
@@ -245,7 +272,7 @@ def check_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> set[str]:
     if len(infos) > limits.max_entries:
         raise BundleError(f"too many entries: {len(infos)} (the limit is {limits.max_entries})")
     total = sum(info.file_size for info in infos)
-    if total > limits.max_bytes:
+    if limits.max_bytes is not None and total > limits.max_bytes:
         raise BundleError(f"too large: {total} bytes unpacked (the limit is {limits.max_bytes})")
     names: set[str] = set()
     for info in infos:
@@ -271,8 +298,8 @@ def _check_name(name: str) -> None:
         raise BundleError(f"refused entry {name!r}: the path escapes the bundle")
 
 
-def _read_manifests(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
-    """The payload manifest {name: sha256}, checked against the tag manifest and the zip."""
+def _read_manifests(zf: zipfile.ZipFile, names: set[str]) -> tuple[dict[str, str], str]:
+    """The payload manifest {name: sha256}, checked against the tag manifest, and bag-info."""
     if _read_text(zf, names, "bagit.txt").splitlines()[:1] != ["BagIt-Version: 1.0"]:
         raise BundleError("bagit.txt does not declare BagIt-Version 1.0: not a mediacheck bundle")
     tags = _parse_manifest(_read_text(zf, names, TAG_MANIFEST), TAG_MANIFEST)
@@ -287,16 +314,66 @@ def _read_manifests(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
     unknown = names - payload - set(TAG_FILES) - {TAG_MANIFEST}
     if unknown:
         raise BundleError(f"unexpected file {sorted(unknown)[0]!r} outside data/")
-    return manifest
+    return manifest, _read_text(zf, names, "bag-info.txt")
 
 
 def _read_text(zf: zipfile.ZipFile, names: set[str], name: str) -> str:
+    """A tag file, read no further than TAG_MAX_BYTES whatever its entry declares."""
     if name not in names:
         raise BundleError(f"{name} is missing: not a mediacheck bundle")
+    if zf.getinfo(name).file_size > TAG_MAX_BYTES:
+        raise BundleError(f"{name} is larger than a tag file may be ({TAG_MAX_BYTES} bytes)")
     try:
-        return zf.read(name).decode("utf-8")
+        with zf.open(name) as src:
+            return src.read(TAG_MAX_BYTES).decode("utf-8")
     except (UnicodeDecodeError, *UNREADABLE) as exc:
         raise BundleError(f"{name} cannot be read: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What bag-info.txt's Payload-Oxum says the payload is: checked before unpacking."""
+
+    octets: int
+    files: int
+
+
+def _declared_payload(
+    zf: zipfile.ZipFile, manifest: dict[str, str], bag_info: str, bundle_size: int
+) -> Declared:
+    declared = _payload_oxum(bag_info)
+    if declared.files != len(manifest):
+        raise BundleError(
+            f"bag-info.txt declares {declared.files} payload files "
+            f"but {MANIFEST} lists {len(manifest)}"
+        )
+    if declared.octets > MAX_RATIO * bundle_size + PAYLOAD_MARGIN:
+        raise BundleError(
+            f"bag-info.txt declares {declared.octets} bytes of payload, more than a "
+            f"{bundle_size}-byte zip holds: refused as a zip bomb"
+        )
+    for name in manifest:
+        size = zf.getinfo(name).file_size
+        if name.startswith("data/derived/") and size > DERIVED_MAX_BYTES:
+            raise BundleError(
+                f"{name}: {size} bytes, more than a derived picture may be ({DERIVED_MAX_BYTES})"
+            )
+    return declared
+
+
+def _payload_oxum(bag_info: str) -> Declared:
+    for line in bag_info.splitlines():
+        label, _, value = line.partition(":")
+        if label.strip().lower() == "payload-oxum":
+            octets, dot, files = value.strip().partition(".")
+            if dot and octets.isdigit() and files.isdigit():
+                return Declared(int(octets), int(files))
+    raise BundleError("bag-info.txt has no valid Payload-Oxum: the payload size is unknown")
+
+
+def _payload_bound(declared: Declared, limits: Limits) -> int:
+    bound = PAYLOAD_FACTOR * declared.octets + PAYLOAD_MARGIN
+    return bound if limits.max_bytes is None else min(bound, limits.max_bytes)
 
 
 def _parse_manifest(text: str, label: str) -> dict[str, str]:
@@ -310,30 +387,55 @@ def _parse_manifest(text: str, label: str) -> dict[str, str]:
     return entries
 
 
-def _extract_verified(zf: zipfile.ZipFile, manifest: dict[str, str], target: Path) -> None:
-    """Unpack the payload into ``target``, hashing each file as it is written."""
+def _extract_verified(
+    zf: zipfile.ZipFile, manifest: dict[str, str], target: Path, declared: Declared, limits: Limits
+) -> None:
+    """Unpack the payload into ``target``, hashing and counting each file as it is written.
+
+    Every chunk is counted before it is written: an entry stops at the size its
+    header declares, and the payload at the bound its declared size sets.
+    """
+    bound = _payload_bound(declared, limits)
+    in_headers = sum(zf.getinfo(name).file_size for name in manifest)
+    if in_headers > bound:
+        raise BundleError(f"too large: {in_headers} bytes unpacked (the limit is {bound})")
+    total = 0
     for name, expected in sorted(manifest.items()):
-        info = zf.getinfo(name)
-        path = target / name
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(path, "xb") as dst:
-                found = hash_stream(src, write=_bounded(dst, name, info.file_size))
-        except UNREADABLE as exc:
-            raise BundleError(f"{name} cannot be unpacked: {exc}") from exc
-        if found.hexdigests["sha256"] != expected:
+        digest, size = _extract_one(zf, zf.getinfo(name), target / name, bound - total)
+        total += size
+        if digest != expected:
             raise BundleError(f"{name} does not match its SHA-256 in {MANIFEST}: altered")
+    if total != declared.octets:
+        raise BundleError(
+            f"the payload is {total} bytes but bag-info.txt declares {declared.octets}: altered"
+        )
 
 
-def _bounded(dst: BinaryIO, name: str, limit: int) -> Callable[[bytes], None]:
-    """A writer that refuses an entry unpacking to more than the size it declares."""
+def _extract_one(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, room: int
+) -> tuple[str, int]:
+    name = info.filename
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(path, "xb") as dst:
+            found = hash_stream(src, write=_bounded(dst, name, info.file_size, room))
+    except UNREADABLE as exc:
+        raise BundleError(f"{name} cannot be unpacked: {exc}") from exc
+    return found.hexdigests["sha256"], found.size
+
+
+def _bounded(dst: BinaryIO, name: str, declared: int, room: int) -> Callable[[bytes], None]:
+    """A writer that counts each chunk before writing it: an entry stops at the size its
+    header declares, and at the room the payload's bound leaves."""
     written = 0
 
     def write(chunk: bytes) -> None:
         nonlocal written
         written += len(chunk)
-        if written > limit:
+        if written > declared:
             raise BundleError(f"{name} unpacks to more than it declares: refused")
+        if written > room:
+            raise BundleError(f"too large: {name} unpacks beyond the payload's limit")
         dst.write(chunk)
 
     return write
@@ -343,7 +445,7 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
     try:
         raw = json.loads((data / "records.json").read_text("utf-8"))
         case = Case.model_validate(raw["case"])
-        rows = {
+        rows: dict[str, Any] = {
             _field(key): [model.model_validate(r) for r in raw[key]]
             for key, model in RECORD_TYPES.items()
         }
@@ -387,6 +489,7 @@ def _check_ids(records: CaseRecords) -> None:
     media = {m.id: m for m in records.media}
     if any(key != new_media_id(m.sha256) for key, m in media.items()):
         raise BundleError("records.json: a media id is not the start of its SHA-256")
+    owned: list[CaseMedia | Event | Note | Verdict | FindingRow]
     owned = [
         *records.memberships,
         *records.events,
@@ -396,6 +499,7 @@ def _check_ids(records: CaseRecords) -> None:
     ]
     if any(row.case_id != case.id for row in owned):
         raise BundleError(f"records.json holds rows of another case than {case.id}")
+    derived: list[KeyframeRow | FindingRow | CaseMedia | FingerprintRow]
     derived = [*records.keyframes, *records.findings, *records.memberships, *records.fingerprints]
     if any(row.media_id not in media for row in derived):
         raise BundleError("records.json names media that the bundle does not carry")
@@ -419,22 +523,35 @@ def _expected_payload(name: str, media: list[Media]) -> bool:
     )
 
 
-def _add(store: Store, records: CaseRecords, data: Path, user: str, bundle: Path) -> ImportResult:
+def _prove(
+    records: CaseRecords, data: Path, manifest: dict[str, str], scratch: BlobStore, bundle: Path
+) -> CaseRecords:
+    """The rows to import, once they agree with their history and with their originals."""
+    try:
+        check_against_history(records)
+        check_derived_files(data, manifest, records)
+        return rederive(records, data, scratch)
+    except BundleError as exc:
+        raise BundleError(f"bundle {bundle}: {exc}") from exc
+
+
+def _add(
+    store: Store, records: CaseRecords, scratch: BlobStore, user: str, bundle: Path
+) -> ImportResult:
     for media in records.media:
-        stored = store.blobs.put(data / "originals" / media.sha256)
+        stored = store.blobs.put(scratch.original_path(media.sha256))
         if stored.sha256 != media.sha256:
             raise BundleError(f"the original of media {media.id} changed while it was imported")
-    files = _copy_derived(store, data)
+    files = _copy_derived(store, scratch.derived)
     details = {"bundle": bundle.name, "events_imported": len(records.events)}
     added = store.import_case(records, user, details)
     kept = sorted(m.id for m in records.media if m.id not in added)
     return ImportResult(records.case.id, added, kept, files, len(records.events))
 
 
-def _copy_derived(store: Store, data: Path) -> int:
-    """Copy derived pictures the store lacks; a picture already there is kept as it is."""
+def _copy_derived(store: Store, source_root: Path) -> int:
+    """Copy re-derived pictures the store lacks; a picture already there is kept as it is."""
     copied = 0
-    source_root = data / "derived"
     if not source_root.is_dir():
         return 0
     for source in sorted(p for p in source_root.rglob("*") if p.is_file()):

@@ -105,7 +105,7 @@ def _item_reviewed(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _appearance(doc: dict[str, Any], media: dict[str, Any]) -> dict[str, Any]:
     item = {
-        "@type": OBJECT_TYPES.get(media.get("kind"), "MediaObject"),
+        "@type": OBJECT_TYPES.get(str(media.get("kind")), "MediaObject"),
         "contentUrl": content_url(media["sha256"]),
         "sha256": media["sha256"],
         "encodingFormat": media.get("mime"),
