@@ -6,7 +6,6 @@ import click
 
 from mediacheck.cli.options import json_option, store_options
 from mediacheck.cli.output import console, print_json, text
-from mediacheck.store.database import Store
 
 
 @click.group()
@@ -30,6 +29,8 @@ def current(as_json, settings):
     Example:
         mediacheck db current --json
     """
+    from mediacheck.store.database import Store
+
     found = Store.open(settings, check_schema=False).schema_state()
     row = {"database": found.current, "head": found.head, "status": found.status}
     if as_json:
@@ -50,6 +51,8 @@ def upgrade(settings):
     Example:
         MEDIACHECK_DATABASE_URL=postgresql+psycopg://desk@db/mediacheck mediacheck db upgrade
     """
+    from mediacheck.store.database import Store
+
     before, after = Store.open(settings, check_schema=False).upgrade_schema()
     if before == after:
         console.print(f"already at revision {text(after)}")

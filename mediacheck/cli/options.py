@@ -5,12 +5,19 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
 from mediacheck import config
-from mediacheck.store.database import Store
+
+if TYPE_CHECKING:
+    from mediacheck.store.database import Store
+
+# The case statuses of review.service, restated so that --help does not import the
+# review service and the database layer under it (tests/test_startup.py compares them).
+CASE_STATUSES = ("open", "in-review", "closed")
 
 
 def store_options(func):
@@ -42,6 +49,9 @@ def store_options(func):
 
 
 def open_store(settings: config.Settings) -> Store:
+    # Imported here: SQLAlchemy costs start-up time that --help and bad options need not pay.
+    from mediacheck.store.database import Store
+
     return Store.open(settings)
 
 

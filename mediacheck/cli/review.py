@@ -9,8 +9,10 @@ import click
 from mediacheck.cli.options import URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
 from mediacheck.errors import InvalidValue
-from mediacheck.review import links as core_links
-from mediacheck.review import service as review
+
+# The confidences of review.service, restated so that --help does not import the
+# review service and the database layer under it (tests/test_startup.py compares them).
+CONFIDENCES = ("low", "medium", "high")
 
 
 class RatingType(click.ParamType):
@@ -22,8 +24,10 @@ class RatingType(click.ParamType):
         self.allow_unverified = allow_unverified
 
     def convert(self, value, param, ctx):
+        from mediacheck.review.service import normalize_rating
+
         try:
-            return review.normalize_rating(value, self.allow_unverified)
+            return normalize_rating(value, self.allow_unverified)
         except InvalidValue as exc:
             self.fail(str(exc), param, ctx)
 
@@ -32,8 +36,10 @@ class EarliestDateType(click.ParamType):
     name = "DATE"
 
     def convert(self, value, param, ctx):
+        from mediacheck.review.service import parse_earliest_date
+
         try:
-            return review.parse_earliest_date(value)
+            return parse_earliest_date(value)
         except InvalidValue as exc:
             self.fail(str(exc), param, ctx)
 
@@ -57,7 +63,9 @@ def links(case_id, as_json, settings):
         mediacheck links MC-2026-0002
         mediacheck links MC-2026-0002 --json
     """
-    found = core_links.case_links(open_store(settings), case_id)
+    from mediacheck.review.links import case_links
+
+    found = case_links(open_store(settings), case_id)
     if as_json:
         print_json([asdict(item) for item in found])
         return
@@ -100,6 +108,8 @@ def note(case_id, note_text, engine, url, earliest_date, media, corrects, as_jso
             --earliest-date 2019-03-02 "Same picture in a 2019 article"
         mediacheck note MC-2026-0002 --corrects 1 "The 2019 article is from 2021"
     """
+    from mediacheck.review import service as review
+
     saved = review.add_note(
         open_store(settings),
         case_id,
@@ -137,7 +147,7 @@ def verdict():
 @click.option("--original-url", type=URL, help="Where the original media was first published.")
 @click.option("--original-context", help="What the original media really shows.")
 @click.option(
-    "--confidence", type=click.Choice(review.CONFIDENCES, case_sensitive=False), help="How sure."
+    "--confidence", type=click.Choice(CONFIDENCES, case_sensitive=False), help="How sure."
 )
 @json_option
 @store_options
@@ -156,6 +166,8 @@ def propose(
             --rationale "Same picture in a 2019 article" \\
             --original-url https://example.com/2019/strike --confidence high
     """
+    from mediacheck.review import service as review
+
     proposal = review.Proposal(
         rating=rating,
         rationale=rationale,
@@ -179,6 +191,8 @@ def approve(case_id, comment, as_json, settings):
     Example:
         mediacheck verdict approve MC-2026-0002 --comment "Checked the 2019 article"
     """
+    from mediacheck.review import service as review
+
     _print_verdict(review.approve(open_store(settings), case_id, settings.user, comment), as_json)
 
 
@@ -194,11 +208,15 @@ def reject(case_id, reason, as_json, settings):
     Example:
         mediacheck verdict reject MC-2026-0002 --reason "The 2019 article shows another building"
     """
+    from mediacheck.review import service as review
+
     _print_verdict(review.reject(open_store(settings), case_id, settings.user, reason), as_json)
 
 
 def _print_verdict(saved, as_json: bool) -> None:
-    doc = review.verdict_document(saved)
+    from mediacheck.review.service import verdict_document
+
+    doc = verdict_document(saved)
     if as_json:
         print_json(doc)
         return

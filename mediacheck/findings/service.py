@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from mediacheck.findings import FindingContext, compute_findings
 from mediacheck.history import chain as history
@@ -58,17 +57,6 @@ def analyze_case(store: Store, case_id: str, user: str) -> AnalyzeResult:
     details = {"findings": {media_id: len(rows) for media_id, rows in findings.items()}}
     store.replace_findings(case_id, findings, (user, "analyze", details))
     return AnalyzeResult(case_id=case_id, findings=findings)
-
-
-def finding_document(row: Finding) -> dict[str, Any]:
-    """One finding as ``show --json`` prints it; ``image`` is relative to the store."""
-    return {
-        "code": row.code,
-        "severity": row.severity,
-        "message": row.message,
-        "evidence": dict(row.evidence),
-        "image": row.image,
-    }
 
 
 def _context(blobs: BlobStore, case: Case, link: CaseMedia, media: Media) -> FindingContext:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mediacheck.findings.service import finding_document
-from mediacheck.match import search as seen
 from mediacheck.review import service as review
-from mediacheck.store.database import Store
-from mediacheck.store.models import Case, CaseMedia, Event, Media
+
+if TYPE_CHECKING:
+    from mediacheck.store.database import Store
+    from mediacheck.store.models import Case, CaseMedia, Event, Finding, Media
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,37 @@ def media_document(store: Store, link: CaseMedia, media: Media) -> dict[str, Any
         "metadata": dict(media.meta),
         "errors": list(media.errors),
         **video_fields(store, media),
-        "seen_before": seen.seen_before_documents(store, [media.id])[media.id],
+        "seen_before": seen_before_documents(store, [media.id])[media.id],
         "findings": [finding_document(f) for f in store.findings(link.case_id, media.id)],
     }
+
+
+def finding_document(row: Finding) -> dict[str, Any]:
+    """One finding as ``show --json`` prints it; ``image`` is relative to the store."""
+    return {
+        "code": row.code,
+        "severity": row.severity,
+        "message": row.message,
+        "evidence": dict(row.evidence),
+        "image": row.image,
+    }
+
+
+def seen_before_documents(store: Store, media_ids: Sequence[str]) -> dict[str, list[dict]]:
+    """``seen_before`` of each media object in ``show --json``, by media id."""
+    documents: dict[str, list[dict]] = {m: [] for m in media_ids}
+    for row, matched in store.seen_before(media_ids):
+        documents[row.media_id].append(
+            {
+                "case_id": row.matched_case_id,
+                "media_id": row.matched_media_id,
+                "sha256": matched.sha256,
+                "method": row.method,
+                "distance": row.distance,
+                "frame_time_s": row.frame_time_s,
+            }
+        )
+    return documents
 
 
 def video_fields(store: Store, media: Media) -> dict[str, Any]:
