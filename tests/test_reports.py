@@ -520,7 +520,8 @@ def test_archive_csv_has_one_row_a_media_item_and_no_formulas(case_id, cli, tmp_
     out = tmp_path / "archive.csv"
 
     cli("export", "--all", "--format", "csv", "-o", out)
-    rows = list(csv.DictReader(out.open(newline="", encoding="utf-8")))
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
 
     assert list(rows[0]) == list(archive.COLUMNS)
     [row] = rows
