@@ -6,7 +6,12 @@
 Times, each in a fresh interpreter, ``mediacheck --help``, ``mediacheck cases`` and
 ``mediacheck show CASE`` on a small SQLite store (the bundled samples taken in as one
 case, in a temporary folder) beside ``python -c "import click"``, the floor of any
-click command.
+click command. CPU time (user + system) is printed beside wall time: on a machine
+shared with other work it moves less than wall time does.
+
+To time an older version, run it from another folder with that version first on the
+path: ``git archive COMMIT mediacheck | tar -x -C /tmp/old``, then
+``cd /tmp && PYTHONPATH=/tmp/old python /path/to/scripts/bench_startup.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,15 +31,20 @@ SAMPLES = Path(__file__).resolve().parent.parent / "mediacheck" / "samples"
 MEDIACHECK = [sys.executable, "-m", "mediacheck"]
 
 
-def run(argv: list[str], env: dict[str, str]) -> float:
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def median_time(argv: list[str], env: dict[str, str], runs: int) -> float:
+def median_time(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
     run(argv, env)  # warm the file cache and the .pyc files
-    return statistics.median(run(argv, env) for _ in range(runs))
+    walls, cpus = zip(*(run(argv, env) for _ in range(runs)), strict=True)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def make_store(env: dict[str, str]) -> str:
@@ -60,10 +71,13 @@ def main() -> None:
             rows.append((label, median_time([*MEDIACHECK, *argv], env, args.runs)))
     load = os.getloadavg()[0]
     print(f"median of {args.runs} runs, load average {load:.1f}")
-    print("| command | median | vs import click |")
-    print("|---|---|---|")
-    for label, seconds in rows:
-        print(f"| `{label}` | {seconds:.3f} s | {seconds / floor:.1f}x |")
+    print("| command | wall | vs import click | CPU | vs import click |")
+    print("|---|---|---|---|---|")
+    for label, (wall, cpu) in rows:
+        print(
+            f"| `{label}` | {wall:.3f} s | {wall / floor[0]:.1f}x "
+            f"| {cpu:.3f} s | {cpu / floor[1]:.1f}x |"
+        )
 
 
 if __name__ == "__main__":
