@@ -48,11 +48,14 @@ def store_options(func):
     return wrapper
 
 
-def open_store(settings: config.Settings) -> Store:
+def open_store(settings: config.Settings, check_schema: bool = True) -> Store:
+    """The command's store; its database connections are closed when the command ends."""
     # Imported here: SQLAlchemy costs start-up time that --help and bad options need not pay.
     from mediacheck.store.database import Store
 
-    return Store.open(settings)
+    store = Store.open(settings, check_schema=check_schema)
+    click.get_current_context().call_on_close(store.engine.dispose)
+    return store
 
 
 def json_option(func):
