@@ -46,8 +46,10 @@ def settings(store_dir: Path, db_url: str) -> config.Settings:
 
 
 @pytest.fixture
-def store(settings: config.Settings) -> Store:
-    return Store.open(settings)
+def store(settings: config.Settings) -> Iterator[Store]:
+    store = Store.open(settings)
+    yield store
+    store.engine.dispose()  # before the test's PostgreSQL schema and its sessions go
 
 
 class Cli:

@@ -130,9 +130,15 @@ def _devtools_port(process: subprocess.Popen) -> int:
         found = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
         if found:
             # Keep reading stderr: a full pipe would block Chromium mid-test.
-            threading.Thread(target=process.stderr.read, daemon=True).start()
+            threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
             return int(found.group(1))
     raise AssertionError("Chromium exited without opening DevTools")
+
+
+def _drain(stream) -> None:
+    """Read to the end (Chromium and its helpers gone), then close the pipe."""
+    with stream:
+        stream.read()
 
 
 def load(tmp_path: Path, html: str) -> PageLoad:

@@ -15,18 +15,12 @@ from tests.corpus import C2PA, FILES, manifest, needs_corpus
 from tests.findings_helpers import make_context
 
 
-def c2pa_rows() -> list[dict[str, str]]:
-    lines = (C2PA / "MANIFEST.tsv").read_text().splitlines()
-    header = lines[0].split("\t")
-    return [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line]
-
-
 def truth(name: str) -> dict:
     return json.loads((C2PA / "truth" / f"{name}.c2pa.json").read_text())
 
 
 @needs_corpus
-@pytest.mark.parametrize("row", c2pa_rows(), ids=lambda r: r["file"])
+@pytest.mark.parametrize("row", manifest(C2PA), ids=lambda r: r["file"])
 def test_c2pa_agrees_with_c2pa_python_truth(tmp_path, row):
     ctx = make_context(C2PA / "files" / row["file"], tmp_path)
     found = {f.code: f for f in c2pa_signals.check_c2pa(ctx)}

@@ -154,7 +154,8 @@ def test_ela_of_big_pictures_is_bounded(tmp_path):
     Image.new("RGB", (9000, 3000), (120, 130, 140)).save(path, quality=80)
     finding = run(ela.check_ela, path, tmp_path)["ela"]
     assert (finding.evidence["width"], finding.evidence["height"]) == (4096, 1365)
-    assert Image.open(tmp_path / "derived" / "finding-ela.png").size == (2048, 683)
+    with Image.open(tmp_path / "derived" / "finding-ela.png") as img:
+        assert img.size == (2048, 683)
 
 
 def test_no_ela_for_video(tmp_path):
@@ -187,7 +188,8 @@ def test_thumbnail_of_the_same_picture(tmp_path):
     assert (finding.evidence["thumbnail_width"], finding.evidence["thumbnail_height"]) == (160, 120)
     assert finding.evidence["phash_distance"] <= 4
     assert finding.evidence["compared"] is True
-    assert Image.open(tmp_path / "derived" / finding.image).size == (160, 120)
+    with Image.open(tmp_path / "derived" / finding.image) as img:
+        assert img.size == (160, 120)
 
 
 def test_thumbnail_left_behind_by_a_crop(tmp_path):

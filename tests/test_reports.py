@@ -20,6 +20,7 @@ from PIL import Image
 from mediacheck import config
 from mediacheck.publish import export as archive
 from mediacheck.publish import mediareview, reports
+from mediacheck.review import service as review
 from mediacheck.store.database import Store
 from tests.media import photo
 
@@ -87,14 +88,6 @@ SAFE_TAGS = {
     "li",
     "footer",
     "br",
-}
-RATINGS = {
-    "OriginalMediaContent",
-    "DecontextualizedContent",
-    "EditedOrCroppedContent",
-    "TransformedContent",
-    "StagedContent",
-    "SatireOrParodyContent",
 }
 
 
@@ -415,7 +408,7 @@ def check_media_review(data: dict, doc: dict) -> None:
     """The types and required properties of schema.org MediaReview as Google reads it."""
     assert data["@context"] == "https://schema.org"
     assert data["@type"] == "MediaReview"
-    assert data["mediaAuthenticityCategory"] in RATINGS
+    assert data["mediaAuthenticityCategory"] in review.RATINGS
     datetime.fromisoformat(data["datePublished"])
     assert data["author"] and all(a["@type"] == "Person" and a["name"] for a in data["author"])
     item = data["itemReviewed"]
@@ -527,7 +520,8 @@ def test_archive_csv_has_one_row_a_media_item_and_no_formulas(case_id, cli, tmp_
     out = tmp_path / "archive.csv"
 
     cli("export", "--all", "--format", "csv", "-o", out)
-    rows = list(csv.DictReader(out.open(newline="", encoding="utf-8")))
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
 
     assert list(rows[0]) == list(archive.COLUMNS)
     [row] = rows

@@ -20,10 +20,7 @@ from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from tests.media import photo
 
-SIX = (
-    "OriginalMediaContent, DecontextualizedContent, EditedOrCroppedContent, "
-    "TransformedContent, StagedContent, SatireOrParodyContent"
-)
+SIX = ", ".join(review.RATINGS)
 
 
 @pytest.fixture
@@ -514,6 +511,7 @@ def _run_together(target, *args_per_process) -> None:
         assert process.exitcode == 0
 
 
+@pytest.mark.slow  # worker processes
 def test_two_processes_on_one_case_never_lose_or_fork_an_event(tmp_path):
     store_dir = str(tmp_path / "cases")
     store = _sqlite_store(store_dir, "alice")
@@ -532,6 +530,7 @@ def test_two_processes_on_one_case_never_lose_or_fork_an_event(tmp_path):
     )
 
 
+@pytest.mark.slow  # worker processes
 def test_two_reviewers_approving_at_once_exactly_one_wins(tmp_path):
     store_dir = str(tmp_path / "cases")
     store = _sqlite_store(store_dir, "alice")

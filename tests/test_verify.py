@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from mediacheck import config
-from mediacheck.history import verify
+from mediacheck.integrity import verify
 from mediacheck.publish import bundle
 from mediacheck.review import service as review
 from mediacheck.store.cases import CaseFields

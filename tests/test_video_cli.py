@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from mediacheck.media.video.probe import VIDEO_KEYS
@@ -59,6 +60,7 @@ def test_same_video_twice_keeps_one_set_of_keyframes(cli, store):
     assert len(store.keyframes(first["media_id"])) == 4
 
 
+@pytest.mark.slow  # worker processes
 def test_videos_prepared_in_worker_processes(cli, tmp_path):
     clips = [write_clip(tmp_path / "a.mkv"), write_clip(tmp_path / "b.mkv", cut_at=0)]
     results = cli.json("intake", *clips, "--one-case", "--jobs", "2")

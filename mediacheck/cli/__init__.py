@@ -1,7 +1,9 @@
 """The ``mediacheck`` command: parses options, calls the core, prints.
 
 Every domain error becomes one line on stderr and exit code 1; bad options
-and arguments are usage errors with exit code 2.
+and arguments are usage errors with exit code 2. Command modules import the core
+inside each command, so ``--help`` and a bad option cost what click costs
+(docs/architecture.md, "Start-up").
 """
 
 from __future__ import annotations

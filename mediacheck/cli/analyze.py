@@ -6,7 +6,6 @@ import click
 
 from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
-from mediacheck.findings import service as forensics
 
 
 @click.command()
@@ -24,7 +23,10 @@ def analyze(case_id, as_json, settings):
         mediacheck analyze MC-2026-0001
         mediacheck analyze MC-2026-0001 --json
     """
-    result = forensics.analyze_case(open_store(settings), case_id, settings.user)
+    from mediacheck.findings.service import analyze_case
+    from mediacheck.publish.document import finding_document
+
+    result = analyze_case(open_store(settings), case_id, settings.user)
     if as_json:
         print_json(
             {
@@ -32,7 +34,7 @@ def analyze(case_id, as_json, settings):
                 "media": [
                     {
                         "media_id": media_id,
-                        "findings": [forensics.finding_document(f) for f in rows],
+                        "findings": [finding_document(f) for f in rows],
                     }
                     for media_id, rows in result.findings.items()
                 ],

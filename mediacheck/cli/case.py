@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
-from mediacheck.cli.options import LOCATION, json_option, open_store, store_options
+from mediacheck.cli.options import CASE_STATUSES, LOCATION, json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, text
-from mediacheck.history import verify as core_verify
 from mediacheck.history.chain import canonical_json
-from mediacheck.publish import document as casefile
-from mediacheck.store.cases import CaseChanges
-from mediacheck.store.models import CASE_STATUSES
+
+if TYPE_CHECKING:
+    from mediacheck.integrity.verify import Report
 
 
 @click.group()
@@ -46,6 +46,9 @@ def set_fields(
         mediacheck case set MC-2026-0002 --title "Fragments, Kharkiv" --tag missile \\
             --claimed-location 49.99,36.23 --assign bob
     """
+    from mediacheck.publish.document import event_document
+    from mediacheck.store.cases import CaseChanges
+
     changes = CaseChanges(
         title=title,
         claim=claim,
@@ -56,7 +59,7 @@ def set_fields(
         assignee=assignee,
     )
     events = open_store(settings).update_case(case_id, changes, settings.user)
-    docs = [casefile.event_document(e) for e in events]
+    docs = [event_document(e) for e in events]
     if as_json:
         print_json(docs)
         return
@@ -78,9 +81,11 @@ def history_command(case_id, as_json, settings):
         mediacheck history MC-2026-0002
         mediacheck history MC-2026-0002 --json
     """
+    from mediacheck.publish.document import event_document
+
     store = open_store(settings)
     store.get_case(case_id)
-    docs = [casefile.event_document(e) for e in store.events(case_id)]
+    docs = [event_document(e) for e in store.events(case_id)]
     if as_json:
         print_json(docs)
         return
@@ -108,7 +113,9 @@ def verify_command(case_id, as_json, settings):
         mediacheck verify
         mediacheck verify MC-2026-0002 --json
     """
-    report = core_verify.verify(open_store(settings), case_id)
+    from mediacheck.integrity.verify import verify
+
+    report = verify(open_store(settings), case_id)
     if as_json:
         print_json(
             {
@@ -127,7 +134,7 @@ def verify_command(case_id, as_json, settings):
         raise SystemExit(1)
 
 
-def _summary(report: core_verify.Report) -> str:
+def _summary(report: Report) -> str:
     checked = f"checked {report.cases} cases, {report.events} events, {report.originals} originals"
     if report.ok:
         return f"{checked}: all intact"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from mediacheck.cli.options import json_option, store_options
+from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
-from mediacheck.store.database import Store
 
 
 @click.group()
@@ -30,7 +29,7 @@ def current(as_json, settings):
     Example:
         mediacheck db current --json
     """
-    found = Store.open(settings, check_schema=False).schema_state()
+    found = open_store(settings, check_schema=False).schema_state()
     row = {"database": found.current, "head": found.head, "status": found.status}
     if as_json:
         print_json(row)
@@ -50,7 +49,7 @@ def upgrade(settings):
     Example:
         MEDIACHECK_DATABASE_URL=postgresql+psycopg://desk@db/mediacheck mediacheck db upgrade
     """
-    before, after = Store.open(settings, check_schema=False).upgrade_schema()
+    before, after = open_store(settings, check_schema=False).upgrade_schema()
     if before == after:
         console.print(f"already at revision {text(after)}")
     else:

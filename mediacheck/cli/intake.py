@@ -5,19 +5,28 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from mediacheck.cli.options import DATETIME, LOCATION, URL, json_option, open_store, store_options
+from mediacheck.cli.options import (
+    CASE_STATUSES,
+    DATETIME,
+    LOCATION,
+    URL,
+    json_option,
+    open_store,
+    store_options,
+)
 from mediacheck.cli.output import console, error_line, print_json, progress, text
 from mediacheck.cli.review import VERDICT_FILTER
 from mediacheck.errors import MediacheckError
-from mediacheck.intake import pipeline as core
 from mediacheck.intake.workers import Bounds
-from mediacheck.media.video.keyframes import timestamp
-from mediacheck.publish import document as casefile
-from mediacheck.store.cases import CaseFields
+from mediacheck.media.video.timecode import timestamp
+
+if TYPE_CHECKING:
+    from mediacheck.intake.pipeline import IntakeResult
 
 # Below this a worker cannot even hold the libraries it starts with.
 MIN_MEMORY_MB = 1024
@@ -104,6 +113,9 @@ def intake(
             "--case adds to an existing case: change its fields with "
             "'mediacheck case set', not with intake options"
         )
+    from mediacheck.intake import pipeline as core
+    from mediacheck.store.cases import CaseFields
+
     lat, lon = claimed_location or (None, None)
     fields = CaseFields(
         title=title,
@@ -121,10 +133,10 @@ def intake(
     bounds = Bounds(seconds=file_timeout, memory_mb=file_memory_mb)
     store = open_store(settings)
     files = core.collect_files(paths)
-    results: list[core.IntakeResult] = []
+    results: list[IntakeResult] = []
     with progress(len(files), "Taking in") as advance:
 
-        def report(result: core.IntakeResult) -> None:
+        def report(result: IntakeResult) -> None:
             advance()
             results.append(result)
             if not as_json:
@@ -143,7 +155,7 @@ def intake(
         raise SystemExit(1)
 
 
-def _print_result(result: core.IntakeResult) -> None:
+def _print_result(result: IntakeResult) -> None:
     if result.status == "error":
         error_line(result.error or result.path)
         if not result.media_id:
@@ -155,9 +167,7 @@ def _print_result(result: core.IntakeResult) -> None:
 
 
 @click.command()
-@click.option(
-    "--status", type=click.Choice(["open", "in-review", "closed"]), help="Only this status."
-)
+@click.option("--status", type=click.Choice(CASE_STATUSES), help="Only this status.")
 @click.option("--tag", help="Only cases with this tag.")
 @click.option("--assignee", "--assign", metavar="USER", help="Only cases assigned to USER.")
 @click.option(
@@ -176,6 +186,8 @@ def cases(status, tag, assignee, verdict, as_json, settings):
         mediacheck cases --verdict unverified --assignee bob
         mediacheck cases --json
     """
+    from mediacheck.publish import document as casefile
+
     filters = casefile.CaseFilter(status=status, tag=tag, assignee=assignee, verdict=verdict)
     rows = casefile.case_rows(open_store(settings), filters)
     if as_json:
@@ -205,7 +217,9 @@ def show(case_id, as_json, settings):
         mediacheck show MC-2026-0002
         mediacheck show MC-2026-0002 --json
     """
-    doc = casefile.case_document(open_store(settings), case_id)
+    from mediacheck.publish.document import case_document
+
+    doc = case_document(open_store(settings), case_id)
     if as_json:
         print_json(doc)
         return

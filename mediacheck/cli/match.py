@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, text
-from mediacheck.match.search import FileMatches, match_files
-from mediacheck.media.video.keyframes import timestamp
+from mediacheck.media.video.timecode import timestamp
+
+if TYPE_CHECKING:
+    from mediacheck.match.search import FileMatches
 
 
 @click.command()
@@ -27,6 +30,8 @@ def match(files, as_json, settings):
         mediacheck match suspicious.jpg clip.mp4
         mediacheck match suspicious.jpg --json
     """
+    from mediacheck.match.search import match_files
+
     results = list(match_files(open_store(settings), files))
     if as_json:
         print_json([_document(r) for r in results])

@@ -5,12 +5,19 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
 from mediacheck import config
-from mediacheck.store.database import Store
+
+if TYPE_CHECKING:
+    from mediacheck.store.database import Store
+
+# The case statuses of review.service, restated so that --help does not import the
+# review service and the database layer under it (tests/test_startup.py compares them).
+CASE_STATUSES = ("open", "in-review", "closed")
 
 
 def store_options(func):
@@ -41,8 +48,14 @@ def store_options(func):
     return wrapper
 
 
-def open_store(settings: config.Settings) -> Store:
-    return Store.open(settings)
+def open_store(settings: config.Settings, check_schema: bool = True) -> Store:
+    """The command's store; its database connections are closed when the command ends."""
+    # Imported here: SQLAlchemy costs start-up time that --help and bad options need not pay.
+    from mediacheck.store.database import Store
+
+    store = Store.open(settings, check_schema=check_schema)
+    click.get_current_context().call_on_close(store.engine.dispose)
+    return store
 
 
 def json_option(func):

@@ -10,10 +10,10 @@ import click
 
 from mediacheck.cli.options import URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
-from mediacheck.publish import bundle, mediareview, reports
-from mediacheck.publish import export as archive
+from mediacheck.publish.formats import ARCHIVE_FORMATS
+from mediacheck.publish.formats import REPORT_FORMATS as RENDERED_FORMATS
 
-REPORT_FORMATS = (*reports.FORMATS, "mediareview")
+REPORT_FORMATS = (*RENDERED_FORMATS, "mediareview")
 MEGABYTE = 1024 * 1024
 
 
@@ -57,6 +57,8 @@ def report(case_id, fmt, claim_review, review_url, output, settings):
     """
     if (claim_review or review_url) and fmt != "mediareview":
         raise click.UsageError("--claim-review and --review-url go with --format mediareview")
+    from mediacheck.publish import mediareview, reports
+
     store = open_store(settings)
     doc = reports.report_document(store, case_id)
     if fmt == "mediareview":
@@ -77,7 +79,7 @@ def report(case_id, fmt, claim_review, review_url, output, settings):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(archive.FORMATS),
+    type=click.Choice(ARCHIVE_FORMATS),
     help="With --all: jsonl (one case a line) or csv (one media item a row).",
 )
 @click.option(
@@ -102,6 +104,9 @@ def export(case_id, everything, fmt, output, as_json, settings):
         raise click.UsageError("give either CASE or --all")
     if fmt and not everything:
         raise click.UsageError("--format goes with --all; a case is exported as a zip bundle")
+    from mediacheck.publish import bundle
+    from mediacheck.publish import export as archive
+
     store = open_store(settings)
     if everything:
         count = archive.write_archive(store, output, fmt or "jsonl")
@@ -138,6 +143,8 @@ def import_command(path, max_size, as_json, settings):
     Example:
         mediacheck import MC-2026-0002.zip
     """
+    from mediacheck.publish import bundle
+
     limits = bundle.Limits(max_bytes=max_size * MEGABYTE if max_size else None)
     result = bundle.import_bundle(open_store(settings), path, settings.user, limits)
     if as_json:

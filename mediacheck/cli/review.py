@@ -9,9 +9,7 @@ import click
 from mediacheck.cli.options import URL, json_option, open_store, store_options
 from mediacheck.cli.output import console, print_json, text
 from mediacheck.errors import InvalidValue
-from mediacheck.review import links as core_links
 from mediacheck.review import ratings, rules
-from mediacheck.review import service as review
 
 
 class RatingType(click.ParamType):
@@ -58,7 +56,9 @@ def links(case_id, as_json, settings):
         mediacheck links MC-2026-0002
         mediacheck links MC-2026-0002 --json
     """
-    found = core_links.case_links(open_store(settings), case_id)
+    from mediacheck.review.links import case_links
+
+    found = case_links(open_store(settings), case_id)
     if as_json:
         print_json([asdict(item) for item in found])
         return
@@ -101,6 +101,8 @@ def note(case_id, note_text, engine, url, earliest_date, media, corrects, as_jso
             --earliest-date 2019-03-02 "Same picture in a 2019 article"
         mediacheck note MC-2026-0002 --corrects 1 "The 2019 article is from 2021"
     """
+    from mediacheck.review import service as review
+
     saved = review.add_note(
         open_store(settings),
         case_id,
@@ -157,6 +159,8 @@ def propose(
             --rationale "Same picture in a 2019 article" \\
             --original-url https://example.com/2019/strike --confidence high
     """
+    from mediacheck.review import service as review
+
     proposal = review.Proposal(
         rating=rating,
         rationale=rationale,
@@ -180,6 +184,8 @@ def approve(case_id, comment, as_json, settings):
     Example:
         mediacheck verdict approve MC-2026-0002 --comment "Checked the 2019 article"
     """
+    from mediacheck.review import service as review
+
     _print_verdict(review.approve(open_store(settings), case_id, settings.user, comment), as_json)
 
 
@@ -195,6 +201,8 @@ def reject(case_id, reason, as_json, settings):
     Example:
         mediacheck verdict reject MC-2026-0002 --reason "The 2019 article shows another building"
     """
+    from mediacheck.review import service as review
+
     _print_verdict(review.reject(open_store(settings), case_id, settings.user, reason), as_json)
 
 

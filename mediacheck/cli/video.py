@@ -9,8 +9,7 @@ import click
 
 from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, text
-from mediacheck.media.video.keyframes import timestamp
-from mediacheck.review.keyframe_export import export_keyframes
+from mediacheck.media.video.timecode import timestamp
 
 
 @click.command()
@@ -33,6 +32,8 @@ def keyframes(case_id, out_dir, as_json, settings):
     Example:
         mediacheck keyframes MC-2026-0002 -o upload/
     """
+    from mediacheck.review.keyframe_export import export_keyframes
+
     result = export_keyframes(open_store(settings), case_id, out_dir)
     if as_json:
         print_json(asdict(result))

@@ -120,7 +120,7 @@ def _invalid(summary: dict) -> Finding:
     return Finding("c2pa-invalid", WARNING, message, evidence)
 
 
-def _codes(entries: Any) -> list[str]:
+def _codes(entries: Any) -> list[str | None]:
     if not isinstance(entries, list):
         return []
     return [_text(e.get("code")) for e in entries[:MAX_LIST] if isinstance(e, dict)]

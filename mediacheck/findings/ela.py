@@ -23,7 +23,8 @@ def check_ela(ctx: FindingContext) -> list[Finding]:
         return []
     picture = decode(ctx.path, "RGB", MAX_SIDE)
     differences = error_levels(picture)
-    largest = differences.getextrema()[1]
+    stat = ImageStat.Stat(differences)
+    largest = stat.extrema[0][1]
     scale = 255.0 / max(1, largest)
     visual = differences.point(lambda level: min(255, round(level * scale)))
     visual.thumbnail((REPORT_SIDE, REPORT_SIDE), Image.Resampling.BOX)
@@ -34,7 +35,7 @@ def check_ela(ctx: FindingContext) -> list[Finding]:
         "width": picture.width,
         "height": picture.height,
         "max_difference": largest,
-        "mean_difference": round(ImageStat.Stat(differences).mean[0], 3),
+        "mean_difference": round(stat.mean[0], 3),
         "scale": round(scale, 3),
     }
     message = (

@@ -59,7 +59,9 @@ def _far_from_claim(
 
 def _gps(summary: dict) -> tuple[float, float] | None:
     lat, lon = summary.get("gps_latitude"), summary.get("gps_longitude")
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (lat, lon)):
+    if not (isinstance(lat, int | float) and isinstance(lon, int | float)):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None

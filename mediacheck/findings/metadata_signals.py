@@ -278,10 +278,9 @@ def _resource_id(value: Any) -> int | None:
 def check_dimensions(ctx: FindingContext) -> list[Finding]:
     if ctx.kind != "image":
         return []
-    summary = ctx.summary
-    declared = (summary.get("declared_width"), summary.get("declared_height"))
-    real = (summary.get("width"), summary.get("height"))
-    if not all(isinstance(v, int) and v > 0 for v in (*declared, *real)):
+    declared = _size(ctx.summary, "declared_width", "declared_height")
+    real = _size(ctx.summary, "width", "height")
+    if declared is None or real is None:
         return []
     # Rotated pictures may record their size upright or as stored.
     if declared in (real, real[::-1]):
@@ -302,3 +301,10 @@ def check_dimensions(ctx: FindingContext) -> list[Finding]:
         "same_aspect_ratio": same_shape,
     }
     return [Finding("dimension-mismatch", NOTICE, message, evidence)]
+
+
+def _size(summary: dict, width_key: str, height_key: str) -> tuple[int, int] | None:
+    width, height = summary.get(width_key), summary.get(height_key)
+    if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+        return width, height
+    return None

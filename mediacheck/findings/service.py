@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from mediacheck.errors import StoreError
 from mediacheck.findings import CHECKS, FindingContext, compute_findings
-from mediacheck.findings.base import analysis_failed
+from mediacheck.findings.base import Finding, analysis_failed
 from mediacheck.history import chain as history
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.database import Store
@@ -80,7 +79,7 @@ def _recomputed(store: Store, case: Case, link: CaseMedia, media: Media) -> list
     return rows + kept
 
 
-def _failure_row(case: Case, media: Media, found: Any) -> FindingRow:
+def _failure_row(case: Case, media: Media, found: Finding | FindingRow) -> FindingRow:
     return FindingRow(
         case_id=case.id,
         media_id=media.id,
@@ -90,17 +89,6 @@ def _failure_row(case: Case, media: Media, found: Any) -> FindingRow:
         evidence=dict(found.evidence),
         computed_at=history.now(),
     )
-
-
-def finding_document(row: FindingRow) -> dict[str, Any]:
-    """One finding as ``show --json`` prints it; ``image`` is relative to the store."""
-    return {
-        "code": row.code,
-        "severity": row.severity,
-        "message": row.message,
-        "evidence": dict(row.evidence),
-        "image": row.image,
-    }
 
 
 def _context(blobs: BlobStore, case: Case, link: CaseMedia, media: Media) -> FindingContext:

@@ -195,12 +195,13 @@ def _gps_time(date: Any, stamp: Any) -> datetime | None:
     if not isinstance(date, str) or not isinstance(stamp, str):
         return None
     parts = [_rational(p) for p in stamp.strip("[] ").split(",")]
-    if len(parts) != 3 or any(p is None or p < 0 for p in parts):
+    numbers = [p for p in parts if p is not None and p >= 0]
+    if len(parts) != 3 or len(numbers) != 3:
         return None
     day = parse_datetime(f"{date.strip()} 00:00:00")
     if day is None:
         return None
-    hours, minutes, seconds = parts
+    hours, minutes, seconds = numbers
     return day + timedelta(hours=hours, minutes=minutes, seconds=round(seconds))
 
 

@@ -1,1 +1,1 @@
-"""The hash-chained event log of every case, and the integrity check over the store."""
+"""The hash-chained event log of every case: a leaf that the store and every service use."""

@@ -34,12 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlmodel import SQLModel
-
 from mediacheck import __version__
 from mediacheck.digests import hash_stream
 from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
-from mediacheck.history.verify import check_history
+from mediacheck.integrity.verify import check_history
 from mediacheck.publish import reports
 from mediacheck.publish.bundle_history import check_against_history
 from mediacheck.publish.bundle_media import (
@@ -60,6 +58,7 @@ from mediacheck.store.models import (
     KeyframeRow,
     Media,
     Note,
+    TableRow,
     Verdict,
 )
 from mediacheck.store.transfer import CaseRecords
@@ -78,7 +77,7 @@ PAYLOAD_MARGIN = 16 * 1024**2
 MAX_RATIO = 8
 # What a corrupt, encrypted or exotic zip entry raises when it is read.
 UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError, zlib.error)
-RECORD_TYPES: dict[str, type[SQLModel]] = {
+RECORD_TYPES: dict[str, type[TableRow]] = {
     "media": Media,
     "links": CaseMedia,
     "notes": Note,

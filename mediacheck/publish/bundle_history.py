@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mediacheck.errors import BundleError
-from mediacheck.history.verify import check_records
+from mediacheck.integrity.verify import check_records
 from mediacheck.store.models import Case, CaseMedia, Event, Media
 from mediacheck.store.transfer import CaseRecords
 

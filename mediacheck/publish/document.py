@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mediacheck.findings.service import finding_document
 from mediacheck.review import ratings, rules
-from mediacheck.store.database import Store
-from mediacheck.store.models import Case, CaseMedia, Event, Media
+
+if TYPE_CHECKING:
+    from mediacheck.store.database import Store
+    from mediacheck.store.models import Case, CaseMedia, Event, FindingRow, Media
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,17 @@ def media_document(store: Store, link: CaseMedia, media: Media) -> dict[str, Any
         **video_fields(store, media),
         "seen_before": seen_before_documents(store, [media.id])[media.id],
         "findings": [finding_document(f) for f in store.findings(link.case_id, media.id)],
+    }
+
+
+def finding_document(row: FindingRow) -> dict[str, Any]:
+    """One finding as ``show --json`` prints it; ``image`` is relative to the store."""
+    return {
+        "code": row.code,
+        "severity": row.severity,
+        "message": row.message,
+        "evidence": dict(row.evidence),
+        "image": row.image,
     }
 
 

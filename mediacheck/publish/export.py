@@ -18,7 +18,6 @@ from typing import Any
 from mediacheck.publish import reports
 from mediacheck.store.database import Store
 
-FORMATS = ("jsonl", "csv")
 CASE_COLUMNS = (
     "case_id",
     "title",

@@ -29,7 +29,6 @@ from mediacheck.media.pictures import open_picture
 from mediacheck.publish import document as casefile
 from mediacheck.store.database import Store
 
-FORMATS = ("html", "md", "json")
 THUMBNAIL_SIZE = 480
 KEYFRAME_SIZE = 240
 FINDING_SIZE = 480

@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Any table row, for code outside the store that handles rows of several tables.
+TableRow = SQLModel
+
 # The values of Case.status.
 CASE_STATUSES = ("open", "in-review", "closed")
 

@@ -30,6 +30,7 @@ from mediacheck.media.video.probe import (
     main_video_stream,
     open_media,
 )
+from mediacheck.media.video.timecode import timestamp
 
 DEFAULT_MAX_SECONDS = 300.0
 DEFAULT_MAX_FRAMES = 300
@@ -433,14 +434,6 @@ def write_contact_sheet(
         errors.append(f"the contact sheet could not be saved: {exc}")
         return None
     return CONTACT_SHEET
-
-
-def timestamp(time_s: float) -> str:
-    """H:MM:SS.mmm, the form video players show."""
-    millis = round(time_s * 1000)
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours}:{minutes:02d}:{rest / 1000:06.3f}"
 
 
 def stream_start(container, stream) -> float:
