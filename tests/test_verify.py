@@ -52,6 +52,7 @@ def test_an_intact_store_passes_with_a_summary(cli, case):
         "events": events,
         "originals": 1,
         "problems": [],
+        "orphans": [],
     }
 
 

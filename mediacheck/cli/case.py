@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mediacheck.cli.options import CASE_STATUSES, LOCATION, json_option, open_store, store_options
-from mediacheck.cli.output import console, error_line, print_json, text
+from mediacheck.cli.output import console, error_line, note_line, print_json, text
 from mediacheck.history.chain import canonical_json
 
 if TYPE_CHECKING:
@@ -124,14 +124,27 @@ def verify_command(case_id, as_json, settings):
                 "events": report.events,
                 "originals": report.originals,
                 "problems": [asdict(p) for p in report.problems],
+                "orphans": [asdict(o) for o in report.orphans],
             }
         )
     else:
         for problem in report.problems:
             error_line(problem.message)
+        if report.orphans:
+            note_line(_orphans_note(report))
         console.print(_summary(report))
     if not report.ok:
         raise SystemExit(1)
+
+
+def _orphans_note(report: Report) -> str:
+    count = len(report.orphans)
+    return (
+        f"{count} stored original{'s' if count != 1 else ''} held by no media "
+        f"(left by an interrupted intake; taking the file in again adopts it): "
+        + ", ".join(o.path for o in report.orphans[:3])
+        + (", ..." if count > 3 else "")
+    )
 
 
 def _summary(report: Report) -> str:

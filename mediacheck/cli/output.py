@@ -30,6 +30,11 @@ def error_line(message: str) -> None:
     err_console.print(f"[red]error:[/red] {text(message)}")
 
 
+def note_line(message: str) -> None:
+    """Something to know that is no failure (stderr, like errors: never among results)."""
+    err_console.print(f"[yellow]note:[/yellow] {text(message)}")
+
+
 @contextmanager
 def progress(total: int, label: str) -> Iterator[Any]:
     """A progress bar on a terminal; silent when stderr is piped or redirected."""

@@ -3,10 +3,12 @@
 Intake is tolerant; this is where mediacheck is strict. Every original is read
 and hashed again, and every history chain is re-walked from its first event to
 the head recorded on the case, so that an edited, deleted or truncated history
-shows as surely as an altered file. An original that no media row holds is
-named too: its row was deleted, or an intake stopped before recording it.
-Notes and verdicts are then compared with what their events recorded: a rating
-changed in the database is named too.
+shows as surely as an altered file. Media rows, notes and verdicts are then
+compared with what their events recorded: a rating changed or a media row
+deleted in the database is named too. An original that no media row holds is
+listed but is no problem: an intake killed between copying a file and
+recording it leaves one, and taking the file in again adopts it (a deleted row
+is caught by its ``media-added`` event).
 """
 
 from __future__ import annotations
@@ -17,16 +19,24 @@ from dataclasses import dataclass, field
 from mediacheck.history import chain as history
 from mediacheck.review import rules as review
 from mediacheck.store.database import Store
-from mediacheck.store.models import Case, Event, Media, Note, Verdict
+from mediacheck.store.models import Case, CaseMedia, Event, Media, Note, Verdict
 
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # original, orphan, history or record
+    kind: str  # original, history or record
     message: str
     case_id: str | None = None
     media_id: str | None = None
     seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A stored original that no media row holds."""
+
+    sha256: str
+    path: str  # relative to the store
 
 
 @dataclass
@@ -35,6 +45,7 @@ class Report:
     events: int = 0
     originals: int = 0
     problems: list[Problem] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +55,7 @@ class Report:
 def verify(store: Store, case_id: str | None = None) -> Report:
     """Check one case (its originals and history) or, without ``case_id``, the whole store.
 
-    The whole store also has every stored original held by a media row.
+    The whole store also lists the stored originals that no media row holds.
     """
     report = Report()
     if case_id is None:
@@ -52,7 +63,7 @@ def verify(store: Store, case_id: str | None = None) -> Report:
         stored = set(store.blobs.stored_originals())
         cases = [listing.case for listing in store.list_cases()]
         media = store.all_media()
-        report.problems.extend(check_orphans(store, stored, media))
+        report.orphans = find_orphans(store, stored, media)
     else:
         cases = [store.get_case(case_id)]
         media = [m for _, m in store.case_media(case_id)]
@@ -64,6 +75,7 @@ def verify(store: Store, case_id: str | None = None) -> Report:
         report.cases += 1
         report.events += len(events)
         report.problems.extend(check_history(case, events))
+        report.problems.extend(check_members(case.id, events, store.case_media(case.id)))
         notes, verdicts = store.notes(case.id), store.verdicts(case.id)
         report.problems.extend(check_records(case.id, events, notes, verdicts))
     return report
@@ -97,17 +109,38 @@ def check_original(store: Store, media: Media) -> list[Problem]:
     return []
 
 
-def check_orphans(store: Store, stored: set[str], media: list[Media]) -> list[Problem]:
-    """Originals no media row holds: left by an interrupted intake, or their row was deleted."""
+def find_orphans(store: Store, stored: set[str], media: list[Media]) -> list[Orphan]:
+    """Originals no media row holds, left by an interrupted intake (or a deleted row)."""
     held = {item.sha256 for item in media}
     return [
-        Problem(
-            "orphan",
-            f"{store.blobs.relative(store.blobs.original_path(sha256))}: stored file held by "
-            "no media (an interrupted intake, or a row deleted)",
-        )
+        Orphan(sha256, store.blobs.relative(store.blobs.original_path(sha256)))
         for sha256 in sorted(stored - held)
     ]
+
+
+def check_members(
+    case_id: str, events: list[Event], members: list[tuple[CaseMedia, Media]]
+) -> list[Problem]:
+    """Media the history added to the case whose rows are gone or name other bytes.
+
+    A media-added event that was deleted already breaks the chain, so rows the history
+    does not name are left to that check.
+    """
+    added = {
+        str(details.get("media_id")): str(details.get("sha256"))
+        for _, action, details in _parsed(events)
+        if action == "media-added"
+    }
+    held = {media.id: media.sha256 for _, media in members}
+    problems = []
+    for media_id in sorted(added.keys() - held.keys()):
+        message = f"{case_id} media {media_id}: is in the history but its row was deleted"
+        problems.append(Problem("record", message, case_id=case_id, media_id=media_id))
+    for media_id in sorted(added.keys() & held.keys()):
+        if added[media_id] != held[media_id]:
+            message = f"{case_id} media {media_id}: sha256 differs from the history (edited)"
+            problems.append(Problem("record", message, case_id=case_id, media_id=media_id))
+    return problems
 
 
 def check_history(case: Case, events: list[Event]) -> list[Problem]:
