@@ -20,7 +20,7 @@ from PIL import Image
 from mediacheck import config
 from mediacheck.publish import export as archive
 from mediacheck.publish import mediareview, reports
-from mediacheck.review import service as review
+from mediacheck.review import ratings
 from mediacheck.store.database import Store
 from tests.media import photo
 
@@ -408,7 +408,7 @@ def check_media_review(data: dict, doc: dict) -> None:
     """The types and required properties of schema.org MediaReview as Google reads it."""
     assert data["@context"] == "https://schema.org"
     assert data["@type"] == "MediaReview"
-    assert data["mediaAuthenticityCategory"] in review.RATINGS
+    assert data["mediaAuthenticityCategory"] in ratings.RATINGS
     datetime.fromisoformat(data["datePublished"])
     assert data["author"] and all(a["@type"] == "Person" and a["name"] for a in data["author"])
     item = data["itemReviewed"]

@@ -20,7 +20,7 @@ from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from tests.media import photo
 
-SIX = ", ".join(review.RATINGS)
+SIX = ", ".join(ratings.RATINGS)
 
 
 @pytest.fixture
