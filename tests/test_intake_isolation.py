@@ -102,7 +102,7 @@ STEPS = {
     "keyframes": ("mediacheck.intake.describe.extract_keyframes", {"clip"}),
     "fingerprints": ("mediacheck.match.search.picture_probes", {"photo", "clip"}),
     "findings": ("mediacheck.intake.describe.finding_rows", {"photo", "clip"}),
-    "archive search": ("mediacheck.match.search.intake_look_up", {"photo", "clip"}),
+    "archive search": ("mediacheck.intake.pipeline.intake_look_up", {"photo", "clip"}),
 }
 
 

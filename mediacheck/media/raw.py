@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -126,7 +127,13 @@ def _ascii(head: bytes, entry: tuple[int, int, bytes] | None) -> str:
 def open_preview(path: Path) -> RawPreview:
     """The largest preview a raw file embeds, as LibRaw chooses it; UnsupportedMedia if none."""
     import numpy as np
-    import rawpy  # LibRaw is loaded only when a raw file is met
+
+    with warnings.catch_warnings():
+        # rawpy warns on import in a forked process (intake's workers are) because LibRaw's
+        # OpenMP demosaicing can deadlock there. Only the embedded preview and the sizes
+        # are read here, which run no OpenMP code.
+        warnings.filterwarnings("ignore", "rawpy is being used in a process", RuntimeWarning)
+        import rawpy  # LibRaw is loaded only when a raw file is met
 
     try:
         with rawpy.imread(str(path)) as raw:
