@@ -17,7 +17,16 @@ class MediacheckGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MediacheckError as exc:
-            raise click.ClickException(str(exc)) from exc
+            from mediacheck.cli.output import inert
+
+            raise click.ClickException(inert(str(exc))) from exc
+        except click.ClickException as exc:
+            from mediacheck.cli.output import inert
+
+            # It may quote a hostile file name (import's PATH must exist); click marks the
+            # message final, yet formats the line from it.
+            exc.message = inert(exc.message)  # type: ignore[misc]
+            raise
 
 
 @click.group(cls=MediacheckGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -28,6 +28,7 @@ from mediacheck.history import chain as history
 from mediacheck.match import search as seen
 from mediacheck.match.fingerprints import Probe
 from mediacheck.media.hashes import compute_hashes
+from mediacheck.media.library_warnings import library_messages
 from mediacheck.media.metadata import SUMMARY_KEYS, extract_metadata
 from mediacheck.media.pictures import Picture, open_picture
 from mediacheck.media.sniff import sniff
@@ -212,8 +213,8 @@ def prepare(
     link = CaseMedia(
         case_id="",
         media_id=new_media_id(blob.sha256),
-        original_name=item.path.name,
-        original_path=str(item.path.absolute()),
+        original_name=_storable(item.path.name),
+        original_path=_storable(str(item.path.absolute())),
         file_mtime=_iso_mtime(file_stat.st_mtime),
         was_symlink=item.was_symlink,
         added_by=user,
@@ -224,6 +225,11 @@ def prepare(
     return Prepared(shown, blob=blob, link=link, described=described)
 
 
+def _storable(name: str) -> str:
+    """A file name as a database can keep it: bytes that are not UTF-8 become \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def _failed(shown: str, problem: str) -> Prepared:
     error = IntakeResult(path=shown, status="error", error=f"{shown}: {problem}")
     return Prepared(shown, failed=error)
@@ -232,13 +238,16 @@ def _failed(shown: str, problem: str) -> Prepared:
 def describe(
     blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case, skip: tuple[str, ...] = ()
 ) -> Described:
-    analysis = analyze(blob.path)
-    keyframes = _video_pictures(blobs, blob, analysis)
-    image = analysis.picture.image if analysis.picture else None
-    pictures = seen.media_pictures(blobs.root, image, keyframes, analysis.errors)
-    probes = seen.picture_probes(pictures)
-    media = _new_media(blobs, blob, analysis, link.original_name)
-    findings = finding_rows(blobs, claims, link, media, skip)
+    heard: list[str] = []
+    with library_messages(heard):
+        analysis = analyze(blob.path)
+        keyframes = _video_pictures(blobs, blob, analysis)
+        image = analysis.picture.image if analysis.picture else None
+        pictures = seen.media_pictures(blobs.root, image, keyframes, analysis.errors)
+        probes = seen.picture_probes(pictures)
+        media = _new_media(blobs, blob, analysis, link.original_name)
+        findings = finding_rows(blobs, claims, link, media, skip)
+    media.errors = [*media.errors, *heard]
     return Described(media, analysis.fatal, keyframes, probes, findings)
 
 
