@@ -117,3 +117,14 @@ def test_a_name_that_is_not_utf8_is_stored_and_shown_escaped(cli, tmp_path):
     shown = cli("show", case_id)
     assert_inert(shown.output)
     assert "caf\\xe9\\x1b[2J.jpg" in shown.output
+
+
+def test_errors_naming_a_hostile_file_are_inert(cli, tmp_path):
+    missing = cli("import", tmp_path / f"bundle{SET_TITLE}.zip", expect=2)
+    assert_inert(missing.output)
+    assert "bundle\\x1b]0;pwned\\x07.zip" in missing.output
+    junk = tmp_path / f"junk{CLEAR}\n.zip"
+    junk.write_bytes(b"not a zip")
+    refused = cli("import", junk, expect=1)
+    assert_inert(refused.output)
+    assert "junk\\x1b[2J\\n.zip" in refused.output

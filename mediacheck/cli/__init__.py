@@ -20,13 +20,6 @@ class MediacheckGroup(click.Group):
             from mediacheck.cli.output import inert
 
             raise click.ClickException(inert(str(exc))) from exc
-        except click.ClickException as exc:
-            from mediacheck.cli.output import inert
-
-            # It may quote a hostile file name (import's PATH must exist); click marks the
-            # message final, yet formats the line from it.
-            exc.message = inert(exc.message)  # type: ignore[misc]
-            raise
 
 
 @click.group(cls=MediacheckGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from contextvars import ContextVar
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import exifread
 
@@ -67,7 +67,9 @@ def _process(
     collected: list[str] = []
     token = _warnings.set(collected)
     try:
-        tags = exifread.process_file(fh, details=details, extract_thumbnail=thumbnail)
+        # exifread only reads, seeks and tells: the guarded view is all the file it needs.
+        reader = cast(BinaryIO, fh)
+        tags = exifread.process_file(reader, details=details, extract_thumbnail=thumbnail)
     finally:
         _warnings.reset(token)
     unique = list(dict.fromkeys(collected))

@@ -201,6 +201,8 @@ def _clean_aperture(clap: bytes) -> tuple[int, int] | None:
 
 
 def _primary_properties(items: Items) -> Iterator[tuple[str, bytes]]:
+    if items.primary is None:
+        return
     for index in items.associations.get(items.primary, []):
         if 0 < index <= len(items.properties):
             yield items.properties[index - 1]

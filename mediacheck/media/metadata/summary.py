@@ -147,10 +147,10 @@ def _gps_position(src: Sources) -> tuple[float | None, float | None]:
 
 
 def _exif_coordinate(src: Sources, name: str) -> float | None:
-    parts = [_exif_number(src, f"GPS {name}", i) for i in range(3)]
-    if any(part is None for part in parts):
+    whole, minutes, seconds = (_exif_number(src, f"GPS {name}", i) for i in range(3))
+    if whole is None or minutes is None or seconds is None:
         return None  # an empty or partial coordinate, as GPS IFDs without a fix have
-    degrees = parts[0] + parts[1] / 60 + parts[2] / 3600
+    degrees = whole + minutes / 60 + seconds / 3600
     ref = (_exif_text(src, f"GPS {name}Ref") or "").upper()[:1]
     return -degrees if ref in ("S", "W") else degrees
 
