@@ -16,11 +16,13 @@ import shutil
 import struct
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from mediacheck.media.library_warnings import library_messages
 from mediacheck.media.metadata.exif_guard import MAX_ENTRIES, count_patches
 from tests.batches import CLEAN_ORIGINALS, REPO, BatchOutcome, run_intake
 from tests.corpus import FILES, needs_corpus
@@ -156,3 +158,21 @@ def test_library_warnings_go_to_the_media_errors_not_to_stderr(make, error, tmp_
     case_id = took.stdout.split()[1]
     media = json.loads(mediacheck("show", case_id, "--json").stdout)["media"][0]
     assert any(e.startswith(error) for e in media["errors"]), media["errors"]
+
+
+def test_library_messages_keep_the_first_warnings_and_leave_deprecations_alone():
+    errors: list[str] = []
+    with pytest.warns(DeprecationWarning, match="old call"):
+        with library_messages(errors):
+            warnings.warn("Corrupt EXIF data.  Expecting 12 bytes", UserWarning, stacklevel=1)
+            warnings.warn("old call", DeprecationWarning, stacklevel=1)
+            for n in range(10):
+                warnings.warn(f"strip {n} is short", RuntimeWarning, stacklevel=1)
+    assert errors == [
+        "test_fuzz UserWarning: Corrupt EXIF data. Expecting 12 bytes",
+        "test_fuzz RuntimeWarning: strip 0 is short",
+        "test_fuzz RuntimeWarning: strip 1 is short",
+        "test_fuzz RuntimeWarning: strip 2 is short",
+        "test_fuzz RuntimeWarning: strip 3 is short",
+        "6 more library warnings left out",
+    ]

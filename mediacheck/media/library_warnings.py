@@ -40,7 +40,14 @@ def library_messages(errors: list[str]) -> Iterator[None]:
         try:
             yield
         finally:
-            errors.extend(warning_lines(caught))
+            errors.extend(warning_lines([w for w in caught if not _about_code(w)]))
+    for w in filter(_about_code, caught):
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _about_code(caught: warnings.WarningMessage) -> bool:
+    """Deprecations speak of our code, not of the file: they stay ordinary warnings."""
+    return issubclass(caught.category, DeprecationWarning | PendingDeprecationWarning)
 
 
 def warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
