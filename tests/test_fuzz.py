@@ -24,7 +24,7 @@ from PIL import Image
 
 from mediacheck.media.library_warnings import library_messages
 from mediacheck.media.metadata.exif_guard import MAX_ENTRIES, count_patches
-from tests.batches import CLEAN_ORIGINALS, REPO, BatchOutcome, run_intake
+from tests.batches import CLEAN_ORIGINALS, REPO, run_intake
 from tests.corpus import FILES, needs_corpus
 from tests.media import photo
 from tests.mutate import mutants
@@ -34,13 +34,6 @@ BATCHES = 8
 BATCH = 25
 ORIGINALS = 2
 BATCH_TIMEOUT_S = 600  # generous: a hung decoder shows as a timeout, not as a slow test
-# Failures other branches are fixing (the per-file exception boundary in intake, tiny
-# pictures in the fingerprints, video probe AttributeErrors): until they merge, a batch
-# that fails only in these places is an expected failure, and nothing else is.
-KNOWN = {
-    "AttributeError at mediacheck/media/video/": "video probe AttributeError (media branch)",
-    "error at mediacheck/match/fingerprints.py": "cv2 resize of a tiny picture (media branch)",
-}
 
 
 @needs_corpus
@@ -63,21 +56,9 @@ def test_mutants_are_all_answered(batch, tmp_path):
 
     outcome = run_intake(folder, tmp_path / "store", originals, BATCH_TIMEOUT_S)
 
-    _expect_known_failures(outcome)
     assert not outcome.problems, "\n".join(
         [*(p.message for p in outcome.problems), "batch:", *described]
     )
-
-
-def _expect_known_failures(outcome: BatchOutcome) -> None:
-    reasons = {
-        reason
-        for problem in outcome.problems
-        for where, reason in KNOWN.items()
-        if problem.kind == "traceback" and where in problem.signature
-    }
-    if reasons and len(reasons) == len(outcome.problems):
-        pytest.xfail("; ".join(sorted(reasons)))
 
 
 # --- regressions found by the campaigns ------------------------------------------------------
