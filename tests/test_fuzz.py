@@ -124,9 +124,18 @@ def test_a_picture_one_pixel_thick_is_stored_and_answered(cli, tmp_path, size, d
 
 @needs_corpus
 @VIDEO_PROBE
-@pytest.mark.parametrize(("box", "offset", "size"), [("hdlr", 434172, 57), ("smhd", 434156, 18)])
-def test_a_mov_with_a_box_size_cut_short_is_stored_and_answered(cli, tmp_path, box, offset, size):
-    data = bytearray((FILES / "mde" / "with-gps.mov").read_bytes())
+@pytest.mark.parametrize(
+    ("source", "box", "offset", "size"),
+    [
+        ("mde/with-gps.mov", "hdlr", 434172, 57),
+        ("mde/with-gps.mov", "smhd", 434156, 18),
+        ("elodie/video.mov", "dinf", 2431221, 2),
+    ],
+)
+def test_a_mov_with_a_box_size_cut_short_is_stored_and_answered(
+    cli, tmp_path, source, box, offset, size
+):
+    data = bytearray((FILES / source).read_bytes())
     assert data[offset + 4 : offset + 8] == box.encode()
     data[offset : offset + 4] = struct.pack(">I", size)
     path = tmp_path / "cut.mov"
