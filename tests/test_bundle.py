@@ -590,7 +590,7 @@ def forgeries(sample: Path, folder: Path) -> dict[str, tuple]:
         ),
         "gps": (
             _media(lambda x: x["summary"].update(gps_latitude=10.5)),
-            f"media {m}: summary.gps_latitude says 10.5 but the original says 48.85805555555555",
+            f"media {m}: summary.gps_latitude says 10.5 but the original says 48.85805555555556",
         ),
         "make": (
             _media(lambda x: x["summary"].update(make="Canon")),

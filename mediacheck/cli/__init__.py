@@ -19,7 +19,9 @@ class MediacheckGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MediacheckError as exc:
-            raise click.ClickException(str(exc)) from exc
+            from mediacheck.cli.output import inert
+
+            raise click.ClickException(inert(str(exc))) from exc
 
 
 @click.group(cls=MediacheckGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,18 +13,47 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+# Characters a terminal acts on instead of showing, all of them from files or their names:
+# C0 controls (ESC opens CSI and OSC sequences: colours, titles, hyperlinks, clearing the
+# screen; a newline forges an output line), DEL, C1 controls (U+009B is a one-character
+# CSI), bidirectional marks, overrides and isolates that reorder what follows, line and
+# paragraph separators, and lone surrogates (undecodable bytes of a file name, which
+# cannot even be written as UTF-8).
+BIDI_AND_SEPARATORS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_AND_SEPARATORS}\ud800-\udfff]")
+# JSON escapes C0 controls itself; the others are valid raw in JSON strings but not inert.
+JSON_UNSAFE = re.compile(f"[\x7f-\x9f{BIDI_AND_SEPARATORS}\ud800-\udfff]")
+SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+SURROGATE_BYTES = range(0xDC80, 0xDD00)  # how Python keeps an undecodable byte of a name
 
 
 def print_json(data: Any) -> None:
-    """Stable JSON on stdout: two-space indent, non-ASCII kept, no colours."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    """Stable JSON on stdout: two-space indent, non-ASCII kept except what a terminal obeys."""
+    dumped = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped) + "\n")
+
+
+def inert(value: str) -> str:
+    """``value`` with every character a terminal would act on written as an escape."""
+    return UNSAFE.sub(_escape, value)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in SHORT_ESCAPES:
+        return SHORT_ESCAPES[char]
+    if code in SURROGATE_BYTES:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def text(value: Any) -> str:
-    """A value safe to print through rich (file metadata may contain [markup])."""
-    return escape("" if value is None else str(value))
+    """A value safe to print through rich: no [markup] and nothing a terminal obeys."""
+    return escape(inert("" if value is None else str(value)))
 
 
 def error_line(message: str) -> None:

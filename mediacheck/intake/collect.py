@@ -48,3 +48,8 @@ def _input_file(path: Path) -> InputFile:
     if not os.access(path, os.R_OK):
         return InputFile(path, is_link, "cannot be read: permission denied")
     return InputFile(path, is_link)
+
+
+def storable_name(name: str) -> str:
+    """A file name as a database can keep it: bytes that are not UTF-8 become \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")

@@ -28,6 +28,7 @@ from mediacheck.intake.workers import Stopped
 from mediacheck.match import search as seen
 from mediacheck.match.fingerprints import Probe
 from mediacheck.media.hashes import compute_hashes
+from mediacheck.media.library_warnings import library_messages
 from mediacheck.media.metadata import SUMMARY_KEYS, extract_metadata
 from mediacheck.media.pictures import Picture, open_picture
 from mediacheck.media.sniff import Sniffed, sniff
@@ -111,24 +112,27 @@ def describe(
     blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case, skip: tuple[str, ...] = ()
 ) -> Described:
     """Describe an original (staged or stored); never raises but for the store's own errors."""
-    analysis = read_content(blob)
-    no_frames: list[KeyframeRow] = []
-    keyframes = analysis.guarded(
-        "keyframes", lambda: _video_pictures(blobs, blob, analysis), no_frames
-    )
-    image = analysis.picture.image if analysis.picture else None
-    no_probes: list[tuple[float | None, Probe]] = []
-    probes = analysis.guarded(
-        "fingerprints", lambda: _probes(blobs, image, keyframes, analysis.errors), no_probes
-    )
-    media = new_media(blobs, blob, analysis, link.original_name)
-    no_findings: list[FindingRow] = []
-    view = StagedView(blobs, blob)
-    findings = analysis.guarded(
-        "findings", lambda: finding_rows(view, claims, link, media, skip), no_findings
-    )
-    media.errors = _errors(analysis)  # with a failure of the findings step, if any
-    findings.extend(analysis.failures)
+    heard: list[str] = []
+    with library_messages(heard):
+        analysis = read_content(blob)
+        no_frames: list[KeyframeRow] = []
+        keyframes = analysis.guarded(
+            "keyframes", lambda: _video_pictures(blobs, blob, analysis), no_frames
+        )
+        image = analysis.picture.image if analysis.picture else None
+        no_probes: list[tuple[float | None, Probe]] = []
+        probes = analysis.guarded(
+            "fingerprints", lambda: _probes(blobs, image, keyframes, analysis.errors), no_probes
+        )
+        media = new_media(blobs, blob, analysis, link.original_name)
+        no_findings: list[FindingRow] = []
+        view = StagedView(blobs, blob)
+        findings = analysis.guarded(
+            "findings", lambda: finding_rows(view, claims, link, media, skip), no_findings
+        )
+        media.errors = _errors(analysis)  # with a failure of the findings step, if any
+        findings.extend(analysis.failures)
+    media.errors = [*media.errors, *heard]
     return Described(media, analysis.fatal, keyframes, probes, findings)
 
 

@@ -28,7 +28,7 @@ from mediacheck.findings import PIXEL_CHECKS
 from mediacheck.findings.base import analysis_failed
 from mediacheck.findings.service import finding_rows
 from mediacheck.history import chain as history
-from mediacheck.intake.collect import InputFile, collect_files
+from mediacheck.intake.collect import InputFile, collect_files, storable_name
 from mediacheck.intake.describe import (
     STORE_ERRNOS,
     Analysis,
@@ -210,8 +210,8 @@ def prepare(
     link = CaseMedia(
         case_id="",
         media_id=new_media_id(blob.sha256),
-        original_name=item.path.name,
-        original_path=str(item.path.absolute()),
+        original_name=storable_name(item.path.name),
+        original_path=storable_name(str(item.path.absolute())),
         file_mtime=_iso_mtime(file_stat.st_mtime),
         was_symlink=item.was_symlink,
         added_by=request.user,

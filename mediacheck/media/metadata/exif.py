@@ -67,7 +67,8 @@ def _process(
     collected: list[str] = []
     token = _warnings.set(collected)
     try:
-        reader = cast(BinaryIO, fh)  # exifread only reads, seeks and tells
+        # exifread only reads, seeks and tells: the guarded view is all the file it needs.
+        reader = cast(BinaryIO, fh)
         tags = exifread.process_file(reader, details=details, extract_thumbnail=thumbnail)
     finally:
         _warnings.reset(token)

@@ -74,7 +74,8 @@ def _scan_directory(
             limit = min(values, room, MAX_MAKER_NOTE if tag == MAKER_NOTE else values)
             if limit < values:
                 patches[ifd + 2 + pos + 4] = struct.pack(endian + "I", limit)
-    if fitting == count and len(entries) == 12 * count + 4:
+    if len(entries) == 12 * fitting + 4:
+        # exifread looks for the next directory after the entries it is given, patched or not.
         pointers.append(struct.unpack(endian + "I", entries[-4:])[0])
     return pointers
 

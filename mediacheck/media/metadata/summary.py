@@ -147,10 +147,10 @@ def _gps_position(src: Sources) -> tuple[float | None, float | None]:
 
 
 def _exif_coordinate(src: Sources, name: str) -> float | None:
-    degrees, minutes, seconds = (_exif_number(src, f"GPS {name}", i) for i in range(3))
-    if degrees is None or minutes is None or seconds is None:
+    whole, minutes, seconds = (_exif_number(src, f"GPS {name}", i) for i in range(3))
+    if whole is None or minutes is None or seconds is None:
         return None  # an empty or partial coordinate, as GPS IFDs without a fix have
-    degrees += minutes / 60 + seconds / 3600
+    degrees = whole + minutes / 60 + seconds / 3600
     ref = (_exif_text(src, f"GPS {name}Ref") or "").upper()[:1]
     return -degrees if ref in ("S", "W") else degrees
 
