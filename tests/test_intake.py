@@ -120,6 +120,17 @@ def test_folder_into_existing_case_recurses_in_order(cli, tmp_path):
     assert len(doc["media"]) == 4
 
 
+def test_a_folder_holding_the_store_does_not_take_in_the_store(cli, tmp_path, store_dir):
+    # The store (originals, derived pictures, on SQLite its database) is below tmp_path.
+    cli.json("intake", photo(tmp_path / "first.jpg", seed=1))
+    photo(tmp_path / "second.jpg", seed=2)
+    out = cli.json("intake", tmp_path, "--one-case")
+    assert [(Path(r["path"]).name, r["status"]) for r in out] == [
+        ("first.jpg", "already-stored"),
+        ("second.jpg", "added"),
+    ]
+
+
 def test_unknown_case_stores_nothing(cli, tmp_path, store_dir):
     result = cli("intake", photo(tmp_path / "a.jpg"), "--case", "MC-2026-9999", expect=1)
     assert result.stderr.strip() == "Error: no case 'MC-2026-9999' in this store"

@@ -132,7 +132,7 @@ def intake(
     )
     bounds = Bounds(seconds=file_timeout, memory_mb=file_memory_mb)
     store = open_store(settings)
-    files = core.collect_files(paths)
+    files = core.collect_files(paths, store.root)
     results: list[IntakeResult] = []
     with progress(len(files), "Taking in") as advance:
 

@@ -16,17 +16,25 @@ class InputFile:
     problem: str | None = None  # why it cannot be read at all
 
 
-def collect_files(paths: Iterable[Path]) -> list[InputFile]:
-    """Every file named or found below a named folder, in a stable order."""
+def collect_files(paths: Iterable[Path], store: Path | None = None) -> list[InputFile]:
+    """Every file named or found below a named folder, in a stable order.
+
+    A folder walked never yields the files of the case store ``store`` inside it: a desk
+    that keeps its store beside its incoming media must not take in its own database.
+    """
+    outside = store.resolve() if store is not None else None
     found: list[InputFile] = []
     for path in paths:
-        found.extend(_collect(Path(path)))
+        found.extend(_collect(Path(path), outside))
     return found
 
 
-def _collect(path: Path) -> Iterator[InputFile]:
+def _collect(path: Path, store: Path | None) -> Iterator[InputFile]:
     if path.is_dir():
         for root, dirs, files in os.walk(path):
+            if store is not None and Path(root).resolve() == store:
+                dirs.clear()
+                continue
             dirs.sort()
             for name in sorted(files):
                 yield _input_file(Path(root) / name)

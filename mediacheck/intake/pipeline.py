@@ -137,7 +137,7 @@ def intake(
     results are the same whatever their number.
     """
     claims = _claims(store, request)
-    items = files if files is not None else collect_files(paths)
+    items = files if files is not None else collect_files(paths, store.root)
     archive = seen.ArchiveSearch(store)
     results = []
     with Pool(max(1, min(jobs, len(items))), bounds) as pool:
