@@ -139,7 +139,8 @@ def test_a_mov_with_a_box_size_cut_short_is_stored_and_answered(
     path.write_bytes(bytes(data))
     [result] = cli.json("intake", path)
     # What the damaged track leaves unknown is recorded; the rest of the file is described.
-    assert (result["status"], result["kind"], result["mime"]) == ("added", "video", "video/quicktime")
+    answer = (result["status"], result["kind"], result["mime"])
+    assert answer == ("added", "video", "video/quicktime")
 
 
 def _corrupt_exif_jpeg(path: Path) -> Path:
