@@ -147,7 +147,7 @@ def test_a_description_the_database_refuses_is_replaced_by_the_hashes(cli, tmp_p
     # How the driver words it differs between SQLite and PostgreSQL.
     assert out[0]["error"].startswith(f"{pic}: analysis stopped: its description could not be")
     assert out[0]["error"].endswith(f"Object of type bytes is not JSON serializable): {KEPT}")
-    assert out[1]["status"] == "added"
+    assert out[1]["status"] == "added", out[1]
     media = cli.json("show", out[0]["case_id"])["media"][0]
     assert media["metadata"] == {}
     assert cli("verify").exit_code == 0
@@ -265,7 +265,7 @@ def test_a_file_that_needs_too_much_memory_is_stopped(tmp_path, monkeypatch):
         f"{hostile}: analysis stopped: needed more than 1500 MB of memory: {KEPT}"
     )
     assert out[0]["sha256"] == sha256(hostile)
-    assert out[1]["status"] == "added"
+    assert out[1]["status"] == "added", out[1]
 
 
 @pytest.mark.slow
@@ -280,7 +280,7 @@ def test_a_decoder_that_crashes_its_worker_takes_only_its_file(tmp_path, monkeyp
         f"{hostile}: analysis stopped: its worker process was ended by SIGABRT "
         f"(out of memory, or a decoder crashed): {KEPT}"
     )
-    assert out[1]["status"] == "added"
+    assert out[1]["status"] == "added", out[1]
 
 
 def test_bounds_are_checked_options(cli, tmp_path):

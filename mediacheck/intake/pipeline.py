@@ -284,16 +284,8 @@ def record(
 
 def _record_known(store: Store, prepared: KnownMedia, request: IntakeRequest) -> IntakeResult:
     link, media = prepared.link, prepared.media
-    case_id, stored, _ = store.add_media_to_case(
-        MediaIntake(
-            media=media,
-            membership=link,
-            details=_event_details(link, media),
-            case_id=request.case_id,
-            new_case=_new_case_fields(request, link.original_name),
-            findings=prepared.findings,
-        )
-    )
+    recorded = replace(_recording(request, link, media), findings=prepared.findings)
+    case_id, stored, _ = store.add_media_to_case(recorded)
     fatal = prepared.problem or _problem(stored)
     return _result(prepared.shown, case_id, stored, "already-stored", fatal)
 
@@ -305,19 +297,14 @@ def _record_new(
     media = described.media
     prints, seen_rows = _look_up(archive, described)
     _place(store, prepared.blob)
-    case_id, stored, _ = store.add_media_to_case(
-        MediaIntake(
-            media=media,
-            membership=link,
-            details=_event_details(link, media),
-            case_id=request.case_id,
-            new_case=_new_case_fields(request, link.original_name),
-            keyframes=described.keyframes,
-            fingerprints=prints,
-            seen_before=seen_rows,
-            findings=described.findings,
-        )
+    recorded = replace(
+        _recording(request, link, media),
+        keyframes=described.keyframes,
+        fingerprints=prints,
+        seen_before=seen_rows,
+        findings=described.findings,
     )
+    case_id, stored, _ = store.add_media_to_case(recorded)
     status = "added" if stored is media else "already-stored"  # another desk was quicker
     fatal = described.fatal if stored is media else _problem(stored)
     return _result(prepared.shown, case_id, stored, status, fatal)
@@ -398,6 +385,17 @@ def _problem(media: Media) -> str | None:
     """For bytes taken in before: the problem recorded then, if it was fatal."""
     first = media.errors[0] if media.errors else None
     return first if first and "kept as evidence" in first else None
+
+
+def _recording(request: IntakeRequest, link: CaseMedia, media: Media) -> MediaIntake:
+    """Media and its membership of the request's case (a new one unless it names one)."""
+    return MediaIntake(
+        media=media,
+        membership=link,
+        details=_event_details(link, media),
+        case_id=request.case_id,
+        new_case=_new_case_fields(request, link.original_name),
+    )
 
 
 def _event_details(link: CaseMedia, media: Media) -> dict[str, Any]:
