@@ -28,7 +28,7 @@ from mediacheck.media.video.timecode import timestamp
 if TYPE_CHECKING:
     from mediacheck.intake.pipeline import IntakeResult
 
-# Below this a worker cannot even hold the libraries it starts with.
+# Less than this leaves a decoder too little room for an ordinary 12 MP picture and its checks.
 MIN_MEMORY_MB = 1024
 
 
@@ -64,7 +64,8 @@ MIN_MEMORY_MB = 1024
     default=Bounds.memory_mb,
     show_default=True,
     metavar="MB",
-    help="Stop analysing a file that needs more memory; it is kept with its hashes.",
+    help="Stop analysing a file whose analysis needs more memory than this (beyond what "
+    "the worker starts with); it is kept with its hashes.",
 )
 @click.option(
     "--quick",

@@ -34,7 +34,7 @@ STOP_GRACE_S = 5.0
 @dataclass(frozen=True)
 class Bounds:
     seconds: float = 120.0  # wall clock per task
-    memory_mb: int = 4096  # address space of a worker
+    memory_mb: int = 4096  # address space a task may add to its worker's own
 
 
 class Stopped(Exception):
@@ -197,7 +197,9 @@ def _serve(conn: Connection, parent: int, memory_mb: int) -> None:
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     faulthandler.disable()  # a crash is told by the parent in one line, not as a stack dump
-    limit = memory_mb * 1024 * 1024
+    # The bound is on what a file's analysis adds: a worker forked from a large process
+    # (a server, a test run) starts with that process's address space already mapped.
+    limit = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
@@ -210,6 +212,15 @@ def _serve(conn: Connection, parent: int, memory_mb: int) -> None:
             conn.send_bytes(_run(*task))
         except OSError:
             return  # the parent is gone or stopped listening
+
+
+def _address_space() -> int:
+    """Bytes of address space this process maps now (0 where /proc cannot tell)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _run(fn: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
