@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,46 @@ def test_errors_naming_a_hostile_file_are_inert(cli, tmp_path):
     refused = cli("import", junk, expect=1)
     assert_inert(refused.output)
     assert "junk\\x1b[2J\\n.zip" in refused.output
+
+
+def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
+    files = [photo(tmp_path / f"{i}.jpg", seed=i) for i in range(3)]
+    env = {
+        **os.environ,
+        "MEDIACHECK_HOME": str(tmp_path / "cases"),
+        "MEDIACHECK_USER": "alice",
+        "MEDIACHECK_DATABASE_URL": "",
+        "TERM": "xterm-256color",
+    }
+    terminal, its_side = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mediacheck", "intake", *map(str, files)],
+            stdout=subprocess.PIPE,
+            stderr=its_side,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        os.close(its_side)
+    shown = _drain(terminal)
+    assert done.returncode == 0
+    results = done.stdout.decode()
+    assert [line.split()[0] for line in results.splitlines()] == ["added"] * 3
+    assert "\x1b" not in results
+    assert "Taking in" in shown
+
+
+def _drain(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace")

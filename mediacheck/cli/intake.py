@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from mediacheck.cli.options import (
     CASE_STATUSES,
@@ -22,7 +21,7 @@ from mediacheck.cli.options import (
 from mediacheck.cli.output import console, error_line, print_json, progress, text
 from mediacheck.cli.review import VERDICT_FILTER
 from mediacheck.errors import MediacheckError
-from mediacheck.intake.workers import Bounds
+from mediacheck.intake.bounds import Bounds
 from mediacheck.media.video.timecode import timestamp
 
 if TYPE_CHECKING:
@@ -194,6 +193,8 @@ def cases(status, tag, assignee, verdict, as_json, settings):
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table("case", "title", "status", "media", "verdict", header_style="bold")
     for row in rows:
         table.add_row(

@@ -28,6 +28,7 @@ from mediacheck.findings import PIXEL_CHECKS
 from mediacheck.findings.base import analysis_failed
 from mediacheck.findings.service import finding_rows
 from mediacheck.history import chain as history
+from mediacheck.intake.bounds import Bounds
 from mediacheck.intake.collect import InputFile, collect_files, storable_name
 from mediacheck.intake.describe import (
     STORE_ERRNOS,
@@ -38,7 +39,7 @@ from mediacheck.intake.describe import (
     stopped,
 )
 from mediacheck.intake.match_rows import fingerprint_rows, intake_look_up
-from mediacheck.intake.workers import Bounds, Pool, Stopped
+from mediacheck.intake.workers import Pool, Stopped
 from mediacheck.match import search as seen
 from mediacheck.store.blobs import StoredBlob
 from mediacheck.store.cases import CaseFields

@@ -25,16 +25,11 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from mediacheck.errors import WorkerError
+from mediacheck.intake.bounds import Bounds
 
 PR_SET_PDEATHSIG = 1
 PARENT_POLL_S = 1.0
 STOP_GRACE_S = 5.0
-
-
-@dataclass(frozen=True)
-class Bounds:
-    seconds: float = 120.0  # wall clock per task
-    memory_mb: int = 4096  # address space a task may add to its worker's own
 
 
 class Stopped(Exception):
