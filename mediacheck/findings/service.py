@@ -37,18 +37,35 @@ def finding_rows(
     ctx = _context(blobs, case, link, media)
     at = history.now()
     return [
-        FindingRow(
-            case_id=case.id,
-            media_id=media.id,
-            code=found.code,
-            severity=found.severity,
-            message=found.message,
-            evidence=found.evidence,
+        finding_row(
+            found,
+            case.id,
+            media.id,
             image=blobs.relative(ctx.derived_dir / found.image) if found.image else None,
-            computed_at=at,
+            at=at,
         )
         for found in compute_findings(ctx, skip)
     ]
+
+
+def finding_row(
+    found: Finding | FindingRow,
+    case_id: str = "",
+    media_id: str = "",
+    image: str | None = None,
+    at: str | None = None,
+) -> FindingRow:
+    """A finding as a row to store; intake sets the case and media ids once it knows them."""
+    return FindingRow(
+        case_id=case_id,
+        media_id=media_id,
+        code=found.code,
+        severity=found.severity,
+        message=found.message,
+        evidence=dict(found.evidence),
+        image=image,
+        computed_at=at or history.now(),
+    )
 
 
 def analyze_case(store: Store, case_id: str, user: str) -> AnalyzeResult:
@@ -69,26 +86,14 @@ def _recomputed(store: Store, case: Case, link: CaseMedia, media: Media) -> list
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001 - one hostile file must not stop the case
-        rows = [_failure_row(case, media, analysis_failed("findings", exc))]
+        rows = [finding_row(analysis_failed("findings", exc), case.id, media.id)]
     redone = {name for name, _ in CHECKS} | {"findings"}
     kept = [
-        _failure_row(case, media, row)
+        finding_row(row, case.id, media.id)
         for row in store.findings(case.id, media.id)
         if row.code == ANALYSIS_FAILED and row.evidence.get("check") not in redone
     ]
     return rows + kept
-
-
-def _failure_row(case: Case, media: Media, found: Finding | FindingRow) -> FindingRow:
-    return FindingRow(
-        case_id=case.id,
-        media_id=media.id,
-        code=found.code,
-        severity=found.severity,
-        message=found.message,
-        evidence=dict(found.evidence),
-        computed_at=history.now(),
-    )
 
 
 def _context(blobs: BlobStore, case: Case, link: CaseMedia, media: Media) -> FindingContext:

@@ -20,9 +20,8 @@ from typing import Any, TypeVar
 from PIL import Image
 
 from mediacheck.errors import StoreError, UnsupportedMedia, one_line
-from mediacheck.findings import base as checks
 from mediacheck.findings.base import analysis_failed
-from mediacheck.findings.service import finding_rows
+from mediacheck.findings.service import finding_row, finding_rows
 from mediacheck.history import chain as history
 from mediacheck.intake.workers import Stopped
 from mediacheck.match import search as seen
@@ -287,16 +286,3 @@ def _errors(analysis: Analysis) -> list[str]:
     """The analysis's errors, the fatal one first."""
     fatal = [analysis.fatal] if analysis.fatal else []
     return [*fatal, *(error for error in analysis.errors if error not in fatal)]
-
-
-def finding_row(found: checks.Finding) -> FindingRow:
-    """A finding ready to store; media and case are set when it is stored."""
-    return FindingRow(
-        case_id="",
-        media_id="",
-        code=found.code,
-        severity=found.severity,
-        message=found.message,
-        evidence=found.evidence,
-        computed_at=history.now(),
-    )

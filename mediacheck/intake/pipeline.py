@@ -26,7 +26,7 @@ from typing import Any
 from mediacheck.errors import MediacheckError, StoreError, one_line
 from mediacheck.findings import PIXEL_CHECKS
 from mediacheck.findings.base import analysis_failed
-from mediacheck.findings.service import finding_rows
+from mediacheck.findings.service import finding_row, finding_rows
 from mediacheck.history import chain as history
 from mediacheck.intake.bounds import Bounds
 from mediacheck.intake.collect import InputFile, collect_files, storable_name
@@ -35,7 +35,6 @@ from mediacheck.intake.describe import (
     Analysis,
     Described,
     describe,
-    finding_row,
     stopped,
 )
 from mediacheck.intake.match_rows import fingerprint_rows, intake_look_up
