@@ -67,6 +67,24 @@ class ReviewError(MediacheckError):
     """A review step is not allowed (self-approval, nothing to approve, ...)."""
 
 
+class MediaChoiceNeeded(MediacheckError):
+    """A command needs --media: the case holds several items it could mean (a usage error)."""
+
+    def __init__(self, message: str, choices: list[str]):
+        super().__init__(f"{message}: {', '.join(choices)}" if choices else message)
+        self.choices = choices
+
+
+class AmbiguousMedia(MediacheckError):
+    def __init__(self, key: str, where: str, choices: list[str]):
+        super().__init__(
+            f"media {key!r} is ambiguous{where}: it starts {len(choices)} ids "
+            f"({', '.join(choices)}); give more of it"
+        )
+        self.key = key
+        self.choices = choices
+
+
 class ConcurrentUpdate(MediacheckError):
     """Another desk changed the same thing at the same moment and won."""
 

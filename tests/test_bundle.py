@@ -195,15 +195,31 @@ def test_a_case_changed_every_way_imports_and_verifies(tmp_path, cli, target):
     fields += ("--posted-at", "2026-01-03T06:10:00Z", "--tag", "missile", "--tag", "night")
     [first] = cli.json("intake", exif_photo(tmp_path / "a.jpg"), "--title", "A", *fields)
     case_id = first["case_id"]
-    cli("intake", photo(tmp_path / "b.png", seed=3), "--case", case_id)
+    [second] = cli.json("intake", photo(tmp_path / "b.png", seed=3), "--case", case_id)
+    a, b = ("--media", first["media_id"]), ("--media", second["media_id"])
     cli("case", "set", case_id, "--title", "B", "--claim", "C", "--tag", "x", "--untag", "night")
     cli("case", "set", case_id, "--claimed-location", "48.85,2.29", "--assign", "bob")
     cli("case", "set", case_id, "--status", "in-review", "--claim", "D")
-    cli("note", case_id, "seen", "--media", first["media_id"], "--earliest-date", "2019-03-02")
-    cli("verdict", "propose", case_id, "StagedContent", "--rationale", "R", "--confidence", "low")
+    cli("case", "set", case_id, "--source-url", "https://t.me/c/2", "--platform", "x")
+    cli("case", "set", case_id, "--posted-at", "2026-01-04T08:00:00+02:00")
+    cli("note", case_id, "seen", *a, "--earliest-date", "2019-03-02")
+    cli(
+        "verdict",
+        "propose",
+        case_id,
+        "StagedContent",
+        *a,
+        "--rationale",
+        "R",
+        "--confidence",
+        "low",
+    )
     cli("verdict", "reject", case_id, "--reason", "no", user="bob")
-    cli("verdict", "propose", case_id, "EditedOrCroppedContent", "--rationale", "R2")
+    cli("verdict", "propose", case_id, "EditedOrCroppedContent", *a, "--rationale", "R2")
     cli("verdict", "approve", case_id, "--comment", "ok", user="bob")
+    cli("verdict", "propose", case_id, "OriginalMediaContent", *b, "--rationale", "R3")
+    cli("verdict", "approve", case_id, *b, user="bob")
+    cli("case", "set", case_id, "--status", "open", "--reason", "a third picture is coming")
     cli("analyze", case_id)
     path = tmp_path / "changed.zip"
     cli("export", case_id, "-o", path)
@@ -214,6 +230,8 @@ def test_a_case_changed_every_way_imports_and_verifies(tmp_path, cli, target):
     for media in source["media"]:
         media["seen_before"] = []  # they describe the archive the case came from
     assert shown == source
+    assert (shown["status"], shown["posted_at"]) == ("open", "2026-01-04T08:00:00+02:00")
+    assert shown["final_verdict"] == "Mixed: OriginalMediaContent, EditedOrCroppedContent"
     assert target("verify").stdout.endswith(" 2 originals: all intact\n")
 
 

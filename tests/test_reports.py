@@ -404,29 +404,38 @@ def test_report_errors(cli):
 # MediaReview
 
 
-def check_media_review(data: dict, doc: dict) -> None:
-    """The types and required properties of schema.org MediaReview as Google reads it."""
-    assert data["@context"] == "https://schema.org"
-    assert data["@type"] == "MediaReview"
-    assert data["mediaAuthenticityCategory"] in ratings.RATINGS
-    datetime.fromisoformat(data["datePublished"])
-    assert data["author"] and all(a["@type"] == "Person" and a["name"] for a in data["author"])
-    item = data["itemReviewed"]
-    assert item["@type"] == "MediaReviewItem"
-    appearances = item["mediaItemAppearance"]
-    assert [a["sha256"] for a in appearances] == [m["sha256"] for m in doc["media"]]
-    for appearance, media in zip(appearances, doc["media"], strict=True):
+def check_media_review(reviews: list, doc: dict) -> dict:
+    """The types and required properties of schema.org MediaReview as Google reads it.
+
+    One review per media item with an approved verdict, each about that item alone;
+    returns the only one.
+    """
+    rated = [m for m in doc["media"] if m["final_verdict"] != "Unverified"]
+    assert len(reviews) == len(rated)
+    for data, media in zip(reviews, rated, strict=True):
+        assert data["@context"] == "https://schema.org"
+        assert data["@type"] == "MediaReview"
+        assert data["identifier"] == f"{doc['case_id']}/{media['media_id']}"
+        assert data["mediaAuthenticityCategory"] == media["final_verdict"]
+        assert data["mediaAuthenticityCategory"] in ratings.RATINGS
+        datetime.fromisoformat(data["datePublished"])
+        assert data["author"] and all(a["@type"] == "Person" and a["name"] for a in data["author"])
+        item = data["itemReviewed"]
+        assert item["@type"] == "MediaReviewItem"
+        [appearance] = item["mediaItemAppearance"]
+        assert appearance["sha256"] == media["sha256"]
         assert appearance["@type"] in ("ImageObject", "VideoObject", "AudioObject", "MediaObject")
         assert appearance["contentUrl"] == mediareview.content_url(media["sha256"])
         assert re.fullmatch(r"ni:///sha-256;[A-Za-z0-9_-]{43}", appearance["contentUrl"])
         assert re.fullmatch(r"[0-9a-f]{64}", appearance["sha256"])
+    return reviews[0]
 
 
 def test_media_review_of_an_approved_verdict(case_id, cli):
-    data = json.loads(cli("report", case_id, "--format", "mediareview").stdout)
+    reviews = json.loads(cli("report", case_id, "--format", "mediareview").stdout)
     doc = cli.json("show", case_id)
 
-    check_media_review(data, doc)
+    data = check_media_review(reviews, doc)
     assert data["mediaAuthenticityCategory"] == "DecontextualizedContent"
     assert data["originalMediaLink"] == "https://example.org/2019/strike"
     assert data["originalMediaContextDescription"] == "A 2019 fire in Kharkiv"
@@ -443,12 +452,11 @@ def test_media_review_of_an_approved_verdict(case_id, cli):
 
 def test_media_review_with_claim_review(case_id, cli):
     output = cli("report", case_id, "--format", "mediareview", "--claim-review").stdout
-    data = json.loads(output)
 
     # Safe to paste into <script type="application/ld+json">: no markup characters at all.
     assert not set("<>&") & set(output)
 
-    check_media_review(data, cli.json("show", case_id))
+    data = check_media_review(json.loads(output), cli.json("show", case_id))
     claim = data["associatedClaimReview"]
     assert claim["@type"] == "ClaimReview"
     assert claim["claimReviewed"] == SCRIPT
@@ -465,7 +473,7 @@ def test_media_review_with_claim_review(case_id, cli):
 def test_media_review_links_the_published_review(case_id, cli):
     url = "https://factcheck.example/2026/ivic"
     args = ("--format", "mediareview", "--claim-review", "--review-url", url)
-    data = json.loads(cli("report", case_id, *args).stdout)
+    [data] = json.loads(cli("report", case_id, *args).stdout)
 
     assert (data["url"], data["associatedClaimReview"]["url"]) == (url, url)
     bad = cli(
@@ -487,11 +495,45 @@ def test_media_review_needs_an_approved_verdict(tmp_path, cli):
     assert cli("report", case_id, "--format", "mediareview", expect=1).stderr == message
 
 
+def test_media_review_rates_each_item_alone_and_never_an_unrated_one(tmp_path, cli):
+    taken = cli.json(
+        "intake", photo(tmp_path / "a.jpg"), photo(tmp_path / "b.jpg", seed=5), "--one-case"
+    )
+    case_id = taken[0]["case_id"]
+    first, second = (t["media_id"] for t in taken)
+    cli(
+        "verdict",
+        "propose",
+        case_id,
+        "DecontextualizedContent",
+        "--media",
+        first,
+        "--rationale",
+        "2019",
+    )
+    cli("verdict", "approve", case_id, user="bob")
+    cli("verdict", "propose", case_id, "StagedContent", "--media", second, "--rationale", "Actors")
+
+    [only] = json.loads(cli("report", case_id, "--format", "mediareview").stdout)
+    doc = cli.json("show", case_id)
+    assert check_media_review([only], doc) == only
+    assert only["identifier"] == f"{case_id}/{first}"
+
+    cli("verdict", "approve", case_id, user="bob")
+    reviews = json.loads(cli("report", case_id, "--format", "mediareview").stdout)
+    check_media_review(reviews, cli.json("show", case_id))
+    assert [r["mediaAuthenticityCategory"] for r in reviews] == [
+        "DecontextualizedContent",
+        "StagedContent",
+    ]
+    assert [r["reviewBody"] for r in reviews] == ["2019", "Actors"]
+
+
 def test_a_pending_proposal_leaves_the_approved_verdict_standing(case_id, cli):
     cli("verdict", "propose", case_id, "StagedContent", "--rationale", "Actors, in fact")
 
     text = " ".join(" ".join(Page(cli("report", case_id).stdout).text).split())
-    data = json.loads(cli("report", case_id, "--format", "mediareview").stdout)
+    [data] = json.loads(cli("report", case_id, "--format", "mediareview").stdout)
 
     assert "StagedContent proposed" in text
     assert "The approved rating that stands meanwhile: DecontextualizedContent" in text

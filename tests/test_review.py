@@ -18,6 +18,7 @@ from mediacheck.review import ratings, rules
 from mediacheck.review import service as review
 from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
+from tests.conftest import Cli
 from tests.media import photo
 
 SIX = ", ".join(ratings.RATINGS)
@@ -143,7 +144,7 @@ def test_note_on_unknown_case_or_media_fails_in_one_line(cli, case_id):
     result = cli("note", "MC-1999-0001", "text", expect=1)
     assert result.stderr == "Error: no case 'MC-1999-0001' in this store\n"
     result = cli("note", case_id, "--media", "ffff", "text", expect=1)
-    assert result.stderr == "Error: no media 'ffff' in this store\n"
+    assert result.stderr == f"Error: no media 'ffff' in case {case_id}\n"
 
 
 def test_note_on_media_of_another_case_fails(cli, case_id, tmp_path):
@@ -199,8 +200,10 @@ def test_proposal_and_approval_by_another_user_make_a_final_verdict(cli, case_id
     cli("verdict", "approve", case_id, "--comment", "Checked the article", user="bob")
     doc = cli.json("show", case_id)
     verdict = doc["verdict"]
+    media_id = doc["media"][0]["media_id"]
     assert verdict == {
         "id": 1,
+        "media_id": media_id,
         "rating": "DecontextualizedContent",
         "state": "approved",
         "rationale": "TinEye finds it in a 2019 article",
@@ -218,7 +221,12 @@ def test_proposal_and_approval_by_another_user_make_a_final_verdict(cli, case_id
     }
     assert verdict["proposed_at"] < verdict["approved_at"]
     assert (doc["status"], doc["final_verdict"]) == ("closed", "DecontextualizedContent")
+    assert doc["final_verdicts"] == {media_id: "DecontextualizedContent"}
     assert doc["verdicts"] == [verdict]
+    assert (doc["media"][0]["verdict"], doc["media"][0]["final_verdict"]) == (
+        verdict,
+        "DecontextualizedContent",
+    )
     [row] = cli.json("cases")
     assert (row["verdict"], row["verdict_state"], row["final_verdict"]) == (
         "DecontextualizedContent",
@@ -226,7 +234,9 @@ def test_proposal_and_approval_by_another_user_make_a_final_verdict(cli, case_id
         "DecontextualizedContent",
     )
     assert "DecontextualizedContent (approved)" in cli("cases").stdout
-    assert "verdict    DecontextualizedContent (approved)" in cli("show", case_id).stdout
+    shown = cli("show", case_id).stdout
+    assert "  verdict    DecontextualizedContent (approved)\n" in shown
+    assert "  verdict          DecontextualizedContent (approved)\n" in shown  # the item's
     history_rows = cli.json("history", case_id)
     assert [(e["user"], e["action"]) for e in history_rows][-2:] == [
         ("alice", "verdict-proposed"),
@@ -234,6 +244,7 @@ def test_proposal_and_approval_by_another_user_make_a_final_verdict(cli, case_id
     ]
     assert history_rows[-1]["details"] == {
         "verdict_id": 1,
+        "media_id": media_id,
         "rating": "DecontextualizedContent",
         "comment": "Checked the article",
         "status": "closed",
@@ -241,10 +252,12 @@ def test_proposal_and_approval_by_another_user_make_a_final_verdict(cli, case_id
 
 
 def test_the_proposer_cannot_approve(cli, case_id):
-    cli("verdict", "propose", case_id, "StagedContent", "--rationale", "Actors")
+    media_id = cli.json("verdict", "propose", case_id, "StagedContent", "--rationale", "Actors")[
+        "media_id"
+    ]
     result = cli("verdict", "approve", case_id, expect=1)
     assert result.stderr == (
-        f"Error: {case_id}: alice proposed this verdict and cannot approve it; "
+        f"Error: {case_id} media {media_id}: alice proposed this verdict and cannot approve it; "
         "another reviewer must approve it (four eyes)\n"
     )
     doc = cli.json("show", case_id)
@@ -293,17 +306,20 @@ def test_a_new_proposal_reopens_review_without_erasing_the_final_verdict(cli, ca
 
 def test_one_proposal_at_a_time(cli, case_id):
     cli("verdict", "propose", case_id, "StagedContent", "--rationale", "Actors")
+    media_id = cli.json("show", case_id)["media"][0]["media_id"]
     result = cli("verdict", "propose", case_id, "TransformedContent", "--rationale", "AI", expect=1)
     assert result.stderr == (
-        f"Error: {case_id} already has a proposed verdict (StagedContent by alice): "
+        f"Error: {case_id} media {media_id} already has a proposed verdict "
+        "(StagedContent by alice): "
         "approve or reject it first\n"
     )
 
 
 def test_rejection_reopens_the_case_and_allows_a_new_proposal(cli, case_id):
     cli("verdict", "propose", case_id, "StagedContent", "--rationale", "Actors")
+    media_id = cli.json("show", case_id)["media"][0]["media_id"]
     assert cli("verdict", "reject", case_id, "--reason", "No", user="bob").stdout == (
-        f"{case_id}: StagedContent rejected by bob\n"
+        f"{case_id} media {media_id}: StagedContent rejected by bob\n"
     )
     doc = cli.json("show", case_id)
     assert (doc["status"], doc["verdict"]["state"], doc["final_verdict"]) == (
@@ -316,14 +332,15 @@ def test_rejection_reopens_the_case_and_allows_a_new_proposal(cli, case_id):
 
 
 def test_nothing_to_decide(cli, case_id):
+    media_id = cli.json("show", case_id)["media"][0]["media_id"]
     result = cli("verdict", "approve", case_id, user="bob", expect=1)
-    assert result.stderr == f"Error: {case_id} has no proposed verdict to review\n"
+    assert result.stderr == f"Error: {case_id} media {media_id} has no proposed verdict to review\n"
     cli("verdict", "propose", case_id, "StagedContent", "--rationale", "Actors")
     cli("verdict", "approve", case_id, user="bob")
     result = cli("verdict", "approve", case_id, user="carol", expect=1)
     assert result.stderr == (
-        f"Error: {case_id}: the verdict StagedContent was already approved by bob; "
-        "nothing awaits review\n"
+        f"Error: {case_id} media {media_id}: the verdict StagedContent was already approved "
+        "by bob; nothing awaits review\n"
     )
     result = cli("verdict", "reject", case_id, "--reason", " ", user="carol", expect=1)
     assert result.stderr == "Error: a rejection needs a reason\n"
@@ -436,6 +453,7 @@ def test_history_json_is_the_whole_chained_timeline(cli, case_id):
     assert events[2]["details"] == {"note_id": 1, "engine": "yandex", "text": "Nothing older found"}
     assert events[3]["details"] == {
         "verdict_id": 1,
+        "media_id": events[1]["details"]["media_id"],
         "rating": "OriginalMediaContent",
         "rationale": "Geolocated",
         "status": "in-review",
@@ -533,8 +551,9 @@ def test_two_processes_on_one_case_never_lose_or_fork_an_event(tmp_path):
 @pytest.mark.slow  # worker processes
 def test_two_reviewers_approving_at_once_exactly_one_wins(tmp_path):
     store_dir = str(tmp_path / "cases")
+    [taken] = Cli(Path(store_dir)).json("intake", photo(tmp_path / "contested.jpg"))
+    case_id, media_id = taken["case_id"], taken["media_id"]
     store = _sqlite_store(store_dir, "alice")
-    case_id = store.create_case(CaseFields(title="Contested"), "alice").id
     review.propose(store, case_id, "alice", review.Proposal("StagedContent", "Actors"))
     spawn = multiprocessing.get_context("spawn")
     start, results = spawn.Barrier(2), spawn.Queue()
@@ -547,11 +566,12 @@ def test_two_reviewers_approving_at_once_exactly_one_wins(tmp_path):
     winner = next(user for user, outcome in outcomes.items() if outcome == "approved")
     loser = "carol" if winner == "bob" else "bob"
     assert outcomes[loser] == (
-        f"{case_id}: the verdict StagedContent was already approved by {winner}; "
-        "nothing awaits review"
+        f"{case_id} media {media_id}: the verdict StagedContent was already approved by "
+        f"{winner}; nothing awaits review"
     )
     assert [e.action for e in store.events(case_id)] == [
         "case-created",
+        "media-added",
         "verdict-proposed",
         "verdict-approved",
     ]

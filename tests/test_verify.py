@@ -15,6 +15,7 @@ from mediacheck.publish import bundle
 from mediacheck.review import service as review
 from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
+from tests.conftest import Cli
 from tests.media import photo
 
 
@@ -212,8 +213,9 @@ def test_a_note_added_behind_mediacheck_is_detected(cli, case, store):
     )
 
 
-def _review_a_case(store: Store, title: str) -> str:
-    case_id = store.create_case(CaseFields(title=title), "alice").id
+def _review_a_case(store: Store, title: str, picture: Path) -> str:
+    [taken] = Cli(store.root).json("intake", picture, "--title", title)
+    case_id = taken["case_id"]
     first = review.add_note(store, case_id, "alice", "Found in 2019", engine="tineye")
     review.add_note(store, case_id, "bob", "In 2021", corrects=first.id)
     review.propose(store, case_id, "alice", review.Proposal("StagedContent", "Actors"))
@@ -224,11 +226,12 @@ def _review_a_case(store: Store, title: str) -> str:
 def test_an_imported_case_verifies_although_its_records_are_renumbered(tmp_path):
     source = Store.open(config.resolve(store=tmp_path / "a", db_url="", user="alice"))
     source.create_case(CaseFields(title="first"), "alice")
-    exported = _review_a_case(source, "exported")
+    exported = _review_a_case(source, "exported", photo(tmp_path / "a.jpg"))
     bundle.export_case(source, exported, tmp_path / "case.zip")
     target = Store.open(config.resolve(store=tmp_path / "b", db_url="", user="bob"))
-    _review_a_case(target, "already here")
+    _review_a_case(target, "already here", photo(tmp_path / "b.jpg", seed=2))
     bundle.import_bundle(target, tmp_path / "case.zip", "bob")
     assert [n.id for n in target.notes(exported)] == [3, 4]
+    assert [v.id for v in target.verdicts(exported)] == [2]
     report = verify.verify(target)
     assert (report.cases, report.problems) == (2, [])

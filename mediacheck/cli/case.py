@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mediacheck.cli.options import CASE_STATUSES, LOCATION, json_option, open_store, store_options
+from mediacheck.cli.options import (
+    CASE_STATUSES,
+    DATETIME,
+    LOCATION,
+    URL,
+    json_option,
+    open_store,
+    store_options,
+)
 from mediacheck.cli.output import console, error_line, note_line, print_json, text
 from mediacheck.history.chain import canonical_json
 
@@ -29,36 +37,42 @@ def case():
 @click.argument("case_id", metavar="CASE")
 @click.option("--title", help="New title.")
 @click.option("--claim", help="What the post claims the media shows.")
+@click.option("--source-url", type=URL, help="Where the media was posted.")
+@click.option("--platform", help="Where it was posted: telegram, x, tiktok, ...")
+@click.option("--posted-at", type=DATETIME, help="When it was posted (ISO 8601).")
 @click.option("--status", type=click.Choice(CASE_STATUSES), help="New status.")
+@click.option(
+    "--reason",
+    help="Why the status changes (recorded): needed to close a case whose media are not all "
+    "decided, or to reopen one whose media are.",
+)
 @click.option("--tag", "tags", multiple=True, help="Add a tag (repeatable).")
 @click.option("--untag", "untags", multiple=True, help="Remove a tag (repeatable).")
 @click.option("--claimed-location", type=LOCATION, help="Where the post says it happened.")
 @click.option("--assign", "assignee", metavar="USER", help="Who works on the case.")
 @json_option
 @store_options
-def set_fields(
-    case_id, title, claim, status, tags, untags, claimed_location, assignee, as_json, settings
-):
+def set_fields(case_id, as_json, settings, tags, untags, **fields):
     """Change a case; every change is recorded in its history.
+
+    Status follows review: closing a case needs an approved verdict on every
+    media item, or --reason; reopening (open, in-review) a case whose items all
+    have one needs --reason. The reason is recorded in the status-changed event.
 
     \b
     Example:
         mediacheck case set MC-2026-0002 --title "Fragments, Kharkiv" --tag missile \\
             --claimed-location 49.99,36.23 --assign bob
+        mediacheck case set MC-2026-0002 --status closed --reason "Post deleted, nothing to rate"
     """
     from mediacheck.publish.document import event_document
+    from mediacheck.review import service as review
     from mediacheck.store.cases import CaseChanges
 
-    changes = CaseChanges(
-        title=title,
-        claim=claim,
-        status=status,
-        add_tags=tuple(tags),
-        remove_tags=tuple(untags),
-        claimed_location=claimed_location,
-        assignee=assignee,
-    )
-    events = open_store(settings).update_case(case_id, changes, settings.user)
+    if fields["reason"] is not None and fields["status"] is None:
+        raise click.UsageError("--reason goes with --status")
+    changes = CaseChanges(add_tags=tuple(tags), remove_tags=tuple(untags), **fields)
+    events = review.change_case(open_store(settings), case_id, changes, settings.user)
     docs = [event_document(e) for e in events]
     if as_json:
         print_json(docs)

@@ -173,7 +173,8 @@ def _print_result(result: IntakeResult) -> None:
 @click.option(
     "--verdict",
     type=VERDICT_FILTER,
-    help="Only cases whose approved verdict is this rating (Unverified: none approved).",
+    help="Only cases with a media item of this final rating (Unverified: an item without "
+    "an approved verdict).",
 )
 @json_option
 @store_options
@@ -202,7 +203,7 @@ def cases(status, tag, assignee, verdict, as_json, settings):
             text(row["title"]),
             text(row["status"]),
             str(row["media_count"]),
-            text(_verdict_label(row["verdict"], row["verdict_state"])),
+            text(_case_verdict(row)),
         )
     console.print(table)
 
@@ -243,7 +244,7 @@ def _print_case(doc: dict) -> None:
             console.print(f"  {label:<10} {text(doc[key])}")
     if doc["tags"]:
         console.print(f"  {'tags':<10} {text(', '.join(doc['tags']))}")
-    _print_verdict(doc["verdict"], doc["final_verdict"])
+    console.print(f"  {'verdict':<10} {text(_case_verdict(doc))}")
     for note in doc["notes"]:
         _print_note(note)
     for media in doc["media"]:
@@ -254,20 +255,32 @@ def _verdict_label(rating: str, state: str | None) -> str:
     return f"{rating} ({state})" if state else rating
 
 
+def _case_verdict(doc: dict) -> str:
+    """The case's final verdict; while items are undecided, how far review is."""
+    final, items = doc["final_verdict"], doc["final_verdicts"]
+    if final != "Unverified":
+        return f"{final} (approved)"
+    if len(items) > 1:
+        decided = sum(rating != "Unverified" for rating in items.values())
+        return f"Unverified ({decided} of {len(items)} items approved)"
+    return _verdict_label(doc["verdict"]["rating"], doc["verdict"]["state"])
+
+
 def _print_verdict(verdict: dict, final: str) -> None:
-    console.print(f"  {'verdict':<10} {text(_verdict_label(verdict['rating'], verdict['state']))}")
+    """A media item's newest verdict, and its final rating when that is another."""
+    _row("verdict", _verdict_label(verdict["rating"], verdict["state"]))
     if verdict["state"] is None:
         return
-    console.print(f"  {'':<10} proposed by {text(verdict['proposed_by'])}")
-    console.print(f"  {'':<10} {text(verdict['rationale'])}")
+    _row("", f"proposed by {verdict['proposed_by']}")
+    _row("", verdict["rationale"])
     decided = verdict["approved_by"] or verdict["rejected_by"]
     if decided:
         why = verdict["comment"] or verdict["reason"]
-        console.print(f"  {'':<10} {verdict['state']} by {text(decided)}")
+        _row("", f"{verdict['state']} by {decided}")
         if why:
-            console.print(f"  {'':<10} {text(why)}")
+            _row("", why)
     if final != verdict["rating"] or verdict["state"] != "approved":
-        console.print(f"  {'final':<10} {text(final)}")
+        _row("final", final)
 
 
 def _print_note(note: dict) -> None:
@@ -293,6 +306,7 @@ def _print_media(media: dict) -> None:
     )
     _row("sha256", media["sha256"])
     _row("added", f"{media['added_at']} by {media['added_by']}")
+    _print_verdict(media["verdict"], media["final_verdict"])
     if media["width"]:
         _row("pixels", f"{media['width']} x {media['height']}")
     facts = {k: v for k, v in media["summary"].items() if v is not None}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict
 
 import click
 
 from mediacheck.cli.options import URL, json_option, open_store, store_options
-from mediacheck.cli.output import console, print_json, text
-from mediacheck.errors import InvalidValue
+from mediacheck.cli.output import console, inert, print_json, text
+from mediacheck.errors import InvalidValue, MediaChoiceNeeded
 from mediacheck.review import ratings, rules
 
 
@@ -121,13 +122,25 @@ def note(case_id, note_text, engine, url, earliest_date, media, corrects, as_jso
     console.print(f"note {saved.id} added to {text(case_id)} by {text(saved.author)}")
 
 
+MEDIA_OPTION = click.option(
+    "--media",
+    metavar="MEDIA_ID",
+    help="The media item of the case (a prefix of its id or SHA-256); "
+    "needed when the case holds several.",
+)
+
+
 @click.group()
 def verdict():
-    """Propose, approve or reject a MediaReview verdict (four eyes).
+    """Propose, approve or reject a MediaReview verdict on a media item (four eyes).
+
+    Each media item of a case has its own verdicts. The case's final verdict is
+    Unverified until every item has an approved one, then their rating (or
+    "Mixed: ..." when they differ).
 
     \b
     Example:
-        mediacheck verdict propose MC-2026-0002 decontextualizedcontent \\
+        mediacheck verdict propose MC-2026-0002 decontextualizedcontent --media 3f2a \\
             --rationale "TinEye finds it in a 2019 article"
         mediacheck verdict approve MC-2026-0002 --user bob
     """
@@ -136,6 +149,7 @@ def verdict():
 @verdict.command()
 @click.argument("case_id", metavar="CASE")
 @click.argument("rating", type=RATING)
+@MEDIA_OPTION
 @click.option("--rationale", required=True, help="Why: what the evidence shows.")
 @click.option("--original-url", type=URL, help="Where the original media was first published.")
 @click.option("--original-context", help="What the original media really shows.")
@@ -145,17 +159,18 @@ def verdict():
 @json_option
 @store_options
 def propose(
-    case_id, rating, rationale, original_url, original_context, confidence, as_json, settings
+    case_id, rating, media, rationale, original_url, original_context, confidence, as_json, settings
 ):
-    """Propose a verdict; it is final once another user approves it.
+    """Propose a verdict on one media item; it is final once another user approves it.
 
     RATING is one of OriginalMediaContent, DecontextualizedContent,
     EditedOrCroppedContent, TransformedContent, StagedContent,
-    SatireOrParodyContent (any letter case).
+    SatireOrParodyContent (any letter case). Without --media the case's only
+    item is rated; a case with several items needs --media.
 
     \b
     Example:
-        mediacheck verdict propose MC-2026-0002 DecontextualizedContent \\
+        mediacheck verdict propose MC-2026-0002 DecontextualizedContent --media 3f2a \\
             --rationale "Same picture in a 2019 article" \\
             --original-url https://example.com/2019/strike --confidence high
     """
@@ -168,34 +183,44 @@ def propose(
         original_context=original_context,
         confidence=confidence.lower() if confidence else None,
     )
-    saved = review.propose(open_store(settings), case_id, settings.user, proposal)
+    with _media_choice():
+        saved = review.propose(open_store(settings), case_id, settings.user, proposal, media)
     _print_verdict(saved, as_json)
 
 
 @verdict.command()
 @click.argument("case_id", metavar="CASE")
+@MEDIA_OPTION
 @click.option("--comment", help="A word on the approval.")
 @json_option
 @store_options
-def approve(case_id, comment, as_json, settings):
-    """Approve the proposed verdict of a case; its proposer cannot.
+def approve(case_id, media, comment, as_json, settings):
+    """Approve the proposed verdict of a media item; its proposer cannot.
+
+    Without --media: the one item whose proposal awaits review.
 
     \b
     Example:
         mediacheck verdict approve MC-2026-0002 --comment "Checked the 2019 article"
+        mediacheck verdict approve MC-2026-0002 --media 3f2a --user bob
     """
     from mediacheck.review import service as review
 
-    _print_verdict(review.approve(open_store(settings), case_id, settings.user, comment), as_json)
+    with _media_choice():
+        saved = review.approve(open_store(settings), case_id, settings.user, comment, media)
+    _print_verdict(saved, as_json)
 
 
 @verdict.command()
 @click.argument("case_id", metavar="CASE")
+@MEDIA_OPTION
 @click.option("--reason", required=True, help="Why the proposal is rejected.")
 @json_option
 @store_options
-def reject(case_id, reason, as_json, settings):
-    """Reject the proposed verdict of a case (its proposer may withdraw it so).
+def reject(case_id, media, reason, as_json, settings):
+    """Reject the proposed verdict of a media item (its proposer may withdraw it so).
+
+    Without --media: the one item whose proposal awaits review.
 
     \b
     Example:
@@ -203,7 +228,18 @@ def reject(case_id, reason, as_json, settings):
     """
     from mediacheck.review import service as review
 
-    _print_verdict(review.reject(open_store(settings), case_id, settings.user, reason), as_json)
+    with _media_choice():
+        saved = review.reject(open_store(settings), case_id, settings.user, reason, media)
+    _print_verdict(saved, as_json)
+
+
+@contextmanager
+def _media_choice():
+    """A case with several items and no --media is a usage error (exit 2) naming them."""
+    try:
+        yield
+    except MediaChoiceNeeded as exc:
+        raise click.UsageError(inert(str(exc))) from exc
 
 
 def _print_verdict(saved, as_json: bool) -> None:
@@ -212,7 +248,10 @@ def _print_verdict(saved, as_json: bool) -> None:
         print_json(doc)
         return
     who = saved.decided_by or saved.proposed_by
-    console.print(f"{text(saved.case_id)}: {text(saved.rating)} {saved.state} by {text(who)}")
+    console.print(
+        f"{text(saved.case_id)} media {text(saved.media_id)}: "
+        f"{text(saved.rating)} {saved.state} by {text(who)}"
+    )
 
 
 COMMANDS = [links, note, verdict]

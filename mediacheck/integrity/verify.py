@@ -14,7 +14,7 @@ is caught by its ``media-added`` event).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mediacheck.history import chain as history
 from mediacheck.review import rules as review
@@ -170,12 +170,18 @@ def check_history(case: Case, events: list[Event]) -> list[Problem]:
 def check_records(
     case_id: str, events: list[Event], notes: list[Note], verdicts: list[Verdict]
 ) -> list[Problem]:
-    """Notes and verdicts edited, added or deleted in the database without an event."""
+    """Notes and verdicts edited, added or deleted in the database without an event.
+
+    Verdicts are compared item by item: each media item's verdicts in order.
+    """
     said_notes, said_verdicts = review.replay(_parsed(events))
-    return [
-        *_compare(case_id, "note", said_notes, review.note_records(notes)),
-        *_compare(case_id, "verdict", said_verdicts, review.verdict_records(verdicts)),
-    ]
+    said = review.records_by_media(said_verdicts)
+    stored = review.records_by_media(review.verdict_records(verdicts))
+    problems = _compare(case_id, "note", said_notes, review.note_records(notes))
+    for media_id in dict.fromkeys([*said, *stored]):
+        found = _compare(case_id, "verdict", said.get(media_id, []), stored.get(media_id, []))
+        problems.extend(replace(p, media_id=media_id) for p in found)
+    return problems
 
 
 def _parsed(events: list[Event]):

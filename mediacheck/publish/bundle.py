@@ -29,7 +29,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -46,6 +46,7 @@ from mediacheck.publish.bundle_media import (
     rederive,
     referenced_pictures,
 )
+from mediacheck.review import rules
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.database import Store
 from mediacheck.store.ids import CASE_PREFIX, new_media_id
@@ -456,9 +457,34 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BundleError(f"records.json or history.jsonl is malformed: {detail}") from exc
-    records = CaseRecords(case=case, events=events, **rows)
+    records = _rated_items(CaseRecords(case=case, events=events, **rows))
     _check_records(records, manifest)
     return records
+
+
+def _rated_items(records: CaseRecords) -> CaseRecords:
+    """A bundle of an older mediacheck, whose verdicts rate whole cases: one per item.
+
+    As migration 0002 does in a store: each verdict goes to every item the case
+    held when it was proposed, so the rows agree with the bundle's history.
+    """
+    if not records.verdicts or any(v.media_id is not None for v in records.verdicts):
+        return records
+    events = []
+    for event in records.events:
+        try:
+            details = json.loads(event.details)
+        except ValueError:
+            continue  # the history checks refuse it
+        if isinstance(details, dict):
+            events.append((event.user, event.action, details))
+    rated = rules.rated_by_proposals(events)
+    verdicts = [
+        Verdict.model_validate(verdict.model_dump() | {"media_id": media_id})
+        for i, verdict in enumerate(records.verdicts)
+        for media_id in (rated[i] if i < len(rated) else [None])
+    ]
+    return replace(records, verdicts=verdicts)
 
 
 def _field(key: str) -> str:
@@ -498,8 +524,9 @@ def _check_ids(records: CaseRecords) -> None:
     ]
     if any(row.case_id != case.id for row in owned):
         raise BundleError(f"records.json holds rows of another case than {case.id}")
-    derived: list[KeyframeRow | FindingRow | CaseMedia | FingerprintRow]
+    derived: list[KeyframeRow | FindingRow | CaseMedia | FingerprintRow | Verdict]
     derived = [*records.keyframes, *records.findings, *records.memberships, *records.fingerprints]
+    derived += [v for v in records.verdicts if v.media_id is not None]
     if any(row.media_id not in media for row in derived):
         raise BundleError("records.json names media that the bundle does not carry")
     pictures = [(k.media_id, k.path) for k in records.keyframes]

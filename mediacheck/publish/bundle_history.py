@@ -16,6 +16,7 @@ from typing import Any
 
 from mediacheck.errors import BundleError
 from mediacheck.integrity.verify import check_records
+from mediacheck.store.cases import CHANGED_FIELDS
 from mediacheck.store.models import Case, CaseMedia, Event, Media
 from mediacheck.store.transfer import CaseRecords
 
@@ -30,7 +31,6 @@ CREATED_FIELDS = (
     "claimed_lat",
     "claimed_lon",
 )
-CHANGED_FIELDS = ("title", "claim", "status", "assignee")
 CASE_FIELDS = (*CREATED_FIELDS, "status", "assignee", "created_by")
 LINK_FIELDS = ("original_name", "was_symlink")
 MEDIA_FIELDS = ("sha256", "kind", "mime", "size")

@@ -16,12 +16,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CaseFilter:
-    """What ``cases`` lists; None matches everything."""
+    """What ``cases`` lists; None matches everything.
+
+    ``verdict`` matches a case with an item of that final rating, or its summary
+    (``Unverified``: an item without an approved verdict, or no media).
+    """
 
     status: str | None = None
     tag: str | None = None
     assignee: str | None = None
-    verdict: str | None = None  # the approved rating, or Unverified for none
+    verdict: str | None = None
 
 
 def case_fields(case: Case) -> dict[str, Any]:
@@ -42,44 +46,70 @@ def case_fields(case: Case) -> dict[str, Any]:
 
 
 def case_document(store: Store, case_id: str) -> dict[str, Any]:
+    """The case, its verdicts, notes and media; each media object with its own verdict.
+
+    ``verdict`` is the case's newest verdict (of any item), ``final_verdicts`` each
+    item's final rating and ``final_verdict`` their summary (``ratings.case_rating``).
+    """
     case = store.get_case(case_id)
     doc = case_fields(case)
     verdicts = store.verdicts(case_id)
-    doc["verdict"] = rules.verdict_document(ratings.current_verdict(verdicts))
-    doc["final_verdict"] = ratings.final_rating(verdicts)
+    pairs = store.case_media(case_id)
+    finals = final_ratings(store, {case_id: [media.id for _, media in pairs]})[case_id]
+    doc["verdict"] = rules.verdict_document(rules.newest_verdict(verdicts))
+    doc["final_verdict"] = ratings.case_rating(finals.values())
+    doc["final_verdicts"] = finals
     doc["verdicts"] = [rules.verdict_document(v) for v in verdicts]
     doc["notes"] = rules.note_documents(store.notes(case_id))
-    doc["media"] = [media_document(store, link, media) for link, media in store.case_media(case_id)]
+    doc["media"] = [media_document(store, link, media) for link, media in pairs]
+    for item in doc["media"]:
+        own = rules.of_media(verdicts, item["media_id"])
+        item["verdict"] = rules.verdict_document(ratings.current_verdict(own))
+        item["final_verdict"] = finals[item["media_id"]]
     return doc
 
 
+def final_ratings(store: Store, members: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """For each case id, each of its media ids (``members``) with its final rating."""
+    finals = store.final_verdicts(list(members))
+
+    def rating(case_id: str, media_id: str) -> str:
+        final = finals.get((case_id, media_id))
+        return final.rating if final else ratings.UNVERIFIED
+
+    return {case_id: {m: rating(case_id, m) for m in ids} for case_id, ids in members.items()}
+
+
 def case_rows(store: Store, filters: CaseFilter = CaseFilter()) -> list[dict[str, Any]]:
-    """The ``cases`` listing: case fields, media count and verdict of each matching case."""
+    """The ``cases`` listing: case fields, media count and verdicts of each matching case."""
     by_case: dict[str, list] = {}
     for verdict in store.verdicts():
         by_case.setdefault(verdict.case_id, []).append(verdict)
+    listings = store.list_cases()
+    finals = final_ratings(store, {c.case.id: list(c.media_ids) for c in listings})
     rows = []
-    for listing in store.list_cases():
-        case, verdicts = listing.case, by_case.get(listing.case.id, [])
-        final = ratings.final_rating(verdicts)
-        if not _matches(case, final, filters):
+    for listing in listings:
+        case, items = listing.case, finals[listing.case.id]
+        summary = ratings.case_rating(items.values())
+        if not _matches(case, {summary, *items.values()}, filters):
             continue
-        current = rules.verdict_document(ratings.current_verdict(verdicts))
+        newest = rules.verdict_document(rules.newest_verdict(by_case.get(case.id, [])))
         row = case_fields(case)
         row["media_count"] = listing.media_count
-        row["verdict"] = current["rating"]
-        row["verdict_state"] = current["state"]
-        row["final_verdict"] = final
+        row["verdict"] = newest["rating"]
+        row["verdict_state"] = newest["state"]
+        row["final_verdict"] = summary
+        row["final_verdicts"] = items
         rows.append(row)
     return rows
 
 
-def _matches(case: Case, final_rating: str, filters: CaseFilter) -> bool:
+def _matches(case: Case, rated: set[str], filters: CaseFilter) -> bool:
     return (
         (filters.status is None or case.status == filters.status)
         and (filters.tag is None or filters.tag in case.tags)
         and (filters.assignee is None or case.assignee == filters.assignee)
-        and (filters.verdict is None or final_rating == filters.verdict)
+        and (filters.verdict is None or filters.verdict in rated)
     )
 
 

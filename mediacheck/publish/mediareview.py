@@ -1,8 +1,10 @@
-"""schema.org MediaReview (and ClaimReview) JSON-LD for a case's approved verdict.
+"""schema.org MediaReview (and ClaimReview) JSON-LD for the approved verdicts of a case.
 
 https://schema.org/MediaReview: fact-checkers publish it so that search engines
-and other desks can find the rating beside the media. Only an approved verdict
-is published: a proposal has not passed four-eyes review yet.
+and other desks can find the rating beside the media. A MediaReview reviews one
+media item, so a case gives a JSON array of them: one per item with an approved
+verdict, each about that item only. An item without one is left out: a proposal
+has not passed four-eyes review yet.
 """
 
 from __future__ import annotations
@@ -31,22 +33,46 @@ CLAIM_LABELS = {
 
 def media_review(
     doc: dict[str, Any], claim_review: bool = False, review_url: str | None = None
-) -> dict[str, Any]:
-    """A MediaReview of the case in ``doc`` (a case document); ReviewError without approval.
+) -> list[dict[str, Any]]:
+    """A MediaReview of each rated item of the case in ``doc`` (a case document).
 
-    ``review_url`` is where the desk publishes its review: both reviews link to it.
+    ReviewError when no item has an approved verdict. ``review_url`` is where the
+    desk publishes its review: every review links to it.
     """
-    verdict = approved_verdict(doc)
+    rated = [(media, approved_verdict(doc, media["media_id"])) for media in doc.get("media") or []]
+    reviews = [
+        _review(doc, media, verdict, claim_review, review_url)
+        for media, verdict in rated
+        if verdict is not None
+    ]
+    if not reviews:
+        raise ReviewError(
+            f"{doc['case_id']} has no approved verdict: MediaReview is published only once "
+            "a verdict is proposed and approved by another reviewer"
+        )
+    return reviews
+
+
+def _review(
+    doc: dict[str, Any],
+    media: dict[str, Any],
+    verdict: dict[str, Any],
+    claim_review: bool,
+    review_url: str | None,
+) -> dict[str, Any]:
     result: dict[str, Any] = {
         "@context": CONTEXT,
         "@type": "MediaReview",
         "name": doc.get("title") or doc["case_id"],
-        "identifier": doc["case_id"],
+        "identifier": f"{doc['case_id']}/{media['media_id']}",
         "mediaAuthenticityCategory": verdict["rating"],
         "reviewBody": verdict["rationale"],
         "author": _author(verdict),
         "datePublished": verdict["approved_at"],
-        "itemReviewed": _item_reviewed(doc),
+        "itemReviewed": {
+            "@type": "MediaReviewItem",
+            "mediaItemAppearance": [_appearance(doc, media)],
+        },
     }
     original = http_url(verdict.get("original_url"))
     if original:
@@ -62,7 +88,7 @@ def media_review(
     return result
 
 
-def to_json(data: dict[str, Any]) -> str:
+def to_json(data: Any) -> str:
     """JSON text that stays inert inside a publisher's ``<script type="application/ld+json">``.
 
     ``<``, ``>`` and ``&`` are written as ``\\u`` escapes: the same JSON values, but a
@@ -74,15 +100,12 @@ def to_json(data: dict[str, Any]) -> str:
     return text + "\n"
 
 
-def approved_verdict(doc: dict[str, Any]) -> dict[str, Any]:
-    """The newest approved verdict of the case document."""
+def approved_verdict(doc: dict[str, Any], media_id: str) -> dict[str, Any] | None:
+    """The newest approved verdict of one item of the case document, if any."""
     for verdict in reversed(doc.get("verdicts") or []):
-        if verdict.get("state") == ratings.APPROVED:
+        if verdict.get("media_id") == media_id and verdict.get("state") == ratings.APPROVED:
             return verdict
-    raise ReviewError(
-        f"{doc['case_id']} has no approved verdict: MediaReview is published only once "
-        "a verdict is proposed and approved by another reviewer"
-    )
+    return None
 
 
 def content_url(sha256: str) -> str:
@@ -94,13 +117,6 @@ def content_url(sha256: str) -> str:
 def _author(verdict: dict[str, Any]) -> list[dict[str, str]]:
     names = dict.fromkeys(n for n in (verdict["proposed_by"], verdict["approved_by"]) if n)
     return [{"@type": "Person", "name": name} for name in names]
-
-
-def _item_reviewed(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "@type": "MediaReviewItem",
-        "mediaItemAppearance": [_appearance(doc, m) for m in doc.get("media") or []],
-    }
 
 
 def _appearance(doc: dict[str, Any], media: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The MediaReview ratings and which verdict of a case stands.
+"""The MediaReview ratings, which verdict of a media item stands, and a case's summary.
 
 Kept apart from the rest of the review rules so that the archive search can
 name a case's rating without depending on the store's tables.
@@ -7,7 +7,7 @@ name a case's rating without depending on the store's tables.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 
 from mediacheck.errors import InvalidValue
@@ -67,3 +67,22 @@ def final_verdict(verdicts: Sequence[V]) -> V | None:
 def final_rating(verdicts: Sequence[Rated]) -> str:
     final = final_verdict(verdicts)
     return final.rating if final else UNVERIFIED
+
+
+MIXED = "Mixed"
+
+
+def case_rating(item_ratings: Iterable[str]) -> str:
+    """A case's rating from the final ratings of its items.
+
+    Unverified until every item has an approved verdict (and for a case without
+    media); the rating when all items share it; otherwise ``Mixed:`` and the
+    ratings found, in schema.org's order, e.g.
+    ``Mixed: OriginalMediaContent, TransformedContent``.
+    """
+    found = set(item_ratings)
+    if not found or UNVERIFIED in found:
+        return UNVERIFIED
+    # A rating schema.org does not name (an edited row, which verify reports) comes last.
+    ordered = [rating for rating in RATINGS if rating in found] + sorted(found - set(RATINGS))
+    return ordered[0] if len(ordered) == 1 else f"{MIXED}: {', '.join(ordered)}"

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from mediacheck.errors import CaseNotFound, InvalidValue
 from mediacheck.history import chain as history
 from mediacheck.store.events import append_event, lock_case
 from mediacheck.store.ids import next_case_number
-from mediacheck.store.models import CASE_STATUSES, Case, CaseMedia, Event
+from mediacheck.store.models import CASE_STATUSES, Case, CaseMedia, Event, Verdict
+from mediacheck.store.review import members, verdicts
 
 
 @dataclass(frozen=True)
@@ -31,21 +31,40 @@ class CaseFields:
 
 @dataclass(frozen=True)
 class CaseChanges:
-    """New values for ``case set``; None (or empty) leaves a field as it is."""
+    """New values for ``case set``; None (or empty) leaves a field as it is.
+
+    ``reason`` is why the status changes, recorded in its event.
+    """
 
     title: str | None = None
     claim: str | None = None
+    source_url: str | None = None
+    platform: str | None = None
+    posted_at: str | None = None
     status: str | None = None
+    reason: str | None = None
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
     claimed_location: tuple[float, float] | None = None
     assignee: str | None = None
 
 
+# The review rules' say on a status change (review.rules.check_status_change):
+# (case id, old status, new status, reason, the case's verdicts, its media ids) -> raises.
+ChangeCheck = Callable[[str, str, str | None, str | None, Sequence[Verdict], Sequence[str]], None]
+
+# The fields ``case set`` replaces, each with a ``<field>-changed`` event, in this order.
+CHANGED_FIELDS = ("title", "claim", "source_url", "platform", "posted_at", "status", "assignee")
+
+
 @dataclass(frozen=True)
 class CaseListing:
     case: Case
-    media_count: int
+    media_ids: tuple[str, ...]  # in the order they were added
+
+    @property
+    def media_count(self) -> int:
+        return len(self.media_ids)
 
 
 def insert_case(session: Session, fields: CaseFields, user: str) -> Case:
@@ -82,13 +101,12 @@ def get_case(session: Session, case_id: str) -> Case:
 
 
 def list_cases(session: Session) -> list[CaseListing]:
-    counts = dict(
-        session.exec(
-            select(col(CaseMedia.case_id), func.count()).group_by(col(CaseMedia.case_id))
-        ).all()
-    )
+    held: dict[str, list[str]] = {}
+    links = select(col(CaseMedia.case_id), col(CaseMedia.media_id)).order_by(col(CaseMedia.id))
+    for case_id, media_id in session.exec(links):
+        held.setdefault(case_id, []).append(media_id)
     cases = session.exec(select(Case).order_by(col(Case.year), col(Case.seq))).all()
-    return [CaseListing(case=c, media_count=counts.get(c.id, 0)) for c in cases]
+    return [CaseListing(case=c, media_ids=tuple(held.get(c.id, ()))) for c in cases]
 
 
 def check_changes(changes: CaseChanges) -> None:
@@ -98,9 +116,20 @@ def check_changes(changes: CaseChanges) -> None:
         )
 
 
-def update_case(session: Session, case_id: str, changes: CaseChanges, user: str) -> list[Event]:
-    """Apply every change that alters the case, one history event each."""
+def update_case(
+    session: Session,
+    case_id: str,
+    changes: CaseChanges,
+    user: str,
+    check: ChangeCheck | None = None,
+) -> list[Event]:
+    """Apply every change that alters the case, one history event each, once ``check`` allows."""
     case = lock_case(session, case_id)
+    if check is not None:
+        held = members(session, case_id)
+        check(
+            case_id, case.status, changes.status, changes.reason, verdicts(session, case_id), held
+        )
     events = []
     for action, values, details in list(_case_updates(case, changes)):
         for name, value in values.items():
@@ -114,10 +143,13 @@ Update = tuple[str, dict[str, Any], dict[str, Any]]
 
 def _case_updates(case: Case, changes: CaseChanges) -> Iterator[Update]:
     """(action, new column values, event details) for every change that alters ``case``."""
-    for name in ("title", "claim", "status", "assignee"):
+    for name in CHANGED_FIELDS:
         old, new = getattr(case, name), getattr(changes, name)
         if new is not None and new != old:
-            yield f"{name}-changed", {name: new}, {"from": old, "to": new}
+            details = {"from": old, "to": new}
+            if name == "status" and changes.reason and changes.reason.strip():
+                details["reason"] = changes.reason
+            yield f"{name}-changed", {name: new}, details
     removed = set(changes.remove_tags)
     tags = [t for t in dict.fromkeys([*case.tags, *changes.add_tags]) if t not in removed]
     if tags != list(case.tags):

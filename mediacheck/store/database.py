@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -39,7 +39,7 @@ from mediacheck.errors import ConcurrentUpdate, StoreError
 from mediacheck.store import cases, events, findings, fingerprints, ids, media, review, transfer
 from mediacheck.store import revisions as schema
 from mediacheck.store.blobs import BlobStore
-from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing
+from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
 from mediacheck.store.fingerprints import IndexRow
 from mediacheck.store.media import MediaIntake
@@ -175,10 +175,15 @@ class Store:
     def list_cases(self) -> list[CaseListing]:
         return self._once(cases.list_cases)
 
-    def update_case(self, case_id: str, changes: CaseChanges, user: str) -> list[Event]:
-        """Apply every change that alters the case, one history event each."""
+    def update_case(
+        self, case_id: str, changes: CaseChanges, user: str, check: ChangeCheck | None = None
+    ) -> list[Event]:
+        """Apply every change that alters the case, one history event each.
+
+        ``check`` (the review rules for a new status) may refuse the changes, under the case lock.
+        """
         cases.check_changes(changes)
-        return self._once(cases.update_case, case_id, changes, user)
+        return self._once(cases.update_case, case_id, changes, user, check)
 
     # Media
 
@@ -260,6 +265,10 @@ class Store:
     def record_verdict(self, case_id: str, step: VerdictStep) -> Verdict:
         """Propose, approve or reject under the case lock: one decision wins."""
         return self._once(review.record_verdict, case_id, step)
+
+    def final_verdicts(self, case_ids: Collection[str]) -> dict[tuple[str, str], Verdict]:
+        """(case id, media id): the newest approved verdict of that item; absent: Unverified."""
+        return self._once(review.final_verdicts, case_ids)
 
     # History
 

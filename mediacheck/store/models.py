@@ -148,10 +148,17 @@ class Note(SQLModel, table=True):
 
 
 class Verdict(SQLModel, table=True):
+    """A MediaReview rating of one media item in one case, under four-eyes review.
+
+    ``media_id`` is None only for a verdict of the time when a verdict rated a
+    whole case, proposed before the case held any media (migration 0002).
+    """
+
     __tablename__ = "verdicts"
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
+    media_id: str | None = Field(default=None, foreign_key="media.id", index=True, max_length=32)
     rating: str
     state: str  # proposed, approved, rejected
     rationale: str = Field(sa_column=Column(Text, nullable=False))

@@ -7,14 +7,19 @@ transaction that holds the case lock, so two desks can never both decide.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
 from mediacheck.errors import InvalidValue
 from mediacheck.store.events import append_event, lock_case
-from mediacheck.store.models import Note, Verdict
+from mediacheck.store.models import CaseMedia, Note, Verdict
+
+# Bound parameters per query: SQLite allows 32,766, PostgreSQL 65,535.
+IN_CHUNK = 10_000
+# The state of an approved verdict (review.ratings.APPROVED: the store imports no feature package).
+APPROVED = "approved"
 
 
 class VerdictStep(Protocol):
@@ -26,11 +31,13 @@ class VerdictStep(Protocol):
     @property
     def action(self) -> str: ...
 
-    def apply(self, verdicts: Sequence[Verdict]) -> Verdict:
-        """The verdict row to write, given the case's verdicts; raises if not allowed."""
+    def apply(self, verdicts: Sequence[Verdict], members: Sequence[str]) -> Verdict:
+        """The verdict row to write, given the case's verdicts and media; raises if not allowed."""
         ...
 
-    def outcome(self, verdict: Verdict, verdicts: Sequence[Verdict]) -> tuple[str, dict[str, Any]]:
+    def outcome(
+        self, verdict: Verdict, verdicts: Sequence[Verdict], members: Sequence[str]
+    ) -> tuple[str, dict[str, Any]]:
         """The case status and the event details once ``verdict`` is written."""
         ...
 
@@ -62,12 +69,37 @@ def verdicts(session: Session, case_id: str | None) -> list[Verdict]:
     return list(session.exec(query))
 
 
+def members(session: Session, case_id: str) -> list[str]:
+    """The ids of a case's media, in the order they were added."""
+    query = select(CaseMedia.media_id).where(col(CaseMedia.case_id) == case_id)
+    return list(session.exec(query.order_by(col(CaseMedia.id))))
+
+
 def record_verdict(session: Session, case_id: str, step: VerdictStep) -> Verdict:
     """Apply one review step: write its verdict, the new case status and the event."""
     case = lock_case(session, case_id)
-    verdict = step.apply(verdicts(session, case_id))
+    held = members(session, case_id)
+    verdict = step.apply(verdicts(session, case_id), held)
     session.add(verdict)
     session.flush()
-    case.status, details = step.outcome(verdict, verdicts(session, case_id))
+    case.status, details = step.outcome(verdict, verdicts(session, case_id), held)
     append_event(session, case_id, step.user, step.action, details)
     return verdict
+
+
+def final_verdicts(session: Session, case_ids: Collection[str]) -> dict[tuple[str, str], Verdict]:
+    """(case id, media id): the newest approved verdict of that item in that case.
+
+    An item without one has no key: it is Unverified.
+    """
+    found: dict[tuple[str, str], Verdict] = {}
+    ids = list(dict.fromkeys(case_ids))
+    for start in range(0, len(ids), IN_CHUNK):
+        query = select(Verdict).where(
+            col(Verdict.case_id).in_(ids[start : start + IN_CHUNK]),
+            col(Verdict.state) == APPROVED,
+            col(Verdict.media_id).is_not(None),
+        )
+        for verdict in session.exec(query.order_by(col(Verdict.id))):
+            found[(verdict.case_id, str(verdict.media_id))] = verdict
+    return found
