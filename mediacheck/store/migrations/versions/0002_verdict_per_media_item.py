@@ -17,7 +17,7 @@ still agree. A verdict proposed before its case held any media keeps a null
 Rows are paired with events by position, as ``verify`` pairs them: an imported
 case's verdict ids differ from the ids its events name. A row with no event
 (added outside mediacheck, which ``verify`` names) goes to every item the case
-holds now.
+holds now. Downgrading deletes the copies again.
 
 The rule is written out here rather than imported: a released migration must
 not change when the code it would import does.
@@ -103,7 +103,9 @@ def _media_at_each_proposal(conn: sa.Connection, case_id: str) -> list[list[str]
         if action == "media-added" and details.get("media_id") not in (None, *held):
             held.append(str(details["media_id"]))
         elif action == "verdict-proposed" and "verdict_id" in details:
-            found.append(list(held))
+            # One that names its item is newer than 0001 (a database upgraded, downgraded, again).
+            named = details.get("media_id")
+            found.append([str(named)] if named is not None else list(held))
     return found
 
 
@@ -117,7 +119,16 @@ def _insert_copy(conn: sa.Connection, row: sa.RowMapping, media_id: str) -> None
 
 
 def downgrade() -> None:
-    # Verdicts rate cases again: each item's verdicts stay, now each one a case's.
+    # Verdicts rate cases again. The copies upgrade made (rows equal to an older row of
+    # their case in every field) go; every other verdict stays, now one of its case.
+    conn = op.get_bind()
+    rows = conn.execute(sa.text(f"SELECT id, {', '.join(COPIED)} FROM verdicts ORDER BY id"))
+    seen: set[tuple] = set()
+    for row in list(rows):
+        fields = tuple(row[1:])
+        if fields in seen:
+            conn.execute(sa.text("DELETE FROM verdicts WHERE id = :i"), {"i": row[0]})
+        seen.add(fields)
     with op.batch_alter_table("verdicts", schema=None) as batch_op:
         batch_op.drop_constraint("fk_verdicts_media_id_media", type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_verdicts_media_id"))
