@@ -131,7 +131,7 @@ def intake(
         user=settings.user, case_id=case_id, one_case=one_case, fields=fields, quick=quick
     )
     bounds = Bounds(seconds=file_timeout, memory_mb=file_memory_mb)
-    store = open_store(settings)
+    store = open_store(settings, create=True)
     files = core.collect_files(paths, store.root)
     results: list[IntakeResult] = []
     with progress(len(files), "Taking in") as advance:

@@ -35,7 +35,7 @@ from sqlalchemy.exc import (
 from sqlmodel import Session, create_engine
 
 from mediacheck.config import Settings
-from mediacheck.errors import ConcurrentUpdate, StoreError
+from mediacheck.errors import ConcurrentUpdate, StoreError, StoreMissing
 from mediacheck.store import cases, events, findings, fingerprints, ids, media, review, transfer
 from mediacheck.store import revisions as schema
 from mediacheck.store.blobs import BlobStore
@@ -74,22 +74,28 @@ class Store:
         self.engine = _make_engine(settings)
 
     @classmethod
-    def open(cls, settings: Settings, check_schema: bool = True) -> Store:
+    def open(cls, settings: Settings, check_schema: bool = True, create: bool = True) -> Store:
         """The store, its database built if empty; ``check_schema=False`` is for ``db`` commands.
 
-        A missing or empty database beside stored originals is refused, not rebuilt.
+        Without ``create`` a missing store folder or an empty database is refused
+        (``StoreMissing``) rather than made. A missing or empty database beside stored
+        originals is refused, never rebuilt.
         """
+        if not create and not settings.store.is_dir():
+            raise StoreMissing(str(settings.store))
         try:
             settings.store.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the case store {settings.store}: {exc}") from exc
         store = cls(settings)
-        if check_schema:
+        if check_schema or not create:
             with store._database_errors():
                 found = _existing_schema(settings.db_url, store.engine)
                 if found is None:
                     _refuse_beside_originals(store.blobs)
-                if found is None or found.current != found.head:
+                    if not create:
+                        raise StoreMissing(_where(settings))
+                if check_schema and (found is None or found.current != found.head):
                     schema.ensure(store.engine)
         return store
 
@@ -167,7 +173,8 @@ class Store:
     # Cases
 
     def create_case(self, fields: CaseFields, user: str) -> Case:
-        return self._retrying(lambda session: cases.insert_case(session, fields, user))
+        desk = self.settings.desk
+        return self._retrying(lambda session: cases.insert_case(session, fields, user, desk))
 
     def get_case(self, case_id: str) -> Case:
         return self._once(cases.get_case, case_id)
@@ -194,7 +201,8 @@ class Store:
 
         Returns the case id, the stored media and whether it is new to the case.
         """
-        return self._retrying(lambda session: media.add_media_to_case(session, intake))
+        desk = self.settings.desk
+        return self._retrying(lambda session: media.add_media_to_case(session, intake, desk))
 
     def case_media(self, case_id: str) -> list[tuple[CaseMedia, Media]]:
         return self._once(media.case_media, case_id)
@@ -395,6 +403,14 @@ def _refuse_beside_originals(blobs: BlobStore) -> None:
     held = blobs.count_originals()
     if held:
         raise StoreError(f"the store holds {held} originals but its database is empty or missing")
+
+
+def _where(settings: Settings) -> str:
+    """The store a user would name: its folder, or the server whose database is empty."""
+    url = make_url(settings.db_url)
+    if url.get_backend_name() == "sqlite":
+        return str(settings.store)
+    return url.render_as_string(hide_password=True)
 
 
 def _existing_schema(db_url: str, engine: Engine) -> schema.SchemaState | None:
