@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -81,16 +81,17 @@ class Store:
         (``StoreMissing``) rather than made. A missing or empty database beside stored
         originals is refused, never rebuilt.
         """
-        if not create and not settings.store.is_dir():
-            raise StoreMissing(str(settings.store))
-        try:
-            settings.store.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the case store {settings.store}: {exc}") from exc
+        if create:
+            try:
+                settings.store.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the case store {settings.store}: {exc}") from exc
         store = cls(settings)
         if check_schema or not create:
             with store._database_errors():
                 found = _existing_schema(settings.db_url, store.engine)
+                if not settings.store.is_dir():
+                    raise StoreMissing(str(settings.store))
                 if found is None:
                     _refuse_beside_originals(store.blobs)
                     if not create:
@@ -230,13 +231,13 @@ class Store:
         """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
         return self._once(fingerprints.sibling_fingerprints, ids, kind)
 
-    def seen_before(self, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media]]:
-        """Matches recorded at intake for ``media_ids``, with the archive media they point to."""
+    def seen_before(self, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media, Case | None]]:
+        """Matches recorded at intake for ``media_ids``, with the archive media and case named."""
         return self._once(fingerprints.seen_before, media_ids)
 
-    def first_cases(self, media_ids: Sequence[str]) -> dict[str, tuple[Media, Case | None]]:
-        """Each media item with the case it was first taken into."""
-        return self._once(fingerprints.first_cases, media_ids)
+    def media_cases(self, media_ids: Sequence[str]) -> dict[str, tuple[Media, list[Case]]]:
+        """Each media item with every case that holds it, oldest membership first."""
+        return self._once(fingerprints.media_cases, media_ids)
 
     # Findings
 
@@ -264,6 +265,10 @@ class Store:
     def verdicts(self, case_id: str | None = None) -> list[Verdict]:
         """A case's verdicts (every case's without ``case_id``), oldest first."""
         return self._once(review.verdicts, case_id)
+
+    def final_verdicts(self, case_ids: Collection[str]) -> dict[tuple[str, str], Verdict]:
+        """(case id, media id) to the approved verdict that stands; absent: Unverified."""
+        return self._once(review.final_verdicts, case_ids)
 
     def record_verdict(self, case_id: str, step: VerdictStep) -> Verdict:
         """Propose, approve or reject under the case lock: one decision wins."""
