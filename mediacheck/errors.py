@@ -13,6 +13,14 @@ class StoreError(MediacheckError):
     """The case store or its database cannot be used."""
 
 
+class StoreMissing(StoreError):
+    """No case store where the settings point: only intake and import create one."""
+
+    def __init__(self, where: str):
+        super().__init__(f"no case store at {where} (set MEDIACHECK_HOME or --store)")
+        self.where = where
+
+
 class CaseNotFound(MediacheckError):
     def __init__(self, case_id: str):
         super().__init__(f"no case {case_id!r} in this store")
@@ -22,7 +30,9 @@ class CaseNotFound(MediacheckError):
 class CaseExists(MediacheckError):
     def __init__(self, case_id: str):
         super().__init__(
-            f"case {case_id!r} already exists in this store: import refused, nothing was added"
+            f"case {case_id!r} already exists in this store: import refused, nothing was added "
+            "(a case keeps its id for good: desks that exchange bundles each number with a "
+            "desk prefix of their own, set with MEDIACHECK_DESK or --desk)"
         )
         self.case_id = case_id
 

@@ -281,7 +281,9 @@ def test_a_case_already_in_the_store_is_never_replaced(exported, target):
     refused = target("import", path, expect=1)
 
     assert refused.stderr == (
-        f"Error: case '{case_id}' already exists in this store: import refused, nothing was added\n"
+        f"Error: case '{case_id}' already exists in this store: import refused, nothing was "
+        "added (a case keeps its id for good: desks that exchange bundles each number with a "
+        "desk prefix of their own, set with MEDIACHECK_DESK or --desk)\n"
     )
     assert target.json("history", case_id) == before
 

@@ -79,7 +79,7 @@ def test_analyze_human_output(cli):
     assert out.splitlines()[0] == "476e4748f213a1e0  5 findings"
 
 
-def test_analyze_unknown_case(cli):
+def test_analyze_unknown_case(cli, store):
     result = cli("analyze", "MC-1999-0001", expect=1)
     assert "no case 'MC-1999-0001'" in result.stderr
 

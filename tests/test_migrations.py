@@ -64,20 +64,24 @@ def test_migrations_are_numbered_in_order():
     assert chain == list(zip(revisions, (None, *revisions[:-1]), strict=True))
 
 
-def test_empty_database_is_built_on_first_use(cli):
+def test_empty_database_is_built_on_first_use(cli, settings):
     head = schema.head()
-    assert cli("db", "current").stdout == f"none (head {head}): empty\n"
-    cli("cases")
+    Store.open(settings)  # what intake and import do: the only commands that make a store
     assert cli.json("db", "current") == {"database": head, "head": head, "status": "up to date"}
     assert cli("db", "upgrade").stdout == f"already at revision {head}\n"
 
 
-def test_db_upgrade_builds_an_empty_database(cli):
-    assert (
-        cli("db", "upgrade").stdout
-        == f"upgraded from an empty database to revision {schema.head()}\n"
-    )
-    assert cli("cases", "--json").stdout == "[]\n"
+@pytest.mark.parametrize("command", [("db", "current"), ("db", "upgrade"), ("cases",)])
+def test_no_command_but_intake_and_import_makes_a_store(cli, settings, store_dir, command):
+    missing = f"Error: no case store at {store_dir} (set MEDIACHECK_HOME or --store)\n"
+    assert cli(*command, expect=1).stderr == missing
+    assert not store_dir.exists()
+    store_dir.mkdir()  # a folder, but no database in it (or an empty PostgreSQL schema)
+    shown = Store(settings).safe_url if settings.db_url.startswith("postgresql") else store_dir
+    empty = f"Error: no case store at {shown} (set MEDIACHECK_HOME or --store)\n"
+    assert cli(*command, expect=1).stderr == empty
+    assert list(store_dir.iterdir()) == []
+    assert tables(Store(settings)) == set()
 
 
 def set_revision(store: Store, revision: str) -> None:

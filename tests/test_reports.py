@@ -392,7 +392,7 @@ def test_report_writes_a_file(case_id, cli, tmp_path):
     assert out.read_text().startswith(f"# {case_id}: ")
 
 
-def test_report_errors(cli):
+def test_report_errors(cli, store):
     missing = cli("report", "MC-2000-0001", expect=1)
     assert missing.stderr == "Error: no case 'MC-2000-0001' in this store\n"
     usage = cli("report", "MC-2000-0001", "--claim-review", expect=2)

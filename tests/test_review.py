@@ -346,7 +346,7 @@ def test_nothing_to_decide(cli, case_id):
     assert result.stderr == "Error: a rejection needs a reason\n"
 
 
-def test_verdict_on_unknown_case(cli):
+def test_verdict_on_unknown_case(cli, store):
     result = cli(
         "verdict", "propose", "MC-1999-0009", "StagedContent", "--rationale", "x", expect=1
     )
@@ -464,7 +464,7 @@ def test_history_json_is_the_whole_chained_timeline(cli, case_id):
     ]
 
 
-def test_history_of_an_unknown_case(cli):
+def test_history_of_an_unknown_case(cli, store):
     assert cli("history", "MC-1999-0001", expect=1).stderr == (
         "Error: no case 'MC-1999-0001' in this store\n"
     )

@@ -56,6 +56,8 @@ def test_match_finds_a_reshared_copy_and_stores_nothing(cli, tmp_path):
     [found] = result["matches"]
     assert found == {
         "case_id": stored["case_id"],
+        "case_title": "House on the hill",
+        "verdict": "Unverified",
         "media_id": stored["media_id"],
         "sha256": stored["sha256"],
         "kind": "image",
@@ -119,6 +121,8 @@ def test_intake_records_what_it_has_seen_before(cli, tmp_path):
     [seen] = doc["media"][0]["seen_before"]
     assert seen == {
         "case_id": first["case_id"],
+        "case_title": "House on the hill",
+        "verdict": "Unverified",
         "media_id": first["media_id"],
         "sha256": first["sha256"],
         "method": seen["method"],
@@ -142,7 +146,10 @@ def test_intake_records_what_it_has_seen_before(cli, tmp_path):
     }
     shown = cli("show", second["case_id"]).stdout
     assert "\n  seen before\n" in shown
-    assert f"    {first['case_id']}     media {first['media_id']}" in shown
+    assert (
+        f"    {first['case_id']}     House on the hill  Unverified  media {first['media_id']}"
+        in (shown)
+    )
     assert cli.json("show", first["case_id"])["media"][0]["seen_before"] == []
 
 
@@ -219,3 +226,149 @@ def test_a_stale_snapshot_is_ignored(store, monkeypatch):
     assert [archive.index.media_id(i) for i in range(len(archive.index))] == [
         _media_id(store, HOUSE)
     ]
+
+
+def approved(cli, case_id: str, rating: str = "DecontextualizedContent") -> None:
+    cli("verdict", "propose", case_id, rating, "--rationale", "The photo is from 2019")
+    cli("verdict", "approve", case_id, user="bob")
+
+
+def test_the_same_bytes_again_join_no_case_and_name_the_verdict(cli, tmp_path):
+    [first] = cli.json("intake", HOUSE, "--title", "House on the hill")
+    approved(cli, first["case_id"])
+    events = cli.json("history", first["case_id"])
+    mislabelled = tmp_path / "mislabelled.png"
+    mislabelled.write_bytes(HOUSE.read_bytes())
+
+    [again] = cli.json("intake", mislabelled)
+
+    holder = {
+        "case_id": first["case_id"],
+        "case_title": "House on the hill",
+        "verdict": "DecontextualizedContent",
+        "media_id": first["media_id"],
+        "sha256": first["sha256"],
+        "kind": "image",
+        "method": "sha256",
+        "distance": 0.0,
+        "score": 1.0,
+        "frame_time_s": None,
+    }
+    assert (again["status"], again["case_id"], again["media_id"]) == (
+        "already-stored",
+        None,
+        first["media_id"],
+    )
+    assert (again["cases"], again["seen_before"], again["error"]) == (
+        [first["case_id"]],
+        [holder],
+        None,
+    )
+    human = cli("intake", HOUSE)
+    assert human.stdout == (
+        f"already-stored  -  {first['media_id']}  image/jpeg  {HOUSE}  "
+        f"held by {first['case_id']} (DecontextualizedContent, approved)\n"
+    )
+    assert human.stderr == ""
+    assert [c["case_id"] for c in cli.json("cases")] == [first["case_id"]]
+    assert cli.json("history", first["case_id"]) == events  # nothing written anywhere
+
+
+def test_new_case_records_the_identical_file_as_seen_before(cli, tmp_path):
+    [first] = cli.json("intake", HOUSE, "--title", "House on the hill")
+    approved(cli, first["case_id"])
+    [again] = cli.json("intake", HOUSE, "--new-case", "--title", "Re-shared")
+    assert again["status"] == "already-stored" and again["case_id"] != first["case_id"]
+    assert again["cases"] == [first["case_id"]]
+    [seen] = cli.json("show", again["case_id"])["media"][0]["seen_before"]
+    assert seen == {
+        "case_id": first["case_id"],
+        "case_title": "House on the hill",
+        "verdict": "DecontextualizedContent",
+        "media_id": first["media_id"],
+        "sha256": first["sha256"],
+        "method": "sha256",
+        "distance": 0.0,
+        "frame_time_s": None,
+    }
+    events = cli.json("history", again["case_id"])
+    assert [e["action"] for e in events] == ["case-created", "media-added", "seen-before"]
+    assert events[-1]["details"]["matches"][0]["method"] == "sha256"
+    # The earlier case lists no later copy as "seen before", and no item lists itself.
+    assert cli.json("show", first["case_id"])["media"][0]["seen_before"] == []
+    shown = cli("show", again["case_id"]).stdout
+    assert (
+        f"    {first['case_id']}     House on the hill  DecontextualizedContent, approved  "
+        f"media {first['media_id']} (sha256, distance 0)\n"
+    ) in shown
+    # A third case names both that held the bytes before it.
+    [third] = cli.json("intake", HOUSE, "--new-case")
+    held = cli.json("show", third["case_id"])["media"][0]["seen_before"]
+    assert [(s["case_id"], s["verdict"]) for s in held] == [
+        (first["case_id"], "DecontextualizedContent"),
+        (again["case_id"], "Unverified"),
+    ]
+
+
+def test_adding_known_bytes_to_a_named_case_records_where_they_were(cli, tmp_path):
+    [first] = cli.json("intake", HOUSE, "--title", "House on the hill")
+    [other] = cli.json("intake", DOOR, "--title", "Door")
+    [added] = cli.json("intake", HOUSE, "--case", other["case_id"].lower())
+    assert (added["status"], added["case_id"]) == ("already-stored", other["case_id"])
+    assert [s["case_id"] for s in added["seen_before"]] == [first["case_id"]]
+    doc = cli.json("show", other["case_id"])
+    assert [len(m["seen_before"]) for m in doc["media"]] == [0, 1]
+    # Into a case that holds it already: nothing recorded, only the other case named.
+    [same] = cli.json("intake", HOUSE, "--case", first["case_id"])
+    assert same["case_id"] == first["case_id"]
+    assert [s["case_id"] for s in same["seen_before"]] == [other["case_id"]]
+    assert cli.json("show", first["case_id"])["media"][0]["seen_before"] == []
+
+
+def test_an_altered_reshare_names_the_earlier_case_and_its_verdict(cli, tmp_path):
+    [first] = cli.json("intake", HOUSE, "--title", "House on the hill")
+    approved(cli, first["case_id"], "EditedOrCroppedContent")
+    copy = reshared(tmp_path, HOUSE, "screenshot")
+    [found] = cli.json("match", copy)[0]["matches"]
+    assert (found["case_id"], found["case_title"], found["verdict"]) == (
+        first["case_id"],
+        "House on the hill",
+        "EditedOrCroppedContent",
+    )
+    assert "(EditedOrCroppedContent, approved)" in cli("match", copy).stdout
+    line = cli("intake", copy).stdout
+    assert line.startswith("added ")
+    assert line.endswith(f"  copy of {first['case_id']} (EditedOrCroppedContent, approved)\n")
+
+
+def test_items_of_one_case_are_never_each_others_seen_before(cli, tmp_path):
+    crop = reshared(tmp_path, HOUSE, "crop")
+    results = cli.json("intake", HOUSE, crop, "--one-case")
+    case_id = results[0]["case_id"]
+    assert [r["case_id"] for r in results] == [case_id, case_id]
+    assert [r["seen_before"] for r in results] == [[], []]
+    mirror = reshared(tmp_path, HOUSE, "mirror", name="mirror.jpg")
+    [added] = cli.json("intake", mirror, "--case", case_id)
+    assert added["seen_before"] == []
+    doc = cli.json("show", case_id)
+    assert [m["seen_before"] for m in doc["media"]] == [[], [], []]
+    assert "seen-before" not in [e["action"] for e in cli.json("history", case_id)]
+
+
+def test_the_same_file_twice_in_one_batch_makes_one_case(cli, tmp_path):
+    twin = tmp_path / "twin.jpg"
+    twin.write_bytes(HOUSE.read_bytes())
+    first, second = cli.json("intake", HOUSE, twin, "--jobs", "2")
+    assert first["status"] == "added"
+    assert (second["status"], second["case_id"], second["cases"]) == (
+        "already-stored",
+        None,
+        [first["case_id"]],
+    )
+    assert len(cli.json("cases")) == 1
+    staging = [p for p in (cli_store(cli) / "originals").rglob("*") if p.is_file()]
+    assert [p.name for p in staging] == [first["sha256"]]  # the second copy was dropped
+
+
+def cli_store(cli) -> Path:
+    return Path(cli.env["MEDIACHECK_HOME"])

@@ -231,8 +231,11 @@ def test_a_lost_database_beside_originals_is_refused_not_rebuilt(
         ), args
     if backend == "sqlite":
         assert not (store_dir / "mediacheck.db").exists()
-    # db commands look at the schema itself, whatever the store holds.
-    assert lost_database("db", "current").stdout.startswith("none (head ")
+    # db commands refuse it too: they never build a database beside originals.
+    for args in (["db", "current"], ["db", "upgrade"]):
+        assert lost_database(*args, expect=1).stderr == (
+            "Error: the store holds 1 originals but its database is empty or missing\n"
+        )
 
 
 def test_a_zero_byte_sqlite_file_beside_originals_is_refused(tmp_path, store_dir):
@@ -258,7 +261,10 @@ def test_an_empty_database_of_a_store_without_originals_gets_its_schema(tmp_path
     (store_dir / "mediacheck.db").write_bytes(b"")
     cli = Cli(store_dir)
 
-    assert cli("cases").stderr == ""
+    # Only intake and import make a store: listing it says there is none yet.
+    assert cli("cases", expect=1).stderr == (
+        f"Error: no case store at {store_dir} (set MEDIACHECK_HOME or --store)\n"
+    )
     [result] = cli.json("intake", photo(tmp_path / "strike.jpg"))
     assert result["case_id"].endswith("-0001")
 

@@ -16,6 +16,7 @@ from mediacheck.errors import ConcurrentUpdate
 from mediacheck.history import chain as history
 from mediacheck.store import cases, database, media
 from mediacheck.store.cases import CaseFields
+from mediacheck.store.ids import parse_case_id
 from mediacheck.store.media import MediaIntake
 from mediacheck.store.models import CaseMedia, KeyframeRow, Media
 
@@ -51,10 +52,11 @@ def _taken_once(monkeypatch, taken: str) -> list[str]:
     real = cases.next_case_number
     handed: list[str] = []
 
-    def racing(session, year):
-        case_id, seq = (taken, int(taken[-4:])) if not handed else real(session, year)
-        handed.append(case_id)
-        return case_id, seq
+    def racing(session, desk, year):
+        number = parse_case_id(taken) if not handed else real(session, desk, year)
+        assert number is not None
+        handed.append(number.case_id)
+        return number
 
     monkeypatch.setattr(cases, "next_case_number", racing)
     return handed
@@ -95,7 +97,8 @@ def test_a_file_stored_meanwhile_is_linked_not_stored_again(store, monkeypatch):
 def test_a_race_lost_every_time_is_one_line(store, monkeypatch):
     first = store.create_case(CaseFields(title="first"), "alice")
     monkeypatch.setattr(database, "RETRIES", 3)
-    monkeypatch.setattr(cases, "next_case_number", lambda session, year: (first.id, first.seq))
+    taken = parse_case_id(first.id)
+    monkeypatch.setattr(cases, "next_case_number", lambda session, desk, year: taken)
     with pytest.raises(ConcurrentUpdate) as caught:
         store.create_case(CaseFields(title="second"), "bob")
     assert str(caught.value) == (
@@ -108,9 +111,9 @@ def test_other_integrity_errors_are_not_retried(store, monkeypatch):
     case = store.create_case(CaseFields(title="t"), "alice")
     real, calls = media.add_media_to_case, []
 
-    def counted(session, intake):
+    def counted(session, intake, desk):
         calls.append(intake.case_id)
-        return real(session, intake)
+        return real(session, intake, desk)
 
     monkeypatch.setattr(media, "add_media_to_case", counted)
     orphan = KeyframeRow(media_id="no-such-media", idx=0, time_s=0.0, path="derived/x.jpg")

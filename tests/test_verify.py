@@ -169,7 +169,7 @@ def test_verify_of_one_case_ignores_the_others(cli, case, store, tmp_path):
     assert cli("verify", expect=1).stdout.startswith("checked 2 cases, ")
 
 
-def test_verify_of_an_unknown_case(cli):
+def test_verify_of_an_unknown_case(cli, store):
     result = cli("verify", "MC-1999-0001", expect=1)
     assert result.stderr == "Error: no case 'MC-1999-0001' in this store\n"
 

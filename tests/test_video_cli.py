@@ -135,7 +135,7 @@ def test_keyframes_command_names_a_missing_picture(cli, tmp_path, store_dir):
     assert outcome.stdout.endswith("3 pictures copied to " + str(tmp_path / "out") + "\n")
 
 
-def test_keyframes_command_unknown_case(cli, tmp_path):
+def test_keyframes_command_unknown_case(cli, store, tmp_path):
     outcome = cli("keyframes", "MC-1999-0001", "-o", tmp_path / "out", expect=1)
     assert outcome.stderr == "Error: no case 'MC-1999-0001' in this store\n"
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mediacheck.cli.match import verdict_text
 from mediacheck.cli.options import (
     CASE_STATUSES,
     DATETIME,
@@ -18,7 +19,15 @@ from mediacheck.cli.options import (
     open_store,
     store_options,
 )
-from mediacheck.cli.output import console, error_line, print_json, progress, text
+from mediacheck.cli.output import (
+    console,
+    error_line,
+    note_line,
+    print_json,
+    progress,
+    text,
+    warning_line,
+)
 from mediacheck.cli.review import VERDICT_FILTER
 from mediacheck.errors import MediacheckError
 from mediacheck.intake.bounds import Bounds
@@ -35,6 +44,12 @@ MIN_MEMORY_MB = 1024
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--case", "case_id", metavar="ID", help="Add to this existing case.")
 @click.option("--one-case", is_flag=True, help="Put all files into one new case.")
+@click.option(
+    "--new-case",
+    is_flag=True,
+    help="Put files the store already holds into a new case too (by default they are "
+    "reported with the cases that hold them and added to none).",
+)
 @click.option("--title", help="Case title (default: the file name).")
 @click.option("--claim", help="What the post claims the media shows.")
 @click.option("--source-url", type=URL, help="Where the media was posted.")
@@ -77,6 +92,7 @@ def intake(
     paths,
     case_id,
     one_case,
+    new_case,
     title,
     claim,
     source_url,
@@ -94,10 +110,15 @@ def intake(
     """Take in media files or folders: preserve, hash and describe each one.
 
     By default every file becomes a case of its own; --one-case puts them all
-    into one new case, --case into an existing one. Exit code 1 when any file
-    failed; every other file is still taken in. Each file is analysed in a
-    worker process, stopped after --file-timeout seconds or --file-memory-mb
-    of memory; a file stopped that way is kept with its hashes.
+    into one new case, --case into an existing one. A file whose bytes the store
+    already holds is reported as already-stored with the cases that hold it and
+    their verdicts, and added to no new case (--new-case adds it all the same).
+    Files and matches the archive already holds are named on each result line.
+    System files (.DS_Store, Thumbs.db, desktop.ini, ._* and .git folders) are
+    skipped. Exit code 1 when any file failed; every other file is still taken
+    in. Each file is analysed in a worker process, stopped after --file-timeout
+    seconds or --file-memory-mb of memory; a file stopped that way is kept with
+    its hashes.
 
     \b
     Example:
@@ -108,7 +129,7 @@ def intake(
         mediacheck intake incoming/ --jobs 4 --quick
     """
     case_fields = (title, claim, source_url, platform, posted_at, tags, claimed_location)
-    if case_id and (one_case or any(case_fields)):
+    if case_id and (one_case or new_case or any(case_fields)):
         raise click.UsageError(
             "--case adds to an existing case: change its fields with "
             "'mediacheck case set', not with intake options"
@@ -128,19 +149,25 @@ def intake(
         claimed_lon=lon,
     )
     request = core.IntakeRequest(
-        user=settings.user, case_id=case_id, one_case=one_case, fields=fields, quick=quick
+        user=settings.user,
+        case_id=case_id,
+        one_case=one_case,
+        fields=fields,
+        quick=quick,
+        new_case=new_case,
     )
     bounds = Bounds(seconds=file_timeout, memory_mb=file_memory_mb)
-    store = open_store(settings)
-    files = core.collect_files(paths, store.root)
+    store = open_store(settings, create=True)
+    collected = core.collect(paths, store.root)
+    if collected.skipped:
+        note_line(collected.skipped_summary())
+    files = collected.files
     results: list[IntakeResult] = []
-    with progress(len(files), "Taking in") as advance:
+    with progress(len(files), "Taking in") as ticks:
 
         def report(result: IntakeResult) -> None:
-            advance()
             results.append(result)
-            if not as_json:
-                _print_result(result)
+            ticks.step(None if as_json else lambda: _print_result(result))
 
         try:
             core.intake(store, paths, request, report, files=files, jobs=jobs, bounds=bounds)
@@ -156,14 +183,45 @@ def intake(
 
 
 def _print_result(result: IntakeResult) -> None:
+    """One line on stdout per file kept; one on stderr for a file failed or partly read."""
     if result.status == "error":
         error_line(result.error or result.path)
         if not result.media_id:
             return
+    elif result.problems:
+        more = len(result.problems) - 1
+        rest = f" (and {more} more: mediacheck show {result.case_id})" if more else ""
+        warning_line(f"{result.path}: partly read: {result.problems[0]}{rest}")
+    case = result.case_id or "-"
     console.print(
-        f"{result.status:<15} {text(result.case_id)}  {text(result.media_id)}  "
-        f"{text(result.mime)}  {text(result.path)}"
+        f"{result.status:<15} {text(case)}  {text(result.media_id)}  "
+        f"{text(result.mime)}  {text(result.path)}{_seen_summary(result)}"
     )
+
+
+# Cases named on one result line; ``show`` and --json list them all.
+SEEN_ON_A_LINE = 3
+# Match methods that mean the same file or the very same pixels (match.index).
+IDENTICAL = ("sha256", "pixels")
+
+
+def _seen_summary(result: IntakeResult) -> str:
+    """``  identical to MC-2026-0002 (DecontextualizedContent, approved)``, or nothing."""
+    named: dict[str, str] = {}
+    for seen in result.seen_before:
+        how = "identical to" if seen["method"] in IDENTICAL else "copy of"
+        if result.case_id is None:
+            how = "held by"
+        named.setdefault(seen["case_id"] or "", f"{how} {_seen_case(seen)}")
+    if not named:
+        return ""
+    shown = list(named.values())[:SEEN_ON_A_LINE]
+    more = len(named) - len(shown)
+    return "  " + ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+def _seen_case(seen: dict) -> str:
+    return f"{text(seen['case_id'] or 'no case')} ({text(verdict_text(seen['verdict']))})"
 
 
 @click.command()
@@ -332,7 +390,11 @@ def _print_media(media: dict) -> None:
 def _seen_row(seen: dict) -> tuple[str, str]:
     frame = "" if seen["frame_time_s"] is None else f" at {timestamp(seen['frame_time_s'])}"
     how = f"{seen['method']}, distance {seen['distance']:g}"
-    return seen["case_id"], f"media {seen['media_id']}{frame} ({how})"
+    title = f"{seen['case_title']}  " if seen["case_title"] else ""
+    verdict = verdict_text(seen["verdict"])
+    return seen[
+        "case_id"
+    ] or "no case", f"{title}{verdict}  media {seen['media_id']}{frame} ({how})"
 
 
 def _section(title: str, rows: list[tuple[str, object]]) -> None:

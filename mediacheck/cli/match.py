@@ -60,10 +60,20 @@ def _print_result(result: FileMatches) -> None:
     for m in result.matches:
         frame = "" if m.frame_time_s is None else f" at {timestamp(m.frame_time_s)}"
         console.print(
-            f"  {text(m.case_id)}  {text(m.title)}  ({text(m.verdict)})  "
-            f"{m.kind} {m.media_id}{frame}  {m.method} distance {m.distance:g} "
-            f"score {m.score:.2f}"
+            f"  {text(m.case_id or 'no case')}  {text(m.case_title)}  "
+            f"({text(verdict_text(m.verdict))})  {m.kind} {m.media_id}{frame}  "
+            f"{m.method} distance {m.distance:g} score {m.score:.2f}"
         )
+
+
+# The rating of media without an approved verdict, restated so that --help does not
+# import the review rules (tests/test_startup.py compares them).
+UNVERIFIED = "Unverified"
+
+
+def verdict_text(verdict: str) -> str:
+    """A seen-before item's final verdict as people read it: approved, or Unverified."""
+    return verdict if verdict == UNVERIFIED else f"{verdict}, approved"
 
 
 COMMANDS = [match]

@@ -20,8 +20,21 @@ if TYPE_CHECKING:
 CASE_STATUSES = ("open", "in-review", "closed")
 
 
+def _desk(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return config.desk_prefix(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
 def store_options(func):
-    """--store, --db and --user, set once per desk through the environment."""
+    """--store, --db, --user and --desk, set once per desk through the environment.
+
+    A command's CASE argument (or ``--case``), passed as ``case_id``, is taken in any
+    letter case: case ids are capitals (MC-2026-0001), so ``mc-2026-0001`` names it too.
+    """
 
     @click.option(
         "--store",
@@ -40,20 +53,33 @@ def store_options(func):
         envvar="MEDIACHECK_USER",
         help="Who is acting [env MEDIACHECK_USER; default the OS login].",
     )
+    @click.option(
+        "--desk",
+        envvar="MEDIACHECK_DESK",
+        callback=_desk,
+        help="Prefix of the case ids this desk numbers, 1 to 8 letters or digits "
+        f"[env MEDIACHECK_DESK; default {config.DEFAULT_DESK}].",
+    )
     @functools.wraps(func)
-    def wrapper(*args, store, db_url, user, **kwargs):
-        settings = config.resolve(store=store, db_url=db_url, user=user)
+    def wrapper(*args, store, db_url, user, desk, **kwargs):
+        settings = config.resolve(store=store, db_url=db_url, user=user, desk=desk)
+        if isinstance(kwargs.get("case_id"), str):
+            kwargs["case_id"] = kwargs["case_id"].strip().upper()
         return func(*args, settings=settings, **kwargs)
 
     return wrapper
 
 
-def open_store(settings: config.Settings, check_schema: bool = True) -> Store:
-    """The command's store; its database connections are closed when the command ends."""
+def open_store(settings: config.Settings, check_schema: bool = True, create: bool = False) -> Store:
+    """The command's store; its database connections are closed when the command ends.
+
+    Only the commands that bring media in (intake, import) pass ``create``: any other on
+    a mistyped ``--store`` fails instead of showing an empty archive.
+    """
     # Imported here: SQLAlchemy costs start-up time that --help and bad options need not pay.
     from mediacheck.store.database import Store
 
-    store = Store.open(settings, check_schema=check_schema)
+    store = Store.open(settings, check_schema=check_schema, create=create)
     click.get_current_context().call_on_close(store.engine.dispose)
     return store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -80,16 +80,49 @@ def error_line(message: str) -> None:
     err_console.print(f"[red]error:[/red] {text(message)}")
 
 
+def warning_line(message: str) -> None:
+    """A file only partly read: kept and described, but something in it could not be."""
+    err_console.print(f"[yellow]warning:[/yellow] {text(message)}")
+
+
 def note_line(message: str) -> None:
     """Something to know that is no failure (stderr, like errors: never among results)."""
     err_console.print(f"[yellow]note:[/yellow] {text(message)}")
 
 
+class Ticks:
+    """What ``progress`` yields: ``step`` once per item, with the lines it prints."""
+
+    def __init__(self, bar: Any = None, task: Any = None):
+        self._bar, self._task = bar, task
+
+    def step(self, show: Callable[[], None] | None = None) -> None:
+        """One item done; ``show`` prints its result lines, never onto the bar.
+
+        When results and the bar share a terminal, the bar is taken off the screen
+        while they print and drawn again below them.
+        """
+        if self._bar is None:
+            if show is not None:
+                show()
+            return
+        if show is not None and console.is_terminal:
+            self._bar.stop()  # transient: erases the bar, leaving the cursor at its start
+            try:
+                show()
+                console.file.flush()
+            finally:
+                self._bar.start()
+        elif show is not None:
+            show()
+        self._bar.advance(self._task)
+
+
 @contextmanager
-def progress(total: int, label: str) -> Iterator[Any]:
+def progress(total: int, label: str) -> Iterator[Ticks]:
     """A progress bar on a terminal; silent when stderr is piped or redirected."""
     if not err_console.is_terminal or total < 2:
-        yield lambda: None
+        yield Ticks()
         return
     from rich.progress import (
         BarColumn,
@@ -106,5 +139,4 @@ def progress(total: int, label: str) -> Iterator[Any]:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err_console.rich(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
+        yield Ticks(bar, bar.add_task(label, total=total))

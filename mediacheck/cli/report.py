@@ -146,7 +146,7 @@ def import_command(path, max_size, as_json, settings):
     from mediacheck.publish import bundle
 
     limits = bundle.Limits(max_bytes=max_size * MEGABYTE if max_size else None)
-    result = bundle.import_bundle(open_store(settings), path, settings.user, limits)
+    result = bundle.import_bundle(open_store(settings, create=True), path, settings.user, limits)
     if as_json:
         print_json(asdict(result))
         return

@@ -11,12 +11,18 @@ from mediacheck.store.models import FingerprintRow, SeenBefore
 
 
 def intake_look_up(
-    archive: ArchiveSearch, media_id: str, probes: Sequence[tuple[float | None, Probe]]
-) -> tuple[list[FingerprintRow], list[SeenBefore]]:
-    """The fingerprint rows of a new media item and what the archive holds of it."""
-    found = archive.describe(archive.search([probe for _, probe in probes]))
+    archive: ArchiveSearch,
+    media_id: str,
+    probes: Sequence[tuple[float | None, Probe]],
+    case_id: str | None = None,
+) -> tuple[list[FingerprintRow], list[ArchiveMatch]]:
+    """The fingerprint rows of a new media item and what the archive holds of it.
+
+    Matches in ``case_id`` (the case the item joins) are left out.
+    """
+    found = archive.describe(archive.search([probe for _, probe in probes]), case_id)
     prints = [(time_s, probe.print) for time_s, probe in probes]
-    return fingerprint_rows(media_id, prints), seen_before_rows(found)
+    return fingerprint_rows(media_id, prints), found
 
 
 def fingerprint_rows(

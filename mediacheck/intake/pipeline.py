@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from mediacheck.findings.base import analysis_failed
 from mediacheck.findings.service import finding_row, finding_rows
 from mediacheck.history import chain as history
 from mediacheck.intake.bounds import Bounds
-from mediacheck.intake.collect import InputFile, collect_files, storable_name
+from mediacheck.intake.collect import InputFile, collect, collect_files, storable_name
 from mediacheck.intake.describe import (
     STORE_ERRNOS,
     Analysis,
@@ -37,7 +37,7 @@ from mediacheck.intake.describe import (
     describe,
     stopped,
 )
-from mediacheck.intake.match_rows import fingerprint_rows, intake_look_up
+from mediacheck.intake.match_rows import fingerprint_rows, intake_look_up, seen_before_rows
 from mediacheck.intake.workers import Pool, Stopped
 from mediacheck.match import search as seen
 from mediacheck.store.blobs import StoredBlob
@@ -45,11 +45,11 @@ from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from mediacheck.store.ids import new_media_id
 from mediacheck.store.media import MediaIntake
-from mediacheck.store.models import Case, CaseMedia, FindingRow, Media
+from mediacheck.store.models import Case, CaseMedia, FindingRow, FingerprintRow, Media
 
 DEFAULT_BOUNDS = Bounds()
 
-__all__ = ["Bounds", "IntakeRequest", "IntakeResult", "collect_files", "intake"]
+__all__ = ["Bounds", "IntakeRequest", "IntakeResult", "collect", "collect_files", "intake"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,16 @@ class IntakeRequest:
     one_case: bool = False  # ...unless all files go into one new case
     fields: CaseFields = CaseFields()
     quick: bool = False  # leave the slow pixel forensics to a later ``analyze``
+    new_case: bool = False  # bytes the store holds go into a new case all the same
+
+    @property
+    def adds_known(self) -> bool:
+        """Whether bytes the store already holds are added to a case, or only reported.
+
+        Taking in a file again is no new story: it joins a case only when one is named
+        (``case_id`` given by the user, not made by ``one_case``) or ``new_case`` asks.
+        """
+        return self.new_case or (self.case_id is not None and not self.one_case)
 
     @property
     def skipped_checks(self) -> tuple[str, ...]:
@@ -69,15 +79,18 @@ class IntakeRequest:
 class IntakeResult:
     path: str
     status: str  # added, already-stored or error
-    case_id: str | None = None
+    case_id: str | None = None  # None: bytes the store holds, added to no case
     media_id: str | None = None
     sha256: str | None = None
     kind: str | None = None
     mime: str | None = None
     error: str | None = None
+    cases: list[str] = field(default_factory=list)  # other cases that held these bytes
+    seen_before: list[dict[str, Any]] = field(default_factory=list)  # ArchiveMatch.document()
+    problems: list[str] = field(default_factory=list)  # what could not be read, if not fatal
 
 
-# What a file becomes before it is recorded: one of these three.
+# What a file becomes before it is recorded: one of these four.
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,15 @@ class KnownMedia:
     problem: str | None  # why this intake's findings are incomplete
 
 
-Prepared = Unreadable | NewMedia | KnownMedia
+@dataclass(frozen=True)
+class Held:
+    """Bytes the store already holds, taken in again without a case to add them to."""
+
+    shown: str
+    media: Media
+
+
+Prepared = Unreadable | NewMedia | KnownMedia | Held
 
 
 @dataclass(frozen=True)
@@ -221,6 +242,8 @@ def prepare(
     # Bytes new to the store cannot be known media. Others most likely are; if not,
     # an earlier intake was stopped between copying them and recording them.
     known = store.media_by_sha256(blob.sha256) if blob.existed else None
+    if known is not None and not request.adds_known:
+        return Held(shown, known)
     if known is None:
         ticket = pool.submit(describe, store.blobs, blob, link, claims, skip)
     else:
@@ -265,9 +288,15 @@ def record(
     """Search the archive for a prepared file, store it in its case and log the event."""
     if isinstance(prepared, Unreadable):
         return prepared.result
+    if isinstance(prepared, Held):
+        return _held(archive, prepared.shown, prepared.media)
     prepared.link.case_id = request.case_id or ""
     if isinstance(prepared, KnownMedia):
-        return _record_known(store, prepared, request)
+        return _record_known(store, archive, prepared, request)
+    earlier = None if request.adds_known else store.media_by_sha256(prepared.blob.sha256)
+    if earlier is not None:
+        _place(store, prepared.blob)  # the same bytes came earlier in this batch: drops the copy
+        return _held(archive, prepared.shown, earlier)
     try:
         return _record_new(store, archive, prepared, request)
     except MediacheckError:
@@ -282,12 +311,29 @@ def record(
         return _record_new(store, archive, fallback, request)
 
 
-def _record_known(store: Store, prepared: KnownMedia, request: IntakeRequest) -> IntakeResult:
+def _held(archive: seen.ArchiveSearch, shown: str, media: Media) -> IntakeResult:
+    """Bytes the store holds, added to no case: the cases that hold them, nothing written."""
+    holders = archive.identical(media.id)
+    result = _result(shown, None, media, "already-stored", _problem(media), holders)
+    result.cases = list(dict.fromkeys(m.case_id for m in holders if m.case_id))
+    return result
+
+
+def _record_known(
+    store: Store, archive: seen.ArchiveSearch, prepared: KnownMedia, request: IntakeRequest
+) -> IntakeResult:
     link, media = prepared.link, prepared.media
-    recorded = replace(_recording(request, link, media), findings=prepared.findings)
+    holders = archive.identical(media.id, exclude_case=request.case_id)
+    recorded = replace(
+        _recording(request, link, media),
+        findings=prepared.findings,
+        seen_before=seen_before_rows(holders),
+    )
     case_id, stored, _ = store.add_media_to_case(recorded)
     fatal = prepared.problem or _problem(stored)
-    return _result(prepared.shown, case_id, stored, "already-stored", fatal)
+    result = _result(prepared.shown, case_id, stored, "already-stored", fatal, holders)
+    result.cases = list(dict.fromkeys(m.case_id for m in holders if m.case_id))
+    return result
 
 
 def _record_new(
@@ -295,19 +341,21 @@ def _record_new(
 ) -> IntakeResult:
     link, described = prepared.link, prepared.described
     media = described.media
-    prints, seen_rows = _look_up(archive, described)
+    prints, found = _look_up(archive, described, request.case_id)
     _place(store, prepared.blob)
     recorded = replace(
         _recording(request, link, media),
         keyframes=described.keyframes,
         fingerprints=prints,
-        seen_before=seen_rows,
+        seen_before=seen_before_rows(found),
         findings=described.findings,
     )
     case_id, stored, _ = store.add_media_to_case(recorded)
-    status = "added" if stored is media else "already-stored"  # another desk was quicker
-    fatal = described.fatal if stored is media else _problem(stored)
-    return _result(prepared.shown, case_id, stored, status, fatal)
+    if stored is not media:  # another desk was quicker
+        return _result(prepared.shown, case_id, stored, "already-stored", _problem(stored), found)
+    result = _result(prepared.shown, case_id, stored, "added", described.fatal, found)
+    result.problems = [] if described.fatal else list(media.errors)
+    return result
 
 
 def _place(store: Store, blob: StoredBlob) -> None:
@@ -324,12 +372,19 @@ def _place(store: Store, blob: StoredBlob) -> None:
         raise _store_error(store, exc) from exc
 
 
-def _look_up(archive: seen.ArchiveSearch, described: Described) -> tuple[list[Any], list[Any]]:
-    """The fingerprint rows and archive matches of new media; a failed search is recorded."""
+def _look_up(
+    archive: seen.ArchiveSearch, described: Described, case_id: str | None
+) -> tuple[list[FingerprintRow], list[seen.ArchiveMatch]]:
+    """The fingerprint rows and archive matches of new media; a failed search is recorded.
+
+    Matches in ``case_id``, the case the media joins, are no news and are left out.
+    """
     media = described.media
     search = Analysis(media.kind, media.mime, {})
     found = search.guarded(
-        "archive search", lambda: intake_look_up(archive, media.id, described.probes), None
+        "archive search",
+        lambda: intake_look_up(archive, media.id, described.probes, case_id),
+        None,
     )
     if found is not None:
         return found
@@ -344,7 +399,14 @@ def _look_up(archive: seen.ArchiveSearch, described: Described) -> tuple[list[An
     return search.guarded("fingerprints", lambda: fingerprint_rows(media.id, prints), []), []
 
 
-def _result(shown: str, case_id: str, media: Media, status: str, fatal: str | None) -> IntakeResult:
+def _result(
+    shown: str,
+    case_id: str | None,
+    media: Media,
+    status: str,
+    fatal: str | None,
+    found: Iterable[seen.ArchiveMatch] = (),
+) -> IntakeResult:
     return IntakeResult(
         path=shown,
         status="error" if fatal else status,
@@ -354,6 +416,7 @@ def _result(shown: str, case_id: str, media: Media, status: str, fatal: str | No
         kind=media.kind,
         mime=media.mime,
         error=f"{shown}: {fatal}" if fatal else None,
+        seen_before=[m.document() for m in found],
     )
 
 

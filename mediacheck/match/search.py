@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -75,11 +75,13 @@ class ArchiveReads(Protocol):
 
     def media_by_sha256(self, sha256: str) -> ArchivedMedia | None: ...
 
-    def first_cases(
+    def media_cases(
         self, media_ids: Sequence[str]
-    ) -> Mapping[str, tuple[ArchivedMedia, ArchivedCase | None]]: ...
+    ) -> Mapping[str, tuple[ArchivedMedia, Sequence[ArchivedCase]]]: ...
 
-    def verdicts(self, case_id: str | None = None) -> Sequence[ratings.Rated]: ...
+    def final_verdicts(
+        self, case_ids: Collection[str]
+    ) -> Mapping[tuple[str, str], ratings.Rated]: ...
 
 
 class StoredFrame(Protocol):
@@ -102,11 +104,15 @@ class PictureOf:
 
 @dataclass(frozen=True)
 class ArchiveMatch:
-    """A match as the desk sees it: which case holds the media, and why it matched."""
+    """A match as the desk sees it: a case that holds the media, its verdict, why it matched.
+
+    ``verdict`` is the final (approved) rating of that media item in that case, or
+    Unverified.
+    """
 
     case_id: str | None
-    title: str | None
-    verdict: str | None
+    case_title: str | None
+    verdict: str
     media_id: str
     sha256: str
     kind: str
@@ -116,9 +122,14 @@ class ArchiveMatch:
     frame_time_s: float | None
 
     def document(self) -> dict:
-        """The ``match --json`` fields."""
-        fields = ("case_id", "media_id", "sha256", "kind", "method", "distance", "score")
-        return {name: getattr(self, name) for name in fields} | {"frame_time_s": self.frame_time_s}
+        """The ``match --json`` fields (and those of intake's ``seen_before``)."""
+        fields = ("case_id", "case_title", "verdict", "media_id", "sha256", "kind", "method")
+        found = {name: getattr(self, name) for name in fields}
+        return found | {
+            "distance": self.distance,
+            "score": self.score,
+            "frame_time_s": self.frame_time_s,
+        }
 
 
 @dataclass(frozen=True)
@@ -179,36 +190,56 @@ class ArchiveSearch:
         if sha256 is not None:
             same = self.store.media_by_sha256(sha256)
             if same is not None:
-                found = best_per_media([Match(same.id, None, "sha256", 0.0, 1.0), *found])
+                found = best_per_media([_identical(same.id), *found])
         return found
 
-    def describe(self, matches: Iterable[Match]) -> list[ArchiveMatch]:
-        """Matches with the case, title and verdict of the media they point to."""
+    def identical(self, media_id: str, exclude_case: str | None = None) -> list[ArchiveMatch]:
+        """The cases that hold these very bytes (but ``exclude_case``), as sha256 matches."""
+        return self.describe([_identical(media_id)], exclude_case)
+
+    def describe(
+        self, matches: Iterable[Match], exclude_case: str | None = None
+    ) -> list[ArchiveMatch]:
+        """Matches named by every case that holds their media, with its title and verdict.
+
+        ``exclude_case`` is the case the searched file belongs to: its own items are
+        never shown as seen before.
+        """
         matches = list(matches)
-        context = self.store.first_cases([m.media_id for m in matches])
+        held = self.store.media_cases([m.media_id for m in matches])
+        case_ids = {case.id for _, cases in held.values() for case in cases}
+        verdicts = self.store.final_verdicts(case_ids) if case_ids else {}
         described = []
         for match in matches:
-            media, case = context[match.media_id]
-            verdict = ratings.final_rating(self.store.verdicts(case.id)) if case else None
-            described.append(
-                ArchiveMatch(
-                    case_id=case.id if case else None,
-                    title=case.title if case else None,
-                    verdict=verdict,
-                    media_id=media.id,
-                    sha256=media.sha256,
-                    kind=media.kind,
-                    method=match.method,
-                    distance=match.distance,
-                    score=match.score,
-                    frame_time_s=match.frame_time_s,
+            media, cases = held[match.media_id]
+            holders: Sequence[ArchivedCase | None] = cases or [None]
+            for case in holders:
+                if case is not None and case.id == exclude_case:
+                    continue
+                final = verdicts.get((case.id, media.id)) if case else None
+                described.append(
+                    ArchiveMatch(
+                        case_id=case.id if case else None,
+                        case_title=case.title if case else None,
+                        verdict=final.rating if final else ratings.UNVERIFIED,
+                        media_id=media.id,
+                        sha256=media.sha256,
+                        kind=media.kind,
+                        method=match.method,
+                        distance=match.distance,
+                        score=match.score,
+                        frame_time_s=match.frame_time_s,
+                    )
                 )
-            )
         return described
 
     def _keypoints(self, keys: Sequence[int]) -> dict[int, Keypoints]:
         stored = self.store.sibling_fingerprints(keys, KEYPOINTS_KIND)
         return {key: Keypoints.from_bytes(data) for key, data in stored.items()}
+
+
+def _identical(media_id: str) -> Match:
+    return Match(media_id, None, "sha256", 0.0, 1.0)
 
 
 def match_files(store: ArchiveReads, paths: Iterable[Path]) -> Iterable[FileMatches]:

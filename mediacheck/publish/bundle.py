@@ -49,7 +49,7 @@ from mediacheck.publish.bundle_media import (
 from mediacheck.review import rules
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.database import Store
-from mediacheck.store.ids import CASE_PREFIX, new_media_id
+from mediacheck.store.ids import CaseNumber, new_media_id, parse_case_id
 from mediacheck.store.models import (
     Case,
     CaseMedia,
@@ -507,9 +507,10 @@ def _check_records(records: CaseRecords, manifest: dict[str, str]) -> None:
 
 
 def _check_ids(records: CaseRecords) -> None:
-    """Ids as this store would make them, and every row tied to the case and its media."""
+    """Ids as a desk would make them, and every row tied to the case and its media."""
     case = records.case
-    if case.id != f"{CASE_PREFIX}-{case.year}-{case.seq:04d}":
+    number = parse_case_id(case.id)  # any desk's prefix: bundles travel between desks
+    if number is None or CaseNumber(number.desk, case.year, case.seq).case_id != case.id:
         raise BundleError(f"records.json: case id {case.id!r} does not match its year and number")
     media = {m.id: m for m in records.media}
     if any(key != new_media_id(m.sha256) for key, m in media.items()):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -158,7 +157,7 @@ def media_document(store: Store, link: CaseMedia, media: Media) -> dict[str, Any
         "metadata": dict(media.meta),
         "errors": list(media.errors),
         **video_fields(store, media),
-        "seen_before": seen_before_documents(store, [media.id])[media.id],
+        "seen_before": seen_before_documents(store, link),
         "findings": [finding_document(f) for f in store.findings(link.case_id, media.id)],
     }
 
@@ -174,21 +173,42 @@ def finding_document(row: FindingRow) -> dict[str, Any]:
     }
 
 
-def seen_before_documents(store: Store, media_ids: Sequence[str]) -> dict[str, list[dict]]:
-    """``seen_before`` of each media object in ``show --json``, by media id."""
-    documents: dict[str, list[dict]] = {m: [] for m in media_ids}
-    for row, matched in store.seen_before(media_ids):
-        documents[row.media_id].append(
+def seen_before_documents(store: Store, link: CaseMedia) -> list[dict[str, Any]]:
+    """``seen_before`` of one media object in ``show --json``: what the archive held of it.
+
+    The matches recorded when the item was taken into this case, and those recorded
+    for it in other cases before that, each (media, case) once. Matches in this case
+    itself are never news; each names its case's title and the final verdict of the
+    matched item in that case (Unverified until one is approved).
+    """
+    rows = [
+        (row, matched, case)
+        for row, matched, case in store.seen_before([link.media_id])
+        if row.matched_case_id != link.case_id
+        and (row.case_id == link.case_id or row.at < link.added_at)
+    ]
+    rows.sort(key=lambda found: found[0].case_id != link.case_id)  # this case's own first
+    verdicts = store.final_verdicts(
+        {row.matched_case_id for row, _, _ in rows if row.matched_case_id}
+    )
+    documents: dict[tuple[str, str | None, float | None], dict[str, Any]] = {}
+    for row, matched, case in rows:
+        final = verdicts.get((row.matched_case_id or "", row.matched_media_id))
+        key = (row.matched_media_id, row.matched_case_id, row.frame_time_s)
+        documents.setdefault(
+            key,
             {
                 "case_id": row.matched_case_id,
+                "case_title": case.title if case else None,
+                "verdict": final.rating if final else ratings.UNVERIFIED,
                 "media_id": row.matched_media_id,
                 "sha256": matched.sha256,
                 "method": row.method,
                 "distance": row.distance,
                 "frame_time_s": row.frame_time_s,
-            }
+            },
         )
-    return documents
+    return list(documents.values())
 
 
 def video_fields(store: Store, media: Media) -> dict[str, Any]:

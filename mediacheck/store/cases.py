@@ -67,13 +67,13 @@ class CaseListing:
         return len(self.media_ids)
 
 
-def insert_case(session: Session, fields: CaseFields, user: str) -> Case:
-    year = datetime.now(UTC).year
-    case_id, seq = next_case_number(session, year)
+def insert_case(session: Session, fields: CaseFields, user: str, desk: str) -> Case:
+    """A new case numbered within the prefix ``desk``, with its ``case-created`` event."""
+    number = next_case_number(session, desk, datetime.now(UTC).year)
     case = Case(
-        id=case_id,
-        year=year,
-        seq=seq,
+        id=number.case_id,
+        year=number.year,
+        seq=number.seq,
         title=fields.title,
         claim=fields.claim,
         source_url=fields.source_url,

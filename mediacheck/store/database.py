@@ -35,7 +35,7 @@ from sqlalchemy.exc import (
 from sqlmodel import Session, create_engine
 
 from mediacheck.config import Settings
-from mediacheck.errors import ConcurrentUpdate, StoreError
+from mediacheck.errors import ConcurrentUpdate, StoreError, StoreMissing
 from mediacheck.store import cases, events, findings, fingerprints, ids, media, review, transfer
 from mediacheck.store import revisions as schema
 from mediacheck.store.blobs import BlobStore
@@ -74,22 +74,29 @@ class Store:
         self.engine = _make_engine(settings)
 
     @classmethod
-    def open(cls, settings: Settings, check_schema: bool = True) -> Store:
+    def open(cls, settings: Settings, check_schema: bool = True, create: bool = True) -> Store:
         """The store, its database built if empty; ``check_schema=False`` is for ``db`` commands.
 
-        A missing or empty database beside stored originals is refused, not rebuilt.
+        Without ``create`` a missing store folder or an empty database is refused
+        (``StoreMissing``) rather than made. A missing or empty database beside stored
+        originals is refused, never rebuilt.
         """
-        try:
-            settings.store.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the case store {settings.store}: {exc}") from exc
+        if create:
+            try:
+                settings.store.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the case store {settings.store}: {exc}") from exc
         store = cls(settings)
-        if check_schema:
+        if check_schema or not create:
             with store._database_errors():
                 found = _existing_schema(settings.db_url, store.engine)
+                if not settings.store.is_dir():
+                    raise StoreMissing(str(settings.store))
                 if found is None:
                     _refuse_beside_originals(store.blobs)
-                if found is None or found.current != found.head:
+                    if not create:
+                        raise StoreMissing(_where(settings))
+                if check_schema and (found is None or found.current != found.head):
                     schema.ensure(store.engine)
         return store
 
@@ -167,7 +174,8 @@ class Store:
     # Cases
 
     def create_case(self, fields: CaseFields, user: str) -> Case:
-        return self._retrying(lambda session: cases.insert_case(session, fields, user))
+        desk = self.settings.desk
+        return self._retrying(lambda session: cases.insert_case(session, fields, user, desk))
 
     def get_case(self, case_id: str) -> Case:
         return self._once(cases.get_case, case_id)
@@ -199,7 +207,8 @@ class Store:
 
         Returns the case id, the stored media and whether it is new to the case.
         """
-        return self._retrying(lambda session: media.add_media_to_case(session, intake))
+        desk = self.settings.desk
+        return self._retrying(lambda session: media.add_media_to_case(session, intake, desk))
 
     def case_media(self, case_id: str) -> list[tuple[CaseMedia, Media]]:
         return self._once(media.case_media, case_id)
@@ -227,13 +236,13 @@ class Store:
         """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
         return self._once(fingerprints.sibling_fingerprints, ids, kind)
 
-    def seen_before(self, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media]]:
-        """Matches recorded at intake for ``media_ids``, with the archive media they point to."""
+    def seen_before(self, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media, Case | None]]:
+        """Matches recorded at intake for ``media_ids``, with the archive media and case named."""
         return self._once(fingerprints.seen_before, media_ids)
 
-    def first_cases(self, media_ids: Sequence[str]) -> dict[str, tuple[Media, Case | None]]:
-        """Each media item with the case it was first taken into."""
-        return self._once(fingerprints.first_cases, media_ids)
+    def media_cases(self, media_ids: Sequence[str]) -> dict[str, tuple[Media, list[Case]]]:
+        """Each media item with every case that holds it, oldest membership first."""
+        return self._once(fingerprints.media_cases, media_ids)
 
     # Findings
 
@@ -262,13 +271,13 @@ class Store:
         """A case's verdicts (every case's without ``case_id``), oldest first."""
         return self._once(review.verdicts, case_id)
 
+    def final_verdicts(self, case_ids: Collection[str]) -> dict[tuple[str, str], Verdict]:
+        """(case id, media id) to the approved verdict that stands; absent: Unverified."""
+        return self._once(review.final_verdicts, case_ids)
+
     def record_verdict(self, case_id: str, step: VerdictStep) -> Verdict:
         """Propose, approve or reject under the case lock: one decision wins."""
         return self._once(review.record_verdict, case_id, step)
-
-    def final_verdicts(self, case_ids: Collection[str]) -> dict[tuple[str, str], Verdict]:
-        """(case id, media id): the newest approved verdict of that item; absent: Unverified."""
-        return self._once(review.final_verdicts, case_ids)
 
     # History
 
@@ -404,6 +413,14 @@ def _refuse_beside_originals(blobs: BlobStore) -> None:
     held = blobs.count_originals()
     if held:
         raise StoreError(f"the store holds {held} originals but its database is empty or missing")
+
+
+def _where(settings: Settings) -> str:
+    """The store a user would name: its folder, or the server whose database is empty."""
+    url = make_url(settings.db_url)
+    if url.get_backend_name() == "sqlite":
+        return str(settings.store)
+    return url.render_as_string(hide_password=True)
 
 
 def _existing_schema(db_url: str, engine: Engine) -> schema.SchemaState | None:

@@ -58,26 +58,30 @@ def sibling_fingerprints(session: Session, ids: Sequence[int], kind: str) -> dic
     return {row_id: bytes(bits) for row_id, bits in session.execute(query)}
 
 
-def seen_before(session: Session, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media]]:
-    """Matches recorded at intake for ``media_ids``, with the archive media they point to."""
+def seen_before(
+    session: Session, media_ids: Sequence[str]
+) -> list[tuple[SeenBefore, Media, Case | None]]:
+    """Matches recorded at intake for ``media_ids``, with the archive media and case they name."""
     query = (
-        select(SeenBefore, Media)
+        select(SeenBefore, Media, Case)
         .join(Media, col(SeenBefore.matched_media_id) == col(Media.id))
+        .outerjoin(Case, col(SeenBefore.matched_case_id) == col(Case.id))
         .where(col(SeenBefore.media_id).in_(list(media_ids)))
         .order_by(col(SeenBefore.id))
     )
-    return [(row, media) for row, media in session.exec(query)]
+    return [(row, media, case) for row, media, case in session.exec(query)]
 
 
-def first_cases(session: Session, media_ids: Sequence[str]) -> dict[str, tuple[Media, Case | None]]:
-    """Each media item with the case it was first taken into."""
+def media_cases(session: Session, media_ids: Sequence[str]) -> dict[str, tuple[Media, list[Case]]]:
+    """Each media item with every case that holds it, in the order it was taken into them."""
     media = session.exec(select(Media).where(col(Media.id).in_(list(media_ids)))).all()
     links = session.exec(
         select(CaseMedia, Case)
         .join(Case, col(CaseMedia.case_id) == col(Case.id))
         .where(col(CaseMedia.media_id).in_(list(media_ids)))
-        .order_by(col(CaseMedia.id).desc())
+        .order_by(col(CaseMedia.id))
     ).all()
-    # Newest link first, so the oldest one is written last and stays.
-    first = {link.media_id: case for link, case in links}
-    return {m.id: (m, first.get(m.id)) for m in media}
+    held: dict[str, list[Case]] = {m.id: [] for m in media}
+    for link, case in links:
+        held[link.media_id].append(case)
+    return {m.id: (m, held[m.id]) for m in media}

@@ -11,23 +11,46 @@ from sqlmodel import Session, col, select
 
 from mediacheck.store.models import Case
 
-CASE_PREFIX = "MC"
 MEDIA_ID_LENGTH = 16
+# A case id of any desk: its prefix, the year and the case's number in that year.
+CASE_ID = re.compile(r"([A-Z0-9]{1,8})-(\d{4})-(\d{4,})")
+
+
+@dataclass(frozen=True)
+class CaseNumber:
+    desk: str
+    year: int
+    seq: int
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.desk}-{self.year}-{self.seq:04d}"
+
+
+def parse_case_id(case_id: str) -> CaseNumber | None:
+    """The desk, year and number of a case id such as KYIV-2026-0012; None if it is not one."""
+    found = CASE_ID.fullmatch(case_id)
+    if found is None:
+        return None
+    return CaseNumber(found[1], int(found[2]), int(found[3]))
 
 
 def new_media_id(sha256: str) -> str:
     return sha256[:MEDIA_ID_LENGTH]
 
 
-def next_case_number(session: Session, year: int) -> tuple[str, int]:
-    """The id and sequence number of the next case of ``year``.
+def next_case_number(session: Session, desk: str, year: int) -> CaseNumber:
+    """The next case number of ``year`` within the desk prefix ``desk``.
 
-    Two desks can read the same maximum; the loser's insert breaks the unique
-    key and the store retries it (see ``Store._retrying``).
+    Cases imported from other desks keep their own prefix and never take this
+    desk's numbers. Two desks can read the same maximum; the loser's insert
+    breaks the primary key and the store retries it (see ``Store._retrying``).
     """
-    last = session.exec(select(func.max(col(Case.seq))).where(col(Case.year) == year)).one()
-    seq = (last or 0) + 1
-    return f"{CASE_PREFIX}-{year}-{seq:04d}", seq
+    query = select(func.max(col(Case.seq))).where(
+        col(Case.year) == year, col(Case.id).startswith(f"{desk}-{year}-")
+    )
+    last = session.exec(query).one()
+    return CaseNumber(desk, year, (last or 0) + 1)
 
 
 @dataclass(frozen=True)
@@ -44,7 +67,6 @@ class Race:
 # the case lock, so any other unique-key failure is a bug and is not retried.
 RACES = (
     Race("cases", ("id",), "case number"),
-    Race("cases", ("year", "seq"), "case number"),
     Race("media", ("id",), "media id"),
     Race("media", ("sha256",), "media id"),
 )

@@ -58,14 +58,17 @@ def get_media(session: Session, media_id: str) -> Media:
     raise MediaNotFound(media_id, detail)
 
 
-def add_media_to_case(session: Session, intake: MediaIntake) -> tuple[str, Media, bool]:
+def add_media_to_case(session: Session, intake: MediaIntake, desk: str) -> tuple[str, Media, bool]:
     """Store the media unless its bytes are known, add it to the case, log the event.
+
+    A new case is numbered within the prefix ``desk``.
 
     Returns the case id, the stored media and whether the membership is new.
     """
     membership = intake.membership
     if intake.case_id is None:
-        target = insert_case(session, intake.new_case or CaseFields(), membership.added_by).id
+        fields = intake.new_case or CaseFields()
+        target = insert_case(session, fields, membership.added_by, desk).id
     else:
         target = lock_case(session, intake.case_id).id
     stored = by_sha256(session, intake.media.sha256)

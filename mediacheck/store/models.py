@@ -20,9 +20,10 @@ CASE_STATUSES = ("open", "in-review", "closed")
 
 class Case(SQLModel, table=True):
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("year", "seq"),)
 
-    id: str = Field(primary_key=True, max_length=32)  # MC-2026-0001
+    # DESK-YEAR-SEQ (MC-2026-0001): numbered within the desk's prefix, so only the id is
+    # unique; two desks' cases of one year share sequence numbers.
+    id: str = Field(primary_key=True, max_length=32)
     year: int
     seq: int
     title: str | None = None
