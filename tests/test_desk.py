@@ -20,7 +20,7 @@ from tests.media import photo
 
 YEAR = datetime.now(UTC).year
 # The migration that numbers cases per desk, and the revision before it.
-BEFORE, PER_DESK = "0001", "0002"
+BEFORE, PER_DESK = "0002", "0003"
 
 
 def test_case_ids_of_any_desk_parse():
