@@ -518,6 +518,9 @@ def test_media_review_rates_each_item_alone_and_never_an_unrated_one(tmp_path, c
     doc = cli.json("show", case_id)
     assert check_media_review([only], doc) == only
     assert only["identifier"] == f"{case_id}/{first}"
+    markdown = cli("report", case_id, "--format", "md").stdout
+    assert "- **Rating:** DecontextualizedContent\n" in markdown
+    assert "- **Rating:** Unverified (newest: StagedContent proposed)\n" in markdown
 
     cli("verdict", "approve", case_id, user="bob")
     reviews = json.loads(cli("report", case_id, "--format", "mediareview").stdout)
@@ -577,6 +580,7 @@ def test_archive_csv_has_one_row_a_media_item_and_no_formulas(case_id, cli, tmp_
     assert row["make"] == "</td></tr></table><script>alert(4)</script>"
     assert row["software"] == "' onmouseover='alert(5)"
     assert (row["verdict"], row["verdict_state"]) == ("DecontextualizedContent", "approved")
+    assert row["final_verdict"] == row["media_final_verdict"] == "DecontextualizedContent"
     assert row["gps_longitude"] == "30.516666666666666"
 
 

@@ -158,9 +158,9 @@ def test_the_case_rating_rule(found, summary):
 
 def test_approving_without_media_decides_the_one_awaiting_review(cli, two):
     case_id, first, second = two
-    _propose(cli, case_id, "StagedContent", "--media", first)
     _propose(cli, case_id, "SatireOrParodyContent", "--media", second)
-    result = cli("verdict", "approve", case_id, user="bob", expect=2)
+    _propose(cli, case_id, "StagedContent", "--media", first)
+    result = cli("verdict", "approve", case_id, user="bob", expect=2)  # ids in the case's order
     assert result.stderr.splitlines()[-1] == (
         f"Error: {case_id} has proposals awaiting review for 2 media items: "
         f"choose one with --media: {first}, {second}"
@@ -183,8 +183,8 @@ def test_approving_without_media_decides_the_one_awaiting_review(cli, two):
     assert result.stderr == f"Error: {case_id} has no proposed verdict to review\n"
     events = cli.json("history", case_id)[-4:]
     assert [(e["action"], e["details"]["media_id"]) for e in events] == [
-        ("verdict-proposed", first),
         ("verdict-proposed", second),
+        ("verdict-proposed", first),
         ("verdict-approved", first),
         ("verdict-rejected", second),
     ]

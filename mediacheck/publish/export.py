@@ -49,6 +49,7 @@ MEDIA_COLUMNS = (
     "original_name",
     "added_by",
     "added_at",
+    "media_final_verdict",  # the item's own approved rating; final_verdict is the case's
 )
 SUMMARY_COLUMNS = ("captured_at", "make", "model", "software", "gps_latitude", "gps_longitude")
 COLUMNS = CASE_COLUMNS + MEDIA_COLUMNS + SUMMARY_COLUMNS
@@ -100,6 +101,7 @@ def csv_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         row = dict(case)
         row.update({k: media.get(k) for k in MEDIA_COLUMNS})
         row.update({k: summary.get(k) for k in SUMMARY_COLUMNS})
+        row["media_final_verdict"] = media.get("final_verdict")
         rows.append(row)
     return rows or [case]
 

@@ -144,7 +144,7 @@ def _awaiting_choice(
         raise MediaChoiceNeeded(
             f"{case_id} has proposals awaiting review for {len(waiting)} media items: "
             f"choose one with --media",
-            [m for m in waiting if m is not None],
+            [m for m in members if m in waiting],
         )
     if waiting:
         return waiting[0]
@@ -239,7 +239,8 @@ def check_status_change(
     verdicts: Sequence[Verdict],
     members: Sequence[str],
 ) -> None:
-    """Closing needs every item decided, reopening a decided case a reason: or ``reason``."""
+    """Refuse closing a case with an undecided item, or reopening one whose items all are
+    decided, unless ``reason`` says why."""
     if new is None or new == old or (reason and reason.strip()):
         return
     if new == "closed":
