@@ -134,7 +134,11 @@ def test_errors_naming_a_hostile_file_are_inert(cli, tmp_path):
     assert "junk\\x1b[2J\\n.zip" in refused.output
 
 
-def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
+def intake_on_a_terminal(tmp_path: Path, results_too: bool) -> tuple[int, bytes, str]:
+    """Three photos taken in with stderr on a pseudo-terminal, and stdout too if ``results_too``.
+
+    Returns the exit code, what went to a piped stdout, and what the terminal received.
+    """
     files = [photo(tmp_path / f"{i}.jpg", seed=i) for i in range(3)]
     env = {
         **os.environ,
@@ -142,12 +146,13 @@ def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
         "MEDIACHECK_USER": "alice",
         "MEDIACHECK_DATABASE_URL": "",
         "TERM": "xterm-256color",
+        "COLUMNS": "200",
     }
     terminal, its_side = pty.openpty()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "mediacheck", "intake", *map(str, files)],
-            stdout=subprocess.PIPE,
+            [sys.executable, "-m", "mediacheck", "intake", *map(str, files), "--jobs", "1"],
+            stdout=its_side if results_too else subprocess.PIPE,
             stderr=its_side,
             env=env,
             timeout=300,
@@ -155,9 +160,13 @@ def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
         )
     finally:
         os.close(its_side)
-    shown = _drain(terminal)
-    assert done.returncode == 0
-    results = done.stdout.decode()
+    return done.returncode, done.stdout or b"", _drain(terminal)
+
+
+def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
+    returncode, piped, shown = intake_on_a_terminal(tmp_path, results_too=False)
+    assert returncode == 0
+    results = piped.decode()
     assert [line.split()[0] for line in results.splitlines()] == ["added"] * 3
     assert "\x1b" not in results
     assert "Taking in" in shown
@@ -179,34 +188,14 @@ def _drain(fd: int) -> str:
 
 def test_results_never_stick_to_the_progress_bar_on_one_terminal(tmp_path):
     """stdout and stderr on the same terminal, as a fact-checker runs it."""
-    files = [photo(tmp_path / f"{i}.jpg", seed=i) for i in range(3)]
-    env = {
-        **os.environ,
-        "MEDIACHECK_HOME": str(tmp_path / "cases"),
-        "MEDIACHECK_USER": "alice",
-        "MEDIACHECK_DATABASE_URL": "",
-        "TERM": "xterm-256color",
-        "COLUMNS": "200",
-    }
-    terminal, its_side = pty.openpty()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "mediacheck", "intake", *map(str, files), "--jobs", "1"],
-            stdout=its_side,
-            stderr=its_side,
-            env=env,
-            timeout=300,
-            check=False,
-        )
-    finally:
-        os.close(its_side)
-    written = _drain(terminal)
-    assert done.returncode == 0
+    returncode, _, written = intake_on_a_terminal(tmp_path, results_too=True)
+    assert returncode == 0
     assert "Taking in" in written  # the bar was drawn...
     screen = [line.rstrip() for line in _screen(written) if line.strip()]
     # ...and what is left on the screen is the three result lines, each on its own.
     assert [line.split()[0] for line in screen] == ["added"] * 3, screen
-    assert [line.split()[4] for line in screen] == [str(f) for f in files]
+    names = [str(tmp_path / f"{i}.jpg") for i in range(3)]
+    assert [line.split()[4] for line in screen] == names
 
 
 CONTROL = re.compile(r"(\x1b\[[0-9;?]*[A-Za-z]|\r|\n)")
