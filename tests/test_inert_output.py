@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -133,7 +134,11 @@ def test_errors_naming_a_hostile_file_are_inert(cli, tmp_path):
     assert "junk\\x1b[2J\\n.zip" in refused.output
 
 
-def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
+def intake_on_a_terminal(tmp_path: Path, results_too: bool) -> tuple[int, bytes, str]:
+    """Three photos taken in with stderr on a pseudo-terminal, and stdout too if ``results_too``.
+
+    Returns the exit code, what went to a piped stdout, and what the terminal received.
+    """
     files = [photo(tmp_path / f"{i}.jpg", seed=i) for i in range(3)]
     env = {
         **os.environ,
@@ -141,12 +146,13 @@ def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
         "MEDIACHECK_USER": "alice",
         "MEDIACHECK_DATABASE_URL": "",
         "TERM": "xterm-256color",
+        "COLUMNS": "200",
     }
     terminal, its_side = pty.openpty()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "mediacheck", "intake", *map(str, files)],
-            stdout=subprocess.PIPE,
+            [sys.executable, "-m", "mediacheck", "intake", *map(str, files), "--jobs", "1"],
+            stdout=its_side if results_too else subprocess.PIPE,
             stderr=its_side,
             env=env,
             timeout=300,
@@ -154,9 +160,13 @@ def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
         )
     finally:
         os.close(its_side)
-    shown = _drain(terminal)
-    assert done.returncode == 0
-    results = done.stdout.decode()
+    return done.returncode, done.stdout or b"", _drain(terminal)
+
+
+def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
+    returncode, piped, shown = intake_on_a_terminal(tmp_path, results_too=False)
+    assert returncode == 0
+    results = piped.decode()
     assert [line.split()[0] for line in results.splitlines()] == ["added"] * 3
     assert "\x1b" not in results
     assert "Taking in" in shown
@@ -174,3 +184,39 @@ def _drain(fd: int) -> str:
         chunks.append(chunk)
     os.close(fd)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_results_never_stick_to_the_progress_bar_on_one_terminal(tmp_path):
+    """stdout and stderr on the same terminal, as a fact-checker runs it."""
+    returncode, _, written = intake_on_a_terminal(tmp_path, results_too=True)
+    assert returncode == 0
+    assert "Taking in" in written  # the bar was drawn...
+    screen = [line.rstrip() for line in _screen(written) if line.strip()]
+    # ...and what is left on the screen is the three result lines, each on its own.
+    assert [line.split()[0] for line in screen] == ["added"] * 3, screen
+    names = [str(tmp_path / f"{i}.jpg") for i in range(3)]
+    assert [line.split()[4] for line in screen] == names
+
+
+CONTROL = re.compile(r"(\x1b\[[0-9;?]*[A-Za-z]|\r|\n)")
+
+
+def _screen(written: str) -> list[str]:
+    """The lines a terminal shows after ``written``: carriage returns, line erases, cursor up."""
+    lines, row, col = [""], 0, 0
+    for token in CONTROL.split(written):
+        if token == "\r":
+            col = 0
+        elif token == "\n":
+            row, col = row + 1, 0
+            lines.extend([""] * (row + 1 - len(lines)))
+        elif token.startswith("\x1b["):
+            if token.endswith("K"):
+                lines[row] = "" if token == "\x1b[2K" else lines[row][:col]
+            elif token.endswith("A"):
+                row = max(0, row - int(token[2:-1] or 1))
+        elif token:
+            line = lines[row].ljust(col)
+            lines[row] = line[:col] + token + line[col + len(token) :]
+            col += len(token)
+    return lines

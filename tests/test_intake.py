@@ -16,6 +16,7 @@ from tests import bombs
 from tests.corpus import FILES, manifest, needs_corpus
 from tests.media import photo, png_bomb
 from tests.raws import RAWS, nef_with_preview, preview_jpeg
+from tests.video_clips import write_clip
 
 CANON = FILES / "exifr" / "canon-dslr.jpg"
 
@@ -56,6 +57,9 @@ def test_intake_one_file_with_case_fields(cli):
         "kind": "image",
         "mime": "image/jpeg",
         "error": None,
+        "cases": [],
+        "seen_before": [],
+        "problems": [],
     }
     doc = cli.json("show", result["case_id"])
     assert doc["title"] == "IVIC building hit"
@@ -99,10 +103,20 @@ def test_same_bytes_twice_is_already_stored_and_linked(cli, tmp_path):
     assert first["status"] == "added"
     assert second["status"] == "already-stored"
     assert second["media_id"] == first["media_id"]
-    assert third["status"] == "already-stored"
-    assert third["case_id"] != first["case_id"]
-    doc = cli.json("show", third["case_id"])
+    # Without --case the same bytes are no new story: reported, added to no case.
+    assert (third["status"], third["case_id"], third["cases"]) == (
+        "already-stored",
+        None,
+        [first["case_id"]],
+    )
+    assert len(cli.json("cases")) == 1
+    [fourth] = cli.json("intake", copy, "--new-case")
+    assert fourth["status"] == "already-stored"
+    assert fourth["case_id"] != first["case_id"]
+    doc = cli.json("show", fourth["case_id"])
     assert [m["original_name"] for m in doc["media"]] == ["copy-of-a.jpg"]
+    usage = cli("intake", copy, "--new-case", "--case", first["case_id"], expect=2)
+    assert "--case adds to an existing case" in usage.stderr
 
 
 def test_folder_into_existing_case_recurses_in_order(cli, tmp_path):
@@ -174,6 +188,7 @@ def test_bad_files_each_get_one_line_and_good_files_are_kept(cli, tmp_path):
     assert "decompression bomb refused" in out["06-bomb.png"]["error"]
     assert out["06-bomb.png"]["sha256"] is not None
     assert out["07-link.jpg"]["status"] == "already-stored"
+    assert out["07-link.jpg"]["cases"] == [out["01-good.jpg"]["case_id"]]
     assert out["nowhere.jpg"]["error"].endswith("nowhere.jpg: no such file or directory")
 
     human = cli("intake", folder / "02-empty.jpg", folder / "04-text.jpg", expect=1)
@@ -181,7 +196,8 @@ def test_bad_files_each_get_one_line_and_good_files_are_kept(cli, tmp_path):
     assert len(errors) == 2
     assert "Traceback" not in human.output
 
-    doc = cli.json("show", out["07-link.jpg"]["case_id"])
+    [linked] = cli.json("intake", folder / "07-link.jpg", "--new-case")
+    doc = cli.json("show", linked["case_id"])
     assert doc["media"][0]["was_symlink"] is True
 
 
@@ -249,7 +265,7 @@ def test_bad_option_values_are_usage_errors(cli, tmp_path):
     assert "LAT,LON" in cli("intake", pic, "--claimed-location", "north", expect=2).output
 
 
-def test_unknown_case_in_show_is_one_line(cli):
+def test_unknown_case_in_show_is_one_line(cli, store):
     result = cli("show", "MC-1999-0001", expect=1)
     assert result.stderr == "Error: no case 'MC-1999-0001' in this store\n"
 
@@ -304,3 +320,59 @@ def test_quick_intake_leaves_pixel_forensics_to_analyze(cli, tmp_path):
     cli("analyze", result["case_id"])
     codes = {f["code"] for f in cli.json("show", result["case_id"])["media"][0]["findings"]}
     assert "ela" in codes
+
+
+def test_system_files_are_skipped_counted_and_never_stored(cli, tmp_path):
+    folder = tmp_path / "from-a-mac"
+    (folder / ".git" / "objects").mkdir(parents=True)
+    (folder / ".git" / "objects" / "ab12").write_bytes(b"git object")
+    (folder / "sub").mkdir()
+    good = photo(folder / "strike.jpg")
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (folder / "sub" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "sub" / "desktop.ini").write_text("[.ShellClassInfo]\n")
+    (folder / "._strike.jpg").write_bytes(b"\0\5\26\7AppleDouble")
+    named = tmp_path / "thumbs.db"  # named on the command line, in Windows' lower case
+    named.write_bytes(b"\xd0\xcf\x11\xe0")
+
+    result = cli("intake", folder, named, "--json")
+
+    [only] = json.loads(result.stdout)
+    assert (only["path"], only["status"]) == (str(good), "added")
+    assert result.stderr == (
+        "note: skipped 6 system files (.git, .DS_Store, ._*, Thumbs.db, desktop.ini)\n"
+    )
+    assert cli.json("show", only["case_id"])["media"][0]["original_name"] == "strike.jpg"
+    assert len(cli.json("cases")) == 1
+    assert cli("intake", folder / ".DS_Store").stderr == "note: skipped 1 system file (.DS_Store)\n"
+    assert cli("intake", folder / ".git" / "objects").stdout == ""
+
+
+def test_a_truncated_picture_is_reported_once(cli, tmp_path):
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(photo(tmp_path / "whole.jpg").read_bytes()[:4000])
+    result = cli("intake", cut, expect=1)
+    assert result.stderr == f"error: {cut}: picture is truncated: hashed the part that decodes\n"
+    assert result.stdout.startswith("error           MC-")
+    [media] = cli.json("show", result.stdout.split()[1])["media"]
+    assert [e for e in media["errors"] if "truncated" in e] == [
+        "picture is truncated: hashed the part that decodes"
+    ]
+
+
+def test_a_truncated_video_gets_its_one_warning_line(cli, tmp_path):
+    whole = write_clip(tmp_path / "whole.mkv", seconds=6)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = cli("intake", cut, whole, "--jobs", "1")
+    [first, second] = result.stdout.splitlines()
+    assert first.startswith("added ") and first.endswith(str(cut))
+    case_id = first.split()[1]
+    [media] = cli.json("show", case_id)["media"]
+    assert len(media["errors"]) == 2 and "truncated" in media["errors"][0]
+    assert result.stderr == (
+        f"warning: {cut}: partly read: {media['errors'][0]} "
+        f"(and 1 more: mediacheck show {case_id})\n"
+    )
+    [json_result, _] = cli.json("intake", cut, whole)  # the same bytes again: no new case
+    assert (json_result["case_id"], json_result["problems"]) == (None, media["errors"])

@@ -55,6 +55,7 @@ def store_options(func):
     )
     @click.option(
         "--desk",
+        metavar="PREFIX",
         envvar="MEDIACHECK_DESK",
         callback=_desk,
         help="Prefix of the case ids this desk numbers, 1 to 8 letters or digits "

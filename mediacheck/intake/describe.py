@@ -283,6 +283,12 @@ def new_media(blobs: BlobStore, blob: StoredBlob, analysis: Analysis, name: str)
 
 
 def _errors(analysis: Analysis) -> list[str]:
-    """The analysis's errors, the fatal one first."""
-    fatal = [analysis.fatal] if analysis.fatal else []
-    return [*fatal, *(error for error in analysis.errors if error not in fatal)]
+    """The analysis's errors, the fatal one first; an error it already states is not repeated.
+
+    The fatal line is often an error with what it meant for the file ("picture is
+    truncated: hashed the part that decodes"): the error alone would say it twice.
+    """
+    fatal = analysis.fatal
+    if not fatal:
+        return list(analysis.errors)
+    return [fatal, *(error for error in analysis.errors if not fatal.startswith(error))]

@@ -351,11 +351,11 @@ def _record_new(
         findings=described.findings,
     )
     case_id, stored, _ = store.add_media_to_case(recorded)
-    if stored is not media:  # another desk was quicker
+    if case_id is None:  # another desk stored these bytes first, and they make no case
+        return _held(archive, prepared.shown, stored)
+    if stored is not media:  # another desk was quicker, and this intake names a case
         return _result(prepared.shown, case_id, stored, "already-stored", _problem(stored), found)
-    result = _result(prepared.shown, case_id, stored, "added", described.fatal, found)
-    result.problems = [] if described.fatal else list(media.errors)
-    return result
+    return _result(prepared.shown, case_id, stored, "added", described.fatal, found)
 
 
 def _place(store: Store, blob: StoredBlob) -> None:
@@ -417,6 +417,7 @@ def _result(
         mime=media.mime,
         error=f"{shown}: {fatal}" if fatal else None,
         seen_before=[m.document() for m in found],
+        problems=[] if fatal else list(media.errors),
     )
 
 
@@ -458,6 +459,7 @@ def _recording(request: IntakeRequest, link: CaseMedia, media: Media) -> MediaIn
         details=_event_details(link, media),
         case_id=request.case_id,
         new_case=_new_case_fields(request, link.original_name),
+        only_new=not request.adds_known,
     )
 
 

@@ -202,10 +202,11 @@ class Store:
         """Media by its id, its full SHA-256 or an unambiguous prefix of either."""
         return self._once(media.get_media, media_id)
 
-    def add_media_to_case(self, intake: MediaIntake) -> tuple[str, Media, bool]:
+    def add_media_to_case(self, intake: MediaIntake) -> tuple[str | None, Media, bool]:
         """Store one file's intake, add it to its case and log it (see ``MediaIntake``).
 
-        Returns the case id, the stored media and whether it is new to the case.
+        Returns the case id (None: known bytes that make no case), the stored media and
+        whether it is new to the case.
         """
         desk = self.settings.desk
         return self._retrying(lambda session: media.add_media_to_case(session, intake, desk))

@@ -30,7 +30,8 @@ class MediaIntake:
     media row; ``seen_before`` (archive media it was found to be a copy of) is
     recorded with a ``seen-before`` event, and the ``findings`` worked out
     against this case's claims with the membership. ``details`` are the
-    ``media-added`` event's.
+    ``media-added`` event's. With ``only_new`` and no ``case_id``, bytes the store
+    holds by the time the transaction runs (another desk was quicker) make no case.
     """
 
     media: Media
@@ -42,6 +43,7 @@ class MediaIntake:
     fingerprints: Sequence[FingerprintRow] = ()
     seen_before: Sequence[SeenBefore] = ()
     findings: Sequence[FindingRow] = ()
+    only_new: bool = False
 
 
 def by_sha256(session: Session, sha256: str) -> Media | None:
@@ -58,20 +60,25 @@ def get_media(session: Session, media_id: str) -> Media:
     raise MediaNotFound(media_id, detail)
 
 
-def add_media_to_case(session: Session, intake: MediaIntake, desk: str) -> tuple[str, Media, bool]:
+def add_media_to_case(
+    session: Session, intake: MediaIntake, desk: str
+) -> tuple[str | None, Media, bool]:
     """Store the media unless its bytes are known, add it to the case, log the event.
 
     A new case is numbered within the prefix ``desk``.
 
-    Returns the case id, the stored media and whether the membership is new.
+    Returns the case id (None: known bytes, ``only_new``), the stored media and
+    whether the membership is new.
     """
     membership = intake.membership
-    if intake.case_id is None:
-        fields = intake.new_case or CaseFields()
-        target = insert_case(session, fields, membership.added_by, desk).id
-    else:
+    if intake.case_id is not None:
         target = lock_case(session, intake.case_id).id
     stored = by_sha256(session, intake.media.sha256)
+    if intake.case_id is None:
+        if stored is not None and intake.only_new:
+            return None, stored, False
+        fields = intake.new_case or CaseFields()
+        target = insert_case(session, fields, membership.added_by, desk).id
     if stored is None:
         session.add(intake.media)
         session.flush()
