@@ -229,6 +229,7 @@ def show(case_id, as_json, settings):
 
 
 def _print_case(doc: dict) -> None:
+    _print_integrity(doc["integrity"], doc["case_id"])
     console.print(f"[bold]{text(doc['case_id'])}[/bold]  {text(doc['title'])}")
     for label, key in (
         ("claim", "claim"),
@@ -243,11 +244,33 @@ def _print_case(doc: dict) -> None:
             console.print(f"  {label:<10} {text(doc[key])}")
     if doc["tags"]:
         console.print(f"  {'tags':<10} {text(', '.join(doc['tags']))}")
-    _print_verdict(doc["verdict"], doc["final_verdict"])
+    if doc["integrity"]["ok"]:
+        _print_verdict(doc["verdict"], doc["final_verdict"])
+    else:
+        _print_unverifiable(doc["verdict"])
     for note in doc["notes"]:
         _print_note(note)
     for media in doc["media"]:
         _print_media(media)
+
+
+def _print_integrity(integrity: dict, case_id: str) -> None:
+    """A red banner above a case that fails its integrity check, naming each problem."""
+    if integrity["ok"]:
+        return
+    count = len(integrity["problems"])
+    console.print(
+        f"[bold white on red] INTEGRITY CHECK FAILED: {count} problem{'s' if count != 1 else ''}"
+        " - this case is not as recorded; its verdict cannot be trusted [/bold white on red]"
+    )
+    for problem in integrity["problems"]:
+        console.print(f"[red]  {text(problem['message'])}[/red]")
+    console.print(f"[red]  run: mediacheck verify {text(case_id)}[/red]")
+
+
+def _print_unverifiable(verdict: dict) -> None:
+    stored = _verdict_label(verdict["rating"], verdict["state"])
+    console.print(f"  {'verdict':<10} [bold red]unverifiable[/bold red] (recorded: {text(stored)})")
 
 
 def _verdict_label(rating: str, state: str | None) -> str:

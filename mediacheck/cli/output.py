@@ -85,6 +85,11 @@ def note_line(message: str) -> None:
     err_console.print(f"[yellow]note:[/yellow] {text(message)}")
 
 
+def warning_line(message: str) -> None:
+    """Something wrong that did not stop the command (stderr, like errors)."""
+    err_console.print(f"[bold red]warning:[/bold red] {text(message)}")
+
+
 @contextmanager
 def progress(total: int, label: str) -> Iterator[Any]:
     """A progress bar on a terminal; silent when stderr is piped or redirected."""

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mediacheck.errors import CaseNotFound
+from mediacheck.integrity import verify as integrity
 from mediacheck.review import ratings, rules
 
 if TYPE_CHECKING:
@@ -42,8 +44,11 @@ def case_fields(case: Case) -> dict[str, Any]:
 
 
 def case_document(store: Store, case_id: str) -> dict[str, Any]:
+    """The case as data, checked first: ``integrity`` says whether verify finds it intact."""
+    checked = integrity.integrity_document(integrity.verify(store, case_id))
     case = store.get_case(case_id)
     doc = case_fields(case)
+    doc["integrity"] = checked
     verdicts = store.verdicts(case_id)
     doc["verdict"] = rules.verdict_document(ratings.current_verdict(verdicts))
     doc["final_verdict"] = ratings.final_rating(verdicts)
@@ -147,18 +152,32 @@ def finding_document(row: FindingRow) -> dict[str, Any]:
 def seen_before_documents(store: Store, media_ids: Sequence[str]) -> dict[str, list[dict]]:
     """``seen_before`` of each media object in ``show --json``, by media id."""
     documents: dict[str, list[dict]] = {m: [] for m in media_ids}
-    for row, matched in store.seen_before(media_ids):
+    rows = store.seen_before(media_ids)
+    cases = {row.matched_case_id for row, _ in rows if row.matched_case_id}
+    titles = {case_id: _title(store, case_id) for case_id in cases}
+    verdicts = store.final_verdicts(cases)
+    for row, matched in rows:
+        final = verdicts.get((row.matched_case_id or "", row.matched_media_id))
         documents[row.media_id].append(
             {
                 "case_id": row.matched_case_id,
+                "case_title": titles.get(row.matched_case_id or ""),
                 "media_id": row.matched_media_id,
                 "sha256": matched.sha256,
                 "method": row.method,
                 "distance": row.distance,
                 "frame_time_s": row.frame_time_s,
+                "verdict": final.rating if final else ratings.UNVERIFIED,
             }
         )
     return documents
+
+
+def _title(store: Store, case_id: str) -> str | None:
+    try:
+        return store.get_case(case_id).title
+    except CaseNotFound:  # a row edited to name no case: verify names it, show goes on
+        return None
 
 
 def video_fields(store: Store, media: Media) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -205,6 +205,10 @@ class Store:
     def all_media(self) -> list[Media]:
         return self._once(media.all_media)
 
+    def cases_holding(self, media_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The ids of the cases that hold each of ``media_ids``, sorted."""
+        return self._once(media.cases_holding, media_ids)
+
     # Fingerprints and matches (recycled media)
 
     def fingerprint_rows(self, kind: str, after_id: int = 0) -> list[IndexRow]:
@@ -256,6 +260,10 @@ class Store:
     def verdicts(self, case_id: str | None = None) -> list[Verdict]:
         """A case's verdicts (every case's without ``case_id``), oldest first."""
         return self._once(review.verdicts, case_id)
+
+    def final_verdicts(self, case_ids: Collection[str]) -> dict[tuple[str, str], Verdict]:
+        """(case id, media id) to the approved verdict that stands for that media item."""
+        return self._once(review.final_verdicts, case_ids)
 
     def record_verdict(self, case_id: str, step: VerdictStep) -> Verdict:
         """Propose, approve or reject under the case lock: one decision wins."""

@@ -7,14 +7,14 @@ transaction that holds the case lock, so two desks can never both decide.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
 from mediacheck.errors import InvalidValue
 from mediacheck.store.events import append_event, lock_case
-from mediacheck.store.models import Note, Verdict
+from mediacheck.store.models import CaseMedia, Note, Verdict
 
 
 class VerdictStep(Protocol):
@@ -60,6 +60,27 @@ def verdicts(session: Session, case_id: str | None) -> list[Verdict]:
     if case_id is not None:
         query = query.where(col(Verdict.case_id) == case_id)
     return list(session.exec(query))
+
+
+def final_verdicts(session: Session, case_ids: Collection[str]) -> dict[tuple[str, str], Verdict]:
+    """(case id, media id) to the newest approved verdict of that media item in that case.
+
+    Verdicts are still per case: the case's newest approved verdict applies to
+    each of its media. Absent keys are Unverified.
+    """
+    wanted = list(case_ids)
+    approved = session.exec(
+        select(Verdict)
+        .where(col(Verdict.case_id).in_(wanted), col(Verdict.state) == "approved")
+        .order_by(col(Verdict.id))
+    )
+    newest = {verdict.case_id: verdict for verdict in approved}
+    members = session.exec(
+        select(col(CaseMedia.case_id), col(CaseMedia.media_id)).where(
+            col(CaseMedia.case_id).in_(list(newest))
+        )
+    )
+    return {(case_id, media_id): newest[case_id] for case_id, media_id in members}
 
 
 def record_verdict(session: Session, case_id: str, step: VerdictStep) -> Verdict:
