@@ -173,3 +173,20 @@ def test_a_shared_original_is_a_problem_of_every_case_that_holds_it(cli, story, 
     assert [(p["media_id"], p["case_id"], p["case_ids"]) for p in later] == [
         (story.strike["media_id"], story.later, both)
     ]
+
+
+def test_a_refusal_names_the_first_problem_and_counts_the_others(cli, story, store, store_dir):
+    flip_a_byte(store_dir, story.strike["sha256"])
+    edit_verdicts(store)
+
+    refused = cli("report", story.earlier, "--format", "mediareview", expect=1)
+
+    assert refused.stderr.startswith(
+        f"Error: {story.earlier} not published: it fails its integrity check: original "
+        f"{story.strike['media_id']} was altered: "
+    )
+    assert refused.stderr.endswith(
+        f" (and 1 more problem; run `mediacheck verify {story.earlier}`)\n"
+    )
+    human = cli("show", story.earlier).stdout
+    assert human.startswith(" INTEGRITY CHECK FAILED: 2 problems - ")

@@ -22,6 +22,7 @@ from mediacheck.publish import export as archive
 from mediacheck.publish import mediareview, reports
 from mediacheck.review import ratings
 from mediacheck.store.database import Store
+from mediacheck.store.models import KeyframeRow
 from tests.media import photo
 
 SCRIPT = '<script>document.title="pwned"</script>'
@@ -567,3 +568,41 @@ def test_export_usage_errors(cli, tmp_path):
     assert "give either CASE or --all" in both.stderr
     fmt = cli("export", "MC-2026-0001", "--format", "csv", "-o", out, expect=2)
     assert "--format goes with --all" in fmt.stderr
+
+
+def test_a_sighting_of_an_archive_video_shows_the_keyframe_nearest_the_match(cli, store, tmp_path):
+    [archive] = cli.json("intake", photo(tmp_path / "clip.jpg"), "--title", "<i>Archive</i>")
+    sha = archive["sha256"]
+    folder = store.root / "derived" / sha[:2] / sha
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = [(200, 100), (100, 200), (120, 120)]  # each frame told apart by its shape
+    with store.session() as session:
+        for idx, size in enumerate(sizes):
+            photo(folder / f"k{idx}.jpg", size=size, seed=idx)
+            path = f"derived/{sha[:2]}/{sha}/k{idx}.jpg"
+            session.add(
+                KeyframeRow(media_id=archive["media_id"], idx=idx, time_s=idx * 2.0, path=path)
+            )
+    match = {
+        "case_id": archive["case_id"],
+        "case_title": "<i>Archive</i>",
+        "media_id": archive["media_id"],
+        "sha256": sha,
+        "method": "pdq",
+        "distance": 20,
+        "frame_time_s": 2.4,
+        "verdict": "StagedContent",
+    }
+    media = {"media_id": "new1", "sha256": "ab" * 32, "kind": "image", "original_name": "n.jpg"}
+
+    page = Page(reports.render_html(store, _document(media=[media | {"seen_before": [match]}])))
+
+    [(_, picture)] = [(t, a) for t, a in page.tags if (a.get("alt") or "").startswith("archive: ")]
+    assert picture["alt"] == f"archive: {archive['case_id']} keyframe at 2.00 s"
+    data = base64.b64decode(picture["src"].split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.size == (100, 200)
+    text = " ".join(" ".join(page.text).split())
+    assert f"of {archive['case_id']} “<i>Archive</i>”" in text
+    assert "StagedContent, approved" in text
+    assert "at 2.4 s of the archive video" in text
