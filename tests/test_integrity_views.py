@@ -37,18 +37,26 @@ def test_an_intact_case_says_so_and_shows_its_verdict(cli, story):
     assert "intact: originals, history and records as recorded" in "".join(Page(html).text)
 
 
-def test_an_altered_original_puts_a_banner_on_show_and_every_report(cli, story, store_dir):
+def test_an_altered_original_puts_a_banner_on_show_and_every_report(
+    cli, story, store_dir, tmp_path
+):
     flip_a_byte(store_dir, story.reshared["sha256"])
     path = original_path(store_dir, story.reshared["sha256"])
     problems = cli.json("verify", story.later, expect=1)["problems"]
 
     human = cli("show", story.later)  # exit code 0: the case was shown
+    written = cli("report", story.later, "-o", tmp_path / "r.html")  # and so was the report
     shown = cli.json("show", story.later)
     report = json.loads(cli("report", story.later, "--format", "json").stdout)
     markdown = cli("report", story.later, "--format", "md").stdout
     html = cli("report", story.later).stdout
 
     [problem] = problems
+    assert written.stderr == (
+        f"warning: {story.later} fails its integrity check (1 problem): the report says so "
+        f"(run `mediacheck verify {story.later}`)\n"
+    )
+    assert written.stdout == f"{story.later}: html report written to {tmp_path / 'r.html'}\n"
     assert problem["message"].startswith(
         f"original {story.reshared['media_id']} was altered: {path} now has SHA-256 "
     )
@@ -139,7 +147,7 @@ def test_the_archive_export_names_each_tampered_case(cli, story, store, store_di
     data = cli.json("export", "--all", "--format", "csv", "-o", table)
 
     assert result.stderr.splitlines() == [
-        f"warning: {case} fails its integrity check: written with its problems "
+        f"warning: {case} fails its integrity check (1 problem): written with its problems "
         f"(run `mediacheck verify {case}`)"
         for case in (story.earlier, story.later)
     ]

@@ -50,8 +50,8 @@ def report(case_id, fmt, claim_review, review_url, output, settings):
     md is for pasting into newsroom tools; json is `show --json` plus the
     history; mediareview needs an approved verdict. The case is checked first,
     as `verify CASE` does: a case that fails shows a red banner and its verdict
-    as unverifiable (exit code 0: the report was rendered), and is never
-    published as MediaReview (exit code 1).
+    as unverifiable, with a warning on stderr (exit code 0: the report was
+    rendered), and is never published as MediaReview (exit code 1).
 
     \b
     Example:
@@ -70,11 +70,21 @@ def report(case_id, fmt, claim_review, review_url, output, settings):
         rendered = mediareview.to_json(review)
     else:
         rendered = reports.render(store, doc, fmt)
+        _warn_unverifiable(doc["case_id"], doc["integrity"]["problems"], "the report says so")
     if output is None:
         sys.stdout.write(rendered)
         return
     output.write_text(rendered, encoding="utf-8")
     console.print(f"{text(case_id)}: {fmt} report written to {text(output)}")
+
+
+def _warn_unverifiable(case_id: str, problems: list, consequence: str) -> None:
+    if problems:
+        count = len(problems)
+        warning_line(
+            f"{case_id} fails its integrity check ({count} problem{'s' if count != 1 else ''}): "
+            f"{consequence} (run `mediacheck verify {case_id}`)"
+        )
 
 
 def _refuse_unverifiable(case_id: str, problems: list, what: str) -> None:
@@ -135,11 +145,8 @@ def export(case_id, everything, fmt, output, as_json, settings):
     store = open_store(settings)
     if everything:
         written = archive.write_archive(store, output, fmt or "jsonl")
-        for problem_case in written.unverifiable:
-            warning_line(
-                f"{problem_case} fails its integrity check: written with its problems "
-                f"(run `mediacheck verify {problem_case}`)"
-            )
+        for problem_case, problems in written.unverifiable.items():
+            _warn_unverifiable(problem_case, problems, "written with its problems")
         result = {
             "path": str(output),
             "format": fmt or "jsonl",

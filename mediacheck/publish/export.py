@@ -63,8 +63,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 @dataclass
 class Written:
     count: int = 0  # lines or rows
-    unverifiable: list[str] = field(default_factory=list)  # cases that fail their check
-    problems: list[dict[str, Any]] = field(default_factory=list)  # theirs, as verify names them
+    # The cases that fail their check, with their problems as verify names them.
+    unverifiable: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[dict[str, Any]]:
+        return [problem for found in self.unverifiable.values() for problem in found]
 
 
 def write_archive(store: Store, out: Path, fmt: str) -> Written:
@@ -88,8 +92,7 @@ def write_archive(store: Store, out: Path, fmt: str) -> Written:
 def _checked(documents: Iterator[dict[str, Any]], written: Written) -> Iterator[dict[str, Any]]:
     for doc in documents:
         if not doc["integrity"]["ok"]:
-            written.unverifiable.append(doc["case_id"])
-            written.problems.extend(doc["integrity"]["problems"])
+            written.unverifiable[doc["case_id"]] = doc["integrity"]["problems"]
         yield doc
 
 
