@@ -212,7 +212,11 @@ def cases(status, tag, assignee, verdict, as_json, settings):
 @json_option
 @store_options
 def show(case_id, as_json, settings):
-    """Show everything known about a case.
+    """Show everything known about a case, checked first as `verify CASE` does.
+
+    A case that fails its check gets a red banner naming each problem, and its
+    verdict is shown as unverifiable (exit code 0: the case was shown; `--json`
+    has `integrity`).
 
     \b
     Example:
