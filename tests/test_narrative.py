@@ -99,6 +99,10 @@ def test_the_summary_counts_items_cases_and_verdicts():
     summary = overview.summarise(doc, untrusted={"MC-2026-0001"})
 
     assert (summary.items, summary.pictures, summary.videos, summary.seen_before) == (3, 2, 1, 2)
+    assert summary.kinds == "2 pictures, 1 video"
+    assert overview.Summary(items=2, pictures=1, videos=0, seen_before=0).kinds == (
+        "1 picture, 1 other file"
+    )
     assert summary.earlier_cases == [
         overview.EarlierCase("MC-2026-0001", None, "Unverifiable", 1),
         overview.EarlierCase("MC-2026-0002", "Strike", "X", 2),

@@ -42,6 +42,13 @@ class Summary:
     def verdict_label(self) -> str:
         return verdict_label(self.verdict)
 
+    @property
+    def kinds(self) -> str:
+        """ "2 pictures, 1 video": the kinds the case holds, none of them zero."""
+        others = self.items - self.pictures - self.videos
+        counts = ((self.pictures, "picture"), (self.videos, "video"), (others, "other file"))
+        return ", ".join(f"{n} {word}{'s' if n != 1 else ''}" for n, word in counts if n)
+
 
 def verdict_label(rating: str) -> str:
     """A rating as the summary states it: an approved rating says so."""
