@@ -249,3 +249,12 @@ def test_an_imported_case_verifies_although_its_records_are_renumbered(tmp_path)
     assert [n.id for n in target.notes(exported)] == [3, 4]
     report = verify.verify(target)
     assert (report.cases, report.problems) == (2, [])
+
+
+def test_the_cases_holding_many_media_are_found_in_batches(cli, case, store):
+    unknown = [f"{i:016x}" for i in range(1200)]  # more ids than one statement may bind
+
+    holding = store.cases_holding([*unknown, case["media_id"]])
+
+    assert holding[case["media_id"]] == [case["case_id"]]
+    assert all(holding[m] == [] for m in unknown) and len(holding) == 1201

@@ -78,7 +78,7 @@ def report(case_id, fmt, claim_review, review_url, output, settings):
     console.print(f"{text(case_id)}: {fmt} report written to {text(output)}")
 
 
-def _warn_unverifiable(case_id: str, problems: list, consequence: str) -> None:
+def _warn_unverifiable(case_id: str, problems: list[dict], consequence: str) -> None:
     if problems:
         count = len(problems)
         warning_line(
@@ -87,14 +87,13 @@ def _warn_unverifiable(case_id: str, problems: list, consequence: str) -> None:
         )
 
 
-def _refuse_unverifiable(case_id: str, problems: list, what: str) -> None:
-    """An IntegrityError naming the first problem, unless ``problems`` is empty."""
+def _refuse_unverifiable(case_id: str, problems: list[dict], what: str) -> None:
+    """An IntegrityError naming the first problem (``verify --json``'s), unless none."""
     if not problems:
         return
     from mediacheck.errors import IntegrityError
 
-    first = problems[0] if isinstance(problems[0], dict) else asdict(problems[0])
-    more = len(problems) - 1
+    first, more = problems[0], len(problems) - 1
     others = f"and {more} more problem{'s' if more != 1 else ''}; " if more else ""
     raise IntegrityError(
         f"{case_id} not {what}: it fails its integrity check: {first['message']} "
@@ -156,13 +155,10 @@ def export(case_id, everything, fmt, output, as_json, settings):
         unit = "lines" if result["format"] == "jsonl" else "rows"
         summary = f"{written.count} {unit} written to"
     else:
-        checked = verify(store, case_id)
-        _refuse_unverifiable(case_id, checked.problems, "exported")
+        checked = integrity_document(verify(store, case_id))
+        _refuse_unverifiable(case_id, checked["problems"], "exported")
         exported = bundle.export_case(store, case_id, output)
-        result = asdict(exported) | {
-            "path": str(exported.path),
-            "integrity": integrity_document(checked),
-        }
+        result = asdict(exported) | {"path": str(exported.path), "integrity": checked}
         summary = f"{case_id}: {exported.files} files ({exported.payload_bytes} bytes) written to"
     if as_json:
         print_json(result)
