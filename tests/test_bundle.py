@@ -144,6 +144,7 @@ def test_export_json_and_summary(tmp_path, cli):
         "path": str(path),
         "files": len(payload),
         "payload_bytes": size,
+        "integrity": {"ok": True, "problems": []},
     }
     assert (
         summary == f"{result['case_id']}: {len(payload)} files ({size} bytes) written to {path}\n"
@@ -162,8 +163,16 @@ def test_an_altered_or_missing_original_is_never_exported(tmp_path, cli, store):
     missing = cli("export", result["case_id"], "-o", out, expect=1)
 
     media_id = result["media_id"]
-    assert altered.stderr == f"Error: original {media_id} was altered: run `mediacheck verify`\n"
-    assert missing.stderr == f"Error: original {media_id} is missing: run `mediacheck verify`\n"
+    case_id, path = result["case_id"], original
+    assert altered.stderr.startswith(
+        f"Error: {case_id} not exported: it fails its integrity check: original {media_id} "
+        f"was altered: {path} now has SHA-256 "
+    )
+    assert altered.stderr.endswith(f" (run `mediacheck verify {case_id}`)\n")
+    assert missing.stderr == (
+        f"Error: {case_id} not exported: it fails its integrity check: original {media_id} "
+        f"is missing: {path} (run `mediacheck verify {case_id}`)\n"
+    )
     assert list(tmp_path.glob("*.zip")) == [] and list(tmp_path.glob(".export-*")) == []
 
 

@@ -24,6 +24,7 @@ import pytest
 import websocket
 
 from mediacheck.publish import reports
+from tests.story import seed_story, tamper
 from tests.test_reports import HOSTILE_TEXTS, hostile_case
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -205,3 +206,112 @@ def test_report_renders_without_console_errors_and_runs_no_script(tmp_path, stor
     (tmp_path / "report.png").write_bytes(page.screenshot)
     for hostile in HOSTILE_TEXTS:
         assert hostile in page.text
+
+
+# The 30-second report: laid out at a desk's 1280 px and on paper
+
+
+SCREEN_WIDTH = 1280
+# A4 less the 0.4 in margins Chromium prints with, at 96 px an inch.
+PRINT_WIDTH = round((8.27 - 0.8) * 96)
+# Each table header whose text runs over more than one line, unfolded as in print.
+WRAPPED_HEADERS = """(() => {
+    document.querySelectorAll("details").forEach((d) => { d.open = true; });
+    const range = document.createRange();
+    const headers = [...document.querySelectorAll("th")];
+    const wrapped = headers.flatMap((th) => {
+        range.selectNodeContents(th);
+        const height = range.getBoundingClientRect().height;
+        const style = getComputedStyle(th);
+        // "normal" line height: about 1.2 times the font size.
+        const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
+        return height > line * 1.5 ? [`${th.textContent} (${height}px of ${line}px lines)`] : [];
+    });
+    return {headers: headers.length, wrapped: wrapped};
+})()"""
+BANNER = """(() => {
+    const banner = document.querySelector("section.banner");
+    if (!banner) return null;
+    const first = document.querySelector("main").firstElementChild;
+    return {
+        first: banner === first,
+        top: banner.getBoundingClientRect().top + window.scrollY,
+        text: banner.innerText,
+        background: getComputedStyle(banner).backgroundColor,
+    };
+})()"""
+
+
+@dataclass
+class Layout:
+    headers: int
+    wrapped: list[str]
+    banner: dict | None
+    screenshot: Path
+
+
+def lay_out(tmp_path: Path, html: str, name: str) -> dict[str, Layout]:
+    """The page at 1280 px on screen and at A4 width in print, each with a screenshot."""
+    page_file = tmp_path / f"{name}.html"
+    page_file.write_text(html, encoding="utf-8")
+    layouts = {}
+    with chromium(tmp_path) as tools:
+        tools.call("Page.enable")
+        for medium, width in (("screen", SCREEN_WIDTH), ("print", PRINT_WIDTH)):
+            tools.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=900,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            tools.call("Emulation.setEmulatedMedia", media=medium)
+            tools.events.clear()
+            tools.call("Page.navigate", url=page_file.as_uri())
+            tools.wait_for("Page.loadEventFired")
+            measured = _evaluate(tools, WRAPPED_HEADERS)
+            shot = tools.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+            png = tmp_path / f"{name}-{medium}.png"
+            png.write_bytes(base64.b64decode(shot["data"]))
+            banner = _evaluate(tools, BANNER)
+            layouts[medium] = Layout(measured["headers"], measured["wrapped"], banner, png)
+    return layouts
+
+
+def test_a_wrapped_header_is_caught(tmp_path):
+    # The checker itself: a header squeezed onto two lines must fail the test below.
+    html = (
+        "<!DOCTYPE html><title>t</title><table style='width:120px'><tr>"
+        "<th style='white-space:normal'>a header far too long</th></tr></table>"
+    )
+    screen = lay_out(tmp_path, html, "squeezed")["screen"]
+    assert screen.headers == 1
+    assert len(screen.wrapped) == 1 and screen.wrapped[0].startswith("a header far too long")
+
+
+def test_the_report_of_a_tampered_store_at_1280_px_and_in_print(tmp_path, store, store_dir, cli):
+    story = seed_story(cli)
+    cli("note", story.later, "--engine", "google-lens", "Found on a 2019 news site")
+    tamper(store, store_dir, story)
+    html = reports.render_html(store, reports.report_document(store, story.later))
+
+    layouts = lay_out(tmp_path, html, "tampered")
+
+    for medium, layout in layouts.items():
+        assert layout.headers > 20, medium
+        assert layout.wrapped == [], medium
+        assert layout.banner is not None, medium
+        assert layout.banner["first"] and layout.banner["top"] < 40, medium
+        assert layout.banner["text"].startswith("Integrity check failed: 1 problem."), medium
+        assert layout.banner["background"] == "rgb(176, 0, 32)", medium
+        assert layout.screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_report_of_an_intact_case_has_no_banner(tmp_path, store, cli):
+    story = seed_story(cli)
+    html = reports.render_html(store, reports.report_document(store, story.later))
+
+    screen = lay_out(tmp_path, html, "intact")["screen"]
+
+    assert screen.banner is None
+    assert screen.wrapped == []

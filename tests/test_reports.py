@@ -22,6 +22,7 @@ from mediacheck.publish import export as archive
 from mediacheck.publish import mediareview, reports
 from mediacheck.review import ratings
 from mediacheck.store.database import Store
+from mediacheck.store.models import KeyframeRow
 from tests.media import photo
 
 SCRIPT = '<script>document.title="pwned"</script>'
@@ -85,7 +86,9 @@ SAFE_TAGS = {
     "figure",
     "figcaption",
     "ul",
+    "ol",
     "li",
+    "time",
     "footer",
     "br",
 }
@@ -185,8 +188,11 @@ def test_html_report_has_every_part(case_id, cli):
     page = Page(cli("report", case_id).stdout)
     text = " ".join(" ".join(page.text).split())
 
-    headings = [t for t in page.text if t in ("Verdict", "Reverse-search notes", "History")]
-    assert headings == ["Verdict", "Reverse-search notes", "History"]
+    headings = [
+        t for t in page.text if t in ("Summary", "Verdict", "Reverse-search notes", "History")
+    ]
+    # The summary's own "Verdict" row comes before the Verdict section.
+    assert headings == ["Summary", "Verdict", "Verdict", "Reverse-search notes", "History"]
     assert "DecontextualizedContent approved" in text
     assert "A 2019 fire in Kharkiv" in text
     assert "Approved" in text and "by bob" in text
@@ -347,6 +353,7 @@ def test_findings_keyframes_contact_sheet_and_seen_before_are_rendered(store):
 
     alts = page.values("img", "alt")
     assert alts == [
+        "new: clip.mp4",  # beside the archive's picture, which is not in this store
         "thumbnail of clip.mp4",  # its first keyframe
         "keyframe at 1.50 s",
         "contact sheet",
@@ -355,11 +362,12 @@ def test_findings_keyframes_contact_sheet_and_seen_before_are_rendered(store):
     text = " ".join(" ".join(page.text).split())
     assert "warning ela-hotspot Error levels differ" in text
     assert "ratio 0.4" in text
-    assert f"MC-2025-0001 ffee pdq 12 {'ff' * 32}" in text
+    # The store holds no case MC-2025-0001: its verdict cannot be cited.
+    assert "MC-2025-0001 Unverifiable ffee pdq 12" in text
     markdown = reports.render_markdown(_document(media=[media]))
     assert "- **warning** `ela-hotspot`: Error levels differ" in markdown
-    assert "- media `ffee` in case MC\\-2025\\-0001 by pdq, distance 12" not in markdown
-    assert "- media `ffee` in case MC-2025-0001 by pdq, distance 12" in markdown
+    assert "- media `ffee` in case MC\\-2025\\-0001 (Unverified) by pdq" not in markdown
+    assert "- media `ffee` in case MC-2025-0001 (Unverified) by pdq, distance 12\n" in markdown
 
 
 def test_markdown_report_escapes_hostile_text(case_id, cli):
@@ -373,7 +381,7 @@ def test_markdown_report_escapes_hostile_text(case_id, cli):
     assert "- make: \\</td\\>\\</tr\\>\\</table\\>\\<script\\>alert(4)\\</script\\>\n" in markdown
     assert "TinEye: \\<img src=x onerror=alert(10)\\>" in markdown
     assert re.search(r"(?<!\\)<(script|img)", markdown) is None
-    assert "| 5 |" in markdown and "| bob | verdict-approved |" in markdown
+    assert re.search(r"\n- \d\d:\d\d:\d\d bob approved DecontextualizedContent\n", markdown)
 
 
 def test_json_report_is_show_json_plus_history(case_id, cli):
@@ -553,7 +561,16 @@ def test_archive_jsonl_has_one_case_a_line(case_id, cli, tmp_path):
 
     assert (
         cli("export", "--all", "--format", "jsonl", "-o", out, "--json").stdout
-        == json.dumps({"path": str(out), "format": "jsonl", "count": 2}, indent=2) + "\n"
+        == json.dumps(
+            {
+                "path": str(out),
+                "format": "jsonl",
+                "count": 2,
+                "integrity": {"ok": True, "problems": []},
+            },
+            indent=2,
+        )
+        + "\n"
     )
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["title"] for line in lines] == ["<b>IVIC</b> hit", "second"]
@@ -597,3 +614,41 @@ def test_export_usage_errors(cli, tmp_path):
     assert "give either CASE or --all" in both.stderr
     fmt = cli("export", "MC-2026-0001", "--format", "csv", "-o", out, expect=2)
     assert "--format goes with --all" in fmt.stderr
+
+
+def test_a_sighting_of_an_archive_video_shows_the_keyframe_nearest_the_match(cli, store, tmp_path):
+    [archive] = cli.json("intake", photo(tmp_path / "clip.jpg"), "--title", "<i>Archive</i>")
+    sha = archive["sha256"]
+    folder = store.root / "derived" / sha[:2] / sha
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = [(200, 100), (100, 200), (120, 120)]  # each frame told apart by its shape
+    with store.session() as session:
+        for idx, size in enumerate(sizes):
+            photo(folder / f"k{idx}.jpg", size=size, seed=idx)
+            path = f"derived/{sha[:2]}/{sha}/k{idx}.jpg"
+            session.add(
+                KeyframeRow(media_id=archive["media_id"], idx=idx, time_s=idx * 2.0, path=path)
+            )
+    match = {
+        "case_id": archive["case_id"],
+        "case_title": "<i>Archive</i>",
+        "media_id": archive["media_id"],
+        "sha256": sha,
+        "method": "pdq",
+        "distance": 20,
+        "frame_time_s": 2.4,
+        "verdict": "StagedContent",
+    }
+    media = {"media_id": "new1", "sha256": "ab" * 32, "kind": "image", "original_name": "n.jpg"}
+
+    page = Page(reports.render_html(store, _document(media=[media | {"seen_before": [match]}])))
+
+    [(_, picture)] = [(t, a) for t, a in page.tags if (a.get("alt") or "").startswith("archive: ")]
+    assert picture["alt"] == f"archive: {archive['case_id']} keyframe at 2.00 s"
+    data = base64.b64decode(picture["src"].split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.size == (100, 200)
+    text = " ".join(" ".join(page.text).split())
+    assert f"of {archive['case_id']} “<i>Archive</i>”" in text
+    assert "StagedContent, approved" in text
+    assert "at 2.4 s of the archive video" in text

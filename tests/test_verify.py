@@ -72,9 +72,26 @@ def test_flipping_one_byte_of_an_original_is_detected(cli, case, store_dir):
     assert result.stdout.endswith(": 1 problems\n")
     out = cli.json("verify", case["case_id"], expect=1)
     assert out["ok"] is False
-    assert [(p["kind"], p["media_id"], p["case_id"]) for p in out["problems"]] == [
-        ("original", case["media_id"], None)
+    assert [(p["kind"], p["media_id"], p["case_id"], p["case_ids"]) for p in out["problems"]] == [
+        ("original", case["media_id"], case["case_id"], [case["case_id"]])
     ]
+
+
+def test_a_shared_original_names_every_case_that_holds_it(cli, case, store_dir, tmp_path):
+    [other] = cli.json("intake", photo(tmp_path / "other.jpg", seed=3))
+    cli("intake", tmp_path / "strike.jpg", "--case", other["case_id"])
+    _original(store_dir, case["sha256"]).unlink()
+    both = [case["case_id"], other["case_id"]]
+
+    [whole] = cli.json("verify", expect=1)["problems"]
+    [of_other] = cli.json("verify", other["case_id"], expect=1)["problems"]
+
+    assert (whole["media_id"], whole["case_id"], whole["case_ids"]) == (
+        case["media_id"],
+        case["case_id"],
+        both,
+    )
+    assert (of_other["case_id"], of_other["case_ids"]) == (other["case_id"], both)
 
 
 def test_a_missing_original_is_detected(cli, case, store_dir):
@@ -235,3 +252,12 @@ def test_an_imported_case_verifies_although_its_records_are_renumbered(tmp_path)
     assert [v.id for v in target.verdicts(exported)] == [2]
     report = verify.verify(target)
     assert (report.cases, report.problems) == (2, [])
+
+
+def test_the_cases_holding_many_media_are_found_in_batches(cli, case, store):
+    unknown = [f"{i:016x}" for i in range(1200)]  # more ids than one statement may bind
+
+    holding = store.cases_holding([*unknown, case["media_id"]])
+
+    assert holding[case["media_id"]] == [case["case_id"]]
+    assert all(holding[m] == [] for m in unknown) and len(holding) == 1201

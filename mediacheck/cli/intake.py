@@ -271,7 +271,11 @@ def cases(status, tag, assignee, verdict, as_json, settings):
 @json_option
 @store_options
 def show(case_id, as_json, settings):
-    """Show everything known about a case.
+    """Show everything known about a case, checked first as `verify CASE` does.
+
+    A case that fails its check gets a red banner naming each problem, and its
+    verdict is shown as unverifiable (exit code 0: the case was shown; `--json`
+    has `integrity`).
 
     \b
     Example:
@@ -288,6 +292,7 @@ def show(case_id, as_json, settings):
 
 
 def _print_case(doc: dict) -> None:
+    _print_integrity(doc["integrity"], doc["case_id"])
     console.print(f"[bold]{text(doc['case_id'])}[/bold]  {text(doc['title'])}")
     for label, key in (
         ("claim", "claim"),
@@ -302,11 +307,33 @@ def _print_case(doc: dict) -> None:
             console.print(f"  {label:<10} {text(doc[key])}")
     if doc["tags"]:
         console.print(f"  {'tags':<10} {text(', '.join(doc['tags']))}")
-    console.print(f"  {'verdict':<10} {text(_case_verdict(doc))}")
+    if doc["integrity"]["ok"]:
+        console.print(f"  {'verdict':<10} {text(_case_verdict(doc))}")
+    else:
+        _print_unverifiable(doc["verdict"])
     for note in doc["notes"]:
         _print_note(note)
     for media in doc["media"]:
-        _print_media(media)
+        _print_media(media, trusted=doc["integrity"]["ok"])
+
+
+def _print_integrity(integrity: dict, case_id: str) -> None:
+    """A red banner above a case that fails its integrity check, naming each problem."""
+    if integrity["ok"]:
+        return
+    count = len(integrity["problems"])
+    console.print(
+        f"[bold white on red] INTEGRITY CHECK FAILED: {count} problem{'s' if count != 1 else ''}"
+        " - this case is not as recorded; its verdict cannot be trusted [/bold white on red]"
+    )
+    for problem in integrity["problems"]:
+        console.print(f"[red]  {text(problem['message'])}[/red]")
+    console.print(f"[red]  run: mediacheck verify {text(case_id)}[/red]")
+
+
+def _print_unverifiable(verdict: dict) -> None:
+    stored = _verdict_label(verdict["rating"], verdict["state"])
+    console.print(f"  {'verdict':<10} [bold red]unverifiable[/bold red] (recorded: {text(stored)})")
 
 
 def _verdict_label(rating: str, state: str | None) -> str:
@@ -356,7 +383,7 @@ def _print_note(note: dict) -> None:
 SEVERITY_STYLE = {"warning": "bold red", "notice": "yellow", "info": "dim"}
 
 
-def _print_media(media: dict) -> None:
+def _print_media(media: dict, trusted: bool) -> None:
     console.print()
     console.print(
         f"[bold]media {text(media['media_id'])}[/bold]  {text(media['original_name'])}  "
@@ -364,7 +391,10 @@ def _print_media(media: dict) -> None:
     )
     _row("sha256", media["sha256"])
     _row("added", f"{media['added_at']} by {media['added_by']}")
-    _print_verdict(media["verdict"], media["final_verdict"])
+    if trusted:
+        _print_verdict(media["verdict"], media["final_verdict"])
+    else:
+        _print_unverifiable(media["verdict"])
     if media["width"]:
         _row("pixels", f"{media['width']} x {media['height']}")
     facts = {k: v for k, v in media["summary"].items() if v is not None}

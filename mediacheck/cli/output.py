@@ -81,7 +81,7 @@ def error_line(message: str) -> None:
 
 
 def warning_line(message: str) -> None:
-    """A file only partly read: kept and described, but something in it could not be."""
+    """Something wrong that did not stop the command (a file partly read, a case failing its check)."""
     err_console.print(f"[yellow]warning:[/yellow] {text(message)}")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from mediacheck.cli.options import URL, json_option, open_store, store_options
-from mediacheck.cli.output import console, print_json, text
+from mediacheck.cli.output import console, print_json, text, warning_line
 from mediacheck.publish.formats import ARCHIVE_FORMATS
 from mediacheck.publish.formats import REPORT_FORMATS as RENDERED_FORMATS
 
@@ -48,7 +48,10 @@ def report(case_id, fmt, claim_review, review_url, output, settings):
 
     HTML is one self-contained page (pictures embedded, no scripts, printable);
     md is for pasting into newsroom tools; json is `show --json` plus the
-    history; mediareview needs an approved verdict.
+    history; mediareview needs an approved verdict. The case is checked first,
+    as `verify CASE` does: a case that fails shows a red banner and its verdict
+    as unverifiable, with a warning on stderr (exit code 0: the report was
+    rendered), and is never published as MediaReview (exit code 1).
 
     \b
     Example:
@@ -62,15 +65,40 @@ def report(case_id, fmt, claim_review, review_url, output, settings):
     store = open_store(settings)
     doc = reports.report_document(store, case_id)
     if fmt == "mediareview":
+        _refuse_unverifiable(doc["case_id"], doc["integrity"]["problems"], "published")
         review = mediareview.media_review(doc, claim_review, review_url)
         rendered = mediareview.to_json(review)
     else:
         rendered = reports.render(store, doc, fmt)
+        _warn_unverifiable(doc["case_id"], doc["integrity"]["problems"], "the report says so")
     if output is None:
         sys.stdout.write(rendered)
         return
     output.write_text(rendered, encoding="utf-8")
     console.print(f"{text(case_id)}: {fmt} report written to {text(output)}")
+
+
+def _warn_unverifiable(case_id: str, problems: list[dict], consequence: str) -> None:
+    if problems:
+        count = len(problems)
+        warning_line(
+            f"{case_id} fails its integrity check ({count} problem{'s' if count != 1 else ''}): "
+            f"{consequence} (run `mediacheck verify {case_id}`)"
+        )
+
+
+def _refuse_unverifiable(case_id: str, problems: list[dict], what: str) -> None:
+    """An IntegrityError naming the first problem (``verify --json``'s), unless none."""
+    if not problems:
+        return
+    from mediacheck.errors import IntegrityError
+
+    first, more = problems[0], len(problems) - 1
+    others = f"and {more} more problem{'s' if more != 1 else ''}; " if more else ""
+    raise IntegrityError(
+        f"{case_id} not {what}: it fails its integrity check: {first['message']} "
+        f"({others}run `mediacheck verify {case_id}`)"
+    )
 
 
 @click.command()
@@ -95,6 +123,11 @@ def report(case_id, fmt, claim_review, review_url, output, settings):
 def export(case_id, everything, fmt, output, as_json, settings):
     """Export a case as a verifiable BagIt zip, or the whole archive as JSONL or CSV.
 
+    Every case is checked first, as `verify` does. A case that fails is never
+    exported as a bundle (exit code 1); in the archive it is written with its
+    problems (`integrity` in JSONL, `integrity_ok` and `integrity_problems` in
+    CSV) and named on stderr (exit code 0: the archive was written).
+
     \b
     Example:
         mediacheck export MC-2026-0002 -o MC-2026-0002.zip
@@ -104,17 +137,28 @@ def export(case_id, everything, fmt, output, as_json, settings):
         raise click.UsageError("give either CASE or --all")
     if fmt and not everything:
         raise click.UsageError("--format goes with --all; a case is exported as a zip bundle")
+    from mediacheck.integrity.verify import integrity_document, verify
     from mediacheck.publish import bundle
     from mediacheck.publish import export as archive
 
     store = open_store(settings)
     if everything:
-        count = archive.write_archive(store, output, fmt or "jsonl")
-        result = {"path": str(output), "format": fmt or "jsonl", "count": count}
-        summary = f"{count} {'lines' if result['format'] == 'jsonl' else 'rows'} written to"
+        written = archive.write_archive(store, output, fmt or "jsonl")
+        for problem_case, problems in written.unverifiable.items():
+            _warn_unverifiable(problem_case, problems, "written with its problems")
+        result = {
+            "path": str(output),
+            "format": fmt or "jsonl",
+            "count": written.count,
+            "integrity": {"ok": not written.problems, "problems": written.problems},
+        }
+        unit = "lines" if result["format"] == "jsonl" else "rows"
+        summary = f"{written.count} {unit} written to"
     else:
+        checked = integrity_document(verify(store, case_id))
+        _refuse_unverifiable(case_id, checked["problems"], "exported")
         exported = bundle.export_case(store, case_id, output)
-        result = asdict(exported) | {"path": str(exported.path)}
+        result = asdict(exported) | {"path": str(exported.path), "integrity": checked}
         summary = f"{case_id}: {exported.files} files ({exported.payload_bytes} bytes) written to"
     if as_json:
         print_json(result)

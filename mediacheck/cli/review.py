@@ -47,10 +47,14 @@ VERDICT_FILTER = RatingType(allow_unverified=True)
 @json_option
 @store_options
 def links(case_id, as_json, settings):
-    """Reverse-search links (Google Lens, Bing, Yandex, TinEye) for a case's media.
+    """Where to search for earlier copies: the post's address and each media item.
 
-    With the case's source URL, each engine's search-by-URL link; without one,
-    the stored original (or a video's keyframes) to upload on each engine.
+    The case's source URL (a post) gets page searches: Google and Bing for
+    pages quoting it, the Wayback Machine and archive.today for archived
+    copies. Each media item gets the files to upload to Google Lens, Bing,
+    Yandex and TinEye (the stored original and a video's keyframes) and, when
+    a note on it or the source URL is the address of an image file, each
+    engine's search-by-URL link. A post's address is never searched as an image.
 
     \b
     Example:
@@ -61,19 +65,36 @@ def links(case_id, as_json, settings):
 
     found = case_links(open_store(settings), case_id)
     if as_json:
-        print_json([asdict(item) for item in found])
+        print_json(asdict(found))
         return
-    if not found:
-        console.print(f"{text(case_id)} has no media to search for")
-    for item in found:
+    _print_links(found)
+
+
+def _print_links(found) -> None:
+    if found.page_searches:
+        console.print(f"[bold]search this page[/bold]  {text(found.source_url)}")
+        for page in found.page_searches:
+            console.print(f"  {page.name:<18} {text(page.url)}")
+    if not found.media:
+        console.print(f"{text(found.case_id)} has no media to search for")
+    for item in found.media:
         console.print(
             f"[bold]{text(item.media_id)}[/bold]  {text(item.original_name)}  {text(item.kind)}"
         )
-        if not item.source_url:
-            for path in item.searches[0].files:
-                console.print(f"  upload by hand     {text(path)}")
+        for label, path in zip(_file_labels(item), item.files, strict=True):
+            console.print(f"  {label:<18} {text(path)}")
+        if item.image_url:
+            console.print(
+                f"  {'image URL':<18} {text(item.image_url)} ({text(item.image_url_from)})"
+            )
         for search in item.searches:
             console.print(f"  {search.name:<18} {text(search.url or search.upload_page)}")
+
+
+def _file_labels(item) -> list[str]:
+    """ "upload" beside a picture's original; a video's is kept, its keyframes are uploaded."""
+    first = "upload" if item.kind == "image" else f"original {item.kind}"
+    return [first, *(["upload keyframe"] * (len(item.files) - 1))]
 
 
 @click.command()

@@ -14,8 +14,11 @@ is caught by its ``media-added`` event).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
+from mediacheck.errors import CaseNotFound
 from mediacheck.history import chain as history
 from mediacheck.review import rules as review
 from mediacheck.store.database import Store
@@ -24,11 +27,19 @@ from mediacheck.store.models import Case, CaseMedia, Event, Media, Note, Verdict
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing found wrong. ``case_ids``: every case it touches (an original shared by
+    several cases touches them all); ``case_id`` is the case checked, or the first of them."""
+
     kind: str  # original, history or record
     message: str
     case_id: str | None = None
     media_id: str | None = None
     seq: int | None = None
+    case_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.case_ids and self.case_id is not None:
+            object.__setattr__(self, "case_ids", (self.case_id,))
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,11 @@ class Report:
         return not self.problems
 
 
+def integrity_document(report: Report) -> dict[str, Any]:
+    """``integrity`` in ``show --json`` and reports: ``verify --json``'s verdict and problems."""
+    return {"ok": report.ok, "problems": [asdict(p) for p in report.problems]}
+
+
 def verify(store: Store, case_id: str | None = None) -> Report:
     """Check one case (its originals and history) or, without ``case_id``, the whole store.
 
@@ -67,18 +83,44 @@ def verify(store: Store, case_id: str | None = None) -> Report:
     else:
         cases = [store.get_case(case_id)]
         media = [m for _, m in store.case_media(case_id)]
+    holding = store.cases_holding([item.id for item in media])
     for item in media:
         report.originals += 1
-        report.problems.extend(check_original(store, item))
+        report.problems.extend(
+            _held(p, case_id, holding[item.id]) for p in check_original(store, item)
+        )
     for case in cases:
         events = store.events(case.id)
         report.cases += 1
         report.events += len(events)
-        report.problems.extend(check_history(case, events))
-        report.problems.extend(check_members(case.id, events, store.case_media(case.id)))
-        notes, verdicts = store.notes(case.id), store.verdicts(case.id)
-        report.problems.extend(check_records(case.id, events, notes, verdicts))
+        report.problems.extend(check_case(store, case, events))
     return report
+
+
+def check_case(store: Store, case: Case, events: list[Event] | None = None) -> list[Problem]:
+    """The case's chain and its rows against their events, without reading its originals."""
+    events = store.events(case.id) if events is None else events
+    notes, verdicts = store.notes(case.id), store.verdicts(case.id)
+    return [
+        *check_history(case, events),
+        *check_members(case.id, events, store.case_media(case.id)),
+        *check_records(case.id, events, notes, verdicts),
+    ]
+
+
+def untrusted_cases(store: Store, case_ids: Collection[str]) -> set[str]:
+    """The cases among ``case_ids`` whose history or rows were altered: their verdicts
+    cannot be cited. Cheap enough for every case a report names (no original is read)."""
+    untrusted = set()
+    for case_id in case_ids:
+        try:
+            case = store.get_case(case_id)
+        except CaseNotFound:
+            untrusted.add(case_id)
+            continue
+        if check_case(store, case):
+            untrusted.add(case_id)
+    return untrusted
 
 
 def check_original(store: Store, media: Media) -> list[Problem]:
@@ -107,6 +149,12 @@ def check_original(store: Store, media: Media) -> list[Problem]:
             )
         ]
     return []
+
+
+def _held(problem: Problem, checked: str | None, holding: list[str]) -> Problem:
+    """A media problem named by every case that holds the media, the checked case first."""
+    first = checked if checked in holding else (holding[0] if holding else None)
+    return replace(problem, case_id=first, case_ids=tuple(holding))
 
 
 def find_orphans(store: Store, stored: set[str], media: list[Media]) -> list[Orphan]:

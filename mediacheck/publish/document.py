@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mediacheck.integrity import verify as integrity
 from mediacheck.review import ratings, rules
 
 if TYPE_CHECKING:
@@ -47,11 +48,14 @@ def case_fields(case: Case) -> dict[str, Any]:
 def case_document(store: Store, case_id: str) -> dict[str, Any]:
     """The case, its verdicts, notes and media; each media object with its own verdict.
 
+    Checked first: ``integrity`` says whether verify finds the case intact.
     ``verdict`` is the case's newest verdict (of any item), ``final_verdicts`` each
     item's final rating and ``final_verdict`` their summary (``ratings.case_rating``).
     """
+    checked = integrity.integrity_document(integrity.verify(store, case_id))
     case = store.get_case(case_id)
     doc = case_fields(case)
+    doc["integrity"] = checked
     verdicts = store.verdicts(case_id)
     pairs = store.case_media(case_id)
     finals = final_ratings(store, {case_id: [media.id for _, media in pairs]})[case_id]

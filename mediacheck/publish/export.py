@@ -2,7 +2,8 @@
 
 JSON Lines: one case a line, the same document as ``report --format json``.
 CSV: one row a media item (a case without media still gets one row), with the
-case's fields repeated on each row.
+case's fields repeated on each row. Every case is checked as it is written: its
+integrity goes with it, and the cases that fail are named in the result.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,8 @@ CASE_COLUMNS = (
     "verdict",
     "verdict_state",
     "final_verdict",
+    "integrity_ok",
+    "integrity_problems",
 )
 MEDIA_COLUMNS = (
     "media_id",
@@ -57,20 +61,40 @@ COLUMNS = CASE_COLUMNS + MEDIA_COLUMNS + SUMMARY_COLUMNS
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_archive(store: Store, out: Path, fmt: str) -> int:
-    """Write every case to ``out``; returns the number of lines or rows written."""
-    documents = (reports.report_document(store, c.case.id) for c in store.list_cases())
+@dataclass
+class Written:
+    count: int = 0  # lines or rows
+    # The cases that fail their check, with their problems as verify names them.
+    unverifiable: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[dict[str, Any]]:
+        return [problem for found in self.unverifiable.values() for problem in found]
+
+
+def write_archive(store: Store, out: Path, fmt: str) -> Written:
+    """Write every case to ``out``: how many lines or rows, and which cases fail their check."""
+    written = Written()
+    documents = _checked(
+        (reports.report_document(store, c.case.id) for c in store.list_cases()), written
+    )
     out = Path(out)
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=".archive-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            count = (
-                _write_jsonl(handle, documents) if fmt == "jsonl" else _write_csv(handle, documents)
-            )
+            write = _write_jsonl if fmt == "jsonl" else _write_csv
+            written.count = write(handle, documents)
         os.replace(tmp_name, out)
     finally:
         Path(tmp_name).unlink(missing_ok=True)
-    return count
+    return written
+
+
+def _checked(documents: Iterator[dict[str, Any]], written: Written) -> Iterator[dict[str, Any]]:
+    for doc in documents:
+        if not doc["integrity"]["ok"]:
+            written.unverifiable[doc["case_id"]] = doc["integrity"]["problems"]
+        yield doc
 
 
 def _write_jsonl(handle, documents: Iterator[dict[str, Any]]) -> int:
@@ -109,6 +133,7 @@ def csv_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def _case_row(doc: dict[str, Any]) -> dict[str, Any]:
     location = doc.get("claimed_location") or {}
     verdict = doc.get("verdict") or {}
+    integrity = doc.get("integrity") or {}
     row = {k: doc.get(k) for k in CASE_COLUMNS}
     row.update(
         tags=";".join(doc.get("tags") or []),
@@ -116,6 +141,8 @@ def _case_row(doc: dict[str, Any]) -> dict[str, Any]:
         claimed_longitude=location.get("longitude"),
         verdict=verdict.get("rating"),
         verdict_state=verdict.get("state"),
+        integrity_ok=integrity.get("ok"),
+        integrity_problems=len(integrity["problems"]) if integrity else None,
     )
     return row
 

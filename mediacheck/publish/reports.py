@@ -1,7 +1,11 @@
 """Case reports: HTML a person would rather look at, Markdown to paste, JSON for tools.
 
 Every report is built from ``casefile.case_document`` plus the history, so each
-part of a case appears in the reports as soon as the document carries it. Every
+part of a case appears in the reports as soon as the document carries it. The
+HTML and Markdown reports open with what an editor needs in 30 seconds: a red
+banner when the case fails its integrity check, a summary (``overview``), each
+earlier sighting beside the new picture, and the history as sentences
+(``narrative``); the details follow. Every
 value that came from a file or a user is hostile: the HTML template escapes it,
 the page forbids scripts, pictures are re-encoded thumbnails (never the bytes
 of an original) and only http(s) URLs become links.
@@ -25,8 +29,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
 from mediacheck.history import chain as history
+from mediacheck.integrity import verify as integrity
 from mediacheck.media.pictures import open_picture
 from mediacheck.publish import document as casefile
+from mediacheck.publish import narrative, overview
 from mediacheck.store.database import Store
 
 THUMBNAIL_SIZE = 480
@@ -51,25 +57,49 @@ def render(store: Store, doc: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return render_json(doc)
     if fmt == "md":
-        return render_markdown(doc)
+        return render_markdown(doc, untrusted_matches(store, doc))
     return render_html(store, doc)
+
+
+def untrusted_matches(store: Store, doc: dict[str, Any]) -> frozenset[str]:
+    """The earlier cases the report cites whose history or rows were altered since."""
+    cited = {
+        str(match.get("case_id"))
+        for media in doc.get("media") or []
+        for match in overview.earlier_matches(doc, media)
+    }
+    return frozenset(integrity.untrusted_cases(store, cited))
 
 
 def render_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def render_markdown(doc: dict[str, Any]) -> str:
-    return _environment().get_template("report.md").render(case=doc, **_shared(doc))
+def render_markdown(doc: dict[str, Any], untrusted: frozenset[str] = frozenset()) -> str:
+    """``untrusted``: the earlier cases whose verdicts are not to be cited (see above)."""
+    return _environment().get_template("report.md").render(case=doc, **_shared(doc, untrusted))
 
 
 def render_html(store: Store, doc: dict[str, Any]) -> str:
+    untrusted = untrusted_matches(store, doc)
     media = [_media_view(store, item) for item in doc.get("media", [])]
+    sightings = [
+        _sighting(store, item, match)
+        for item in media
+        for match in overview.earlier_matches(doc, item["doc"])
+    ]
     css, css_hash = _stylesheet()
     return (
         _environment()
         .get_template("report.html")
-        .render(case=doc, media=media, css=css, css_hash=css_hash, **_shared(doc))
+        .render(
+            case=doc,
+            media=media,
+            sightings=sightings,
+            css=css,
+            css_hash=css_hash,
+            **_shared(doc, untrusted),
+        )
     )
 
 
@@ -135,12 +165,21 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _shared(doc: dict[str, Any]) -> dict[str, Any]:
+def _shared(doc: dict[str, Any], untrusted: frozenset[str]) -> dict[str, Any]:
     location = doc.get("claimed_location") or {}
+
+    def seen_verdict(match: dict[str, Any]) -> str:
+        return overview.cited_verdict(match, untrusted)
+
     return {
         "generated_at": history.now(),
         "claimed_map": map_url(location.get("latitude"), location.get("longitude")),
         "canonical_json": history.canonical_json,
+        "summary": overview.summarise(doc, untrusted),
+        "seen_verdict": seen_verdict,
+        "sentences": narrative.sentences(doc.get("history") or []),
+        "short_media": narrative.media,
+        "verdict_label": overview.verdict_label,
     }
 
 
@@ -164,6 +203,37 @@ def _media_view(store: Store, media: dict[str, Any]) -> dict[str, Any]:
         "map": map_url(summary.get("gps_latitude"), summary.get("gps_longitude")),
         "metadata": metadata_rows(media.get("metadata") or {}),
     }
+
+
+@dataclass
+class Sighting:
+    """One item of the case beside the archive picture it matched, and that case's verdict."""
+
+    media: dict[str, Any]  # the media document of this case's item
+    match: dict[str, Any]  # its seen_before entry
+    new_picture: str | None
+    archive_picture: str | None
+    archive_label: str  # what the archive picture is: the original, or a keyframe
+
+
+def _sighting(store: Store, item: dict[str, Any], match: dict[str, Any]) -> Sighting:
+    picture, label = _archive_picture(store, match)
+    return Sighting(item["doc"], match, item["thumbnail"], picture, label)
+
+
+def _archive_picture(store: Store, match: dict[str, Any]) -> tuple[str | None, str]:
+    """The matched archive picture: a video's keyframe nearest the match, else the original."""
+    media_id, sha256 = match.get("media_id"), match.get("sha256")
+    frames = store.keyframes(media_id) if isinstance(media_id, str) else []
+    if frames:
+        at = match.get("frame_time_s")
+        target = float(at) if isinstance(at, int | float) else 0.0
+        nearest = min(frames, key=lambda frame: abs(frame.time_s - target))
+        label = f"keyframe at {_seconds(nearest.time_s)}"
+        return _stored_picture(store, nearest.path, THUMBNAIL_SIZE), label
+    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        return None, "original"
+    return picture_uri(store.blobs.original_path(sha256), THUMBNAIL_SIZE), "original"
 
 
 def _thumbnail(store: Store, media: dict[str, Any]) -> str | None:

@@ -220,6 +220,10 @@ class Store:
     def all_media(self) -> list[Media]:
         return self._once(media.all_media)
 
+    def cases_holding(self, media_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The ids of the cases that hold each of ``media_ids``, sorted."""
+        return self._once(media.cases_holding, media_ids)
+
     # Fingerprints and matches (recycled media)
 
     def fingerprint_rows(self, kind: str, after_id: int = 0) -> list[IndexRow]:

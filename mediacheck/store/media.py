@@ -140,5 +140,24 @@ def keyframes(session: Session, media_id: str) -> list[KeyframeRow]:
     return list(session.exec(query))
 
 
+# Ids bound in one IN (...): SQLite refuses statements with too many variables.
+IDS_PER_QUERY = 500
+
+
+def cases_holding(session: Session, media_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The ids of the cases that hold each of ``media_ids`` (sorted; empty for none)."""
+    holding: dict[str, list[str]] = {m: [] for m in media_ids}
+    wanted = list(holding)
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        query = (
+            select(col(CaseMedia.media_id), col(CaseMedia.case_id))
+            .where(col(CaseMedia.media_id).in_(wanted[start : start + IDS_PER_QUERY]))
+            .order_by(col(CaseMedia.case_id))
+        )
+        for media_id, case_id in session.exec(query):
+            holding[media_id].append(case_id)
+    return holding
+
+
 def all_media(session: Session) -> list[Media]:
     return list(session.exec(select(Media).order_by(col(Media.id))))
