@@ -81,7 +81,7 @@ def error_line(message: str) -> None:
 
 
 def warning_line(message: str) -> None:
-    """Something wrong that did not stop the command (a file partly read, a case failing its check)."""
+    """Something wrong that did not stop the command: a file partly read, a failed check."""
     err_console.print(f"[yellow]warning:[/yellow] {text(message)}")
 
 
