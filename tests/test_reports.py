@@ -381,7 +381,10 @@ def test_markdown_report_escapes_hostile_text(case_id, cli):
     assert "- make: \\</td\\>\\</tr\\>\\</table\\>\\<script\\>alert(4)\\</script\\>\n" in markdown
     assert "TinEye: \\<img src=x onerror=alert(10)\\>" in markdown
     assert re.search(r"(?<!\\)<(script|img)", markdown) is None
-    assert re.search(r"\n- \d\d:\d\d:\d\d bob approved DecontextualizedContent\n", markdown)
+    assert re.search(
+        r"\n- \d\d:\d\d:\d\d bob approved DecontextualizedContent for media [0-9a-f]{8}…\n",
+        markdown,
+    )
 
 
 def test_json_report_is_show_json_plus_history(case_id, cli):
