@@ -17,7 +17,8 @@ ELA_QUALITY = 90
 # (they read derived pictures at working size); the evidence uses every pixel.
 REPORT_SIDE = WORKING_SIZE
 IMAGE_NAME = "finding-ela.png"
-PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+# Huffman coding alone packs noise-like levels as tightly as deflate does, in half the time.
+PNG_OPTIONS = [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
 
 
 def check_ela(ctx: FindingContext) -> list[Finding]:

@@ -168,6 +168,8 @@ def _centre(luma: np.ndarray) -> np.ndarray:
 
 
 def _block_dct(luma: np.ndarray) -> np.ndarray:
+    # scipy's DCT and no other: many coefficients of integer pixels lie exactly halfway
+    # between two bins, so another rounding of the same sums would move counts.
     height, width = luma.shape[0] // 8 * 8, luma.shape[1] // 8 * 8
     blocks = luma[:height, :width].reshape(height // 8, 8, width // 8, 8).swapaxes(1, 2)
     return dctn(blocks.reshape(-1, 8, 8) - 128.0, axes=(1, 2), norm="ortho")
