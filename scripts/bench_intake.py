@@ -180,7 +180,7 @@ def jobs_speedup(folder: Path, files: int, jobs: int, rounds: int) -> float:
     """The speed-up of ``jobs`` worker processes over one on a folder of mixed photos."""
     folder.mkdir(exist_ok=True)
     paths = make_mixed(folder, files)
-    megapixels = sum(Image.open(p).width * Image.open(p).height for p in paths) / 1e6
+    megapixels = sum(_pixels(p) for p in paths) / 1e6
     best: dict[int, tuple[float, float]] = {}
     for _ in range(rounds):
         for n in (1, jobs):
@@ -196,6 +196,11 @@ def jobs_speedup(folder: Path, files: int, jobs: int, rounds: int) -> float:
     speedup = best[1][0] / best[jobs][0]
     print(f"  speed-up: {speedup:.2f}x")
     return speedup
+
+
+def _pixels(path: Path) -> int:
+    with Image.open(path) as img:
+        return img.width * img.height
 
 
 def intake_with_jobs(paths: list[Path], jobs: int) -> tuple[float, float]:
