@@ -1,26 +1,30 @@
 """Intake speed against a naive loop and against the floor, and peak memory on a huge file.
 
-    python scripts/bench_intake.py [--files N] [--huge-gb 2]
+    python scripts/bench_intake.py [--files N] [--huge-gb 2] [--mixed-files 200]
 
 Generates 12 MP and 2 MP JPEGs, then times in one run:
 - naive: what a script using the same libraries would do (three separate reads
   for SHA-256/SHA-1/MD5, full decode, five imagehash hashes and PDQ on the
   full picture, exifread);
-- mediacheck: the real intake into a fresh store, in one process (copy + hashes
-  in one read, reduced decode, all hashes, metadata, fingerprints, archive
+- mediacheck: the real intake into a fresh store, one worker process (copy +
+  hashes in one read, reduced decode, all hashes, metadata, fingerprints, archive
   search, forensic findings, database writes);
-- --quick: the same without the pixel forensics (ELA, double JPEG);
-- floor: reduced decode plus SHA-256 of the same files, the least any intake must do.
+- --jobs N: the same with ``--jobs`` at its default, the number of cores;
+- --quick: one worker, without the pixel forensics (ELA, double JPEG);
+- floor: reduced decode plus SHA-256 of the same files, the least any intake must do;
+and prints each goal of issue 17 with the ratio measured in this run.
 Then takes in one huge file (a JPEG with gigabytes appended) in a child
-process and reports its peak memory. Last, parallel intake: the same 2 MP
-files with ``jobs=1`` and with ``jobs=N`` (``--jobs``, default the number of
-cores), alternating rounds, best of each (``--jobs-only`` runs just this part).
+process and reports its peak memory. Then parallel intake: a folder of mixed
+photos (2, 5, 8 and 12 MP in turn) with ``jobs=1`` and with ``jobs=N`` (``--jobs``,
+default the number of cores), alternating rounds, best of each (``--jobs-only``
+runs just this part). ``--steps-only``: the cost of each step of the intake of a
+12 MP photo, in this process, best of ``--files`` photos.
 Pixel bombs (``--bombs-only`` runs just this part): files from ``tests/bombs.py``
 declaring 196 MP in PNG, JPEG, GIF, TIFF, BMP and HEIC, most of them tiny, and an
 ordinary 12 MP iPhone HEIC from the corpus where it is beside the repository, each
 taken in alone by a child process: its peak resident memory and what intake said.
 And the cost of describing each file in a worker process rather than in this one
-(``--worker-only``: the same 2 MP files, a fresh worker each round).
+(``--worker-only``: 2 MP files, a fresh worker each round).
 """
 
 from __future__ import annotations
@@ -86,11 +90,12 @@ def naive(paths: list[Path]) -> None:
             exifread.process_file(fh, details=False)
 
 
-def mediacheck_intake(paths: list[Path], quick: bool = False) -> None:
+def mediacheck_intake(paths: list[Path], quick: bool = False, jobs: int = 1) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(config.resolve(store=Path(tmp) / "cases", user="bench"))
-        results = intake(store, paths, IntakeRequest(user="bench", quick=quick))
+        results = intake(store, paths, IntakeRequest(user="bench", quick=quick), jobs=jobs)
         assert all(r.status == "added" for r in results), results
+        store.engine.dispose()
 
 
 def floor(paths: list[Path]) -> None:
@@ -158,19 +163,44 @@ def pixel_bombs(folder: Path) -> None:
         print(f"{path.name:<32} {path.stat().st_size:>8} {int(peak) / 1024:>8.0f}  {said}")
 
 
-def jobs_speedup(folder: Path, files: int, jobs: int, rounds: int) -> None:
+MIXED = ((1600, 1200), (2592, 1944), (3264, 2448), (4000, 3000))  # 2, 5, 8 and 12 MP
+
+
+def make_mixed(folder: Path, files: int) -> list[Path]:
+    """``files`` photos, 2, 5, 8 and 12 MP in turn."""
+    paths = []
+    for i, size in enumerate(MIXED):
+        sub = folder / f"mixed-{i}"
+        sub.mkdir(parents=True, exist_ok=True)
+        paths += make_jpegs(sub, size, len(range(i, files, len(MIXED))))
+    return paths
+
+
+def jobs_speedup(folder: Path, files: int, jobs: int, rounds: int) -> float:
+    """The speed-up of ``jobs`` worker processes over one on a folder of mixed photos."""
     folder.mkdir(exist_ok=True)
-    paths = make_jpegs(folder, SIZES["2MP"], files)
+    paths = make_mixed(folder, files)
+    megapixels = sum(_pixels(p) for p in paths) / 1e6
     best: dict[int, tuple[float, float]] = {}
     for _ in range(rounds):
         for n in (1, jobs):
             wall, cpu = intake_with_jobs(paths, n)
             best[n] = min(best.get(n, (wall, cpu)), (wall, cpu))
     load = os.getloadavg()[0]
-    print(f"\nparallel intake, {files} files of 2 MP, best of {rounds} (load average {load:.1f}):")
+    print(
+        f"\nparallel intake, {files} photos of 2-12 MP ({megapixels:.0f} MP), best of {rounds} "
+        f"(load average {load:.1f}):"
+    )
     for n, (wall, cpu) in best.items():
         print(f"  jobs={n}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, {files / wall:5.2f} files/s")
-    print(f"  speed-up: {best[1][0] / best[jobs][0]:.2f}x")
+    speedup = best[1][0] / best[jobs][0]
+    print(f"  speed-up: {speedup:.2f}x")
+    return speedup
+
+
+def _pixels(path: Path) -> int:
+    with Image.open(path) as img:
+        return img.width * img.height
 
 
 def intake_with_jobs(paths: list[Path], jobs: int) -> tuple[float, float]:
@@ -180,6 +210,7 @@ def intake_with_jobs(paths: list[Path], jobs: int) -> tuple[float, float]:
         before, start = os.times(), time.perf_counter()
         results = intake(store, paths, IntakeRequest(user="bench"), jobs=jobs)
         wall, after = time.perf_counter() - start, os.times()
+        store.engine.dispose()
     assert all(r.status == "added" for r in results), results
     cpu = sum(after[:4]) - sum(before[:4])
     return wall, cpu
@@ -227,53 +258,137 @@ def _claims() -> Case:
     return Case(id="", year=0, seq=0, created_by="bench", created_at="")
 
 
+METHODS = ("naive", "mediacheck", "--jobs N", "--quick", "floor")
+
+
+def speed_table(folder: Path, files: int, jobs: int) -> dict[str, dict[str, float]]:
+    """Seconds of each method on each set, every figure of a set measured in the same minute."""
+    print(f"{'set':<6} {'method':<11} {'files/s':>8} {'MB/s':>8} {'vs naive':>9} {'vs floor':>9}")
+    table = {}
+    for label, size in SIZES.items():
+        paths = make_jpegs(folder, size, files)
+        megabytes = sum(p.stat().st_size for p in paths) / 1e6
+        work = dict(
+            zip(
+                METHODS,
+                (
+                    naive,
+                    mediacheck_intake,
+                    partial(mediacheck_intake, jobs=jobs),
+                    partial(mediacheck_intake, quick=True),
+                    floor,
+                ),
+                strict=True,
+            )
+        )
+        times = {name: timed(fn, paths) for name, fn in work.items()}
+        for name, seconds in times.items():
+            rates = f"{len(paths) / seconds:>8.2f} {megabytes / seconds:>8.1f}"
+            ratios = f"{times['naive'] / seconds:>8.1f}x {seconds / times['floor']:>8.2f}x"
+            shown = name.replace("N", str(jobs))
+            print(f"{label:<6} {shown:<11} {rates} {ratios}")
+        table[label] = times
+    return table
+
+
+def goals(table: dict[str, dict[str, float]], speedup: float | None, peak: float | None) -> None:
+    """Each goal of issue 17 against this run's ratios (one worker, then ``--jobs`` default)."""
+    big, small = table["12MP"], table["2MP"]
+    rows = [
+        ("12 MP full intake vs naive", big["naive"] / big["mediacheck"], ">=", 20.0),
+        ("  with --jobs at its default", big["naive"] / big["--jobs N"], ">=", 20.0),
+        ("12 MP full intake vs floor", big["mediacheck"] / big["floor"], "<=", 4.0),
+        ("  with --jobs at its default", big["--jobs N"] / big["floor"], "<=", 4.0),
+        ("12 MP --quick vs floor", big["--quick"] / big["floor"], "<=", 2.0),
+        ("2 MP full intake vs naive", small["naive"] / small["mediacheck"], ">=", 10.0),
+        ("  with --jobs at its default", small["naive"] / small["--jobs N"], ">=", 10.0),
+    ]
+    if speedup is not None:
+        rows.append(("mixed folder, --jobs default vs 1", speedup, ">=", 1.7))
+    if peak is not None:
+        rows.append(("peak MB taking in the huge file", peak, "<=", 300.0))
+    print("\ngoal                                  measured   goal   met")
+    for name, value, sense, goal in rows:
+        met = value >= goal if sense == ">=" else value <= goal
+        print(f"{name:<37} {value:>8.2f}  {sense}{goal:<5g} {'yes' if met else 'NO'}")
+
+
+def steps(folder: Path, files: int) -> None:
+    """Milliseconds of each intake step for one 12 MP photo, in this process, best of ``files``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from mediacheck.findings import CHECKS
+    from mediacheck.findings.pixels import decoded_picture
+    from mediacheck.match import search as seen
+    from mediacheck.media.hashes import compute_hashes
+    from mediacheck.media.metadata import extract_metadata
+    from tests.findings_helpers import make_context
+
+    paths = make_jpegs(folder, SIZES["12MP"], files)
+    best: dict[str, tuple[float, float]] = {}
+
+    def step(name: str, work, *args):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = work(*args)
+        spent = (time.perf_counter() - wall, time.process_time() - cpu)
+        best[name] = min(best.get(name, spent), spent)
+        return result
+
+    def probes(image: Image.Image) -> None:
+        seen.picture_probes(seen.media_pictures(folder, image, [], []))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        blobs = Store.open(config.resolve(store=Path(tmp) / "cases", user="bench")).blobs
+        for path in paths:
+            step("copy and SHA-256/SHA-1/MD5 in one read", blobs.stage, path)
+            picture = step("reduced decode (JPEG draft)", open_picture, path)
+            step("perceptual hashes", compute_hashes, picture.image)
+            step("metadata", extract_metadata, path, "image/jpeg", (4000, 3000))
+            step("fingerprints and ORB keypoints", probes, picture.image)
+            ctx = make_context(path, Path(tmp) / "derived")
+            shared = decoded_picture(ctx)
+            step("full decode (shared by pixel checks)", getattr, shared, "rgbx")
+            step("luminance decode (double JPEG)", getattr, shared, "luma")
+            for name, check in CHECKS:
+                step(f"check {name}", check, ctx)
+    load = os.getloadavg()[0]
+    print(f"\nsteps of a 12 MP intake, best of {files} (load average {load:.1f}), ms:")
+    print(f"  {'step':<40} {'wall':>7} {'CPU':>7}")
+    for name, (wall, cpu) in best.items():
+        print(f"  {name:<40} {1000 * wall:7.1f} {1000 * cpu:7.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=6, help="files per size")
     parser.add_argument("--huge-gb", type=float, default=2.0, help="size of the huge file")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel intake jobs")
-    parser.add_argument("--jobs-files", type=int, default=16, help="files for the jobs part")
-    parser.add_argument("--jobs-rounds", type=int, default=3, help="rounds of the jobs part")
+    parser.add_argument("--mixed-files", type=int, default=200, help="photos for the jobs part")
+    parser.add_argument("--jobs-rounds", type=int, default=1, help="rounds of the jobs part")
     parser.add_argument("--jobs-only", action="store_true", help="run only the jobs part")
+    parser.add_argument("--steps-only", action="store_true", help="run only the steps part")
     parser.add_argument("--bombs-only", action="store_true", help="run only the pixel bombs")
     parser.add_argument("--worker-only", action="store_true", help="run only the worker part")
     args = parser.parse_args()
-    if args.bombs_only:
-        with tempfile.TemporaryDirectory() as tmp:
-            pixel_bombs(Path(tmp) / "bombs")
-        return
-    if args.worker_only:
-        with tempfile.TemporaryDirectory() as tmp:
-            worker_cost(Path(tmp), args.jobs_files, args.jobs_rounds)
-        return
-    if args.jobs_only:
-        with tempfile.TemporaryDirectory() as tmp:
-            jobs_speedup(Path(tmp), args.jobs_files, args.jobs, args.jobs_rounds)
-        return
-    print(f"{'set':<6} {'method':<11} {'files/s':>8} {'MB/s':>8} {'vs naive':>9} {'vs floor':>9}")
     with tempfile.TemporaryDirectory() as tmp:
-        for label, size in SIZES.items():
-            paths = make_jpegs(Path(tmp), size, args.files)
-            megabytes = sum(p.stat().st_size for p in paths) / 1e6
-            times = {
-                name: timed(fn, paths)
-                for name, fn in (
-                    ("naive", naive),
-                    ("mediacheck", mediacheck_intake),
-                    ("--quick", partial(mediacheck_intake, quick=True)),
-                    ("floor", floor),
-                )
-            }
-            for name, seconds in times.items():
-                rates = f"{len(paths) / seconds:>8.2f} {megabytes / seconds:>8.1f}"
-                ratios = f"{times['naive'] / seconds:>8.1f}x {seconds / times['floor']:>8.2f}x"
-                print(f"{label:<6} {name:<11} {rates} {ratios}")
-        if args.huge_gb > 0:
-            peak = huge_file_peak_mb(Path(tmp), args.huge_gb)
-            print(f"\npeak memory taking in a {args.huge_gb:g} GB file: {peak:.0f} MB")
-        jobs_speedup(Path(tmp) / "jobs", args.jobs_files, args.jobs, args.jobs_rounds)
-        pixel_bombs(Path(tmp) / "bombs")
-        worker_cost(Path(tmp) / "worker", args.jobs_files, args.jobs_rounds)
+        folder = Path(tmp)
+        if args.bombs_only:
+            pixel_bombs(folder / "bombs")
+        elif args.worker_only:
+            worker_cost(folder, 16, args.jobs_rounds)
+        elif args.jobs_only:
+            jobs_speedup(folder, args.mixed_files, args.jobs, args.jobs_rounds)
+        elif args.steps_only:
+            steps(folder, args.files)
+        else:
+            table = speed_table(folder, args.files, args.jobs)
+            peak = huge_file_peak_mb(folder, args.huge_gb) if args.huge_gb > 0 else None
+            if peak is not None:
+                print(f"\npeak memory taking in a {args.huge_gb:g} GB file: {peak:.0f} MB")
+            speedup = None
+            if args.mixed_files:
+                mixed, rounds = args.mixed_files, args.jobs_rounds
+                speedup = jobs_speedup(folder / "jobs", mixed, args.jobs, rounds)
+            goals(table, speedup, peak)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,9 @@ def main() -> None:
         f"mediacheck video intake:   {ours:.3f} s, {args.seconds / ours:.1f}x real time, "
         f"{ours_cpu:.2f} s CPU ({kept} pictures saved and hashed, contact sheet)"
     )
-    print(f"intake speed / bare decode speed: {bare / ours:.2f}")
+    ratio = bare / ours
+    met = "met" if ratio >= 0.7 else "NOT met"
+    print(f"intake speed / bare decode speed: {ratio:.2f} (goal >= 0.7: {met})")
 
     if args.memory_gb:
         big = work / f"long-{args.memory_gb:g}gb.mp4"

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import simplejpeg
 from PIL import Image
 
-from mediacheck.findings import ela, jpeg, thumbnail
+from mediacheck.findings import compute_findings, ela, jpeg, pixels, thumbnail
 from mediacheck.findings.jpeg import STANDARD_LUMA, scaled_table
+from mediacheck.findings.pixels import open_decoded
 from tests.corpus import FILES, manifest, needs_corpus
 from tests.findings_helpers import (
     ASCII,
@@ -112,7 +114,7 @@ def test_downscaled_photo_saved_once_is_not_double_jpeg(tmp_path, quality):
 
 def test_too_small_to_judge(tmp_path):
     path = write(tmp_path / "tiny.jpg", resaved(textured((200, 150)), 60, 90))
-    assert jpeg.double_compression(path) is None
+    assert jpeg.double_compression(open_decoded(path)) is None
 
 
 @needs_corpus
@@ -155,7 +157,7 @@ def test_ela_of_big_pictures_is_bounded(tmp_path):
     finding = run(ela.check_ela, path, tmp_path)["ela"]
     assert (finding.evidence["width"], finding.evidence["height"]) == (4096, 1365)
     with Image.open(tmp_path / "derived" / "finding-ela.png") as img:
-        assert img.size == (2048, 683)
+        assert img.size == (1024, 341)
 
 
 def test_no_ela_for_video(tmp_path):
@@ -246,3 +248,37 @@ def test_thumbnails_on_corpus(tmp_path, row):
     if flagged:
         mismatch = row["file"] in MISMATCHED_THUMBNAILS
         assert set(found) == {"thumbnail-mismatch" if mismatch else "thumbnail-present"}
+
+
+# the shared decode
+
+
+def test_pixel_checks_share_one_decode(tmp_path, monkeypatch):
+    path = write(tmp_path / "twice.jpg", resaved(textured(), 60, 85))
+    alone = {
+        code: finding.evidence
+        for check in (jpeg.check_double_compression, ela.check_ela)
+        for code, finding in run(check, path, tmp_path).items()
+    }
+    decodes: list[str] = []
+    real = simplejpeg.decode_jpeg
+    monkeypatch.setattr(
+        simplejpeg, "decode_jpeg", lambda data, space: decodes.append(space) or real(data, space)
+    )
+    monkeypatch.setattr(pixels, "decode", lambda *args: pytest.fail("Pillow decoded it"))
+    ctx = make_context(path, tmp_path / "derived")
+    together = {f.code: f.evidence for f in compute_findings(ctx) if f.code in alone}
+    # The luminance samples, the picture once for every check, and ELA's re-save.
+    assert decodes == ["GRAY", "RGBX", "RGBX"]
+    assert together == alone
+    assert ctx.decoded is None  # dropped once the checks are done
+
+
+def test_decoded_picture_of_a_cut_off_jpeg_still_decodes(tmp_path):
+    whole = jpeg_bytes(textured((640, 480)), 90)
+    path = write(tmp_path / "cut.jpg", whole[: len(whole) * 2 // 3])
+    picture = open_decoded(path)
+    assert picture.turbo is True
+    assert picture.rgb.shape == (480, 640, 3)  # what is there, the rest filled
+    assert picture.luma.shape == (480, 640)
+    assert not picture.rgb.flags.writeable

@@ -7,6 +7,8 @@ failure is a bug and is never retried.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -123,3 +125,25 @@ def test_other_integrity_errors_are_not_retried(store, monkeypatch):
         )
     assert calls == [case.id]
     assert store.all_media() == []
+
+
+def test_reads_do_not_wait_for_another_desks_write_lock(tmp_path):
+    # SQLite: a transaction that only reads takes no lock, so a desk taking in a
+    # batch never holds up another desk's listing (nor its own archive search).
+    from mediacheck import config
+
+    store = database.Store.open(config.resolve(store=tmp_path / "cases", user="alice"))
+    created = store.create_case(CaseFields(title="Caracas"), "alice")
+    other = sqlite3.connect(tmp_path / "cases" / "mediacheck.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another desk in the middle of a write
+    try:
+        read = threading.Thread(target=lambda: listed.extend(store.list_cases()))
+        listed: list = []
+        read.start()
+        read.join(timeout=10)
+        assert not read.is_alive()
+        assert [row.case.id for row in listed] == [created.id]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        store.engine.dispose()

@@ -67,11 +67,14 @@ PIXEL_CHECKS = ("double-jpeg", "ela")
 def compute_findings(ctx: FindingContext, skip: tuple[str, ...] = ()) -> list[Finding]:
     """Run every check that applies to the media, but those named in ``skip``; never raises."""
     findings: list[Finding] = []
-    for name, check in CHECKS:
-        if name in skip:
-            continue
-        try:
-            findings.extend(check(ctx))
-        except Exception as exc:  # any failure is recorded, never fatal
-            findings.append(analysis_failed(name, exc))
+    try:
+        for name, check in CHECKS:
+            if name in skip:
+                continue
+            try:
+                findings.extend(check(ctx))
+            except Exception as exc:  # any failure is recorded, never fatal
+                findings.append(analysis_failed(name, exc))
+    finally:
+        ctx.decoded = None  # the pixels the checks shared: tens of MB per photo
     return findings

@@ -34,6 +34,8 @@ class FindingContext:
     posted_at: datetime | None
     claimed_location: tuple[float, float] | None
     derived_dir: Path  # where pictures made for the report are written
+    # The picture decoded once for every pixel check: findings.pixels.decoded_picture(ctx).
+    decoded: Any = field(default=None, repr=False, compare=False)
 
 
 def analysis_failed(check: str, exc: BaseException) -> Finding:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ from PIL import Image
 from scipy.fft import dctn
 
 from mediacheck.findings.base import INFO, NOTICE, Finding, FindingContext
-from mediacheck.findings.pixels import JPEG_FORMATS, decode
+from mediacheck.findings.pixels import JPEG_FORMATS, DecodedPicture, decoded_picture
 
 # ITU-T T.81 Annex K tables (natural order), which libjpeg scales by quality.
 STANDARD_LUMA = (
@@ -65,16 +66,19 @@ def scaled_table(table: tuple[int, ...], quality: int) -> list[int]:
 def estimate_quality(tables: dict[int, list[int]]) -> tuple[int, bool]:
     """The libjpeg quality whose tables come closest, and whether they match exactly."""
     # Table 0 is luminance by convention; 1 and any further ones are chrominance.
-    references = {k: STANDARD_LUMA if k == 0 else STANDARD_CHROMA for k in tables}
-    errors = {
-        quality: sum(
-            int(np.abs(np.array(table) - scaled_table(references[k], quality)).sum())
-            for k, table in tables.items()
-        )
-        for quality in range(1, 101)
-    }
-    quality = min(errors, key=errors.__getitem__)
-    return quality, errors[quality] == 0
+    errors = sum(
+        np.abs(np.array(table) - _scaled_tables(0 if k == 0 else 1)).sum(axis=1)
+        for k, table in tables.items()
+    )
+    quality = int(np.argmin(errors)) + 1  # the lowest of equally close qualities
+    return quality, int(errors[quality - 1]) == 0
+
+
+@cache
+def _scaled_tables(reference: int) -> np.ndarray:
+    """The tables libjpeg writes at each quality 1..100, one row each."""
+    table = (STANDARD_LUMA, STANDARD_CHROMA)[reference]
+    return np.array([scaled_table(table, quality) for quality in range(1, 101)])
 
 
 def check_quality(ctx: FindingContext) -> list[Finding]:
@@ -109,7 +113,7 @@ def check_quality(ctx: FindingContext) -> list[Finding]:
 def check_double_compression(ctx: FindingContext) -> list[Finding]:
     if ctx.mime != "image/jpeg":
         return []
-    analysis = double_compression(ctx.path)
+    analysis = double_compression(decoded_picture(ctx))
     if analysis is None or analysis["modes_with_evidence"] < MIN_MODES:
         return []
     message = (
@@ -123,18 +127,20 @@ def check_double_compression(ctx: FindingContext) -> list[Finding]:
     return [Finding("double-jpeg", NOTICE, message, analysis)]
 
 
-def double_compression(path: Path) -> dict | None:
+def double_compression(picture: DecodedPicture) -> dict | None:
     """Look in each frequency's histogram for the gaps a coarser first quantisation leaves.
 
     A coefficient quantised first with step q1 and then with a smaller step q2
     can only take the values round(m * q1 / q2): the other bins stay empty,
     where a single compression fills them as smoothly as their neighbours.
     """
-    tables = quality_tables(path)
-    if 0 not in tables or len(tables[0]) != 64 or _pixels(path) > MAX_DECODE_PIXELS:
+    tables = picture.quantization
+    if 0 not in tables or len(tables[0]) != 64:
+        return None
+    if picture.width * picture.height > MAX_DECODE_PIXELS:
         return None
     table = np.array(tables[0]).reshape(8, 8)
-    luma = _centre(np.asarray(decode(path, "L"), dtype=np.float64))
+    luma = _centre(picture.luma).astype(np.float64)
     if luma.size < MIN_BLOCKS * 64:
         return None
     coefficients = _block_dct(luma)
@@ -154,11 +160,6 @@ def double_compression(path: Path) -> dict | None:
     }
 
 
-def _pixels(path: Path) -> int:
-    with Image.open(path) as img:
-        return img.width * img.height
-
-
 def _centre(luma: np.ndarray) -> np.ndarray:
     height, width = luma.shape
     top = ((height - min(height, ANALYSIS_SIZE)) // 2) // 8 * 8
@@ -167,6 +168,8 @@ def _centre(luma: np.ndarray) -> np.ndarray:
 
 
 def _block_dct(luma: np.ndarray) -> np.ndarray:
+    # scipy's DCT and no other: many coefficients of integer pixels lie exactly halfway
+    # between two bins, so another rounding of the same sums would move counts.
     height, width = luma.shape[0] // 8 * 8, luma.shape[1] // 8 * 8
     blocks = luma[:height, :width].reshape(height // 8, 8, width // 8, 8).swapaxes(1, 2)
     return dctn(blocks.reshape(-1, 8, 8) - 128.0, axes=(1, 2), norm="ortho")
@@ -179,39 +182,57 @@ def _histogram(quantised: np.ndarray) -> np.ndarray:
 
 
 def _gaps(counts: np.ndarray, step: int) -> dict | None:
-    """The coarser first step whose forbidden bins are emptiest, if clearly empty."""
-    best = None
-    for first in range(step + 1, min(MAX_STEP, MAX_STEP_RATIO * step) + 1):
-        allowed = {round(m * first / step) for m in range(HISTOGRAM_BINS + 1)}
-        ratio = _gap_ratio(counts, allowed, sparse=first >= 2 * step)
-        if ratio is not None and (best is None or ratio < best[0]):
-            best = (ratio, first)
-    if best is None or best[0] >= GAP_RATIO:
-        return None
-    return {"first_step": best[1], "gap_ratio": round(best[0], 3)}
+    """The coarser first step whose forbidden bins are emptiest, if clearly empty.
 
-
-def _gap_ratio(counts: np.ndarray, allowed: set[int], sparse: bool) -> float | None:
-    """Counts in forbidden bins over what a smooth histogram would put there."""
+    Every candidate first step is one row of the arrays below; the earliest of
+    the emptiest wins.
+    """
     nonzero = np.nonzero(counts[1 : HISTOGRAM_BINS + 1])[0]
     if not len(nonzero):
         return None
     last = int(nonzero[-1]) + 1
-    forbidden = [k for k in range(1, last + 1) if k not in allowed]
-    if not forbidden:
+    firsts = np.arange(step + 1, min(MAX_STEP, MAX_STEP_RATIO * step) + 1)
+    if not len(firsts):
         return None
-    if sparse:
-        # Long empty runs: compare the mean forbidden bin with the mean allowed bin.
-        kept = [k for k in range(1, last + 1) if k in allowed]
-        if not kept:
-            return None
-        expected = float(np.mean(counts[kept])) * len(forbidden)
-    else:
-        # Isolated empty bins: a smooth (log-linear) histogram puts the geometric
-        # mean of the two neighbours there. Not next to bin 0: flat areas pile up
-        # zeros far beyond the smooth curve, which would make bin 1 look empty.
-        forbidden = [k for k in forbidden if k >= 2]
-        expected = float(sum(np.sqrt(counts[k - 1] * counts[k + 1]) for k in forbidden))
-    if expected < MIN_EXPECTED:
+    ratios = _gap_ratios(counts, last, firsts, step)
+    best = int(np.argmin(ratios))
+    if not ratios[best] < GAP_RATIO:  # also when no first step could be judged (inf)
         return None
-    return float(counts[forbidden].sum()) / expected
+    return {"first_step": int(firsts[best]), "gap_ratio": round(float(ratios[best]), 3)}
+
+
+def _gap_ratios(counts: np.ndarray, last: int, firsts: np.ndarray, step: int) -> np.ndarray:
+    """Counts in forbidden bins over what a smooth histogram would put there, per first step.
+
+    Bins 1..last are judged; inf where a first step cannot be judged.
+    """
+    multiples = np.arange(HISTOGRAM_BINS + 1)
+    landing = np.round(firsts[:, None] * multiples[None, :] / step).astype(np.int64)
+    allowed = np.zeros((len(firsts), HISTOGRAM_BINS + 2), bool)
+    rows = np.broadcast_to(np.arange(len(firsts))[:, None], landing.shape)
+    inside = landing <= HISTOGRAM_BINS + 1
+    allowed[rows[inside], landing[inside]] = True
+    bins = np.arange(HISTOGRAM_BINS + 2)
+    judged = (bins >= 1) & (bins <= last)
+    forbidden = judged & ~allowed
+    kept = judged & allowed
+    sparse = firsts >= 2 * step
+    # Long empty runs (sparse): compare the mean forbidden bin with the mean allowed bin.
+    kept_count = kept.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept_mean = (kept * counts).sum(axis=1) / kept_count
+    sparse_expected = kept_mean * forbidden.sum(axis=1)
+    # Isolated empty bins: a smooth (log-linear) histogram puts the geometric mean of
+    # the two neighbours there. Not next to bin 0: flat areas pile up zeros far beyond
+    # the smooth curve, which would make bin 1 look empty.
+    neighbours = np.zeros(HISTOGRAM_BINS + 2)
+    neighbours[1:-1] = np.sqrt(counts[:-2] * counts[2:])
+    isolated = forbidden & (bins >= 2)
+    # A running sum adds the bins in order, as a plain sum of them would.
+    dense_expected = np.cumsum(np.where(isolated, neighbours, 0.0), axis=1)[:, -1]
+    expected = np.where(sparse, sparse_expected, dense_expected)
+    empty = np.where(sparse[:, None], forbidden, isolated)
+    found = (empty * counts).sum(axis=1)
+    judgeable = forbidden.any(axis=1) & (~sparse | (kept_count > 0)) & (expected >= MIN_EXPECTED)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(judgeable, found / expected, np.inf)

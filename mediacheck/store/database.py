@@ -130,9 +130,13 @@ class Store:
         return make_url(self.settings.db_url).render_as_string(hide_password=True)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on any error."""
-        with self._database_errors("use"), Session(self.engine, expire_on_commit=False) as session:
+    def session(self, read_only: bool = False) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error.
+
+        ``read_only``: on SQLite it does not take the write lock (see ``_sqlite_engine``).
+        """
+        bind = self.engine.execution_options(read_only=True) if read_only else self.engine
+        with self._database_errors("use"), Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
@@ -171,6 +175,13 @@ class Store:
         with self.session() as session:
             return query(session, *args, **kwargs)
 
+    def _read(
+        self, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``query(session, ...)`` in a transaction that only reads."""
+        with self.session(read_only=True) as session:
+            return query(session, *args, **kwargs)
+
     # Cases
 
     def create_case(self, fields: CaseFields, user: str) -> Case:
@@ -178,10 +189,10 @@ class Store:
         return self._retrying(lambda session: cases.insert_case(session, fields, user, desk))
 
     def get_case(self, case_id: str) -> Case:
-        return self._once(cases.get_case, case_id)
+        return self._read(cases.get_case, case_id)
 
     def list_cases(self) -> list[CaseListing]:
-        return self._once(cases.list_cases)
+        return self._read(cases.list_cases)
 
     def update_case(
         self, case_id: str, changes: CaseChanges, user: str, check: ChangeCheck | None = None
@@ -196,11 +207,11 @@ class Store:
     # Media
 
     def media_by_sha256(self, sha256: str) -> Media | None:
-        return self._once(media.by_sha256, sha256)
+        return self._read(media.by_sha256, sha256)
 
     def get_media(self, media_id: str) -> Media:
         """Media by its id, its full SHA-256 or an unambiguous prefix of either."""
-        return self._once(media.get_media, media_id)
+        return self._read(media.get_media, media_id)
 
     def add_media_to_case(self, intake: MediaIntake) -> tuple[str | None, Media, bool]:
         """Store one file's intake, add it to its case and log it (see ``MediaIntake``).
@@ -212,26 +223,26 @@ class Store:
         return self._retrying(lambda session: media.add_media_to_case(session, intake, desk))
 
     def case_media(self, case_id: str) -> list[tuple[CaseMedia, Media]]:
-        return self._once(media.case_media, case_id)
+        return self._read(media.case_media, case_id)
 
     def keyframes(self, media_id: str) -> list[KeyframeRow]:
-        return self._once(media.keyframes, media_id)
+        return self._read(media.keyframes, media_id)
 
     def all_media(self) -> list[Media]:
-        return self._once(media.all_media)
+        return self._read(media.all_media)
 
     def cases_holding(self, media_ids: Sequence[str]) -> dict[str, list[str]]:
         """The ids of the cases that hold each of ``media_ids``, sorted."""
-        return self._once(media.cases_holding, media_ids)
+        return self._read(media.cases_holding, media_ids)
 
     # Fingerprints and matches (recycled media)
 
     def fingerprint_rows(self, kind: str, after_id: int = 0) -> list[IndexRow]:
         """(id, media_id, frame_time_s, bits) of every ``kind`` row after ``after_id``."""
-        return self._once(fingerprints.fingerprint_rows, kind, after_id)
+        return self._read(fingerprints.fingerprint_rows, kind, after_id)
 
     def fingerprint_count(self, kind: str, up_to_id: int) -> int:
-        return self._once(fingerprints.fingerprint_count, kind, up_to_id)
+        return self._read(fingerprints.fingerprint_count, kind, up_to_id)
 
     def insert_fingerprints(self, rows: Sequence[dict[str, Any]]) -> None:
         """Bulk-insert fingerprint rows (re-fingerprinting an archive, benchmarks)."""
@@ -239,20 +250,20 @@ class Store:
 
     def sibling_fingerprints(self, ids: Sequence[int], kind: str) -> dict[int, bytes]:
         """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
-        return self._once(fingerprints.sibling_fingerprints, ids, kind)
+        return self._read(fingerprints.sibling_fingerprints, ids, kind)
 
     def seen_before(self, media_ids: Sequence[str]) -> list[tuple[SeenBefore, Media, Case | None]]:
         """Matches recorded at intake for ``media_ids``, with the archive media and case named."""
-        return self._once(fingerprints.seen_before, media_ids)
+        return self._read(fingerprints.seen_before, media_ids)
 
     def media_cases(self, media_ids: Sequence[str]) -> dict[str, tuple[Media, list[Case]]]:
         """Each media item with every case that holds it, oldest membership first."""
-        return self._once(fingerprints.media_cases, media_ids)
+        return self._read(fingerprints.media_cases, media_ids)
 
     # Findings
 
     def findings(self, case_id: str, media_id: str) -> list[FindingRow]:
-        return self._once(findings.findings, case_id, media_id)
+        return self._read(findings.findings, case_id, media_id)
 
     def replace_findings(
         self,
@@ -270,15 +281,15 @@ class Store:
         return self._once(review.add_note, note, describe)
 
     def notes(self, case_id: str) -> list[Note]:
-        return self._once(review.notes, case_id)
+        return self._read(review.notes, case_id)
 
     def verdicts(self, case_id: str | None = None) -> list[Verdict]:
         """A case's verdicts (every case's without ``case_id``), oldest first."""
-        return self._once(review.verdicts, case_id)
+        return self._read(review.verdicts, case_id)
 
     def final_verdicts(self, case_ids: Collection[str]) -> dict[tuple[str, str], Verdict]:
         """(case id, media id) to the approved verdict that stands; absent: Unverified."""
-        return self._once(review.final_verdicts, case_ids)
+        return self._read(review.final_verdicts, case_ids)
 
     def record_verdict(self, case_id: str, step: VerdictStep) -> Verdict:
         """Propose, approve or reject under the case lock: one decision wins."""
@@ -287,12 +298,12 @@ class Store:
     # History
 
     def events(self, case_id: str) -> list[Event]:
-        return self._once(events.events, case_id)
+        return self._read(events.events, case_id)
 
     # Bundles
 
     def case_records(self, case_id: str) -> CaseRecords:
-        return self._once(lambda s: transfer.case_records(s, cases.get_case(s, case_id)))
+        return self._read(lambda s: transfer.case_records(s, cases.get_case(s, case_id)))
 
     def import_case(self, records: CaseRecords, user: str, details: dict[str, Any]) -> list[str]:
         """Add a bundle's case in one transaction and end its history with an import event.
@@ -336,7 +347,9 @@ def _sqlite_engine(db_url: str) -> Engine:
     @sa_event.listens_for(engine, "begin")
     def _on_begin(conn):
         # Take the write lock up front: two desks never both read then both write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads needs no lock: WAL gives it a snapshot.
+        read_only = conn.get_execution_options().get("read_only")
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -21,6 +21,7 @@ import av
 import av.logging
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageDraw, ImageFont
 
 from mediacheck.media.hashes import KEYFRAME_HASH_NAMES, PDQ_INPUT_SIZE, compute_hashes
@@ -49,10 +50,11 @@ SCENE_GRID = 16
 MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 # Decoded frames waiting for the worker: two keep it busy; an 8K frame is 50 MB.
 # Saving and hashing a picture costs more than decoding it: two threads keep up on
-# two cores (FFmpeg's conversion and OpenCV's encoder release the GIL).
+# two cores (FFmpeg's conversion and libjpeg-turbo's encoder release the GIL).
 SAVE_WORKERS = 2
 MAX_PENDING = 2
 JPEG_QUALITY = 90
+FULL_RANGE = 2  # AVCOL_RANGE_JPEG: levels 0-255, as JPEG decoders read them
 CONTACT_SHEET = "contact-sheet.jpg"
 TILE_WIDTH = 240
 LABEL_HEIGHT = 18
@@ -328,16 +330,16 @@ def save_picture(
 ) -> tuple[Keyframe, Image.Image]:
     """Upright JPEG, hashes and contact-sheet tile of one frame.
 
-    The full-size picture goes from FFmpeg's conversion straight to OpenCV's JPEG encoder:
-    wrapping it in a PIL image first would cost a third of the decode time again.
+    The full-size picture goes from the decoder's YUV planes straight to libjpeg-turbo:
+    no RGB picture is made at full size. The hashes and the tile come from one small
+    RGB copy that FFmpeg scales down.
     """
     cv2_turn, pil_turn = UPRIGHT.get(clockwise_rotation(frame), (None, None))
     width, height = display_size(frame, aspect)
-    pixels: np.ndarray = frame.to_ndarray(width=width, height=height, format="bgr24")
-    if cv2_turn is not None:
-        pixels = cv2.rotate(pixels, cv2_turn)
     name = keyframe_name(index, time_s)
-    write_jpeg(pixels, out_dir / name)
+    saved_width, saved_height = write_jpeg(
+        jpeg_planes(frame, width, height, cv2_turn), out_dir / name
+    )
     small_width, small_height = fit(width, height, PDQ_INPUT_SIZE)
     small = Image.fromarray(
         frame.to_ndarray(width=small_width, height=small_height, format="rgb24")
@@ -352,11 +354,32 @@ def save_picture(
         file=name,
         hashes=found.hashes,
         pdq_quality=found.pdq_quality,
-        width=pixels.shape[1],
-        height=pixels.shape[0],
+        width=saved_width,
+        height=saved_height,
         reason=reason,
     )
     return keyframe, small
+
+
+def jpeg_planes(
+    frame: av.VideoFrame, width: int, height: int, turn: int | None
+) -> list[np.ndarray]:
+    """The Y, U and V planes of the upright picture as a JPEG holds them (4:2:0, full range).
+
+    Most video already is 4:2:0; FFmpeg only moves HD video's BT.709 colours to the
+    BT.601 ones of JPEG, stretches the levels of limited-range video (16-235) to the
+    full range JPEG decoders expect, and rescales non-square pixels.
+    """
+    converted = frame.reformat(
+        width, height, "yuv420p", dst_colorspace="ITU601", dst_color_range=FULL_RANGE
+    )
+    planes = [
+        np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[
+            :, : plane.width
+        ]
+        for plane in converted.planes
+    ]
+    return planes if turn is None else [cv2.rotate(plane, turn) for plane in planes]
 
 
 @contextmanager
@@ -371,11 +394,10 @@ def ffmpeg_log():
         av.logging.set_level(previous)
 
 
-def write_jpeg(pixels: np.ndarray, path: Path) -> None:
-    ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise ValueError(f"OpenCV could not encode a {pixels.shape} picture as JPEG")
-    path.write_bytes(data.tobytes())
+def write_jpeg(planes: list[np.ndarray], path: Path) -> tuple[int, int]:
+    """Encode Y, U and V planes as a JPEG file; its width and height."""
+    path.write_bytes(simplejpeg.encode_jpeg_yuv_planes(*planes, quality=JPEG_QUALITY))
+    return planes[0].shape[1], planes[0].shape[0]
 
 
 def display_size(frame: av.VideoFrame, aspect: Fraction | None) -> tuple[int, int]:
