@@ -6,6 +6,7 @@ import pytest
 
 import mediacheck.findings as findings
 from tests.corpus import FILES, needs_corpus
+from tests.findings_helpers import screenshot
 
 LOCATED = FILES / "elodie" / "with-location.jpg"  # GPS near Sunnyvale, California
 DONETSK = "48.0159,37.8028"
@@ -124,3 +125,19 @@ def test_extension_checked_against_the_name_given(cli, tmp_path, name):
     assert (mismatch and mismatch["evidence"]["extension"]) == (
         "png" if name.endswith("png") else None
     )
+
+
+def test_report_says_why_a_screenshot_has_no_ela_picture(cli, tmp_path):
+    path = tmp_path / "screenshot.png"
+    screenshot().save(path)
+    case_id = take_in(cli, path)
+    found = findings_of(cli, case_id)
+    assert "ela" not in found
+    assert found["ela-not-shown"]["image"] is None
+    page = cli("report", case_id).stdout
+    assert (
+        "No error level analysis picture is shown: this PNG picture shows no trace of an "
+        "earlier JPEG compression" in page
+    )
+    assert "ela-not-shown" in page
+    assert "finding-ela" not in page

@@ -7,6 +7,7 @@ import io
 from PIL import Image, ImageChops, ImageStat
 
 from mediacheck.findings.base import INFO, Finding, FindingContext
+from mediacheck.findings.jpeg_history import ela_not_shown, jpeg_history
 from mediacheck.findings.pixels import decode
 
 ELA_QUALITY = 90
@@ -21,6 +22,10 @@ IMAGE_NAME = "finding-ela.png"
 def check_ela(ctx: FindingContext) -> list[Finding]:
     if ctx.kind != "image":
         return []
+    # Only a picture that went through JPEG has a compression history to show.
+    history = jpeg_history(ctx.path)
+    if not history.carried:
+        return [ela_not_shown(history)]
     picture = decode(ctx.path, "RGB", MAX_SIDE)
     differences = error_levels(picture)
     stat = ImageStat.Stat(differences)
@@ -37,6 +42,7 @@ def check_ela(ctx: FindingContext) -> list[Finding]:
         "max_difference": largest,
         "mean_difference": round(stat.mean[0], 3),
         "scale": round(scale, 3),
+        "jpeg_history": history.how,
     }
     message = (
         f"Error level analysis: the picture was re-saved as a JPEG at quality {ELA_QUALITY} "
