@@ -54,7 +54,7 @@ def test_human_show_lists_severity_code_and_message(cli):
     case_id = take_in(cli, LOCATED, "--claimed-location", DONETSK)
     out = cli("show", case_id).stdout
     assert "  warning  gps-far-from-claim: The GPS position in the file is 10313 km" in out
-    assert "  info     ela: Error level analysis:" in out
+    assert "  info     ela: The error level analysis picture shows how much" in out
 
 
 @needs_corpus
@@ -105,8 +105,8 @@ def test_a_failing_check_never_blocks_intake(cli, monkeypatch):
             "code": "analysis-failed",
             "severity": "notice",
             "message": (
-                "The ela check could not be completed on this file. This says nothing about "
-                "whether the media is authentic; the other checks still ran."
+                "The error level analysis check could not be completed on this file. This says "
+                "nothing about whether the media is authentic; the other checks still ran."
             ),
             "evidence": {"check": "ela", "error": "MemoryError: out of memory"},
             "image": None,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mediacheck.findings import CHECKS, metadata_signals
+from mediacheck.findings.filename import describe_type
 from mediacheck.findings.firmware import is_firmware
 from mediacheck.findings.metadata_signals import identify
 from tests.corpus import FILES, manifest, needs_corpus
@@ -544,6 +545,24 @@ def test_png_named_jpg(tmp_path):
         "mime": "image/png",
         "expected": ["png", "apng"],
     }
+    assert finding.message.startswith(
+        "The file's name ends in .jpg but it is a PNG picture (image/png). Files are often renamed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mime", "words"),
+    [
+        ("image/png", "a PNG picture (image/png)"),
+        ("video/quicktime", "a QuickTime video (video/quicktime)"),
+        ("video/x-msvideo", "an AVI video (video/x-msvideo)"),
+        ("audio/mpeg", "an MP3 audio file (audio/mpeg)"),
+        ("image/heic", "a HEIC picture (image/heic)"),
+        ("audio/x-m4a", "an M4A audio file (audio/x-m4a)"),
+    ],
+)
+def test_content_types_in_words(mime, words):
+    assert describe_type(mime) == words
 
 
 @pytest.mark.parametrize("name", ["IMG_0001.jpeg", "photo.JFIF", "no_extension", ".hidden", ""])

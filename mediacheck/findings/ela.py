@@ -45,10 +45,11 @@ def check_ela(ctx: FindingContext) -> list[Finding]:
         "jpeg_history": history.how,
     }
     message = (
-        f"Error level analysis: the picture was re-saved as a JPEG at quality {ELA_QUALITY} "
-        "and the differences brightened. Areas that stand out from similar surroundings "
-        "may have a different compression history, but edges, text and smooth areas also "
-        "stand out naturally. It is a visual aid, not proof of editing."
+        "The error level analysis picture shows how much each area of the picture changes "
+        f"when it is saved again as a JPEG at quality {ELA_QUALITY}, brightened to be seen. "
+        "An area that stands out from similar surroundings may have a different compression "
+        "history, but edges, text and smooth areas also stand out naturally. It is a visual "
+        "aid, not proof of editing."
     )
     return [Finding("ela", INFO, message, evidence, image=IMAGE_NAME)]
 

@@ -120,7 +120,7 @@ def check_stripped(ctx: FindingContext) -> list[Finding]:
         "and so do screenshots and many editors."
     )
     if resembles:
-        message += f" Its layout resembles files re-encoded by {', '.join(resembles)}."
+        message += f" Its header and size resemble files re-encoded by {', '.join(resembles)}."
     message += " Missing metadata neither proves nor disproves where the picture comes from."
     evidence = {
         "exif_tag_count": len(exif),
