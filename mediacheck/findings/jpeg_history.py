@@ -3,16 +3,20 @@
 ELA re-saves the picture as a JPEG and shows what changes: on a picture that
 never was a JPEG (a screenshot saved as PNG, a render) it is a dark picture
 that says nothing. JPEG files and JPEG-compressed TIFFs carry the history in
-their format. Other pictures carry it only in their pixels: JPEG compresses
-8x8 blocks independently, so a decoded JPEG differs a little more between
-neighbouring pixels across block edges than inside blocks, every 8 pixels,
-in both directions. A resize (even a 2x one) or a fresh render has no such
-grid, and in a lossless format (PNG, TIFF, BMP) nothing else makes one.
-HEIF, AVIF and WebP pictures can have an 8-pixel grid of their own (their
-codec's blocks and deblocking filter): in them JPEG history also needs the
-quantisation lattice, each 8x8 block's DCT coefficients staying close to
-multiples of the steps JPEG divided them by, which those codecs do not
-leave since they quantise a prediction residual, not the pixels' DCT.
+their format. Other pictures carry it only in their pixels, in two ways:
+
+- the block grid: JPEG compresses 8x8 blocks independently, so a decoded
+  JPEG differs a little more between neighbouring pixels across block edges
+  than inside blocks, every 8 pixels, in both directions;
+- the quantisation lattice: each block's DCT coefficients stay close to
+  multiples of the steps JPEG divided them by.
+
+Both are needed. A resized JPEG can keep a grid (a 2x reduction turns the
+16-pixel colour blocks into 8-pixel ones) and HEIF, AVIF and WebP have an
+8-pixel grid of their own (their codec's blocks and deblocking filter), but
+neither keeps the lattice: the resize mixes the blocks, and those codecs
+quantise a prediction residual, not the pixels' DCT. The grid says where the
+blocks are, which the lattice needs.
 """
 
 from __future__ import annotations
@@ -34,28 +38,27 @@ ANALYSIS_SIDE = 2048
 MIN_SIDE = 64
 # Differences beyond this are edges; clipped, they cannot outweigh the grid.
 CLIP = 32.0
-# The strongest of the 8 phases must stand out from the other 7 (z score) and
-# beat the second one by this share, across columns and across rows alike.
-# Measured on real photos (docs/findings.md): resized ones and screenshots
-# stay under z 4.5 in one direction and never pass both; JPEG saves at
-# quality 90 or lower pass both.
-MIN_Z = 4.0
-MIN_LEAD = 0.02
+# The strongest of the 8 positions must stand out from the other 7 (z score)
+# and beat the second one by a share, across columns and across rows alike,
+# and the two together must be clear. Loose on purpose: the lattice decides,
+# and screenshots of text, which can show a lattice-like pattern, stay under.
+MIN_Z = 2.5
+MIN_Z_SUM = 7.0
+MIN_LEAD = 0.005
 # Low frequencies (row, column) of the 8x8 DCT: they hold enough non-zero
 # coefficients in any photo to show a lattice.
 LATTICE_MODES = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0), (1, 2), (2, 1))
-# Steps of 2 and 1 (JPEG quality 92 and above) drown in the rounding of the
-# decoded pixels: such a HEIF, AVIF or WebP shows no lattice.
-LATTICE_STEPS = range(3, 33)
+# Steps of 1 (JPEG quality 95 and above) drown in the rounding of the decoded
+# pixels: such pictures show no lattice and get no ELA picture.
+LATTICE_STEPS = range(2, 33)
 LATTICE_SPAN = 8  # multiples of the step looked at, from the first one
 MIN_COEFFICIENTS = 300
 # Coefficients within a quarter step of a multiple, against those within a
-# quarter step of a half-multiple: about 1 without a lattice (at most 2.75
-# for text in screenshots), 4 and more after JPEG at quality 90 or lower.
+# quarter step of a half-multiple: about 1 without a lattice (at most 1.5 on
+# resized photos, 2.75 on text in screenshots), 4.8 and more after JPEG at
+# quality 90 or lower (measured by scripts/bench_findings.py).
 LATTICE_RATIO = 3.0
 MIN_LATTICE_MODES = 3
-# Formats whose own codec can leave an 8-pixel grid (Pillow's names).
-OWN_BLOCK_CODECS = ("HEIF", "AVIF", "WEBP")
 # TIFF compressions that are JPEG inside.
 JPEG_TIFF_COMPRESSIONS = ("jpeg", "tiff_jpeg")
 NOT_SHOWN = "ela-not-shown"
@@ -78,15 +81,12 @@ def jpeg_history(path: Path) -> JpegHistory:
         return JpegHistory(True, "jpeg-file", name)
     if name == "TIFF" and compression in JPEG_TIFF_COMPRESSIONS:
         return JpegHistory(True, "jpeg-compressed", name)
-    grid = block_grid(np.asarray(decode(path, "L")), need_lattice=name in OWN_BLOCK_CODECS)
+    grid = block_grid(np.asarray(decode(path, "L")))
     return JpegHistory(grid["found"], "pixels" if grid["found"] else "none", name, grid)
 
 
-def block_grid(luma: np.ndarray, need_lattice: bool = False) -> dict[str, Any]:
-    """The 8x8 grid (and quantisation lattice) of an earlier JPEG compression, if there are.
-
-    ``found`` needs the grid, and also the lattice when ``need_lattice``.
-    """
+def block_grid(luma: np.ndarray) -> dict[str, Any]:
+    """The 8x8 grid and the quantisation lattice of an earlier JPEG compression, if there are."""
     height, width = luma.shape
     if min(height, width) < MIN_SIDE:
         return {
@@ -101,11 +101,13 @@ def block_grid(luma: np.ndarray, need_lattice: bool = False) -> dict[str, Any]:
     centre = luma[top : top + ANALYSIS_SIDE, left : left + ANALYSIS_SIDE].astype(np.float64)
     columns = _phases(np.minimum(np.abs(np.diff(centre, axis=1)), CLIP).mean(axis=0))
     rows = _phases(np.minimum(np.abs(np.diff(centre, axis=0)), CLIP).mean(axis=1))
-    grid = all(d["z"] >= MIN_Z and d["lead"] >= MIN_LEAD for d in (columns, rows))
+    axes = (columns, rows)
+    grid = all(d["z"] >= MIN_Z and d["lead"] >= MIN_LEAD for d in axes)
+    grid = grid and sum(d["z"] for d in axes) >= MIN_Z_SUM
     lattice = _lattice(centre[rows["offset"] :, columns["offset"] :]) if grid else None
     if not grid:
         reason: str | None = "no block grid"
-    elif need_lattice and len(lattice or {}) < MIN_LATTICE_MODES:
+    elif len(lattice or {}) < MIN_LATTICE_MODES:
         reason = "no quantisation lattice"
     else:
         reason = None
