@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from mediacheck.findings import FindingContext
 from mediacheck.media.metadata import extract_metadata
@@ -63,6 +63,17 @@ def textured(size: tuple[int, int] = (1024, 768), seed: int = 0) -> Image.Image:
         total += weight * (smooth / 255.0 - 0.5)
     ramp = np.linspace(60, 190, width)[None, :, None]
     return Image.fromarray(np.clip(total + ramp, 0, 255).astype(np.uint8))
+
+
+def screenshot() -> Image.Image:
+    """A page of text and flat colour, as a screenshot of an app or a web page is."""
+    img = Image.new("RGB", (1200, 800), "white")
+    draw = ImageDraw.Draw(img)
+    for line in range(40):
+        where = (10 + (line % 3) * 400, 10 + (line // 3) * 60)
+        draw.text(where, f"Breaking: shelling reported near the station {line}", fill=(20, 20, 20))
+    draw.rectangle((0, 700, 1200, 800), fill=(30, 90, 200))
+    return img
 
 
 def jpeg_bytes(img: Image.Image, quality: int, **save) -> bytes:

@@ -79,10 +79,24 @@ def test_ffmpeg_written_video_is_reencoded(tmp_path):
     assert finding.code == "video-reencoded"
     assert finding.severity == "notice"
     programs = {m["program"] for m in finding.evidence["matches"]}
-    assert programs == {
-        "FFmpeg (libavformat/libavcodec), used by most apps, platforms and converters"
-    }
+    assert programs == {"FFmpeg"}
     assert finding.evidence["matches"][0]["value"].startswith("Lavf")
+    assert finding.message == (
+        "This video file was written by FFmpeg, not straight by a phone or camera: its tags "
+        "name the program that made it. FFmpeg is the converter inside most apps, platforms "
+        "and video tools. Messaging apps and platforms re-encode every upload, so this is "
+        "expected for shared video. It means the file is a copy, possibly trimmed or edited, "
+        "and an earlier original may exist."
+    )
+
+
+def test_every_program_is_named_once(tmp_path):
+    tags = {"comment": "HandBrake 1.6.1 2023012300"}
+    ctx = make_context(synthetic_video(tmp_path / "clip.mp4", tags), tmp_path)
+    (finding,) = video_signals.check_reencoded(ctx)
+    assert finding.message.startswith(
+        "This video file was written by FFmpeg and HandBrake, not straight by a phone or camera"
+    )
 
 
 def test_video_container_dates_that_disagree(tmp_path):

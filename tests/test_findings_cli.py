@@ -6,6 +6,7 @@ import pytest
 
 import mediacheck.findings as findings
 from tests.corpus import FILES, needs_corpus
+from tests.findings_helpers import screenshot
 
 LOCATED = FILES / "elodie" / "with-location.jpg"  # GPS near Sunnyvale, California
 DONETSK = "48.0159,37.8028"
@@ -53,7 +54,7 @@ def test_human_show_lists_severity_code_and_message(cli):
     case_id = take_in(cli, LOCATED, "--claimed-location", DONETSK)
     out = cli("show", case_id).stdout
     assert "  warning  gps-far-from-claim: The GPS position in the file is 10313 km" in out
-    assert "  info     ela: Error level analysis:" in out
+    assert "  info     ela: The error level analysis picture shows how much" in out
 
 
 @needs_corpus
@@ -104,8 +105,8 @@ def test_a_failing_check_never_blocks_intake(cli, monkeypatch):
             "code": "analysis-failed",
             "severity": "notice",
             "message": (
-                "The ela check could not be completed on this file. This says nothing about "
-                "whether the media is authentic; the other checks still ran."
+                "The error level analysis check could not be completed on this file. This says "
+                "nothing about whether the media is authentic; the other checks still ran."
             ),
             "evidence": {"check": "ela", "error": "MemoryError: out of memory"},
             "image": None,
@@ -124,3 +125,19 @@ def test_extension_checked_against_the_name_given(cli, tmp_path, name):
     assert (mismatch and mismatch["evidence"]["extension"]) == (
         "png" if name.endswith("png") else None
     )
+
+
+def test_report_says_why_a_screenshot_has_no_ela_picture(cli, tmp_path):
+    path = tmp_path / "screenshot.png"
+    screenshot().save(path)
+    case_id = take_in(cli, path)
+    found = findings_of(cli, case_id)
+    assert "ela" not in found
+    assert found["ela-not-shown"]["image"] is None
+    page = cli("report", case_id).stdout
+    assert (
+        "No error level analysis picture is shown: this PNG picture shows no trace of an "
+        "earlier JPEG compression" in page
+    )
+    assert "ela-not-shown" in page
+    assert "finding-ela" not in page

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from mediacheck.findings import CHECKS
+from mediacheck.findings import CHECKS, metadata_signals
+from mediacheck.findings.filename import describe_type
+from mediacheck.findings.firmware import is_firmware
 from mediacheck.findings.metadata_signals import identify
 from tests.corpus import FILES, manifest, needs_corpus
+from tests.corpus_software import firmware_only, other_software, software_names
 from tests.findings_helpers import (
     ASCII,
     LONG,
@@ -108,8 +111,68 @@ def test_stripped_corpus_files(tmp_path, rel, stripped):
         ("G973FXXUFHVG4", None, None),
     ],
 )
-def test_identify_names_editors_not_camera_firmware(software, program, version):
+def test_identify_names_known_editors(software, program, version):
     assert identify(software) == {"program": program, "version": version}
+
+
+# Real Software strings of cameras and phones (make, model as the file names them),
+# and of programs that are not firmware, some by the camera's own maker.
+FIRMWARE_STRINGS = [
+    ("Ver.1.00 ", "NIKON CORPORATION", "NIKON D750"),
+    ("NIKON D750 Ver.1.10", "NIKON CORPORATION", "NIKON D750"),
+    ("COOLPIX P900V1.2", "NIKON", "COOLPIX P900"),
+    ("E5700v1.1", "NIKON", "E5700"),
+    ("ILCE-7M3 v3.01", "SONY", "ILCE-7M3"),
+    ("Digital Camera X100V Ver2.00", "FUJIFILM", "X100V"),
+    ("Digital Camera FinePix S1 Pro Ver1.00", "FUJIFILM", "FinePixS1Pro"),
+    ("Version 1.0", "OLYMPUS IMAGING CORP.", "E-M10MarkII"),
+    ("PENTAX K-5 II s Ver 1.02", "PENTAX", "PENTAX K-5 II s"),
+    ("K-1 Ver 1.50", "RICOH IMAGING COMPANY, LTD.", "PENTAX K-1"),
+    ("RICOH THETA S Ver 1.62", "RICOH", "RICOH THETA S"),
+    ("Firmware Version 1.0.2", "Canon", "Canon EOS R5"),
+    ("DiMAGE A1 Ver1.00u", "Konica Minolta Camera, Inc.", "DiMAGE A1"),
+    ("V1.2.3 build 4567", "DJI", "FC3170"),
+    ("V01.06.0018", "DJI", "FC3170"),
+    ("HD7.01.01.90.00", "GoPro", "HERO7 Black"),
+    ("G960FXXU2CRJB", "samsung", "SM-G960F"),
+    ("ANE-LX1 9.1.0.252(C432E4R1P5)", "HUAWEI", "ANE-LX1"),
+    ("50.1.A.4.76", "Sony", "G8341"),
+    ("dipper-user 10 QKQ1.190828.002 V12.0.2.0.QEACNXM release-keys", "Xiaomi", "MI 8"),
+    ("MediaTek Camera Application", "Xiaomi", "Redmi Note 9"),
+    ("MIUI Camera", "Xiaomi", "Mi 9"),
+    ("iOS 17.1", "Apple", "iPhone 15 Pro"),
+    ("17.1", "Apple", "iPhone 15 Pro"),
+    ("HDR+ 1.0.412297946zd", "Google", "Pixel 6"),
+    ("1.01", None, None),
+]
+PROGRAM_STRINGS = [
+    ("QuickTime 6.0.2", "Canon", "Canon PowerShot S330"),
+    ("Nikon Transfer 2.0", "NIKON CORPORATION", "NIKON D700"),
+    ("ViewNX 2.10 W", "NIKON CORPORATION", "NIKON D700"),
+    ("Digital Photo Professional", "Canon", "Canon EOS 5D"),
+    ("SIGMA Photo Pro 6.5", "SIGMA", "SIGMA fp"),
+    ("EPSON Scan", "EPSON", "Perfection V600"),
+    ("Samsung Gallery", "samsung", "SM-G973F"),
+    ("Instagram", "Apple", "iPhone 12"),
+    ("Microsoft Office", None, None),
+    ("Adobe Illustrator 27.0 (Windows)", None, None),
+    ("ImageJ 1.53t", None, None),
+    ("MATLAB", None, None),
+    ("macOS 13.4.1 (22F82)", None, None),
+    # Another maker's camera software: iOS on a Samsung, HDR+ on a Canon.
+    ("iOS 17.1", "samsung", "SM-G973F"),
+    ("HDR+ 1.0.199571065z", "Canon", "Canon PowerShot S40"),
+]
+
+
+@pytest.mark.parametrize(("software", "make", "model"), FIRMWARE_STRINGS)
+def test_camera_and_phone_firmware_is_recognised(software, make, model):
+    assert is_firmware(software, make, model)
+
+
+@pytest.mark.parametrize(("software", "make", "model"), PROGRAM_STRINGS)
+def test_programs_are_not_firmware(software, make, model):
+    assert not is_firmware(software, make, model)
 
 
 def test_editing_software_from_exif_software(tmp_path):
@@ -124,10 +187,27 @@ def test_editing_software_from_exif_software(tmp_path):
                 "version": "2.10.36",
             }
         ],
+        "other_software": [],
+        "firmware": [],
+        "make": "Canon",
+        "model": "Canon EOS 80D",
         "xmp_history": {"actions": [], "agents": []},
         "photoshop_resource_ids": [],
     }
     assert finding.message.startswith("This file was saved by editing software: GIMP 2.10.36.")
+
+
+def test_unlisted_program_is_reported(tmp_path):
+    path = camera_jpeg(tmp_path / "made.jpg", ifd0={0x0131: (ASCII, "Acme Retoucher 3.2")})
+    (finding,) = codes(path, tmp_path)["editing-software"]
+    assert finding.severity == "notice"
+    assert finding.evidence["programs"] == []
+    assert finding.evidence["other_software"] == [
+        {"source": "EXIF Software", "value": "Acme Retoucher 3.2"}
+    ]
+    assert finding.message.startswith(
+        'This file was saved by software "Acme Retoucher 3.2", not recognised as camera firmware.'
+    )
 
 
 def test_camera_firmware_software_is_not_editing(tmp_path):
@@ -135,42 +215,84 @@ def test_camera_firmware_software_is_not_editing(tmp_path):
     assert "editing-software" not in codes(path, tmp_path)
 
 
+def other_software_rows() -> list[dict]:
+    return [r for r in corpus_rows() if other_software(r["file"])]
+
+
 @needs_corpus
-@pytest.mark.parametrize("row", corpus_rows("edited_sw"), ids=lambda r: r["file"])
-def test_editing_software_on_every_flagged_corpus_file(tmp_path, row):
-    found = codes(FILES / row["file"], tmp_path)
-    (finding,) = found["editing-software"]
-    values = [p["value"] for p in finding.evidence["programs"]]
-    assert row["Software"] in values
+@pytest.mark.parametrize("row", other_software_rows(), ids=lambda r: r["file"])
+def test_software_other_than_firmware_is_reported(tmp_path, row):
+    (finding,) = codes(FILES / row["file"], tmp_path)["editing-software"]
+    reported = finding.evidence["programs"] + finding.evidence["other_software"]
+    assert {s["value"] for s in reported} == other_software(row["file"])
+    firmware = {s["value"] for s in finding.evidence["firmware"]}
+    assert firmware == set(software_names(row["file"])) - other_software(row["file"])
 
 
-# Image programs the corpus manifest does not count as editors; mediacheck names them,
-# since they rewrote the file.
-REWRITTEN_BY = {"exifr/issue-exifr-4.jpg": "Pano2VR", "mde/multipage.tif": "IrfanView"}
+@needs_corpus
+@pytest.mark.parametrize(
+    "row", [r for r in corpus_rows() if firmware_only(r["file"])], ids=lambda r: r["file"]
+)
+def test_firmware_alone_is_left_alone(tmp_path, row):
+    assert "editing-software" not in codes(FILES / row["file"], tmp_path)
+
+
+@needs_corpus
+@pytest.mark.parametrize("row", other_software_rows(), ids=lambda r: r["file"])
+def test_no_finding_depends_on_the_list_of_editors(tmp_path, row, monkeypatch):
+    monkeypatch.setattr(metadata_signals, "EDITORS", [])
+    (finding,) = codes(FILES / row["file"], tmp_path)["editing-software"]
+    assert {s["value"] for s in finding.evidence["other_software"]} == other_software(row["file"])
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("rel", "message"),
+    [
+        (
+            "elodie/with-null-coordinates.jpg",
+            "This file was saved by editing software: GIMP 2.10.14.",
+        ),
+        (
+            "mde/simple.jpg",
+            'This file was saved by software "QuickTime 6.0.2", not recognised as camera firmware.',
+        ),
+        (
+            "exifr/png/IMG_20180725_163423-2.png",
+            "This file was saved by editing software: Adobe ImageReady.",
+        ),
+    ],
+)
+def test_corpus_software_messages(tmp_path, rel, message):
+    (finding,) = codes(FILES / rel, tmp_path)["editing-software"]
+    assert finding.message.startswith(message + " Newsrooms and photographers routinely crop")
 
 
 @needs_corpus
 @pytest.mark.parametrize(
     "row",
-    [r for r in corpus_rows() if not {"edited_sw", "photoshop_irb"} & set(r["flags"].split(";"))],
+    [
+        r
+        for r in corpus_rows()
+        if not software_names(r["file"]) and "photoshop_irb" not in r["flags"]
+    ],
     ids=lambda r: r["file"],
 )
-def test_no_editing_software_on_unedited_corpus_files(tmp_path, row):
-    found = codes(FILES / row["file"], tmp_path)
-    if row["file"] in REWRITTEN_BY:
-        (finding,) = found["editing-software"]
-        assert finding.evidence["programs"][0]["program"] == REWRITTEN_BY[row["file"]]
-    else:
-        assert "editing-software" not in found
+def test_no_editing_software_without_software_names(tmp_path, row):
+    assert "editing-software" not in codes(FILES / row["file"], tmp_path)
 
 
 @needs_corpus
 def test_photoshop_resource_block_alone_counts_as_editing(tmp_path):
     (finding,) = codes(FILES / "mde/withIptc.jpg", tmp_path)["editing-software"]
     assert finding.evidence["programs"] == []
+    assert finding.evidence["other_software"] == []
     assert finding.evidence["photoshop_resource_ids"] == [
         1005, 1011, 1013, 1016, 1030, 1032, 1034, 1036, 1037, 1044, 10000
     ]  # fmt: skip
+    assert finding.message.startswith(
+        "The file has a Photoshop image resource block, which Photoshop writes when it saves."
+    )
 
 
 @needs_corpus
@@ -423,6 +545,24 @@ def test_png_named_jpg(tmp_path):
         "mime": "image/png",
         "expected": ["png", "apng"],
     }
+    assert finding.message.startswith(
+        "The file's name ends in .jpg but it is a PNG picture (image/png). Files are often renamed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mime", "words"),
+    [
+        ("image/png", "a PNG picture (image/png)"),
+        ("video/quicktime", "a QuickTime video (video/quicktime)"),
+        ("video/x-msvideo", "an AVI video (video/x-msvideo)"),
+        ("audio/mpeg", "an MP3 audio file (audio/mpeg)"),
+        ("image/heic", "a HEIC picture (image/heic)"),
+        ("audio/x-m4a", "an M4A audio file (audio/x-m4a)"),
+    ],
+)
+def test_content_types_in_words(mime, words):
+    assert describe_type(mime) == words
 
 
 @pytest.mark.parametrize("name", ["IMG_0001.jpeg", "photo.JFIF", "no_extension", ".hidden", ""])

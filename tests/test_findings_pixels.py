@@ -10,8 +10,9 @@ import pytest
 import simplejpeg
 from PIL import Image
 
-from mediacheck.findings import compute_findings, ela, jpeg, pixels, thumbnail
+from mediacheck.findings import CHECKS, compute_findings, ela, jpeg, pixels, thumbnail
 from mediacheck.findings.jpeg import STANDARD_LUMA, scaled_table
+from mediacheck.findings.jpeg_history import jpeg_history
 from mediacheck.findings.pixels import open_decoded
 from tests.corpus import FILES, manifest, needs_corpus
 from tests.findings_helpers import (
@@ -21,6 +22,7 @@ from tests.findings_helpers import (
     jpeg_bytes,
     make_context,
     resaved,
+    screenshot,
     textured,
 )
 
@@ -28,6 +30,10 @@ from tests.findings_helpers import (
 def run(check, path: Path, tmp_path: Path, **context) -> dict:
     ctx = make_context(path, tmp_path / "derived", **context)
     return {f.code: f for f in check(ctx)}
+
+
+def manifest_images() -> list[dict]:
+    return [r for r in manifest() if r["kind"] == "image"]
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -45,7 +51,9 @@ def test_standard_tables_give_their_quality(tmp_path, quality):
     assert finding.evidence["estimated_quality"] == quality
     assert finding.evidence["standard_tables"] is True
     assert finding.evidence["tables"]["0"] == scaled_table(STANDARD_LUMA, quality)
-    assert "standard libjpeg tables" in finding.message
+    assert (
+        f"the standard settings for quality {quality} (the tables of the common" in finding.message
+    )
 
 
 def test_custom_tables_are_told_apart(tmp_path):
@@ -56,7 +64,7 @@ def test_custom_tables_are_told_apart(tmp_path):
     assert finding.evidence["tables"] == {"0": custom, "1": custom}
     assert finding.evidence["standard_tables"] is False
     assert finding.evidence["estimated_quality"] == 83
-    assert "custom tables" in finding.message
+    assert "with its own settings (close to standard quality" in finding.message
 
 
 def test_no_jpeg_quality_for_png(tmp_path):
@@ -164,6 +172,86 @@ def test_no_ela_for_video(tmp_path):
     ctx = make_context(write(tmp_path / "x.jpg", jpeg_bytes(textured((64, 64)), 90)), tmp_path)
     ctx.kind = "video"
     assert ela.check_ela(ctx) == []
+
+
+# ELA only where the pixels went through JPEG
+
+
+def test_no_ela_picture_for_a_png_screenshot(tmp_path):
+    path = tmp_path / "screenshot.png"
+    screenshot().save(path)
+    found = run(ela.check_ela, path, tmp_path)
+    assert list(found) == ["ela-not-shown"]
+    finding = found["ela-not-shown"]
+    assert finding.severity == "info"
+    assert finding.image is None
+    assert finding.message.startswith(
+        "No error level analysis picture is shown: this PNG picture shows no trace of an "
+        "earlier JPEG compression, and error level analysis only means something for "
+        "pictures that went through JPEG."
+    )
+    assert finding.evidence["format"] == "PNG"
+    assert finding.evidence["reason"] == "no-jpeg-history"
+    assert finding.evidence["grid"]["reason"] == "no block grid"
+    assert not (tmp_path / "derived" / ela.IMAGE_NAME).exists()
+
+
+@pytest.mark.parametrize("quality", [70, 80, 90])
+def test_ela_for_a_png_that_was_a_jpeg(tmp_path, quality):
+    path = tmp_path / "converted.png"
+    Image.open(io.BytesIO(resaved(textured(), quality))).save(path)
+    finding = run(ela.check_ela, path, tmp_path)["ela"]
+    assert finding.evidence["jpeg_history"] == "pixels"
+    assert (tmp_path / "derived" / ela.IMAGE_NAME).is_file()
+
+
+def test_a_cropped_png_keeps_its_jpeg_history(tmp_path):
+    # A crop moves the 8x8 grid: it is found at its new offset.
+    path = tmp_path / "cropped.png"
+    Image.open(io.BytesIO(resaved(textured(), 80))).crop((3, 5, 1000, 700)).save(path)
+    history = jpeg_history(path)
+    assert history.how == "pixels"
+    assert (history.grid["columns"]["offset"], history.grid["rows"]["offset"]) == (5, 3)
+
+
+def test_a_fresh_png_has_no_jpeg_history(tmp_path):
+    path = tmp_path / "render.png"
+    textured().save(path)
+    assert jpeg_history(path).how == "none"
+
+
+def test_jpeg_compressed_tiff_has_jpeg_history(tmp_path):
+    path = tmp_path / "scan.tif"
+    textured().save(path, compression="jpeg")
+    assert run(ela.check_ela, path, tmp_path)["ela"].evidence["jpeg_history"] == "jpeg-compressed"
+
+
+@needs_corpus
+@pytest.mark.parametrize("scale", [1.0, 0.9, 0.77, 0.5])
+def test_real_photo_as_png_keeps_history_until_resized(tmp_path, scale):
+    # A 2x reduction keeps an 8-pixel grid (JPEG's 16-pixel colour blocks halved)
+    # but not the quantisation lattice.
+    photo = Image.open(FILES / "exifr/canon-dslr.jpg").convert("RGB").crop((1600, 800, 3648, 2848))
+    converted = Image.open(io.BytesIO(jpeg_bytes(photo, 80))).convert("RGB")
+    path = tmp_path / "photo.png"
+    size = round(2048 * scale)
+    converted.resize((size, size), Image.Resampling.LANCZOS).save(path)
+    assert jpeg_history(path).carried is (scale == 1.0)
+
+
+@needs_corpus
+@pytest.mark.parametrize("row", manifest_images(), ids=lambda r: r["file"])
+def test_ela_on_corpus_only_for_jpeg(tmp_path, row):
+    # No picture of the corpus but its JPEGs went through JPEG: the HEIF and AVIF
+    # photos have an 8-pixel grid of their own, without JPEG's quantisation.
+    ctx = make_context(FILES / row["file"], tmp_path / "derived")
+    found = [f.code for f in compute_findings(ctx, skip=tuple(n for n, _ in CHECKS if n != "ela"))]
+    if row["file"] == "elodie/photo.heic":  # its picture is smaller than it declares
+        assert found == ["analysis-failed"]
+    elif row["mime"] == "image/jpeg":
+        assert found == ["ela"]
+    else:
+        assert found == ["ela-not-shown"]
 
 
 # thumbnail-present and thumbnail-mismatch

@@ -38,6 +38,26 @@ class FindingContext:
     decoded: Any = field(default=None, repr=False, compare=False)
 
 
+# What people call the checks and intake steps that can fail ("ela" is jargon).
+CHECK_NAMES = {
+    "ela": "error level analysis",
+    "double-jpeg": "double JPEG compression",
+    "jpeg-quality": "JPEG quality",
+    "gps": "GPS position",
+    "c2pa": "Content Credentials (C2PA)",
+    "extension": "file name extension",
+    "capture-time": "capture time",
+    "video-reencoded": "video re-encoding",
+    "metadata-stripped": "missing metadata",
+    "editing-software": "editing software",
+    "dimension-mismatch": "picture size",
+    "copy-move": "copied area (copy-move)",
+    "sniff": "file type",
+    "decode": "picture decoding",
+    "findings": "forensic",
+}
+
+
 def analysis_failed(check: str, exc: BaseException) -> Finding:
     detail = str(exc).strip().splitlines()
     error = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
@@ -45,7 +65,7 @@ def analysis_failed(check: str, exc: BaseException) -> Finding:
         code="analysis-failed",
         severity=NOTICE,
         message=(
-            f"The {check} check could not be completed on this file. "
+            f"The {CHECK_NAMES.get(check, check)} check could not be completed on this file. "
             "This says nothing about whether the media is authentic; "
             "the other checks still ran."
         ),

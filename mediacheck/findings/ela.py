@@ -9,6 +9,7 @@ import numpy as np
 import simplejpeg
 
 from mediacheck.findings.base import INFO, Finding, FindingContext
+from mediacheck.findings.jpeg_history import ela_not_shown, jpeg_history
 from mediacheck.findings.pixels import DecodedPicture, decoded_picture
 from mediacheck.media.pictures import WORKING_SIZE
 
@@ -24,6 +25,10 @@ PNG_OPTIONS = [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
 def check_ela(ctx: FindingContext) -> list[Finding]:
     if ctx.kind != "image":
         return []
+    # Only a picture that went through JPEG has a compression history to show.
+    history = jpeg_history(ctx.path)
+    if not history.carried:
+        return [ela_not_shown(history)]
     picture = decoded_picture(ctx)
     levels = error_levels(picture)
     height, width = levels.shape
@@ -38,12 +43,14 @@ def check_ela(ctx: FindingContext) -> list[Finding]:
         "max_difference": largest,
         "mean_difference": round(mean, 3),
         "scale": round(scale, 3),
+        "jpeg_history": history.how,
     }
     message = (
-        f"Error level analysis: the picture was re-saved as a JPEG at quality {ELA_QUALITY} "
-        "and the differences brightened. Areas that stand out from similar surroundings "
-        "may have a different compression history, but edges, text and smooth areas also "
-        "stand out naturally. It is a visual aid, not proof of editing."
+        "The error level analysis picture shows how much each area of the picture changes "
+        f"when it is saved again as a JPEG at quality {ELA_QUALITY}, brightened to be seen. "
+        "An area that stands out from similar surroundings may have a different compression "
+        "history, but edges, text and smooth areas also stand out naturally. It is a visual "
+        "aid, not proof of editing."
     )
     return [Finding("ela", INFO, message, evidence, image=IMAGE_NAME)]
 

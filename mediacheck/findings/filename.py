@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from mediacheck.findings.base import NOTICE, Finding, FindingContext
 
 ISO_MEDIA = ("mp4", "m4v", "mov", "qt", "3gp", "3g2", "m4a")
@@ -38,6 +40,18 @@ EXTENSIONS = {
     "audio/aac": ("aac",),
 }
 MAX_EXTENSION = 16
+NOUNS = {"image": "picture", "video": "video", "audio": "audio file"}
+# Types whose MIME subtype is not the name people know.
+TYPE_NAMES = {
+    "image/vnd.adobe.photoshop": "Photoshop",
+    "image/x-icon": "icon",
+    "video/quicktime": "QuickTime",
+    "video/x-matroska": "Matroska",
+    "video/x-msvideo": "AVI",
+    "video/mp2t": "MPEG transport stream",
+    "audio/mpeg": "MP3",
+    "audio/x-m4a": "M4A",
+}
 
 
 def check_extension(ctx: FindingContext) -> list[Finding]:
@@ -46,12 +60,22 @@ def check_extension(ctx: FindingContext) -> list[Finding]:
     if expected is None or extension is None or extension in expected:
         return []
     message = (
-        f"The file is named .{extension} but its content is {ctx.mime}. Files are often "
-        "renamed when forwarded or downloaded, so this is common and harmless; it can also "
-        "mean someone converted the file or tried to disguise what it is."
+        f"The file's name ends in .{extension} but it is {describe_type(ctx.mime)}. Files "
+        "are often renamed when forwarded or downloaded, so this is common and harmless; it "
+        "can also mean someone converted the file or tried to disguise what it is."
     )
     evidence = {"extension": extension, "mime": ctx.mime, "expected": list(expected)}
     return [Finding("extension-mismatch", NOTICE, message, evidence)]
+
+
+def describe_type(mime: str) -> str:
+    """A content type in words: "a PNG picture (image/png)"."""
+    kind, _, subtype = mime.partition("/")
+    name = TYPE_NAMES.get(mime) or subtype.removeprefix("x-").upper()
+    noun = NOUNS.get(kind, "file")
+    # Said letter by letter, "MP4" and "FLV" start with a vowel sound.
+    article = "an" if name[:1] in "AEIOU" or re.match(r"M[P0-9]|FLV", name) else "a"
+    return f"{article} {name} {noun} ({mime})"
 
 
 def _extension(name: str) -> str | None:

@@ -90,16 +90,17 @@ def check_quality(ctx: FindingContext) -> list[Finding]:
     quality, standard = estimate_quality(tables)
     if standard:
         kind = (
-            f"the standard libjpeg tables at quality {quality}, as written by most editing "
-            "software, apps and platforms when they re-save a picture"
+            f"the standard settings for quality {quality} (the tables of the common libjpeg "
+            "library), which most editing software, apps and platforms use when they save a "
+            "picture"
         )
     else:
         kind = (
-            f"custom tables (closest standard quality about {quality}), as camera firmware "
-            "and some editors such as Photoshop write them"
+            f"its own settings (close to standard quality {quality}), as camera firmware and "
+            "some editors such as Photoshop do"
         )
     message = (
-        f"The JPEG compression uses {kind}. This hints at which kind of program saved the "
+        f"The JPEG was compressed with {kind}. This hints at which kind of program saved the "
         "file last; it cannot show whether the content was changed."
     )
     evidence = {
@@ -117,6 +118,7 @@ def check_double_compression(ctx: FindingContext) -> list[Finding]:
     if analysis is None or analysis["modes_with_evidence"] < MIN_MODES:
         return []
     message = (
+        "The picture was probably saved as a JPEG at least twice: "
         f"{analysis['modes_with_evidence']} of {analysis['modes_tested']} frequency "
         "histograms have the regular empty gaps left when a JPEG saved at a lower quality "
         "is saved again at a higher one. Re-saving happens on every platform and in every "

@@ -1,4 +1,4 @@
-"""Signals read from a picture's metadata: stripped EXIF, editing software, declared size."""
+"""Signals read from a picture's metadata: stripped EXIF, software that saved it, declared size."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from PIL import Image
 
 from mediacheck.findings.base import NOTICE, Finding, FindingContext
+from mediacheck.findings.firmware import is_firmware
 
 # Tags only a capture device writes; orientation or resolution alone can come
 # from any program that saves a picture.
@@ -39,9 +40,9 @@ PLATFORM_LONG_EDGES = {
     4096: ("WhatsApp (HD)", "X/Twitter"),
 }
 
-# Programs that edit or re-save pictures, most specific first. Camera firmware
-# also fills EXIF Software (e.g. "HDR+ 1.0", "Ver.1.0"), so only names on this
-# list count as editing software.
+# Editors named with their version, most specific first. Any other program
+# that is not the device's firmware is reported too (``firmware.is_firmware``):
+# this list only gives well-known editors their usual names.
 EDITORS = [
     (r"lightroom", "Adobe Lightroom"),
     (r"photoshop elements", "Adobe Photoshop Elements"),
@@ -79,8 +80,6 @@ EDITORS = [
     (r"\bkrita\b", "Krita"),
     (r"inkscape", "Inkscape"),
     (r"\bdxo\b", "DxO"),
-    (r"libformat", "LIBFORMAT"),
-    (r"pano2vr", "Pano2VR"),
     (r"ptgui", "PTGui"),
     (r"\bhugin\b", "Hugin"),
     (r"faceapp", "FaceApp"),
@@ -121,7 +120,7 @@ def check_stripped(ctx: FindingContext) -> list[Finding]:
         "and so do screenshots and many editors."
     )
     if resembles:
-        message += f" Its layout resembles files re-encoded by {', '.join(resembles)}."
+        message += f" Its header and size resemble files re-encoded by {', '.join(resembles)}."
     message += " Missing metadata neither proves nor disproves where the picture comes from."
     evidence = {
         "exif_tag_count": len(exif),
@@ -177,36 +176,53 @@ def _segment_name(marker: str, data: bytes) -> str:
 def check_editing_software(ctx: FindingContext) -> list[Finding]:
     if ctx.kind != "image":
         return []
+    make, model = ctx.summary.get("make"), ctx.summary.get("model")
     sources = _software_sources(ctx.metadata)
-    programs = [s for s in sources if s.get("program")]
+    programs = [s for s in sources if s["program"]]
+    unnamed = [s for s in sources if not s["program"]]
+    firmware = [s for s in unnamed if is_firmware(s["value"], _text(make), _text(model))]
+    other = [s for s in unnamed if s not in firmware]
     history = _xmp_history(ctx.metadata)
     photoshop_ids = _photoshop_only_resources(ctx.metadata)
-    if not programs and not history["actions"] and not photoshop_ids:
+    if not programs and not other and not history["actions"] and not photoshop_ids:
         return []
     evidence = {
         "programs": programs,
+        "other_software": [_where(s) for s in other],
+        "firmware": [_where(s) for s in firmware],
+        "make": make,
+        "model": model,
         "xmp_history": history,
         "photoshop_resource_ids": photoshop_ids,
     }
-    return [Finding("editing-software", NOTICE, _editing_message(programs, history), evidence)]
+    message = _editing_message(programs, other, history)
+    return [Finding("editing-software", NOTICE, message, evidence)]
 
 
-def _editing_message(programs: list[dict], history: dict) -> str:
+def _editing_message(programs: list[dict], other: list[dict], history: dict) -> str:
+    sentences = []
     if programs:
         named = sorted({f"{p['program']} {p['version'] or ''}".strip() for p in programs})
-        what = f"This file was saved by editing software: {', '.join(named)}."
-    elif history["actions"]:
-        what = "The file's XMP metadata holds an edit history (it went through an editor)."
-    else:
-        what = "The file has a Photoshop image resource block, written when Photoshop saves."
-    return (
-        f"{what} Newsrooms and photographers routinely crop, correct colour and caption "
-        "pictures, so this shows the file is not straight from the camera, "
-        "not that its content was altered."
+        sentences.append(f"This file was saved by editing software: {', '.join(named)}.")
+    if other:
+        names = " and ".join(f'"{value}"' for value in sorted({s["value"] for s in other}))
+        also = "It was also" if programs else "This file was"
+        sentences.append(f"{also} saved by software {names}, not recognised as camera firmware.")
+    if not sentences and history["actions"]:
+        sentences.append("The file's XMP metadata holds an edit history, left by an editor.")
+    elif not sentences:
+        sentences.append(
+            "The file has a Photoshop image resource block, which Photoshop writes when it saves."
+        )
+    sentences.append(
+        "Newsrooms and photographers routinely crop, correct colour and caption pictures, "
+        "so this shows the file is not straight from the camera, not that its content was altered."
     )
+    return " ".join(sentences)
 
 
 def _software_sources(metadata: dict) -> list[dict]:
+    """Every software name the file holds, with the editor it names (if a known one)."""
     exif = metadata.get("exif") or {}
     found = [
         ("EXIF Software", exif.get("Image Software")),
@@ -218,11 +234,24 @@ def _software_sources(metadata: dict) -> list[dict]:
     found += [("XMP History", _group(m)) for m in _first(XMP_HISTORY_AGENT, packet)]
     sources, seen = [], set()
     for source, value in found:
-        if not isinstance(value, str) or not value.strip() or (source, value) in seen:
+        text = _text(value)
+        if text is None or (source, text) in seen:
             continue
-        seen.add((source, value))
-        sources.append({"source": source, "value": value.strip()[:MAX_TEXT], **identify(value)})
+        seen.add((source, text))
+        sources.append({"source": source, "value": text, **identify(text)})
     return sources[:MAX_LIST]
+
+
+def _text(value: Any) -> str | None:
+    """A tag's text, trimmed and bounded; None when it holds no letter or digit."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().strip("\0").strip()[:MAX_TEXT]
+    return text if any(c.isalnum() for c in text) else None
+
+
+def _where(source: dict) -> dict:
+    return {"source": source["source"], "value": source["value"]}
 
 
 def identify(software: str) -> dict:

@@ -68,9 +68,11 @@ def check_thumbnail(ctx: FindingContext) -> list[Finding]:
         comparison = "It is too small to compare with the main picture."
     else:
         comparison = f"It matches the main picture (perceptual distance {distance} of 64)."
+    where = "Photoshop's own metadata" if source.startswith("Photoshop") else "its EXIF metadata"
     message = (
-        f"The file holds a thumbnail ({source}). {comparison} A matching thumbnail is "
-        "consistent with an unedited file but does not prove it: many editors rewrite it."
+        f"The file holds a small preview picture (a thumbnail) in {where}. {comparison} "
+        "A matching thumbnail is consistent with an unedited file but does not prove it: "
+        "many editors rewrite it."
     )
     return [Finding("thumbnail-present", INFO, message, evidence, image=IMAGE_NAME)]
 

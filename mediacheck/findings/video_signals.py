@@ -21,11 +21,13 @@ SIGNATURE_KEYS = {
 # Program patterns, most specific first. Phones and cameras write their own
 # names here (e.g. "Core Media Video", "GoPro AVC"), which are not listed.
 ENCODERS = [
-    (r"^lav[fc]\d", "FFmpeg (libavformat/libavcodec), used by most apps, platforms and converters"),
+    (r"^lav[fc]\d", "FFmpeg"),
     (r"handbrake", "HandBrake"),
-    (r"\bx26[45]\b", "x264/x265 encoder"),
-    (r"produced by google", "Google/YouTube processing"),
-    (r"premiere|after effects", "Adobe Premiere/After Effects"),
+    (r"\bx264\b", "the x264 encoder"),
+    (r"\bx265\b", "the x265 encoder"),
+    (r"produced by google", "Google's (YouTube's) processing"),
+    (r"premiere", "Adobe Premiere"),
+    (r"after effects", "Adobe After Effects"),
     (r"capcut", "CapCut"),
     (r"inshot", "InShot"),
     (r"kinemaster", "KineMaster"),
@@ -38,13 +40,16 @@ ENCODERS = [
     (r"openshot", "OpenShot"),
     (r"\bvlc\b", "VLC"),
     (r"movavi", "Movavi"),
-    (r"mainconcept", "MainConcept encoder"),
+    (r"mainconcept", "the MainConcept encoder"),
     (r"telegram", "Telegram"),
     (r"whatsapp", "WhatsApp"),
     (r"tiktok", "TikTok"),
 ]
 # The MP4 brands FFmpeg writes by default; cameras and phones write their own.
 FFMPEG_BRANDS = ("isom", "isomiso2avc1mp41")
+FFMPEG = "FFmpeg"
+# Said once when FFmpeg is named: most people have never heard of it.
+FFMPEG_NOTE = "FFmpeg is the converter inside most apps, platforms and video tools."
 MAX_TEXT = 200
 MAX_MATCHES = 50
 
@@ -62,17 +67,23 @@ def check_reencoded(ctx: FindingContext) -> list[Finding]:
             {
                 "tag": "major_brand/compatible_brands",
                 "value": " ".join(brands),
-                "program": "FFmpeg default MP4 brands",
+                "program": FFMPEG,
             }
         )
     if not matches:
         return []
     programs = sorted({m["program"] for m in matches})
+    named = ", ".join(programs[:-1]) + " and " + programs[-1] if len(programs) > 1 else programs[0]
     message = (
-        f"The video's tags show it was written by {'; '.join(programs)}, not straight "
-        "by a phone or camera. Messaging apps and platforms re-encode every upload, so "
-        "this is expected for shared video; it means the file is a copy, possibly trimmed "
-        "or edited, and an earlier original may exist."
+        f"This video file was written by {named}, not straight by a phone or camera: "
+        "its tags name the program that made it."
+    )
+    if FFMPEG in programs:
+        message += f" {FFMPEG_NOTE}"
+    message += (
+        " Messaging apps and platforms re-encode every upload, so this is expected for "
+        "shared video. It means the file is a copy, possibly trimmed or edited, and an "
+        "earlier original may exist."
     )
     return [Finding("video-reencoded", NOTICE, message, {"matches": matches})]
 
