@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import random
 import re
 from datetime import datetime
 from html.parser import HTMLParser
@@ -23,6 +24,8 @@ from mediacheck.publish import mediareview, reports
 from mediacheck.review import ratings
 from mediacheck.store.database import Store
 from mediacheck.store.models import KeyframeRow
+from scripts.copy_move_sets import forge, photo_from
+from tests.corpus import FILES, needs_corpus
 from tests.media import photo
 
 SCRIPT = '<script>document.title="pwned"</script>'
@@ -226,6 +229,19 @@ def test_thumbnail_is_a_bounded_reencoding_not_the_original(case_id, cli, store)
     [(_, media)] = store.case_media(case_id)
     assert data != store.blobs.original_path(media.sha256).read_bytes()
     assert b"pwned" not in data
+
+
+@needs_corpus
+def test_html_report_shows_the_copy_move_picture(tmp_path, cli):
+    forged = tmp_path / "forged.jpg"
+    forged.write_bytes(forge(photo_from(FILES / "exifr/door-knocker.jpg"), random.Random(3)).jpeg)
+    (result,) = cli.json("intake", forged)
+    page = Page(cli("report", result["case_id"]).stdout)
+    text = " ".join(" ".join(page.text).split())
+    assert "warning copy-move Part of the picture appears to be copied from another part" in text
+    [src] = [a["src"] for t, a in page.tags if a.get("alt") == "copy-move picture"]
+    with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as shown:
+        assert (shown.format, max(shown.size)) == ("JPEG", reports.FINDING_SIZE)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from mediacheck.findings import (
     c2pa_signals,
+    copy_move,
     ela,
     filename,
     jpeg,
@@ -52,6 +53,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("jpeg-quality", jpeg.check_quality),
     ("double-jpeg", jpeg.check_double_compression),
     ("ela", ela.check_ela),
+    ("copy-move", copy_move.check_copy_move),
     ("gps", location.check_location),
     ("extension", filename.check_extension),
     ("c2pa", c2pa_signals.check_c2pa),
@@ -61,7 +63,7 @@ CHECKS: list[tuple[str, Check]] = [
 
 # The checks that decode every pixel: seconds for a large photo, so a quick
 # intake can leave them to ``mediacheck analyze``.
-PIXEL_CHECKS = ("double-jpeg", "ela")
+PIXEL_CHECKS = ("double-jpeg", "ela", "copy-move")
 
 
 def compute_findings(ctx: FindingContext, skip: tuple[str, ...] = ()) -> list[Finding]:
