@@ -21,7 +21,7 @@ CASE_STATUSES = ("open", "in-review", "closed")
 
 
 def store_options(func):
-    """--store, --db and --user, set once per desk through the environment."""
+    """--store, --db, --user and --blobs, set once per desk through the environment."""
 
     @click.option(
         "--store",
@@ -40,9 +40,15 @@ def store_options(func):
         envvar="MEDIACHECK_USER",
         help="Who is acting [env MEDIACHECK_USER; default the OS login].",
     )
+    @click.option(
+        "--blobs",
+        envvar="MEDIACHECK_BLOBS",
+        help="Where originals and pictures are kept: s3://bucket/prefix, endpoint and keys "
+        "from the AWS variables [env MEDIACHECK_BLOBS; default the store folder].",
+    )
     @functools.wraps(func)
-    def wrapper(*args, store, db_url, user, **kwargs):
-        settings = config.resolve(store=store, db_url=db_url, user=user)
+    def wrapper(*args, store, db_url, user, blobs, **kwargs):
+        settings = config.resolve(store=store, db_url=db_url, user=user, blobs=blobs)
         return func(*args, settings=settings, **kwargs)
 
     return wrapper

@@ -82,7 +82,7 @@ def verify(store: Store, case_id: str | None = None) -> Report:
 
 
 def check_original(store: Store, media: Media) -> list[Problem]:
-    path = store.blobs.original_path(media.sha256)
+    path = store.blobs.original_location(media.sha256)
     try:
         found = store.blobs.digests(media.sha256)
     except FileNotFoundError:
@@ -112,10 +112,7 @@ def check_original(store: Store, media: Media) -> list[Problem]:
 def find_orphans(store: Store, stored: set[str], media: list[Media]) -> list[Orphan]:
     """Originals no media row holds, left by an interrupted intake (or a deleted row)."""
     held = {item.sha256 for item in media}
-    return [
-        Orphan(sha256, store.blobs.relative(store.blobs.original_path(sha256)))
-        for sha256 in sorted(stored - held)
-    ]
+    return [Orphan(sha256, store.blobs.original_key(sha256)) for sha256 in sorted(stored - held)]
 
 
 def check_members(

@@ -91,4 +91,4 @@ def case_links(store: Store, case_id: str) -> list[MediaSearches]:
 def _files_to_upload(store: Store, media_id: str, blob_path: str) -> list[str]:
     """A video's keyframes when it has them, else the stored original: absolute paths."""
     relative = [frame.path for frame in store.keyframes(media_id)] or [blob_path]
-    return [str((store.root / path).absolute()) for path in relative]
+    return [str(store.blobs.cached(path).absolute()) for path in relative]

@@ -54,6 +54,7 @@ from mediacheck.store.models import (
     SeenBefore,
     Verdict,
 )
+from mediacheck.store.objects import open_blobs
 from mediacheck.store.review import VerdictStep
 from mediacheck.store.transfer import CaseRecords
 
@@ -70,7 +71,7 @@ class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.root = settings.store
-        self.blobs = BlobStore(settings.store)
+        self.blobs: BlobStore = open_blobs(settings.store, settings.blobs)
         self.engine = _make_engine(settings)
 
     @classmethod
