@@ -71,6 +71,12 @@ MIN_MEMORY_MB = 1024
     is_flag=True,
     help="Leave the slow pixel forensics (ELA, double JPEG) to 'mediacheck analyze'.",
 )
+@click.option(
+    "--queue",
+    "queued",
+    is_flag=True,
+    help="Store the files and queue their intake for 'mediacheck worker' (needs PostgreSQL).",
+)
 @json_option
 @store_options
 def intake(
@@ -88,6 +94,7 @@ def intake(
     file_timeout,
     file_memory_mb,
     quick,
+    queued,
     as_json,
     settings,
 ):
@@ -106,6 +113,7 @@ def intake(
             --posted-at 2026-01-03T06:10:00Z
         mediacheck intake fragments/ --case MC-2026-0002
         mediacheck intake incoming/ --jobs 4 --quick
+        mediacheck intake big-drop/ --queue
     """
     case_fields = (title, claim, source_url, platform, posted_at, tags, claimed_location)
     if case_id and (one_case or any(case_fields)):
@@ -130,6 +138,10 @@ def intake(
     request = core.IntakeRequest(
         user=settings.user, case_id=case_id, one_case=one_case, fields=fields, quick=quick
     )
+    if queued:
+        from mediacheck.cli.queue import queue_intake
+
+        return queue_intake(settings, paths, request, as_json)
     bounds = Bounds(seconds=file_timeout, memory_mb=file_memory_mb)
     store = open_store(settings)
     files = core.collect_files(paths, store.root)

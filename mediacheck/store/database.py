@@ -200,6 +200,9 @@ class Store:
     def case_media(self, case_id: str) -> list[tuple[CaseMedia, Media]]:
         return self._once(media.case_media, case_id)
 
+    def find_link(self, media_id: str, original_path: str, added_at: str) -> CaseMedia | None:
+        return self._once(media.find_link, media_id, original_path, added_at)
+
     def keyframes(self, media_id: str) -> list[KeyframeRow]:
         return self._once(media.keyframes, media_id)
 
