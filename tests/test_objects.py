@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mediacheck import config
 from mediacheck.errors import StoreError
 from mediacheck.store import objects
-from mediacheck.store.database import Store
 from mediacheck.store.objects import ObjectBlobs
 from tests.conftest import Cli
 from tests.media import photo
@@ -148,7 +146,7 @@ def test_retention_puts_originals_under_object_lock(tmp_path, seaweed, s3_env):
 
 
 @pytest.mark.parametrize("blob_backend", ["s3"], indirect=True)
-def test_a_video_case_reads_everything_from_the_object_store(tmp_path, cli, tamper):
+def test_a_video_case_reads_everything_from_the_object_store(tmp_path, cli, store, tamper):
     """Intake, keyframes, report and bundle: nothing of the case stays in the store folder."""
     [result] = cli.json("intake", write_clip(tmp_path / "clip.mp4", cut_at=1.5))
     [media] = cli.json("show", result["case_id"])["media"]
@@ -171,7 +169,7 @@ def test_a_video_case_reads_everything_from_the_object_store(tmp_path, cli, tamp
         assert zf.read(f"data/originals/{result['sha256']}") == (tmp_path / "clip.mp4").read_bytes()
     assert imported["files"] == len(pictures)
     for picture in pictures:
-        with Store.open(config.resolve(store=tmp_path / "cases")).blobs.open_blob(picture) as src:
+        with store.blobs.open_blob(picture) as src:
             assert (tmp_path / "target" / picture).read_bytes() == src.read()
     assert target("verify").stdout.endswith(" 1 originals: all intact\n")
 

@@ -27,7 +27,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -205,7 +205,8 @@ class FolderBlobs:
         return path
 
     def local_original(self, sha256: str) -> AbstractContextManager[Path]:
-        return self.local_blob(self.original_key(sha256))
+        # The original itself, even if gone: each check that reads it then fails on its own.
+        return nullcontext(self.original_path(sha256))
 
     def cached(self, key: str) -> Path:
         return self.root / key

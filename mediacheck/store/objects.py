@@ -25,7 +25,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -311,6 +311,9 @@ class ObjectBlobs(FolderBlobs):
             yield path
         finally:
             path.unlink(missing_ok=True)
+
+    def local_original(self, sha256: str) -> AbstractContextManager[Path]:
+        return self.local_blob(self.original_key(sha256))
 
     def cached(self, key: str) -> Path:
         """Fetched once into ``cache/`` in the store folder (a path without a file if gone)."""
