@@ -10,8 +10,10 @@ bound each file: threads would share one interpreter's locks across those forks)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -50,6 +52,13 @@ def work_in_processes(settings: Settings, concurrency: int, burst: bool, as_json
     flags = [*(["--burst"] if burst else []), *(["--json"] if as_json else [])]
     command = [sys.executable, "-m", "mediacheck", "worker", *flags]
     children = [subprocess.Popen(command, env=env) for _ in range(concurrency)]
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children:
+            child.send_signal(signum)  # each finishes the job in hand
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
     try:
         return max(child.wait() for child in children)
     finally:
@@ -84,26 +93,46 @@ def _worker_app(settings: Settings, on_result: OnResult | None):
 
 
 async def _serve(app, burst: bool, beat: float) -> None:
+    """Run procrastinate's worker, putting back stalled jobs every heartbeat.
+
+    SIGINT or SIGTERM stops it gracefully: the job in hand is finished first.
+    """
+    stopping = asyncio.Event()
+    running: list[asyncio.Task] = []
+
+    def stop() -> None:
+        stopping.set()
+        for task in running:
+            task.cancel()  # procrastinate then stops fetching and waits for its job
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
+    options = {
+        "queues": [jobs.QUEUE],
+        "concurrency": 1,
+        "wait": not burst,
+        "install_signal_handlers": False,
+        "update_heartbeat_interval": beat,
+        "stalled_worker_timeout": 3 * beat,
+        "listen_notify": not burst,
+    }
     async with app.open_async():
-        options = {
-            "queues": [jobs.QUEUE],
-            "concurrency": 1,
-            "update_heartbeat_interval": beat,
-            "stalled_worker_timeout": 3 * beat,
-            "listen_notify": not burst,
-        }
-        if burst:
-            while True:
-                await _requeue_stalled(app, beat)
-                await app.run_worker_async(wait=False, **options)
-                if not await _unfinished(app):
-                    return
-                await asyncio.sleep(beat)
-        worker = asyncio.create_task(app.run_worker_async(wait=True, **options))
-        while not worker.done():
+        while not stopping.is_set():
             await _requeue_stalled(app, beat)
-            await asyncio.wait({worker}, timeout=beat)
-        worker.result()
+            worker = asyncio.create_task(app.run_worker_async(**options))
+            running[:] = [worker]
+            while not worker.done():
+                await asyncio.wait({worker}, timeout=beat)
+                if not worker.done():
+                    await _requeue_stalled(app, beat)
+            if worker.cancelled():
+                return
+            worker.result()
+            if not await _unfinished(app):
+                return  # burst: nothing pending or running
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), beat)
 
 
 async def _requeue_stalled(app, beat: float) -> None:
