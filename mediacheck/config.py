@@ -22,6 +22,7 @@ class Settings:
     db_url: str
     user: str
     desk: str = DEFAULT_DESK
+    blobs: str = ""  # s3://bucket/prefix, or empty: the originals live in the store folder
 
 
 def default_user() -> str:
@@ -43,13 +44,15 @@ def resolve(
     db_url: str | None = None,
     user: str | None = None,
     desk: str | None = None,
+    blobs: str | None = None,
 ) -> Settings:
     """Settings from explicit values, falling back to the environment and defaults."""
     store = store or Path(os.environ.get("MEDIACHECK_HOME") or DEFAULT_STORE)
     db_url = db_url or os.environ.get("MEDIACHECK_DATABASE_URL") or sqlite_url(store)
     user = user or os.environ.get("MEDIACHECK_USER") or default_user()
     desk = desk_prefix(desk or os.environ.get("MEDIACHECK_DESK") or DEFAULT_DESK)
-    return Settings(store=store, db_url=db_url, user=user, desk=desk)
+    blobs = blobs or os.environ.get("MEDIACHECK_BLOBS") or ""
+    return Settings(store=store, db_url=db_url, user=user, desk=desk, blobs=blobs)
 
 
 def sqlite_url(store: Path) -> str:

@@ -2,7 +2,8 @@
 
 Every test that takes ``db_url``, ``settings``, ``store`` or ``cli`` runs once on
 SQLite and once on PostgreSQL (marked ``postgres``: ``pytest -m "not postgres"``
-runs only SQLite).
+runs only SQLite). Tests marked ``@on_both_blob_stores`` (``tests/objects.py``) also
+run with their blobs in a real S3 server (marked ``s3``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mediacheck import config
 from mediacheck.cli import main
 from mediacheck.store.database import Store
 from tests.backends import BACKENDS, postgres_schema
+from tests.objects import SeaweedServer, Tamper, new_prefix, seaweed_server
 
 
 @pytest.fixture
@@ -40,9 +42,42 @@ def db_url(backend: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory) -> Iterator[SeaweedServer]:
+    """A real S3 server for the session (SeaweedFS), stopped at the end."""
+    with seaweed_server(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
+
+
 @pytest.fixture
-def settings(store_dir: Path, db_url: str) -> config.Settings:
-    return config.resolve(store=store_dir, db_url=db_url, user="alice")
+def blob_backend(request) -> str:
+    """``folder`` unless a test asks for both with ``@on_both_blob_stores``."""
+    return getattr(request, "param", "folder")
+
+
+@pytest.fixture
+def blobs_url(blob_backend: str, request, monkeypatch) -> str:
+    """The test's MEDIACHECK_BLOBS: empty for the folder, a fresh prefix in the bucket for S3."""
+    if blob_backend == "folder":
+        monkeypatch.delenv("MEDIACHECK_BLOBS", raising=False)
+        return ""
+    server = request.getfixturevalue("seaweed")
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
+    url = f"s3://evidence/{new_prefix()}"
+    monkeypatch.setenv("MEDIACHECK_BLOBS", url)
+    return url
+
+
+@pytest.fixture
+def tamper(store_dir: Path, blobs_url: str, request) -> Tamper:
+    server = request.getfixturevalue("seaweed") if blobs_url else None
+    return Tamper(store_dir, blobs_url, server)
+
+
+@pytest.fixture
+def settings(store_dir: Path, db_url: str, blobs_url: str) -> config.Settings:
+    return config.resolve(store=store_dir, db_url=db_url, user="alice", blobs=blobs_url)
 
 
 @pytest.fixture
@@ -77,5 +112,5 @@ class Cli:
 
 
 @pytest.fixture
-def cli(store_dir: Path, db_url: str) -> Cli:
-    return Cli(store_dir, db_url=db_url)
+def cli(store_dir: Path, db_url: str, blobs_url: str) -> Cli:
+    return Cli(store_dir, db_url=db_url)  # MEDIACHECK_BLOBS and the AWS settings: blobs_url

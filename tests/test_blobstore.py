@@ -3,14 +3,14 @@ import os
 import stat
 from pathlib import Path
 
-from mediacheck.store.blobs import BlobStore
+from mediacheck.store.blobs import FolderBlobs
 
 
 def test_put_copies_bytes_hashes_once_and_makes_read_only(tmp_path: Path):
     source = tmp_path / "in.bin"
     data = os.urandom(3 * 1024 * 1024 + 17)  # spans several read chunks
     source.write_bytes(data)
-    blobs = BlobStore(tmp_path / "store")
+    blobs = FolderBlobs(tmp_path / "store")
 
     stored = blobs.put(source)
 
@@ -29,7 +29,7 @@ def test_put_copies_bytes_hashes_once_and_makes_read_only(tmp_path: Path):
 
 
 def test_same_bytes_are_stored_once(tmp_path: Path):
-    blobs = BlobStore(tmp_path / "store")
+    blobs = FolderBlobs(tmp_path / "store")
     (tmp_path / "a.jpg").write_bytes(b"same bytes")
     (tmp_path / "b.jpg").write_bytes(b"same bytes")
 
@@ -44,12 +44,12 @@ def test_same_bytes_are_stored_once(tmp_path: Path):
 
 def test_empty_sha256_is_the_known_constant(tmp_path: Path):
     (tmp_path / "empty").write_bytes(b"")
-    stored = BlobStore(tmp_path / "store").put(tmp_path / "empty")
+    stored = FolderBlobs(tmp_path / "store").put(tmp_path / "empty")
     assert stored.sha256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 def test_originals_are_the_files_named_by_their_hash_under_their_prefix(tmp_path: Path):
-    blobs = BlobStore(tmp_path / "store")
+    blobs = FolderBlobs(tmp_path / "store")
     (tmp_path / "in.bin").write_bytes(b"evidence")
     stored = blobs.put(tmp_path / "in.bin")
     sha = stored.sha256
@@ -63,4 +63,4 @@ def test_originals_are_the_files_named_by_their_hash_under_their_prefix(tmp_path
 
     assert list(blobs.stored_originals()) == [sha]
     assert blobs.count_originals() == 1
-    assert BlobStore(tmp_path / "nothing here").count_originals() == 0
+    assert FolderBlobs(tmp_path / "nothing here").count_originals() == 0

@@ -25,6 +25,7 @@ from mediacheck.store.database import Store
 from tests.backends import postgres_schema
 from tests.conftest import Cli
 from tests.media import photo, png_bomb
+from tests.objects import on_both_blob_stores
 from tests.video_clips import write_clip
 
 CLAIM = "Two missiles hit the building"
@@ -151,19 +152,19 @@ def test_export_json_and_summary(tmp_path, cli):
     )
 
 
-def test_an_altered_or_missing_original_is_never_exported(tmp_path, cli, store):
+@on_both_blob_stores
+def test_an_altered_or_missing_original_is_never_exported(tmp_path, cli, tamper):
     [result] = cli.json("intake", photo(tmp_path / "a.jpg"))
-    original = store.blobs.original_path(result["sha256"])
-    original.chmod(0o644)
-    original.write_bytes(original.read_bytes() + b"x")
+    sha256 = result["sha256"]
+    tamper.write(sha256, tamper.read(sha256) + b"x")
     out = tmp_path / "a.zip"
 
     altered = cli("export", result["case_id"], "-o", out, expect=1)
-    original.unlink()
+    tamper.delete(sha256)
     missing = cli("export", result["case_id"], "-o", out, expect=1)
 
     media_id = result["media_id"]
-    case_id, path = result["case_id"], original
+    case_id, path = result["case_id"], tamper.location(sha256)
     assert altered.stderr.startswith(
         f"Error: {case_id} not exported: it fails its integrity check: original {media_id} "
         f"was altered: {path} now has SHA-256 "

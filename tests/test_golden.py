@@ -10,7 +10,7 @@ import pytest
 
 from mediacheck.media.hashes import compute_hashes
 from mediacheck.media.pictures import open_picture
-from mediacheck.store.blobs import BlobStore
+from mediacheck.store.blobs import FolderBlobs
 from tests.corpus import FILES, manifest, needs_corpus
 
 GOLDEN = {
@@ -49,7 +49,7 @@ GOLDEN = {
 
 @needs_corpus
 def test_every_corpus_file_hashes_to_its_manifest_sha256(tmp_path):
-    blobs = BlobStore(tmp_path / "store")
+    blobs = FolderBlobs(tmp_path / "store")
     rows = manifest()
     assert len(rows) == 94
     for row in rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
 from pathlib import Path
@@ -16,6 +17,7 @@ from mediacheck.match.index import FingerprintIndex
 from mediacheck.match.search import ArchiveSearch, match_files
 from mediacheck.media.pictures import open_picture
 from tests.corpus import FILES, needs_corpus
+from tests.objects import on_both_blob_stores
 from tests.reshare import TRANSFORMS
 
 pytestmark = needs_corpus
@@ -191,12 +193,13 @@ def _media_id(store, path: Path) -> str:
     return store.media_by_sha256(hashlib.sha256(path.read_bytes()).hexdigest()).id
 
 
+@on_both_blob_stores
 def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
     monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
     intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
     first = ArchiveSearch(store)
     first.refresh()
-    assert first.snapshot.is_file()
+    assert store.blobs.read_shared(first.snapshot) is not None
     read_after = []
     rows = store.fingerprint_rows
     monkeypatch.setattr(
@@ -217,7 +220,8 @@ def test_a_stale_snapshot_is_ignored(store, monkeypatch):
     monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
     intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
     ArchiveSearch(store).refresh()
-    assert len(FingerprintIndex.load(ArchiveSearch(store).snapshot)) == 2
+    snapshot = store.blobs.read_shared(ArchiveSearch(store).snapshot)
+    assert len(FingerprintIndex.load(io.BytesIO(snapshot))) == 2
     door = _media_id(store, DOOR)
     with store.engine.begin() as conn:
         conn.execute(text("DELETE FROM fingerprints WHERE media_id = :m"), {"m": door})

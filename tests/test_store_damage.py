@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mediacheck.errors import StoreError
-from mediacheck.store.blobs import BlobStore
+from mediacheck.store.blobs import FolderBlobs
 from mediacheck.store.models import CaseMedia
 from tests.backends import POSTGRES_URL, admin_engine, postgres_schema
 from tests.conftest import Cli
@@ -271,7 +271,7 @@ def test_an_empty_database_of_a_store_without_originals_gets_its_schema(tmp_path
 
 def test_verify_lists_an_original_no_media_holds_without_failing(cli, case, store, tmp_path):
     # An intake stopped after copying the file and before recording it: no problem, but named.
-    orphan = BlobStore(store.root).put(photo(tmp_path / "lost.jpg", seed=5))
+    orphan = FolderBlobs(store.root).put(photo(tmp_path / "lost.jpg", seed=5))
     events = len(cli.json("history", case["case_id"]))
     shown = f"originals/{orphan.sha256[:2]}/{orphan.sha256[2:4]}/{orphan.sha256}"
 
@@ -306,7 +306,7 @@ def test_verify_names_a_deleted_media_row_through_its_event(cli, case, store):
 
 def test_taking_in_the_file_again_adopts_the_orphan(cli, case, store, tmp_path):
     lost = photo(tmp_path / "lost.jpg", seed=5)
-    BlobStore(store.root).put(lost)
+    FolderBlobs(store.root).put(lost)
 
     [result] = cli.json("intake", lost, "--case", case["case_id"])
     assert result["status"] == "added"
@@ -344,7 +344,7 @@ def _big_file(path: Path) -> Path:
 
 
 def test_a_full_disk_names_the_store_and_leaves_no_partial_file(small_disk, tmp_path):
-    blobs = BlobStore(small_disk / "cases")
+    blobs = FolderBlobs(small_disk / "cases")
     with pytest.raises(StoreError) as raised:
         blobs.put(_big_file(tmp_path / "big.bin"))
     assert str(raised.value) == (
@@ -355,7 +355,7 @@ def test_a_full_disk_names_the_store_and_leaves_no_partial_file(small_disk, tmp_
 
 
 def test_a_read_only_store_names_the_store(small_disk, tmp_path):
-    blobs = BlobStore(small_disk / "cases")
+    blobs = FolderBlobs(small_disk / "cases")
     blobs.put(photo(tmp_path / "first.jpg"))
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     with pytest.raises(StoreError, match=r": Read-only file system$"):
@@ -364,7 +364,7 @@ def test_a_read_only_store_names_the_store(small_disk, tmp_path):
 
 def test_an_unreadable_input_is_still_the_inputs_fault(tmp_path):
     with pytest.raises(FileNotFoundError):
-        BlobStore(tmp_path / "cases").put(tmp_path / "gone.jpg")
+        FolderBlobs(tmp_path / "cases").put(tmp_path / "gone.jpg")
     assert not (tmp_path / "cases" / "originals" / "tmp").exists()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from tests.conftest import Cli
 from tests.media import photo
+from tests.objects import on_both_blob_stores
 
 
 @pytest.fixture
@@ -33,14 +32,11 @@ def _sql(store, statement: str, **params) -> None:
         conn.execute(text(statement), params)
 
 
-def _original(store_dir: Path, sha256: str) -> Path:
-    return store_dir / "originals" / sha256[:2] / sha256[2:4] / sha256
-
-
 def _event_count(cli, case_id: str) -> int:
     return len(cli.json("history", case_id))
 
 
+@on_both_blob_stores
 def test_an_intact_store_passes_with_a_summary(cli, case):
     events = _event_count(cli, case["case_id"])
     assert events >= 4
@@ -57,12 +53,12 @@ def test_an_intact_store_passes_with_a_summary(cli, case):
     }
 
 
-def test_flipping_one_byte_of_an_original_is_detected(cli, case, store_dir):
-    path = _original(store_dir, case["sha256"])
-    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-    data = bytearray(path.read_bytes())
+@on_both_blob_stores
+def test_flipping_one_byte_of_an_original_is_detected(cli, case, tamper):
+    path = tamper.location(case["sha256"])
+    data = bytearray(tamper.read(case["sha256"]))
     data[len(data) // 2] ^= 0x01
-    path.write_bytes(bytes(data))
+    tamper.write(case["sha256"], bytes(data))
 
     result = cli("verify", expect=1)
     [line] = result.stderr.splitlines()
@@ -77,10 +73,10 @@ def test_flipping_one_byte_of_an_original_is_detected(cli, case, store_dir):
     ]
 
 
-def test_a_shared_original_names_every_case_that_holds_it(cli, case, store_dir, tmp_path):
+def test_a_shared_original_names_every_case_that_holds_it(cli, case, tamper, tmp_path):
     [other] = cli.json("intake", photo(tmp_path / "other.jpg", seed=3))
     cli("intake", tmp_path / "strike.jpg", "--case", other["case_id"])
-    _original(store_dir, case["sha256"]).unlink()
+    tamper.delete(case["sha256"])
     both = [case["case_id"], other["case_id"]]
 
     [whole] = cli.json("verify", expect=1)["problems"]
@@ -94,9 +90,10 @@ def test_a_shared_original_names_every_case_that_holds_it(cli, case, store_dir, 
     assert (of_other["case_id"], of_other["case_ids"]) == (other["case_id"], both)
 
 
-def test_a_missing_original_is_detected(cli, case, store_dir):
-    path = _original(store_dir, case["sha256"])
-    path.unlink()
+@on_both_blob_stores
+def test_a_missing_original_is_detected(cli, case, tamper):
+    path = tamper.location(case["sha256"])
+    tamper.delete(case["sha256"])
     result = cli("verify", expect=1)
     assert result.stderr == f"error: original {case['media_id']} is missing: {path}\n"
 

@@ -38,9 +38,20 @@ def main():
 
 
 def _register() -> None:
-    from mediacheck.cli import analyze, case, db, intake, match, report, review, video
+    from mediacheck.cli import (
+        analyze,
+        case,
+        db,
+        intake,
+        match,
+        queue,
+        report,
+        review,
+        video,
+        worker,
+    )
 
-    for module in (intake, review, case, db, video, report, analyze, match):
+    for module in (intake, review, case, db, video, report, analyze, match, queue, worker):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -86,6 +86,12 @@ MIN_MEMORY_MB = 1024
     is_flag=True,
     help="Leave the slow pixel forensics (ELA, double JPEG) to 'mediacheck analyze'.",
 )
+@click.option(
+    "--queue",
+    "queued",
+    is_flag=True,
+    help="Store the files and queue their intake for 'mediacheck worker' (needs PostgreSQL).",
+)
 @json_option
 @store_options
 def intake(
@@ -104,6 +110,7 @@ def intake(
     file_timeout,
     file_memory_mb,
     quick,
+    queued,
     as_json,
     settings,
 ):
@@ -127,6 +134,7 @@ def intake(
             --posted-at 2026-01-03T06:10:00Z
         mediacheck intake fragments/ --case MC-2026-0002
         mediacheck intake incoming/ --jobs 4 --quick
+        mediacheck intake big-drop/ --queue
     """
     case_fields = (title, claim, source_url, platform, posted_at, tags, claimed_location)
     if case_id and (one_case or new_case or any(case_fields)):
@@ -156,6 +164,10 @@ def intake(
         quick=quick,
         new_case=new_case,
     )
+    if queued:
+        from mediacheck.cli.queue import queue_intake
+
+        return queue_intake(settings, paths, request, as_json)
     bounds = Bounds(seconds=file_timeout, memory_mb=file_memory_mb)
     store = open_store(settings, create=True)
     collected = core.collect(paths, store.root)

@@ -30,7 +30,7 @@ def _desk(ctx, param, value):
 
 
 def store_options(func):
-    """--store, --db, --user and --desk, set once per desk through the environment.
+    """--store, --db, --user, --desk and --blobs, set once per desk through the environment.
 
     A command's CASE argument (or ``--case``), passed as ``case_id``, is taken in any
     letter case: case ids are capitals (MC-2026-0001), so ``mc-2026-0001`` names it too.
@@ -61,9 +61,15 @@ def store_options(func):
         help="Prefix of the case ids this desk numbers, 1 to 8 letters or digits "
         f"[env MEDIACHECK_DESK; default {config.DEFAULT_DESK}].",
     )
+    @click.option(
+        "--blobs",
+        envvar="MEDIACHECK_BLOBS",
+        help="Where originals and pictures are kept: s3://bucket/prefix, endpoint and keys "
+        "from the AWS variables [env MEDIACHECK_BLOBS; default the store folder].",
+    )
     @functools.wraps(func)
-    def wrapper(*args, store, db_url, user, desk, **kwargs):
-        settings = config.resolve(store=store, db_url=db_url, user=user, desk=desk)
+    def wrapper(*args, store, db_url, user, desk, blobs, **kwargs):
+        settings = config.resolve(store=store, db_url=db_url, user=user, desk=desk, blobs=blobs)
         if isinstance(kwargs.get("case_id"), str):
             kwargs["case_id"] = kwargs["case_id"].strip().upper()
         return func(*args, settings=settings, **kwargs)

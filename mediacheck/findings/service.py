@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from mediacheck.errors import StoreError
 from mediacheck.findings import CHECKS, FindingContext, compute_findings
@@ -34,18 +35,21 @@ def finding_rows(
     Needs no database: intake computes them in its worker processes. Checks
     named in ``skip`` are left out.
     """
-    ctx = _context(blobs, case, link, media)
-    at = history.now()
-    return [
-        finding_row(
-            found,
-            case.id,
-            media.id,
-            image=blobs.relative(ctx.derived_dir / found.image) if found.image else None,
-            at=at,
-        )
-        for found in compute_findings(ctx, skip)
-    ]
+    with blobs.local_original(media.sha256) as path:
+        ctx = _context(blobs, case, link, media, path)
+        at = history.now()
+        rows = [
+            finding_row(
+                found,
+                case.id,
+                media.id,
+                image=blobs.relative(ctx.derived_dir / found.image) if found.image else None,
+                at=at,
+            )
+            for found in compute_findings(ctx, skip)
+        ]
+    blobs.save_derived(media.sha256)
+    return rows
 
 
 def finding_row(
@@ -96,12 +100,14 @@ def _recomputed(store: Store, case: Case, link: CaseMedia, media: Media) -> list
     return rows + kept
 
 
-def _context(blobs: BlobStore, case: Case, link: CaseMedia, media: Media) -> FindingContext:
+def _context(
+    blobs: BlobStore, case: Case, link: CaseMedia, media: Media, path: Path
+) -> FindingContext:
     location = None
     if case.claimed_lat is not None and case.claimed_lon is not None:
         location = (case.claimed_lat, case.claimed_lon)
     return FindingContext(
-        path=blobs.original_path(media.sha256),
+        path=path,
         original_name=link.original_name,
         kind=media.kind,
         mime=media.mime,

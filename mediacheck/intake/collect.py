@@ -10,10 +10,21 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
+class Origin:
+    """A queued file as the desk that queued it saw it (a worker reads a copy elsewhere)."""
+
+    name: str
+    path: str
+    mtime: str
+    added_at: str
+
+
+@dataclass(frozen=True)
 class InputFile:
     path: Path
     was_symlink: bool = False
     problem: str | None = None  # why it cannot be read at all
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from PIL import Image
 
@@ -85,15 +86,24 @@ class Analysis:
         self.fatal = self.fatal or line
 
 
-class StagedView(BlobStore):
+class StagedView:
     """The store as the checks see it while a new original waits in staging for its row."""
 
     def __init__(self, blobs: BlobStore, blob: StoredBlob):
-        super().__init__(blobs.root)
+        self.blobs = blobs
         self.blob = blob
 
-    def original_path(self, sha256: str) -> Path:
-        return self.blob.path if sha256 == self.blob.sha256 else super().original_path(sha256)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.blobs, name)
+
+    def local_original(self, sha256: str) -> AbstractContextManager[Path]:
+        if sha256 == self.blob.sha256:
+            return nullcontext(self.blob.path)
+        return self.blobs.local_original(sha256)
+
+    def save_derived(self, sha256: str) -> None:
+        if sha256 != self.blob.sha256:  # the staged original's go with it, once it is placed
+            self.blobs.save_derived(sha256)
 
 
 @dataclass
@@ -111,6 +121,16 @@ def describe(
     blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case, skip: tuple[str, ...] = ()
 ) -> Described:
     """Describe an original (staged or stored); never raises but for the store's own errors."""
+    if blob.path.is_file():
+        return _describe(blobs, blob, link, claims, skip)
+    # Stored, but not on this disk (in an object store): an interrupted intake left it.
+    with blobs.local_original(blob.sha256) as path:
+        return _describe(blobs, replace(blob, path=path), link, claims, skip)
+
+
+def _describe(
+    blobs: BlobStore, blob: StoredBlob, link: CaseMedia, claims: Case, skip: tuple[str, ...]
+) -> Described:
     heard: list[str] = []
     with library_messages(heard):
         analysis = read_content(blob)
@@ -127,7 +147,9 @@ def describe(
         no_findings: list[FindingRow] = []
         view = StagedView(blobs, blob)
         findings = analysis.guarded(
-            "findings", lambda: finding_rows(view, claims, link, media, skip), no_findings
+            "findings",
+            lambda: finding_rows(cast(BlobStore, view), claims, link, media, skip),
+            no_findings,
         )
         media.errors = _errors(analysis)  # with a failure of the findings step, if any
         findings.extend(analysis.failures)
@@ -276,7 +298,7 @@ def new_media(blobs: BlobStore, blob: StoredBlob, analysis: Analysis, name: str)
         meta=analysis.metadata,
         video=analysis.video,
         errors=_errors(analysis),
-        blob_path=blobs.relative(blobs.original_path(blob.sha256)),
+        blob_path=blobs.original_key(blob.sha256),
         first_name=name,
         created_at=history.now(),
     )

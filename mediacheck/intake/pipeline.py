@@ -214,7 +214,8 @@ def prepare(
     store: Store, pool: Pool, item: InputFile, request: IntakeRequest, claims: Case
 ) -> Prepared | _Pending:
     """Copy and hash one file into the store and hand it to a worker to describe."""
-    shown = str(item.path)
+    origin = item.origin
+    shown = origin.path if origin else str(item.path)
     if item.problem:
         return _unreadable(shown, item.problem)
     try:
@@ -231,12 +232,12 @@ def prepare(
     link = CaseMedia(
         case_id="",
         media_id=new_media_id(blob.sha256),
-        original_name=storable_name(item.path.name),
-        original_path=storable_name(str(item.path.absolute())),
-        file_mtime=_iso_mtime(file_stat.st_mtime),
+        original_name=origin.name if origin else storable_name(item.path.name),
+        original_path=origin.path if origin else storable_name(str(item.path.absolute())),
+        file_mtime=origin.mtime if origin else iso_mtime(file_stat.st_mtime),
         was_symlink=item.was_symlink,
         added_by=request.user,
-        added_at=history.now(),
+        added_at=origin.added_at if origin else history.now(),
     )
     skip = request.skipped_checks
     # Bytes new to the store cannot be known media. Others most likely are; if not,
@@ -475,5 +476,5 @@ def _event_details(link: CaseMedia, media: Media) -> dict[str, Any]:
     }
 
 
-def _iso_mtime(mtime: float) -> str:
+def iso_mtime(mtime: float) -> str:
     return datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")

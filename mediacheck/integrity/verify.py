@@ -124,7 +124,7 @@ def untrusted_cases(store: Store, case_ids: Collection[str]) -> set[str]:
 
 
 def check_original(store: Store, media: Media) -> list[Problem]:
-    path = store.blobs.original_path(media.sha256)
+    path = store.blobs.original_location(media.sha256)
     try:
         found = store.blobs.digests(media.sha256)
     except FileNotFoundError:
@@ -160,10 +160,7 @@ def _held(problem: Problem, checked: str | None, holding: list[str]) -> Problem:
 def find_orphans(store: Store, stored: set[str], media: list[Media]) -> list[Orphan]:
     """Originals no media row holds, left by an interrupted intake (or a deleted row)."""
     held = {item.sha256 for item in media}
-    return [
-        Orphan(sha256, store.blobs.relative(store.blobs.original_path(sha256)))
-        for sha256 in sorted(stored - held)
-    ]
+    return [Orphan(sha256, store.blobs.original_key(sha256)) for sha256 in sorted(stored - held)]
 
 
 def check_members(

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -104,12 +105,12 @@ class FingerprintIndex:
             informative=records["informative"].astype(bool),
         )
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path | BinaryIO) -> None:
         """Write the index as one .npz file (a snapshot the next load starts from)."""
         np.savez(path, **{name: getattr(self, name) for name in self.ARRAYS})
 
     @classmethod
-    def load(cls, path: Path) -> FingerprintIndex:
+    def load(cls, path: Path | BinaryIO) -> FingerprintIndex:
         with np.load(path, allow_pickle=False) as npz:
             return cls(**{name: npz[name] for name in cls.ARRAYS})
 

@@ -7,7 +7,7 @@ rows added since, so a batch intake loads the archive once.
 
 from __future__ import annotations
 
-import os
+import io
 import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,12 +57,20 @@ class ArchivedCase(Protocol):
     def title(self) -> str | None: ...
 
 
+class SharedFiles(Protocol):
+    """Where every machine of a desk finds the snapshot of the index (the blob store)."""
+
+    def read_shared(self, key: str) -> bytes | None: ...
+
+    def write_shared(self, key: str, data: bytes) -> None: ...
+
+
 class ArchiveReads(Protocol):
     """The few reads the search makes of the case store (``Store`` has them)."""
 
     @property
-    def root(self) -> Path:
-        """The store folder, where the search may keep a snapshot of its index."""
+    def blobs(self) -> SharedFiles:
+        """The blob store, beside which the search may keep a snapshot of its index."""
         ...
 
     def fingerprint_rows(
@@ -151,7 +159,7 @@ class ArchiveSearch:
         self.store = store
         self.index = FingerprintIndex.empty()
         self.last_id = 0
-        self.snapshot = store.root / "index" / f"{RECORD_KIND}.npz"
+        self.snapshot = f"index/{RECORD_KIND}.npz"
 
     def refresh(self) -> None:
         """Load the fingerprint rows written since the last load (all of them the first time)."""
@@ -166,22 +174,24 @@ class ArchiveSearch:
 
     def _start_from_snapshot(self) -> None:
         try:
-            index = FingerprintIndex.load(self.snapshot)
-        except (OSError, ValueError, KeyError):
-            return  # none yet, or unreadable: everything comes from the database
+            data = self.store.blobs.read_shared(self.snapshot)
+            if data is None:
+                return  # none yet: everything comes from the database
+            index = FingerprintIndex.load(io.BytesIO(data))
+        except (OSError, StoreError, ValueError, KeyError):
+            return  # unreadable: everything comes from the database
         last = int(index.keys[-1]) if len(index) else 0
         # Rows deleted since the snapshot (or committed late below its last id) make it stale.
         if self.store.fingerprint_count(RECORD_KIND, up_to_id=last) == len(index):
             self.index, self.last_id = index, last
 
     def _save_snapshot(self) -> None:
-        partial = self.snapshot.with_name(f"{self.snapshot.stem}.partial.npz")
+        buffer = io.BytesIO()
+        self.index.save(buffer)
         try:
-            self.snapshot.parent.mkdir(exist_ok=True)
-            self.index.save(partial)
-            os.replace(partial, self.snapshot)
-        except OSError:
-            pass  # a read-only store folder: every load reads the database, only slower
+            self.store.blobs.write_shared(self.snapshot, buffer.getvalue())
+        except (OSError, StoreError):
+            pass  # a read-only store: every load reads the database, only slower
 
     def search(self, probes: Iterable[Probe], sha256: str | None = None) -> list[Match]:
         """Archive media the probed pictures are copies of, best first; same bytes first."""

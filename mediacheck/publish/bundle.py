@@ -23,7 +23,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import stat
 import tempfile
 import zipfile
@@ -47,7 +46,7 @@ from mediacheck.publish.bundle_media import (
     referenced_pictures,
 )
 from mediacheck.review import rules
-from mediacheck.store.blobs import BlobStore
+from mediacheck.store.blobs import FolderBlobs, is_derived_key
 from mediacheck.store.database import Store
 from mediacheck.store.ids import CaseNumber, new_media_id, parse_case_id
 from mediacheck.store.models import (
@@ -146,9 +145,8 @@ def _write_payload(zf, store: Store, records: CaseRecords, doc: dict) -> dict[st
     add_text("data/records.json", json.dumps(_records_json(records), indent=1, ensure_ascii=False))
     for media in records.media:
         written.update(_add_original(zf, store, media))
-    for path in _derived_files(store, records):
-        name = "data/" + store.blobs.relative(path)
-        written.update(_add_file(zf, path, name, zipfile.ZIP_DEFLATED))
+    for key in _derived_files(store, records):
+        written.update(_add_file(zf, store, key, "data/" + key, zipfile.ZIP_DEFLATED))
     return written
 
 
@@ -156,7 +154,8 @@ def _add_original(zf, store: Store, media: Media) -> dict[str, tuple[str, int]]:
     """The original, byte for byte; one that no longer matches its hash is never exported."""
     name = f"data/originals/{media.sha256}"
     try:
-        added = _add_file(zf, store.blobs.original_path(media.sha256), name, zipfile.ZIP_STORED)
+        key = store.blobs.original_key(media.sha256)
+        added = _add_file(zf, store, key, name, zipfile.ZIP_STORED)
     except FileNotFoundError:
         raise IntegrityError(f"original {media.id} is missing: run `mediacheck verify`") from None
     if added[name][0] != media.sha256:
@@ -188,19 +187,17 @@ def _fingerprint(raw: dict[str, Any]) -> FingerprintRow:
     )
 
 
-def _derived_files(store: Store, records: CaseRecords) -> list[Path]:
+def _derived_files(store: Store, records: CaseRecords) -> list[str]:
     """The pictures the case's rows name (another case's finding pictures stay behind)."""
-    derived = store.blobs.derived.resolve()
-    found = []
-    for relative in sorted(referenced_pictures(records)):
-        path = store.root / relative
-        if not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(derived):
-            found.append(path)
-    return found
+    return [
+        key
+        for key in sorted(referenced_pictures(records))
+        if is_derived_key(key) and store.blobs.exists(key)
+    ]
 
 
-def _add_file(zf, source: Path, name: str, compression: int) -> dict[str, tuple[str, int]]:
-    with open(source, "rb") as src, zf.open(_entry(name, compression), "w") as dst:
+def _add_file(zf, store: Store, key: str, name: str, compression: int) -> dict[str, tuple]:
+    with store.blobs.open_blob(key) as src, zf.open(_entry(name, compression), "w") as dst:
         found = hash_stream(src, write=dst.write)
     return {name: (found.hexdigests["sha256"], found.size)}
 
@@ -253,7 +250,7 @@ def import_bundle(store: Store, bundle: Path, user: str, limits: Limits = Limits
         _extract_verified(zf, manifest, Path(tmp), declared, limits)
         records = _load_records(Path(tmp) / "data", manifest)
         _check_absent(store, records.case.id)
-        scratch = BlobStore(Path(tmp) / "scratch")
+        scratch = FolderBlobs(Path(tmp) / "scratch")
         proven = _prove(records, Path(tmp) / "data", manifest, scratch, bundle)
         return _add(store, proven, scratch, user, bundle)
 
@@ -551,7 +548,7 @@ def _expected_payload(name: str, media: list[Media]) -> bool:
 
 
 def _prove(
-    records: CaseRecords, data: Path, manifest: dict[str, str], scratch: BlobStore, bundle: Path
+    records: CaseRecords, data: Path, manifest: dict[str, str], scratch: FolderBlobs, bundle: Path
 ) -> CaseRecords:
     """The rows to import, once they agree with their history and with their originals."""
     try:
@@ -563,7 +560,7 @@ def _prove(
 
 
 def _add(
-    store: Store, records: CaseRecords, scratch: BlobStore, user: str, bundle: Path
+    store: Store, records: CaseRecords, scratch: FolderBlobs, user: str, bundle: Path
 ) -> ImportResult:
     for media in records.media:
         stored = store.blobs.put(scratch.original_path(media.sha256))
@@ -582,10 +579,6 @@ def _copy_derived(store: Store, source_root: Path) -> int:
     if not source_root.is_dir():
         return 0
     for source in sorted(p for p in source_root.rglob("*") if p.is_file()):
-        target = store.blobs.derived / source.relative_to(source_root)
-        if target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        copied += 1
+        key = "derived/" + source.relative_to(source_root).as_posix()
+        copied += store.blobs.put_derived(key, source)
     return copied

@@ -25,7 +25,7 @@ from mediacheck.errors import BundleError
 from mediacheck.intake import describe as describing
 from mediacheck.intake.match_rows import fingerprint_rows
 from mediacheck.publish.bundle_history import shown
-from mediacheck.store.blobs import BlobStore, StoredBlob
+from mediacheck.store.blobs import FolderBlobs, StoredBlob
 from mediacheck.store.models import Case, CaseMedia, FingerprintRow, KeyframeRow, Media
 from mediacheck.store.transfer import CaseRecords
 
@@ -124,7 +124,7 @@ def check_picture(path: Path, name: str) -> None:
 # Media
 
 
-def rederive(records: CaseRecords, data: Path, scratch: BlobStore) -> CaseRecords:
+def rederive(records: CaseRecords, data: Path, scratch: FolderBlobs) -> CaseRecords:
     """The case's rows with every media row, keyframe, fingerprint and finding made again.
 
     Raises BundleError naming the first fact the bundle states that its original contradicts.
@@ -155,7 +155,7 @@ def rederive(records: CaseRecords, data: Path, scratch: BlobStore) -> CaseRecord
 
 
 def _describe(
-    scratch: BlobStore, original: Path, link: CaseMedia, case: Case
+    scratch: FolderBlobs, original: Path, link: CaseMedia, case: Case
 ) -> describing.Described:
     blob = _move_into(scratch, original)
     try:
@@ -167,7 +167,7 @@ def _describe(
         ) from exc
 
 
-def _move_into(scratch: BlobStore, original: Path) -> StoredBlob:
+def _move_into(scratch: FolderBlobs, original: Path) -> StoredBlob:
     """Put an unpacked original (named by its SHA-256) in the scratch store, hashed again."""
     sha256 = original.name
     target = scratch.original_path(sha256)

@@ -33,6 +33,7 @@ from mediacheck.integrity import verify as integrity
 from mediacheck.media.pictures import open_picture
 from mediacheck.publish import document as casefile
 from mediacheck.publish import narrative, overview
+from mediacheck.store.blobs import is_derived_key
 from mediacheck.store.database import Store
 
 THUMBNAIL_SIZE = 480
@@ -239,7 +240,7 @@ def _archive_picture(store: Store, match: dict[str, Any]) -> tuple[str | None, s
 def _thumbnail(store: Store, media: dict[str, Any]) -> str | None:
     """The picture itself, or a video's first keyframe."""
     if media.get("kind") == "image":
-        return picture_uri(store.blobs.original_path(media["sha256"]), THUMBNAIL_SIZE)
+        return _picture_of(store, store.blobs.original_key(media["sha256"]), THUMBNAIL_SIZE)
     frames = media.get("keyframes") or [{}]
     return _stored_picture(store, frames[0].get("path"), THUMBNAIL_SIZE)
 
@@ -266,14 +267,19 @@ def _seconds(value: Any) -> str:
 
 
 def _stored_picture(store: Store, relative: Any, size: int) -> str | None:
-    """A derived picture named by its path relative to the store; None if absent or outside it."""
-    if not isinstance(relative, str) or not relative:
+    """A derived picture named by its path relative to the store; None if absent or not one."""
+    if not is_derived_key(relative):
         return None
-    root = store.root.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    return _picture_of(store, relative, size)
+
+
+def _picture_of(store: Store, key: str, size: int) -> str | None:
+    """A thumbnail of a stored picture, read through the blob store; None if it is gone."""
+    try:
+        with store.blobs.local_blob(key) as path:
+            return picture_uri(path, size)
+    except OSError:
         return None
-    return picture_uri(path, size)
 
 
 def picture_uri(path: Path, size: int) -> str | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediacheck.errors import OutputError
+from mediacheck.store.blobs import is_derived_key
 from mediacheck.store.database import Store
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -76,12 +77,11 @@ def export_keyframes(store: Store, case_id: str, out_dir: Path | None = None) ->
 
 def copy_picture(store: Store, source: str, target: Path) -> str | None:
     """Copy one stored picture; the reason it could not be copied, or None."""
-    derived = store.blobs.derived.resolve()
-    path = (store.blobs.root / source).resolve()
-    if not path.is_relative_to(derived):
+    if not is_derived_key(source):
         return f"{source}: not a derived picture of this store"
     try:
-        shutil.copyfile(path, target)
+        with store.blobs.open_blob(source) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
     except FileNotFoundError:
         return f"{source}: missing from the store"
     except OSError as exc:

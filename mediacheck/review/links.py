@@ -204,4 +204,4 @@ def _image_url(
 def _files_to_upload(store: Store, media: Media) -> list[str]:
     """The stored original, then a video's keyframes: absolute paths."""
     relative = [media.blob_path, *(frame.path for frame in store.keyframes(media.id))]
-    return [str((store.root / path).absolute()) for path in relative]
+    return [str(store.blobs.cached(path).absolute()) for path in relative]

@@ -1,6 +1,14 @@
 """The content-addressed evidence area: originals byte for byte, named by SHA-256.
 
-An original is written once (temporary file, fsync, hard link into place) and
+``BlobStore`` is what the rest of mediacheck reads and writes evidence through;
+``FolderBlobs`` keeps it in the store folder (the default) and
+``mediacheck.store.objects.ObjectBlobs`` in an S3-compatible object store
+(``MEDIACHECK_BLOBS=s3://bucket/prefix``). Both name every stored file by the
+same key, its path relative to the store folder: ``originals/ab/cd/<sha256>``,
+``derived/ab/<sha256>/<picture>`` and ``index/<snapshot>``. New originals are
+staged and derived pictures are drawn in the local store folder either way.
+
+In the folder, an original is written once (temporary file, fsync, hard link into place) and
 made read-only; taking in the same bytes again finds it already there. The
 originals are the files ``originals/<2 hex>/<2 hex>/<64 hex>`` whose name
 starts with their folders' names; ``originals/tmp/`` holds writes in progress.
@@ -12,14 +20,17 @@ disk, a quota, a read-only mount) is a ``StoreError`` naming the store.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from mediacheck.digests import hash_stream
 from mediacheck.errors import StoreError
@@ -49,11 +60,105 @@ class Digests:
     size: int
 
 
-class BlobStore:
+class BlobStore(Protocol):
+    """Where originals, derived pictures and the match index snapshot are kept.
+
+    A missing blob is a ``FileNotFoundError``, an unreadable one another ``OSError``
+    (reported against that blob); a store that cannot be reached or written is a
+    ``StoreError``.
+    """
+
+    root: Path  # the local store folder: staging, and pictures being drawn
+
+    @property
+    def location(self) -> str:
+        """Where the blobs are, for messages: a folder or an ``s3://`` URL."""
+        ...
+
+    def original_key(self, sha256: str) -> str: ...
+
+    def original_location(self, sha256: str) -> str:
+        """Where one original is, for messages."""
+        ...
+
+    def original_path(self, sha256: str) -> Path:
+        """Where the original is (or would be) on this machine's disk."""
+        ...
+
+    def relative(self, path: Path) -> str: ...
+
+    def derived_dir(self, sha256: str) -> Path: ...
+
+    def save_derived(self, sha256: str) -> None:
+        """Keep the pictures drawn in ``derived_dir(sha256)`` (a no-op in the folder)."""
+        ...
+
+    def put_derived(self, key: str, source: Path) -> bool:
+        """Add one derived picture the store lacks; False if it holds one already."""
+        ...
+
+    def stage(self, source: Path) -> StoredBlob: ...
+
+    def place(self, staged: StoredBlob) -> StoredBlob: ...
+
+    def put(self, source: Path) -> StoredBlob: ...
+
+    def digests(self, sha256: str) -> Digests: ...
+
+    def stored_originals(self) -> Iterator[str]: ...
+
+    def count_originals(self) -> int: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def open_blob(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """The stored bytes of ``key``, streamed."""
+        ...
+
+    def local_blob(self, key: str) -> AbstractContextManager[Path]:
+        """A file on this machine holding the bytes of ``key`` while the block runs."""
+        ...
+
+    def local_original(self, sha256: str) -> AbstractContextManager[Path]: ...
+
+    def cached(self, key: str) -> Path:
+        """A lasting local copy of ``key`` (for files handed to other programs)."""
+        ...
+
+    def read_shared(self, key: str) -> bytes | None:
+        """A replaceable file every machine shares (the index snapshot); None if absent."""
+        ...
+
+    def write_shared(self, key: str, data: bytes) -> None: ...
+
+
+def is_derived_key(key: object) -> bool:
+    """Whether a recorded picture path names a derived picture (never ``..`` or absolute)."""
+    if not isinstance(key, str) or "\\" in key:
+        return False
+    parts = key.split("/")
+    return (
+        len(parts) >= 4 and parts[0] == "derived" and all(p not in ("", ".", "..") for p in parts)
+    )
+
+
+class FolderBlobs:
+    """The blob store in the store folder, as one machine or a shared file system holds it."""
+
     def __init__(self, root: Path):
         self.root = Path(root)
         self.originals = self.root / "originals"
         self.derived = self.root / "derived"
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def original_key(self, sha256: str) -> str:
+        return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+    def original_location(self, sha256: str) -> str:
+        return str(self.original_path(sha256))
 
     def original_path(self, sha256: str) -> Path:
         return self.originals / sha256[:2] / sha256[2:4] / sha256
@@ -61,6 +166,64 @@ class BlobStore:
     def relative(self, path: Path) -> str:
         """A path inside the store as stored in the database: relative, with forward slashes."""
         return Path(path).relative_to(self.root).as_posix()
+
+    def save_derived(self, sha256: str) -> None:
+        return None  # drawn in place
+
+    def put_derived(self, key: str, source: Path) -> bool:
+        target = self.root / key
+        if target.exists():
+            return False
+        with self._writing():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        return True
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self._inside(key).is_file()
+        except FileNotFoundError:
+            return False
+
+    @contextmanager
+    def open_blob(self, key: str) -> Iterator[BinaryIO]:
+        with open(self._inside(key), "rb") as handle:
+            yield handle
+
+    @contextmanager
+    def local_blob(self, key: str) -> Iterator[Path]:
+        path = self._inside(key)
+        if not path.is_file():
+            raise FileNotFoundError(errno.ENOENT, "no such blob", str(path))
+        yield path
+
+    def _inside(self, key: str) -> Path:
+        """The file of ``key``; a link planted in the store never leads a reader outside it."""
+        path = self.root / key
+        if path.is_symlink() or not path.resolve().is_relative_to(self.root.resolve()):
+            raise FileNotFoundError(errno.ENOENT, "not a file of the store", str(path))
+        return path
+
+    def local_original(self, sha256: str) -> AbstractContextManager[Path]:
+        # The original itself, even if gone: each check that reads it then fails on its own.
+        return nullcontext(self.original_path(sha256))
+
+    def cached(self, key: str) -> Path:
+        return self.root / key
+
+    def read_shared(self, key: str) -> bytes | None:
+        try:
+            return (self.root / key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write_shared(self, key: str, data: bytes) -> None:
+        target = self.root / key
+        partial = target.with_name(f".{target.name}.partial")
+        with self._writing():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+            os.replace(partial, target)
 
     def derived_dir(self, sha256: str) -> Path:
         """Where pictures made from one original live (keyframes, ELA, thumbnails)."""
@@ -86,8 +249,11 @@ class BlobStore:
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-        existed = self.original_path(digests.sha256).exists()
-        return StoredBlob(**vars(digests), path=tmp, existed=existed)
+        return StoredBlob(**vars(digests), path=tmp, existed=self.holds(digests.sha256))
+
+    def holds(self, sha256: str) -> bool:
+        """Whether the store holds the original of ``sha256`` already."""
+        return self.original_path(sha256).exists()
 
     def place(self, staged: StoredBlob) -> StoredBlob:
         """Move a staged copy under its hash (unless the store holds the bytes already)."""
@@ -104,7 +270,7 @@ class BlobStore:
     def digests(self, sha256: str) -> Digests:
         """Re-read a stored original and hash it again (for verification)."""
         with open(self.original_path(sha256), "rb") as src:
-            return _copy_and_hash(src, None)
+            return copy_and_hash(src, None)
 
     def stored_originals(self) -> Iterator[str]:
         """The SHA-256 of every original in the store, in no particular order.
@@ -125,7 +291,7 @@ class BlobStore:
     def _copy_into(self, src, fd: int) -> Digests:
         """Copy and hash ``src`` into the open temporary file ``fd``, then close it."""
         try:
-            digests = _copy_and_hash(src, lambda chunk: self._write(fd, chunk))
+            digests = copy_and_hash(src, lambda chunk: self._write(fd, chunk))
             with self._writing():
                 os.fsync(fd)
         finally:
@@ -147,7 +313,7 @@ class BlobStore:
             raise StoreError(f"cannot write to the case store {self.root}: {cause}") from exc
 
 
-def _copy_and_hash(src, write: Callable[[bytes], object] | None) -> Digests:
+def copy_and_hash(src, write: Callable[[bytes], object] | None) -> Digests:
     found = hash_stream(src, ("sha256", "sha1", "md5"), write)
     sha256, sha1, md5 = (found.hexdigests[name] for name in ("sha256", "sha1", "md5"))
     return Digests(sha256, sha1, md5, found.size)

@@ -54,6 +54,7 @@ from mediacheck.store.models import (
     SeenBefore,
     Verdict,
 )
+from mediacheck.store.objects import open_blobs
 from mediacheck.store.review import VerdictStep
 from mediacheck.store.transfer import CaseRecords
 
@@ -70,7 +71,7 @@ class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.root = settings.store
-        self.blobs = BlobStore(settings.store)
+        self.blobs: BlobStore = open_blobs(settings.store, settings.blobs)
         self.engine = _make_engine(settings)
 
     @classmethod
@@ -224,6 +225,9 @@ class Store:
 
     def case_media(self, case_id: str) -> list[tuple[CaseMedia, Media]]:
         return self._read(media.case_media, case_id)
+
+    def find_link(self, media_id: str, original_path: str, added_at: str) -> CaseMedia | None:
+        return self._once(media.find_link, media_id, original_path, added_at)
 
     def keyframes(self, media_id: str) -> list[KeyframeRow]:
         return self._read(media.keyframes, media_id)

@@ -121,6 +121,19 @@ def _seen_event(media_id: str, rows: Sequence[SeenBefore]) -> dict[str, Any]:
     return {"media_id": media_id, "matches": matches}
 
 
+def find_link(
+    session: Session, media_id: str, original_path: str, added_at: str
+) -> CaseMedia | None:
+    """The membership one intake of one file made (a queued job run again finds it)."""
+    return session.exec(
+        select(CaseMedia).where(
+            col(CaseMedia.media_id) == media_id,
+            col(CaseMedia.original_path) == original_path,
+            col(CaseMedia.added_at) == added_at,
+        )
+    ).first()
+
+
 def case_media(session: Session, case_id: str) -> list[tuple[CaseMedia, Media]]:
     rows = session.exec(
         select(CaseMedia, Media)
