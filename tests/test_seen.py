@@ -124,12 +124,12 @@ def test_intake_records_what_it_has_seen_before(cli, tmp_path):
     assert seen == {
         "case_id": first["case_id"],
         "case_title": "House on the hill",
-        "verdict": "Unverified",
         "media_id": first["media_id"],
         "sha256": first["sha256"],
         "method": seen["method"],
         "distance": seen["distance"],
         "frame_time_s": None,
+        "verdict": "Unverified",
     }
     assert seen["method"] in ("trimmed-phash", "keypoints")
     events = cli.json("history", second["case_id"])
