@@ -65,7 +65,9 @@ def links(case_id, as_json, settings):
 
     found = case_links(open_store(settings), case_id)
     if as_json:
-        print_json(asdict(found))
+        # A list of media items, as scripts have read it; each names the page searches too.
+        pages = [asdict(page) for page in found.page_searches]
+        print_json([{**asdict(item), "page_searches": pages} for item in found.media])
         return
     _print_links(found)
 
