@@ -157,6 +157,18 @@ def test_two_workers_share_one_queue_and_take_each_file_once(desk, tmp_path):
     assert desk.json("verify")["ok"] is True
 
 
+def test_one_case_queued_and_taken_in_by_two_processes(desk, tmp_path):
+    files = [photo(_folder(tmp_path / "in") / f"p{i}.jpg", seed=i) for i in range(3)]
+    desk("intake", tmp_path / "in", "--queue", "--one-case", "--title", "Drop")
+
+    done = _finish(_worker(desk, "--burst", "--concurrency", "2", "--json"))
+
+    assert sorted(d["path"] for d in done) == [str(f.absolute()) for f in files]
+    [case] = desk.json("cases")
+    assert (case["title"], case["media_count"]) == ("Drop", 3)
+    assert {d["case_id"] for d in done} == {case["case_id"]}
+
+
 def _count(desk: Cli, query: str) -> int:
     with psycopg.connect(conninfo(desk.env["MEDIACHECK_DATABASE_URL"])) as conn:
         try:

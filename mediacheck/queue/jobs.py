@@ -23,6 +23,7 @@ from mediacheck.intake import pipeline
 from mediacheck.intake.collect import InputFile, Origin, collect_files, storable_name
 from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
+from mediacheck.store.ids import new_media_id
 
 QUEUE = "mediacheck-intake"
 TASK = "mediacheck.intake_file"
@@ -189,7 +190,7 @@ def _fields_json(fields: CaseFields) -> dict[str, Any]:
 
 def run_job(store: Store, job: QueuedFile) -> pipeline.IntakeResult:
     """Take in one queued file: the same intake as a local one, at most once."""
-    media_id = _media_id(job.sha256)
+    media_id = new_media_id(job.sha256)
     done = store.find_link(media_id, job.path, job.queued_at)
     if done is not None:  # this job ran before and was stopped after recording its file
         return pipeline.IntakeResult(
@@ -200,22 +201,20 @@ def run_job(store: Store, job: QueuedFile) -> pipeline.IntakeResult:
             sha256=job.sha256,
         )
     origin = Origin(name=job.name, path=job.path, mtime=job.mtime, added_at=job.queued_at)
+    missing = MediacheckError(
+        f"{job.path}: its stored copy is missing: {store.blobs.original_location(job.sha256)}"
+    )
+    if not store.blobs.exists(store.blobs.original_key(job.sha256)):
+        raise missing
     try:
         with store.blobs.local_original(job.sha256) as local:
             item = InputFile(local, was_symlink=job.was_symlink, origin=origin)
             [result] = pipeline.intake(store, [local], job.request(), files=[item])
     except FileNotFoundError:
-        where = store.blobs.original_location(job.sha256)
-        raise MediacheckError(f"{job.path}: its stored copy is missing: {where}") from None
+        raise missing from None  # deleted meanwhile
     if result.sha256 is not None and result.sha256 != job.sha256:
         raise MediacheckError(f"{job.path}: the stored bytes are not those queued")
     return result
-
-
-def _media_id(sha256: str) -> str:
-    from mediacheck.store.ids import new_media_id
-
-    return new_media_id(sha256)
 
 
 def record_error(address: str, job_id: int, exc: BaseException) -> None:
