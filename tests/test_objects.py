@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mediacheck import config
 from mediacheck.errors import StoreError
 from mediacheck.store import objects
+from mediacheck.store.database import Store
 from mediacheck.store.objects import ObjectBlobs
 from tests.conftest import Cli
 from tests.media import photo
@@ -178,7 +180,8 @@ def test_an_original_without_its_row_is_an_orphan_then_adopted(tmp_path, s3_env,
     url = f"s3://{BUCKET}/{new_prefix()}"
     cli = Cli(tmp_path / "cases")
     cli.env["MEDIACHECK_BLOBS"] = url
-    cli("cases")  # the database first: originals beside an empty one are refused
+    # The database first: originals beside an empty one are refused.
+    Store.open(config.resolve(store=tmp_path / "cases", blobs=url), create=True).engine.dispose()
     lost = photo(tmp_path / "lost.jpg", seed=5)
     sha = ObjectBlobs.from_url(tmp_path / "cases", url).put(lost).sha256
 

@@ -23,7 +23,8 @@ def queue_intake(
     """Store each file and queue it; exit code 1 when any file could not be queued."""
     from mediacheck.queue import jobs
 
-    store = open_store(settings)
+    jobs.conninfo(settings.db_url)  # the queue needs PostgreSQL: say so before making a store
+    store = open_store(settings, create=True)  # an intake, even queued, may make the store
 
     def report(result: Queued) -> None:
         if as_json:
