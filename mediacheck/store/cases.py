@@ -87,7 +87,9 @@ def list_cases(session: Session) -> list[CaseListing]:
             select(col(CaseMedia.case_id), func.count()).group_by(col(CaseMedia.case_id))
         ).all()
     )
-    cases = session.exec(select(Case).order_by(col(Case.year), col(Case.seq))).all()
+    # Desks number on their own: the id keeps two desks' case N of a year in one order.
+    order = (col(Case.year), col(Case.seq), col(Case.id))
+    cases = session.exec(select(Case).order_by(*order)).all()
     return [CaseListing(case=c, media_count=counts.get(c.id, 0)) for c in cases]
 
 
