@@ -96,6 +96,7 @@ class Cli:
             "MEDIACHECK_HOME": str(store_dir),
             "MEDIACHECK_USER": user,
             "MEDIACHECK_DATABASE_URL": db_url,
+            "MEDIACHECK_DESK": "",  # the default prefix, whatever the shell running the tests sets
         }
 
     def __call__(self, *args: str, user: str | None = None, expect: int | None = 0):

@@ -962,7 +962,7 @@ def test_an_explicit_max_size_caps_the_cli_import(tmp_path, cli, target):
 
 def test_another_cases_pictures_stay_behind(tmp_path, cli, target):
     [first] = cli.json("intake", photo(tmp_path / "a.jpg"))
-    [second] = cli.json("intake", tmp_path / "a.jpg", "--quick")
+    [second] = cli.json("intake", tmp_path / "a.jpg", "--quick", "--new-case")
     path = tmp_path / "quick.zip"
     [media] = cli.json("show", first["case_id"])["media"]
     first_pictures = [f["image"] for f in media["findings"] if f["image"]]

@@ -47,8 +47,8 @@ def test_each_desk_numbers_its_own_cases(cli, tmp_path):
     assert cli.json("intake", two)[0]["case_id"] == f"KYIV-{YEAR}-0001"
     assert cli.json("intake", three, "--desk", "MC")[0]["case_id"] == f"MC-{YEAR}-0002"
     assert [row["case_id"] for row in cli.json("cases")] == [
-        f"MC-{YEAR}-0001",
         f"KYIV-{YEAR}-0001",
+        f"MC-{YEAR}-0001",
         f"MC-{YEAR}-0002",
     ]
 

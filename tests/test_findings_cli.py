@@ -88,7 +88,7 @@ def test_analyze_unknown_case(cli, store):
 @needs_corpus
 def test_the_same_picture_in_two_cases_is_weighed_against_each_claim(cli):
     first = take_in(cli, LOCATED, "--posted-at", "2015-12-06T00:00:00Z")
-    second = take_in(cli, LOCATED, "--posted-at", "2024-02-24T00:00:00Z")
+    second = take_in(cli, LOCATED, "--posted-at", "2024-02-24T00:00:00Z", "--new-case")
     assert "capture-time-inconsistent" not in findings_of(cli, first)
     assert findings_of(cli, second)["capture-time-inconsistent"]["evidence"]["gap_days"] == 3002.96
 

@@ -173,7 +173,7 @@ def test_a_new_original_joins_the_store_with_its_row(cli, tmp_path, store_dir, m
     assert list((store_dir / "originals" / "tmp").iterdir()) == []
 
 
-def test_match_answers_every_file_when_one_breaks_a_step(cli, tmp_path, monkeypatch):
+def test_match_answers_every_file_when_one_breaks_a_step(cli, store, tmp_path, monkeypatch):
     good, hostile = photo(tmp_path / "good.jpg"), photo(tmp_path / "bad.jpg", size=HOSTILE_SIZE)
     real_probe = search.Probe
 

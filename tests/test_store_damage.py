@@ -419,7 +419,8 @@ def test_a_postgres_schema_that_does_not_exist_is_one_line(tmp_path):
     url = make_url(POSTGRES_URL).update_query_dict({"options": "-csearch_path=no_such_schema"})
     shown = url.render_as_string(hide_password=True)
     cli = Cli(tmp_path / "cases", db_url=url.render_as_string(hide_password=False))
-    result = cli("cases", expect=1)
+    # Intake is what would build the schema (any other command finds no case store there).
+    result = cli("intake", photo(tmp_path / "p.jpg"), expect=1)
     assert result.stderr == (
         f"Error: cannot open database {shown}: no schema has been selected to create in\n"
     )
@@ -429,7 +430,8 @@ def test_a_postgres_schema_that_does_not_exist_is_one_line(tmp_path):
 def test_a_desk_without_privileges_on_the_tables_is_one_line(tmp_path):
     role = f"desk_{secrets.token_hex(4)}"
     with postgres_schema() as owner_url:
-        Cli(tmp_path / "cases", db_url=owner_url)("cases")  # the owner builds the schema
+        # The owner's first intake builds the schema.
+        Cli(tmp_path / "cases", db_url=owner_url)("intake", photo(tmp_path / "p.jpg"))
         url = make_url(owner_url).set(username=role)
         schema = url.query["options"].removeprefix("-csearch_path=")
         _admin(f"CREATE ROLE {role} LOGIN", f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')

@@ -202,7 +202,8 @@ def _print_result(result: IntakeResult) -> None:
             return
     elif result.problems:
         more = len(result.problems) - 1
-        rest = f" (and {more} more: mediacheck show {result.case_id})" if more else ""
+        where = result.case_id or next(iter(result.cases), "")
+        rest = f" (and {more} more: mediacheck show {where})" if more else ""
         warning_line(f"{result.path}: partly read: {result.problems[0]}{rest}")
     case = result.case_id or "-"
     console.print(
@@ -221,9 +222,10 @@ def _seen_summary(result: IntakeResult) -> str:
     """``  identical to MC-2026-0002 (DecontextualizedContent, approved)``, or nothing."""
     named: dict[str, str] = {}
     for seen in result.seen_before:
-        how = "identical to" if seen["method"] in IDENTICAL else "copy of"
         if result.case_id is None:
-            how = "held by"
+            how = "held by"  # bytes the store holds, added to no case
+        else:
+            how = "identical to" if seen["method"] in IDENTICAL else "copy of"
         named.setdefault(seen["case_id"] or "", f"{how} {_seen_case(seen)}")
     if not named:
         return ""
@@ -433,10 +435,8 @@ def _seen_row(seen: dict) -> tuple[str, str]:
     frame = "" if seen["frame_time_s"] is None else f" at {timestamp(seen['frame_time_s'])}"
     how = f"{seen['method']}, distance {seen['distance']:g}"
     title = f"{seen['case_title']}  " if seen["case_title"] else ""
-    verdict = verdict_text(seen["verdict"])
-    return seen[
-        "case_id"
-    ] or "no case", f"{title}{verdict}  media {seen['media_id']}{frame} ({how})"
+    found = f"{title}{verdict_text(seen['verdict'])}  media {seen['media_id']}{frame} ({how})"
+    return seen["case_id"] or "no case", found
 
 
 def _section(title: str, rows: list[tuple[str, object]]) -> None:

@@ -105,7 +105,9 @@ def list_cases(session: Session) -> list[CaseListing]:
     links = select(col(CaseMedia.case_id), col(CaseMedia.media_id)).order_by(col(CaseMedia.id))
     for case_id, media_id in session.exec(links):
         held.setdefault(case_id, []).append(media_id)
-    cases = session.exec(select(Case).order_by(col(Case.year), col(Case.seq))).all()
+    # Desks number on their own: the id keeps two desks' case N of a year in one order.
+    order = (col(Case.year), col(Case.seq), col(Case.id))
+    cases = session.exec(select(Case).order_by(*order)).all()
     return [CaseListing(case=c, media_ids=tuple(held.get(c.id, ()))) for c in cases]
 
 
