@@ -133,22 +133,24 @@ def test_four_desks_adding_overlapping_files_to_one_case(settings, store_dir, db
     assert_chains_hold(store)
 
 
-def test_two_reviewers_approving_at_once_exactly_one_wins(settings, store_dir, db_url):
+def test_two_reviewers_approving_at_once_exactly_one_wins(settings, store_dir, db_url, tmp_path):
+    [taken] = Cli(store_dir, db_url=db_url).json("intake", photo(tmp_path / "contested.jpg"))
+    case_id, media_id = taken["case_id"], taken["media_id"]
     store = Store.open(settings)
-    case_id = new_case(store)
     review.propose(store, case_id, "alice", review.Proposal("StagedContent", "Actors"))
     desks = run_desks(store_dir, db_url, [["verdict", "approve", case_id]] * 2)
     [winner] = [f"desk{i}" for i, d in enumerate(desks) if d.returncode == 0]
     [loser] = [d for d in desks if d.returncode != 0]
     assert loser.returncode == 1
     assert loser.stderr == (
-        f"Error: {case_id}: the verdict StagedContent was already approved by {winner}; "
-        "nothing awaits review\n"
+        f"Error: {case_id} media {media_id}: the verdict StagedContent was already approved "
+        f"by {winner}; nothing awaits review\n"
     )
     [verdict] = store.verdicts(case_id)
     assert (verdict.state, verdict.decided_by) == ("approved", winner)
     assert [(e.user, e.action) for e in store.events(case_id)] == [
         ("alice", "case-created"),
+        ("alice", "media-added"),
         ("alice", "verdict-proposed"),
         (winner, "verdict-approved"),
     ]

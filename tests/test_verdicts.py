@@ -317,3 +317,11 @@ def test_case_set_changes_source_platform_and_posting_time(cli, two):
     bad = cli("case", "set", case_id, "--source-url", "t.me/x", expect=2)
     assert "'t.me/x' is not an http(s) URL" in bad.stderr
     assert cli("verify").stdout.endswith(": all intact\n")
+
+
+def test_the_cases_table_shows_each_cases_review(cli, two, tmp_path):
+    [single] = cli.json("intake", photo(tmp_path / "one.jpg", seed=12), "--title", "One")
+    _propose(cli, single["case_id"], "StagedContent")
+    table = cli("cases").stdout
+    assert "StagedContent (proposed)" in table
+    assert "Unverified (0 of 2" in table

@@ -275,7 +275,7 @@ def cases(status, tag, assignee, verdict, as_json, settings):
             text(row["title"]),
             text(row["status"]),
             str(row["media_count"]),
-            text(_case_verdict(row)),
+            text(_case_verdict(row, row["verdict"], row["verdict_state"])),
         )
     console.print(table)
 
@@ -321,10 +321,13 @@ def _print_case(doc: dict) -> None:
             console.print(f"  {label:<10} {text(doc[key])}")
     if doc["tags"]:
         console.print(f"  {'tags':<10} {text(', '.join(doc['tags']))}")
+    newest = doc["verdict"]
     if doc["integrity"]["ok"]:
-        console.print(f"  {'verdict':<10} {text(_case_verdict(doc))}")
+        console.print(
+            f"  {'verdict':<10} {text(_case_verdict(doc, newest['rating'], newest['state']))}"
+        )
     else:
-        _print_unverifiable(doc["verdict"])
+        _print_unverifiable(newest)
     for note in doc["notes"]:
         _print_note(note)
     for media in doc["media"]:
@@ -354,15 +357,18 @@ def _verdict_label(rating: str, state: str | None) -> str:
     return f"{rating} ({state})" if state else rating
 
 
-def _case_verdict(doc: dict) -> str:
-    """The case's final verdict; while items are undecided, how far review is."""
+def _case_verdict(doc: dict, newest: str, state: str | None) -> str:
+    """The case's final verdict; while items are undecided, how far review is.
+
+    ``newest`` and ``state`` are of the case's newest verdict, shown for a case of one item.
+    """
     final, items = doc["final_verdict"], doc["final_verdicts"]
     if final != "Unverified":
         return f"{final} (approved)"
     if len(items) > 1:
         decided = sum(rating != "Unverified" for rating in items.values())
         return f"Unverified ({decided} of {len(items)} items approved)"
-    return _verdict_label(doc["verdict"]["rating"], doc["verdict"]["state"])
+    return _verdict_label(newest, state)
 
 
 def _print_verdict(verdict: dict, final: str) -> None:
