@@ -76,6 +76,8 @@ def test_an_altered_original_puts_a_banner_on_show_and_every_report(
         f"Run `mediacheck verify {story.later}`.\n>\n> - original "
     )
     assert "- **Verdict:** **Unverifiable**\n" in markdown
+    # Each item's rating too, on its own line.
+    assert markdown.count("\n- **Rating:** Unverifiable (recorded: Unverified)\n") == 2
     page = Page(html)
     assert [a.get("class") for t, a in page.tags if t in ("section", "header")][0] == "banner"
     words = _words(html)
