@@ -60,7 +60,7 @@ class DecodedPicture:
         """The pixels as height x width x 4 (the fourth byte unused): Pillow's own layout."""
         pixels = _turbo_rgbx(self) if self.is_jpeg else None
         if pixels is None:
-            pixels = np.asarray(decode(self.path, "RGB", MAX_SIDE).convert("RGBX"))
+            pixels = _pillow_rgbx(self.path)
         pixels.flags.writeable = False
         return pixels
 
@@ -125,6 +125,13 @@ def _fits(path: Path, img: Image.Image) -> bool:
     except UnsupportedMedia:
         return False  # Pillow's reduced decode is tried, and refuses with the reason
     return True
+
+
+def _pillow_rgbx(path: Path) -> np.ndarray:
+    """Pillow's decode as an array: one copy of its buffer, RGB is stored as RGBX already."""
+    picture = decode(path, "RGB", MAX_SIDE)
+    width, height = picture.size
+    return np.frombuffer(picture.tobytes("raw", "RGBX"), np.uint8).reshape(height, width, 4)
 
 
 def _turbo_rgbx(picture: DecodedPicture) -> np.ndarray | None:
