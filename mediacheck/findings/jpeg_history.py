@@ -61,7 +61,6 @@ LATTICE_RATIO = 3.0
 MIN_LATTICE_MODES = 3
 # TIFF compressions that are JPEG inside.
 JPEG_TIFF_COMPRESSIONS = ("jpeg", "tiff_jpeg")
-NOT_SHOWN = "ela-not-shown"
 
 
 @dataclass(frozen=True)
@@ -173,4 +172,4 @@ def ela_not_shown(history: JpegHistory) -> Finding:
         "quality and then converted can also look like this."
     )
     evidence = {"format": history.format, "reason": "no-jpeg-history", "grid": history.grid}
-    return Finding(NOT_SHOWN, INFO, message, evidence)
+    return Finding("ela-not-shown", INFO, message, evidence)
