@@ -33,8 +33,10 @@ from mediacheck.findings.pixels import JPEG_FORMATS, decode
 from mediacheck.media import pictures as imaging
 
 BLOCK = 8
-# The centre of the picture, aligned to the block grid, is enough for statistics.
+# The centre of the picture, aligned to the block grid, is enough for statistics:
+# this much for the grid, half as much across for the lattice (16,384 blocks).
 ANALYSIS_SIDE = 2048
+LATTICE_SIDE = 1024
 MIN_SIDE = 64
 # Differences beyond this are edges; clipped, they cannot outweigh the grid.
 CLIP = 32.0
@@ -61,7 +63,6 @@ LATTICE_RATIO = 3.0
 MIN_LATTICE_MODES = 3
 # TIFF compressions that are JPEG inside.
 JPEG_TIFF_COMPRESSIONS = ("jpeg", "tiff_jpeg")
-NOT_SHOWN = "ela-not-shown"
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,12 @@ class JpegHistory:
     grid: dict[str, Any] | None = None  # the block-grid measurement, when made
 
 
-def jpeg_history(path: Path) -> JpegHistory:
-    """Whether the picture at ``path`` went through JPEG, from its format or its pixels."""
+def jpeg_history(path: Path, luma: np.ndarray | None = None) -> JpegHistory:
+    """Whether the picture at ``path`` went through JPEG, from its format or its pixels.
+
+    ``luma`` is the picture's full-size luminance when the caller has decoded it
+    already; otherwise a picture that is not a JPEG is decoded here.
+    """
     with imaging.open_image(path) as img:
         name = str(img.format or "unknown")
         compression = img.info.get("compression")
@@ -81,7 +86,7 @@ def jpeg_history(path: Path) -> JpegHistory:
         return JpegHistory(True, "jpeg-file", name)
     if name == "TIFF" and compression in JPEG_TIFF_COMPRESSIONS:
         return JpegHistory(True, "jpeg-compressed", name)
-    grid = block_grid(np.asarray(decode(path, "L")))
+    grid = block_grid(np.asarray(decode(path, "L")) if luma is None else luma)
     return JpegHistory(grid["found"], "pixels" if grid["found"] else "none", name, grid)
 
 
@@ -98,13 +103,14 @@ def block_grid(luma: np.ndarray) -> dict[str, Any]:
         }
     top = ((height - min(height, ANALYSIS_SIDE)) // 2) // BLOCK * BLOCK
     left = ((width - min(width, ANALYSIS_SIDE)) // 2) // BLOCK * BLOCK
-    centre = luma[top : top + ANALYSIS_SIDE, left : left + ANALYSIS_SIDE].astype(np.float64)
+    centre = luma[top : top + ANALYSIS_SIDE, left : left + ANALYSIS_SIDE].astype(np.float32)
     columns = _phases(np.minimum(np.abs(np.diff(centre, axis=1)), CLIP).mean(axis=0))
     rows = _phases(np.minimum(np.abs(np.diff(centre, axis=0)), CLIP).mean(axis=1))
     axes = (columns, rows)
     grid = all(d["z"] >= MIN_Z and d["lead"] >= MIN_LEAD for d in axes)
     grid = grid and sum(d["z"] for d in axes) >= MIN_Z_SUM
-    lattice = _lattice(centre[rows["offset"] :, columns["offset"] :]) if grid else None
+    aligned = centre[rows["offset"] :, columns["offset"] :][:LATTICE_SIDE, :LATTICE_SIDE]
+    lattice = _lattice(aligned.astype(np.float64)) if grid else None
     if not grid:
         reason: str | None = "no block grid"
     elif len(lattice or {}) < MIN_LATTICE_MODES:
@@ -173,4 +179,4 @@ def ela_not_shown(history: JpegHistory) -> Finding:
         "quality and then converted can also look like this."
     )
     evidence = {"format": history.format, "reason": "no-jpeg-history", "grid": history.grid}
-    return Finding(NOT_SHOWN, INFO, message, evidence)
+    return Finding("ela-not-shown", INFO, message, evidence)
