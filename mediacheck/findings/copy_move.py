@@ -219,8 +219,8 @@ def _nearest(descriptors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     RootSIFT descriptors have unit length, so distance follows from the dot product
     and the whole search is a few matrix products, in blocks to bound the memory.
-    Descriptors with no other within MAX_DISTANCE (most of them) get index -1: sorting
-    out their neighbours would cost the most and could only be thrown away.
+    Descriptors with no other within MAX_DISTANCE get index -1: sorting out their
+    neighbours would be work thrown away.
     """
     count = len(descriptors)
     index = np.full((count, k), -1, np.int64)
