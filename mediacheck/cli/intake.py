@@ -84,7 +84,7 @@ MIN_MEMORY_MB = 1024
 @click.option(
     "--quick",
     is_flag=True,
-    help="Leave the slow pixel forensics (ELA, double JPEG) to 'mediacheck analyze'.",
+    help="Leave the slow pixel forensics (ELA, double JPEG, copy-move) to 'mediacheck analyze'.",
 )
 @click.option(
     "--queue",

@@ -7,7 +7,7 @@ scaled or rotated). Natural pictures also repeat (bricks, tiles, windows, a crow
 repeated structure matches many places equally well, which the generalised ratio test
 (g2NN) throws out, and what is left rarely agrees on one move over a compact area.
 
-The work is at a bounded resolution (WORK_SIDE), so a 12 MP photo costs what a 1.2 MP one
+The work is at a fixed resolution (WORK_SIDE), so a 12 MP photo costs what a 1 MP one
 does; the decode is reduced in the JPEG decoder itself.
 """
 
@@ -25,10 +25,11 @@ from mediacheck.findings.base import NOTICE, WARNING, Finding, FindingContext
 from mediacheck.findings.pixels import decode
 from mediacheck.media.pictures import open_image
 
-WORK_SIDE = 1280  # long side of the picture the keypoints are found on
-MIN_SIDE = 160  # smaller pictures have too few details to tell anything
-SMALL_SIDE = 1024  # smaller pictures are enlarged to it: SIFT then finds far more details
-MAX_KEYPOINTS = 6000
+# Long side of the picture the keypoints are found on: larger pictures are reduced to it,
+# smaller ones enlarged (SIFT then finds far more details in them).
+WORK_SIDE = 1024
+MIN_SIDE = 160  # pictures with a smaller short side have too few details to tell anything
+MAX_KEYPOINTS = 4000
 GRID = 8  # the picture is cut into GRID x GRID parts, each keeping its strongest keypoints
 CONTRAST_THRESHOLD = 0.01  # below OpenCV's 0.04: low-texture areas need keypoints too
 BLOCK = 1024  # descriptors compared at once: a block x keypoints matrix of similarities
@@ -45,11 +46,11 @@ SCALE_RANGE = (0.7, 1.45)  # the tested range is 0.8-1.2
 MIN_SHIFT_FRACTION = 0.04  # of the long side: nearer twins are one texture
 MAX_REGION_FRACTION = 0.3  # of the area: a copy covering more is a repeated scene
 MIN_REGION_FRACTION = 0.004  # of the area: smaller matches are repeated words or marks
-MIN_DENSITY = 0.12  # matched keypoints per keypoint in the smaller region
+MIN_DENSITY = 0.2  # matched keypoints per keypoint in the smaller region
 STRONG_INLIERS = 40
 RANSAC_ROUNDS = 400
 MAX_CLUSTERS = 3
-REPORT_SIDE = 1280
+REPORT_SIDE = 1280  # the marked picture, for people to look at
 IMAGE_NAME = "finding-copy-move.jpg"
 COLOURS = ((255, 64, 64), (64, 160, 255), (255, 200, 0))
 
@@ -87,13 +88,12 @@ class CopyMoveResult:
     regions: list[CopiedRegion]
     keypoints: int
     work_size: tuple[int, int]
-    factor: float  # full-size pixels per working pixel
 
 
 def check_copy_move(ctx: FindingContext) -> list[Finding]:
     if ctx.kind != "image":
         return []
-    picture = decode(ctx.path, "RGB", WORK_SIDE)  # reduced in the JPEG decoder
+    picture = decode(ctx.path, "RGB", REPORT_SIDE)  # reduced in the JPEG decoder
     with open_image(ctx.path) as original:
         full_size = original.size
     gray = np.asarray(picture.convert("L"))
@@ -122,15 +122,13 @@ def detect(gray: np.ndarray, full_size: tuple[int, int] | None = None) -> CopyMo
     pairs = _plausible(_twins(points, descriptors, max(work_size)), sizes, angles)
     regions = [_region(cluster, points, factor) for cluster in _clusters(pairs, points, gray.shape)]
     kept = [region for region in regions if _compact(region, gray.shape)]
-    return CopyMoveResult(kept, len(points), work_size, factor)
+    return CopyMoveResult(kept, len(points), work_size)
 
 
 def working(gray: np.ndarray) -> np.ndarray:
-    """The picture the keypoints are found on: WORK_SIDE at most, grey levels stretched."""
+    """The picture the keypoints are found on: WORK_SIDE on its long side, levels stretched."""
     height, width = gray.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(width, height))
-    if max(width, height) < SMALL_SIDE:
-        scale = SMALL_SIDE / max(width, height)
+    scale = WORK_SIDE / max(width, height)
     if scale != 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         smaller = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
@@ -221,8 +219,8 @@ def _nearest(descriptors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     RootSIFT descriptors have unit length, so distance follows from the dot product
     and the whole search is a few matrix products, in blocks to bound the memory.
-    Descriptors with no other within MAX_DISTANCE (most of them) get index -1: sorting
-    out their neighbours would cost the most and could only be thrown away.
+    Descriptors with no other within MAX_DISTANCE get index -1: sorting out their
+    neighbours would be work thrown away.
     """
     count = len(descriptors)
     index = np.full((count, k), -1, np.int64)
@@ -432,10 +430,10 @@ def _finding(result: CopyMoveResult) -> Finding:
     strongest = max(result.regions, key=lambda r: r.matches)
     severity = WARNING if strongest.matches >= STRONG_INLIERS else NOTICE
     count = len(result.regions)
-    pairs = "one pair of areas" if count == 1 else f"{count} pairs of areas"
+    pairs = "one pair of areas matches" if count == 1 else f"{count} pairs of areas match"
     message = (
-        f"Part of the picture appears to be copied from another part: {pairs} match each "
-        f"other point for point ({strongest.matches} matching details, moved "
+        f"Part of the picture appears to be copied from another part: {pairs} "
+        f"point for point ({strongest.matches} matching details, moved "
         f"{strongest.shift:.0f} pixels). The picture for the report marks each pair in one "
         "colour. A cloned patch (smoke, debris, people) is a common edit, but identical "
         "objects, repeated patterns and reflections can also match; look at the marked areas."
