@@ -54,7 +54,7 @@ Truth = dict[str, bool]  # row of the table -> whether the sample should have it
 PHOTO_MIN_SIDE = 500  # the corpus's real photos; smaller files are stubs and icons
 GENERATED_SIDE = 1024
 # The copy-move benchmark's generator: (photos, folder) -> [(path, is_forgery)].
-COPY_MOVE_GENERATOR = ("scripts.bench_copymove", "generate_forgeries")
+COPY_MOVE_GENERATOR = ("scripts.copy_move_sets", "generate_forgeries")
 HAS_COPY_MOVE = any(name == "copy-move" for name, _ in CHECKS)
 
 

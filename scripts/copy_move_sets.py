@@ -24,6 +24,7 @@ import hashlib
 import io
 import math
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -359,3 +360,24 @@ def halves(photos: list[Photo]) -> tuple[list[Photo], list[Photo]]:
     """A tuning half and a held-out half, fixed by the hashes of the photos' names."""
     ordered = sorted(photos, key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())
     return ordered[0::2], ordered[1::2]
+
+
+def generate_forgeries(photos: list[Path], out: Path, seed: int = 0) -> list[tuple[Path, bool]]:
+    """Each photo untouched (False) and one forgery of it (True), written under ``out``.
+
+    For ``scripts/bench_findings.py``: its copy-move row counts detections on the
+    forgeries and false alarms on the untouched photos.
+    """
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    samples: list[tuple[Path, bool]] = []
+    for index, path in enumerate(photos):
+        try:
+            photo = photo_from(path)
+        except Exception as exc:  # noqa: BLE001 - a photo the bench cannot open is skipped, named
+            print(f"copy-move set: {path}: {exc}", file=sys.stderr)
+            continue
+        forged = out / f"{index:03d}-forged.jpg"
+        forged.write_bytes(forge(photo, rng).jpeg)
+        samples += [(path, False), (forged, True)]
+    return samples
