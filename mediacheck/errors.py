@@ -160,3 +160,11 @@ class TokenNotFound(MediacheckError):
     def __init__(self, token_id: int):
         super().__init__(f"no API token {token_id}")
         self.token_id = token_id
+
+
+class IdentityUnavailable(MediacheckError):
+    """MEDIACHECK_IDENTITY=database where the database proves no identity (SQLite)."""
+
+
+class IdentityMismatch(MediacheckError):
+    """--user names someone other than the database session proves (a usage error)."""

@@ -48,7 +48,7 @@ from mediacheck.store import (
     transfer,
 )
 from mediacheck.store import revisions as schema
-from mediacheck.store.accounts import AccountChange
+from mediacheck.store.accounts import AccountChange, SessionIdentity
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
@@ -368,6 +368,10 @@ class Store:
 
     def revoke_token(self, token_id: int) -> ApiToken:
         return self._once(accounts.revoke_token, token_id)
+
+    def session_identity(self) -> SessionIdentity:
+        """The PostgreSQL user this store connects as, and its account (user None on SQLite)."""
+        return self._read(accounts.session_identity)
 
 
 def _make_engine(settings: Settings) -> Engine:
