@@ -56,4 +56,32 @@ def upgrade(settings):
         console.print(f"upgraded from {text(before or 'an empty database')} to revision {after}")
 
 
+@db.command(name="grant")
+@click.argument("role")
+@json_option
+@store_options
+def grant_command(role, as_json, settings):
+    """Give a PostgreSQL role a desk's rights, with no UPDATE or DELETE on the record.
+
+    The role may read everything and add rows everywhere, change only cases,
+    accounts and tokens, and never change or delete the history, notes, verdicts
+    or their decisions. Run it as the tables' owner, after `db upgrade` and after
+    the first queue command (procrastinate's tables); again after each.
+
+    \b
+    Example:
+        psql -c "CREATE ROLE alice LOGIN PASSWORD '...'"
+        mediacheck db grant alice
+    """
+    from dataclasses import asdict
+
+    granted = open_store(settings).grant(role)
+    if as_json:
+        print_json(asdict(granted))
+        return
+    console.print(f"granted {text(granted.role)} on schema {text(granted.schema)}:")
+    for table, rights in granted.tables.items():
+        console.print(f"  {text(table)}: {', '.join(rights)}")
+
+
 COMMANDS = [db]

@@ -44,6 +44,7 @@ from mediacheck.store import (
     fingerprints,
     ids,
     media,
+    privileges,
     review,
     transfer,
 )
@@ -68,6 +69,7 @@ from mediacheck.store.models import (
     Verdict,
 )
 from mediacheck.store.objects import open_blobs
+from mediacheck.store.privileges import Grants
 from mediacheck.store.review import VerdictStep
 from mediacheck.store.transfer import CaseRecords
 
@@ -368,6 +370,11 @@ class Store:
 
     def revoke_token(self, token_id: int) -> ApiToken:
         return self._once(accounts.revoke_token, token_id)
+
+    def grant(self, role: str) -> Grants:
+        """Give the PostgreSQL role ``role`` a desk's rights: no rewriting the history."""
+        with self._database_errors("use"), self.engine.begin() as conn:
+            return privileges.grant(conn, role)
 
     def session_identity(self) -> SessionIdentity:
         """The PostgreSQL user this store connects as, and its account (user None on SQLite)."""

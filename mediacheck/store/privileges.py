@@ -1,0 +1,103 @@
+"""``db grant``: a PostgreSQL desk role's rights, and no way for it to rewrite the record.
+
+A desk role may read every table and add rows to every table. It may change rows
+only where mediacheck itself changes them: a case's fields, status and history head
+(``cases``), the accounts' throttle, passwords and flags (``accounts``), a token's
+last use and revocation (``api_tokens``); and delete only the findings a new
+analysis replaces, and procrastinate's queue rows. The history (``events``), the
+notes, the verdicts and their decisions (``verdict_decisions``) get no UPDATE and
+no DELETE: not even a SQL client logged in as the role can rewrite them. The
+schema's version table is read only. Rights given before are revoked first, so
+running it again sets exactly these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from mediacheck.errors import InvalidValue, StoreError
+
+# Tables whose rows are never changed or removed once written.
+APPEND_ONLY = ("events", "notes", "verdicts", "verdict_decisions")
+# The rows mediacheck changes (see the module docstring); FOR UPDATE locks need UPDATE too.
+UPDATED = ("cases", "accounts", "api_tokens")
+DELETED = ("findings",)
+READ_ONLY = ("alembic_version",)
+# procrastinate's tables and mediacheck's job errors: the queue's own bookkeeping.
+QUEUE_PREFIXES = ("procrastinate_", "mediacheck_job_")
+
+
+@dataclass(frozen=True)
+class Grants:
+    role: str
+    schema: str
+    tables: dict[str, list[str]]  # table: privileges, in the order SQL names them
+
+
+def privileges_of(table: str) -> list[str]:
+    if table in READ_ONLY:
+        return ["SELECT"]
+    if table.startswith(QUEUE_PREFIXES):
+        return ["SELECT", "INSERT", "UPDATE", "DELETE"]
+    granted = ["SELECT", "INSERT"]
+    if table in UPDATED:
+        granted.append("UPDATE")
+    if table in DELETED:
+        granted.append("DELETE")
+    return granted
+
+
+def grant(conn: Connection, role: str) -> Grants:
+    """Give the PostgreSQL role ``role`` a desk's rights on this schema's tables."""
+    if conn.dialect.name != "postgresql":
+        raise StoreError(
+            "db grant needs a PostgreSQL database: SQLite has no database roles (on one "
+            "machine the store folder's file permissions decide who may change it)"
+        )
+    _check_role(conn, role)
+    quoted = conn.dialect.identifier_preparer.quote
+    schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+    database = str(conn.execute(text("SELECT current_database()")).scalar_one())
+    tables = sorted(
+        conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"), {"schema": schema}
+        ).scalars()
+    )
+    who, where = quoted(role), quoted(schema)
+    conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {where} FROM {who}"))
+    conn.execute(text(f"GRANT CONNECT ON DATABASE {quoted(database)} TO {who}"))
+    conn.execute(text(f"GRANT USAGE ON SCHEMA {where} TO {who}"))
+    conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {where} TO {who}"))
+    conn.execute(text(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {where} TO {who}"))
+    granted = {}
+    for table in tables:
+        granted[table] = privileges_of(table)
+        rights = ", ".join(granted[table])
+        conn.execute(text(f"GRANT {rights} ON TABLE {where}.{quoted(table)} TO {who}"))
+    return Grants(role=role, schema=schema, tables=granted)
+
+
+def _check_role(conn: Connection, role: str) -> None:
+    found = conn.execute(
+        text("SELECT rolsuper FROM pg_roles WHERE rolname = :role"), {"role": role}
+    ).first()
+    if found is None:
+        raise InvalidValue(
+            f"no PostgreSQL role {role!r}: create it first (CREATE ROLE ... LOGIN PASSWORD ...)"
+        )
+    if found[0]:
+        raise InvalidValue(f"{role!r} is a superuser: PostgreSQL checks no rights of a superuser")
+    owned = conn.execute(
+        text(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tableowner = :role"
+        ),
+        {"role": role},
+    ).scalar_one()
+    if owned:
+        raise InvalidValue(
+            f"{role!r} owns the tables: an owner keeps every right, grant a desk role of its own"
+        )
