@@ -166,7 +166,7 @@ def test_database_identity_proves_who_proposes_and_who_approves(
     names, urls = {}, {}
     for who in ("alice", "bob", "carol", "dave"):
         names[who], urls[who] = make_role(who)
-        cli("db", "grant", names[who])
+        assert cli.json("db", "grant", names[who], "--personal")["personal"] is True
     store = Store.open(settings)
     service.add_user(store, names["alice"], "verifier", PASSWORD)
     service.add_user(store, names["bob"], "verifier", PASSWORD)
@@ -206,6 +206,33 @@ def test_database_identity_proves_who_proposes_and_who_approves(
         (names["alice"], "verdict-proposed"),
         (names["bob"], "verdict-approved"),
     ]
+
+
+@on_postgres
+def test_a_personal_role_cannot_record_another_name(cli, desk, store_dir, make_role):
+    alice, url = make_role("alice")
+    cli("db", "grant", alice, "--personal")
+    case_id = desk["case_id"]
+    # Without MEDIACHECK_IDENTITY, --user is typed: the database still refuses the name.
+    typed = as_role(store_dir, url, MEDIACHECK_USER="bob")
+    forged = typed("note", case_id, "Seen in 2019", expect=1).stderr
+    assert forged.startswith("Error: cannot use database postgresql+psycopg://")
+    assert f"the personal role {alice} may record only its own name in notes.author" in forged
+    for sql in [
+        "INSERT INTO notes (case_id, text, author, at) VALUES "
+        f"('{case_id}', 'x', 'bob', '2026-12-01T12:00:00+00:00')",
+        "INSERT INTO verdict_decisions (verdict_id, state, decided_by, decided_at) VALUES "
+        "(1, 'approved', 'bob', '2026-12-01T12:00:00+00:00')",
+    ]:
+        with pytest.raises(ProgrammingError, match="may record only its own name"):
+            raw_sql(url, sql)
+    as_role(store_dir, url, MEDIACHECK_USER=alice)("note", case_id, "Seen in 2019")
+    assert [n["author"] for n in cli.json("show", case_id)["notes"]] == [alice]
+    # Granted again without --personal (a shared role, the web server's): names are free.
+    assert cli.json("db", "grant", alice)["personal"] is False
+    typed("note", case_id, "Also on X")
+    # The tables' owner (here a superuser) is never held to its own name.
+    cli("note", case_id, "Imported from the Kyiv desk", user="carol")
 
 
 @on_postgres

@@ -371,10 +371,13 @@ class Store:
     def revoke_token(self, token_id: int) -> ApiToken:
         return self._once(accounts.revoke_token, token_id)
 
-    def grant(self, role: str) -> Grants:
-        """Give the PostgreSQL role ``role`` a desk's rights: no rewriting the history."""
+    def grant(self, role: str, personal: bool = False) -> Grants:
+        """Give the PostgreSQL role ``role`` a desk's rights: no rewriting the history.
+
+        ``personal``: one person's login, which may record only its own name.
+        """
         with self._database_errors("use"), self.engine.begin() as conn:
-            return privileges.grant(conn, role)
+            return privileges.grant(conn, role, personal)
 
     def session_identity(self) -> SessionIdentity:
         """The PostgreSQL user this store connects as, and its account (user None on SQLite)."""

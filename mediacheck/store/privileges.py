@@ -9,6 +9,12 @@ notes, the verdicts and their decisions (``verdict_decisions``) get no UPDATE an
 no DELETE: not even a SQL client logged in as the role can rewrite them. The
 schema's version table is read only. Rights given before are revoked first, so
 running it again sets exactly these.
+
+A *personal* role (``--personal``) is one person's login: the database then also
+refuses any history event, note, verdict or decision it writes under another name
+than its own (a trigger checks it against ``current_user``), so not even a SQL
+client can forge a colleague's approval. A role shared by several people (the web
+server's) cannot be personal: it records the names its users proved to it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,31 @@ DELETED = ("findings",)
 READ_ONLY = ("alembic_version",)
 # procrastinate's tables and mediacheck's job errors: the queue's own bookkeeping.
 QUEUE_PREFIXES = ("procrastinate_", "mediacheck_job_")
+# The group of personal roles (a cluster-wide role), and the name each table records.
+PERSONAL_GROUP = "mediacheck_personal"
+OWN_NAME_COLUMNS = {
+    "events": "user",
+    "notes": "author",
+    "verdicts": "proposed_by",
+    "verdict_decisions": "decided_by",
+}
+# Direct membership only: a superuser counts as a member of every role for pg_has_role.
+OWN_NAME_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION mediacheck_own_name() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_auth_members m
+        JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+        WHERE g.rolname = '{PERSONAL_GROUP}' AND u.rolname = current_user
+    ) AND (to_jsonb(NEW) ->> TG_ARGV[0]) IS DISTINCT FROM current_user::text THEN
+        RAISE EXCEPTION 'the personal role % may record only its own name in %.%',
+            current_user, TG_TABLE_NAME, TG_ARGV[0]
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
 
 
 @dataclass(frozen=True)
@@ -35,6 +66,7 @@ class Grants:
     role: str
     schema: str
     tables: dict[str, list[str]]  # table: privileges, in the order SQL names them
+    personal: bool
 
 
 def privileges_of(table: str) -> list[str]:
@@ -50,8 +82,11 @@ def privileges_of(table: str) -> list[str]:
     return granted
 
 
-def grant(conn: Connection, role: str) -> Grants:
-    """Give the PostgreSQL role ``role`` a desk's rights on this schema's tables."""
+def grant(conn: Connection, role: str, personal: bool = False) -> Grants:
+    """Give the PostgreSQL role ``role`` a desk's rights on this schema's tables.
+
+    ``personal``: the role may record only its own name (see the module docstring).
+    """
     if conn.dialect.name != "postgresql":
         raise StoreError(
             "db grant needs a PostgreSQL database: SQLite has no database roles (on one "
@@ -77,7 +112,35 @@ def grant(conn: Connection, role: str) -> Grants:
         granted[table] = privileges_of(table)
         rights = ", ".join(granted[table])
         conn.execute(text(f"GRANT {rights} ON TABLE {where}.{quoted(table)} TO {who}"))
-    return Grants(role=role, schema=schema, tables=granted)
+    if personal:
+        _check_own_names(conn, [t for t in OWN_NAME_COLUMNS if t in tables])
+        conn.execute(text(f"GRANT {quoted(PERSONAL_GROUP)} TO {who}"))
+    elif _group_exists(conn):
+        conn.execute(text(f"REVOKE {quoted(PERSONAL_GROUP)} FROM {who}"))
+    return Grants(role=role, schema=schema, tables=granted, personal=personal)
+
+
+def _group_exists(conn: Connection) -> bool:
+    query = text("SELECT 1 FROM pg_roles WHERE rolname = :group")
+    return conn.execute(query, {"group": PERSONAL_GROUP}).first() is not None
+
+
+def _check_own_names(conn: Connection, tables: list[str]) -> None:
+    """The group of personal roles and the trigger that holds them to their own names."""
+    quoted = conn.dialect.identifier_preparer.quote
+    if not _group_exists(conn):
+        conn.execute(text(f"CREATE ROLE {quoted(PERSONAL_GROUP)} NOLOGIN"))
+    conn.execute(text(OWN_NAME_FUNCTION))
+    for table in tables:
+        trigger = quoted(f"{table}_own_name")
+        column = OWN_NAME_COLUMNS[table].replace("'", "''")
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {quoted(table)}"))
+        conn.execute(
+            text(
+                f"CREATE TRIGGER {trigger} BEFORE INSERT ON {quoted(table)} FOR EACH ROW "
+                f"EXECUTE FUNCTION mediacheck_own_name('{column}')"
+            )
+        )
 
 
 def _check_role(conn: Connection, role: str) -> None:
