@@ -120,3 +120,7 @@ def one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
     return text[:ONE_LINE_CHARS]
+
+
+class VerdictNotFound(MediacheckError):
+    """A verdict id the request names that no verdict of the case has (the web desk)."""

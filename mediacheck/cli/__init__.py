@@ -47,11 +47,12 @@ def _register() -> None:
         queue,
         report,
         review,
+        serve,
         video,
         worker,
     )
 
-    for module in (intake, review, case, db, video, report, analyze, match, queue, worker):
+    for module in (intake, review, case, db, video, report, analyze, match, queue, worker, serve):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -36,7 +36,17 @@ from sqlmodel import Session, create_engine
 
 from mediacheck.config import Settings
 from mediacheck.errors import ConcurrentUpdate, StoreError, StoreMissing
-from mediacheck.store import cases, events, findings, fingerprints, ids, media, review, transfer
+from mediacheck.store import (
+    cases,
+    events,
+    findings,
+    fingerprints,
+    ids,
+    lookups,
+    media,
+    review,
+    transfer,
+)
 from mediacheck.store import revisions as schema
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
@@ -316,6 +326,15 @@ class Store:
         their keyframes and fingerprints). Returns the ids of the media new to the store.
         """
         return self._retrying(lambda s: transfer.import_case(s, records, user, details))
+
+    # The web desk's look-ups
+
+    def verdict_by_id(self, verdict_id: int) -> Verdict | None:
+        return self._read(lookups.verdict_by_id, verdict_id)
+
+    def cases_noting(self, text: str) -> set[str]:
+        """The ids of the cases with a note holding ``text`` (any letter case)."""
+        return self._read(lookups.cases_noting, text)
 
 
 def _make_engine(settings: Settings) -> Engine:
