@@ -122,5 +122,44 @@ def one_line(exc: BaseException) -> str:
     return text[:ONE_LINE_CHARS]
 
 
+# Accounts (issue 16): who is acting, proven by a password, a token or the database session.
+
+
+class AccountNotFound(MediacheckError):
+    def __init__(self, name: str):
+        super().__init__(f"no account {name!r}")
+        self.name = name
+
+
+class AccountExists(MediacheckError):
+    def __init__(self, name: str):
+        super().__init__(f"account {name!r} already exists")
+        self.name = name
+
+
+class AuthenticationFailed(MediacheckError):
+    """A login or a token that proves no enabled account: one message, whatever the cause."""
+
+    def __init__(self, message: str = "wrong account name or password"):
+        super().__init__(message)
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many failed logins in a row: the account refuses every login for a while."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many failed logins for this account: try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class NotPermitted(MediacheckError):
+    """The acting account's role does not allow the action."""
+
+
+class TokenNotFound(MediacheckError):
+    def __init__(self, token_id: int):
+        super().__init__(f"no API token {token_id}")
+        self.token_id = token_id
+
 class VerdictNotFound(MediacheckError):
     """A verdict id the request names that no verdict of the case has (the web desk)."""

@@ -37,6 +37,7 @@ from sqlmodel import Session, create_engine
 from mediacheck.config import Settings
 from mediacheck.errors import ConcurrentUpdate, StoreError, StoreMissing
 from mediacheck.store import (
+    accounts,
     cases,
     events,
     findings,
@@ -48,12 +49,15 @@ from mediacheck.store import (
     transfer,
 )
 from mediacheck.store import revisions as schema
+from mediacheck.store.accounts import AccountChange
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
 from mediacheck.store.fingerprints import IndexRow
 from mediacheck.store.media import MediaIntake
 from mediacheck.store.models import (
+    AccountRow,
+    ApiToken,
     Case,
     CaseMedia,
     Event,
@@ -326,6 +330,45 @@ class Store:
         their keyframes and fingerprints). Returns the ids of the media new to the store.
         """
         return self._retrying(lambda s: transfer.import_case(s, records, user, details))
+
+    # Accounts (the web desk's identities, MEDIACHECK_IDENTITY=database)
+
+    def add_account(self, row: AccountRow) -> AccountRow:
+        return self._once(accounts.insert_account, row)
+
+    def find_account(self, name: str) -> AccountRow | None:
+        return self._read(accounts.find_account, name)
+
+    def get_account(self, name: str) -> AccountRow:
+        return self._read(accounts.get_account, name)
+
+    def list_accounts(self) -> list[AccountRow]:
+        return self._read(accounts.list_accounts)
+
+    def count_accounts(self) -> int:
+        return self._read(accounts.count_accounts)
+
+    def change_account(self, name: str, change: AccountChange) -> AccountRow:
+        return self._once(accounts.change_account, name, change)
+
+    def login_failed(self, name: str, locked_until: Callable[[int], str | None]) -> AccountRow:
+        """Count a failed login under the account's lock; ``locked_until(failures)``."""
+        return self._once(accounts.login_failed, name, locked_until)
+
+    def login_succeeded(self, name: str, rehashed: str | None = None) -> AccountRow:
+        return self._once(accounts.login_succeeded, name, rehashed)
+
+    def add_token(self, token: ApiToken) -> ApiToken:
+        return self._once(accounts.insert_token, token)
+
+    def use_token(self, secret_hash: str, at: str) -> tuple[ApiToken, AccountRow] | None:
+        return self._once(accounts.use_token, secret_hash, at)
+
+    def list_tokens(self, name: str | None = None) -> list[ApiToken]:
+        return self._read(accounts.list_tokens, name)
+
+    def revoke_token(self, token_id: int) -> ApiToken:
+        return self._once(accounts.revoke_token, token_id)
 
     # The web desk's look-ups
 

@@ -200,3 +200,37 @@ class FingerprintRow(SQLModel, table=True):
     frame_time_s: float | None = None
     kind: str = Field(index=True)
     bits: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# Accounts (migration 0006): who may act on the web desk and, with MEDIACHECK_IDENTITY=database,
+# on the CLI. Passwords and tokens are kept only as hashes.
+
+
+class AccountRow(SQLModel, table=True):
+    """A desk member: a name, a role, an argon2id password hash, the login throttle."""
+
+    __tablename__ = "accounts"
+
+    name: str = Field(primary_key=True, max_length=32)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    disabled: bool = False
+    created_at: str
+    # Bumped when the account is disabled or its password changes: older sessions end.
+    session_version: int = 1
+    failed_logins: int = 0  # in a row, since the last success
+    locked_until: str | None = None
+
+
+class ApiToken(SQLModel, table=True):
+    """A script's bearer token: the SHA-256 of its secret, never the secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(foreign_key="accounts.name", index=True, max_length=32)
+    label: str = Field(sa_column=Column(Text, nullable=False))
+    secret_hash: str = Field(unique=True, max_length=64)
+    created_at: str
+    revoked: bool = False
+    last_used_at: str | None = None
