@@ -10,7 +10,7 @@ never the stored bytes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from mediacheck.errors import MediaNotFound
 from mediacheck.publish import document as casefile
@@ -195,7 +195,7 @@ def _drawn(new, archived) -> bytes:
         cv2.cvtColor(np.asarray(right), cv2.COLOR_RGB2BGR),
         [cv2.KeyPoint(float(x), float(y), 8) for x, y in theirs.points],
         [cv2.DMatch(int(q), int(t), 0) for q, t in pairs[:MAX_LINES]],
-        None,
+        cast(Any, None),  # drawMatches makes the output picture
         matchColor=(0, 200, 255),
         flags=cv2.DrawMatchesFlags_NOT_DRAW_SINGLE_POINTS,
     )
