@@ -161,5 +161,6 @@ class TokenNotFound(MediacheckError):
         super().__init__(f"no API token {token_id}")
         self.token_id = token_id
 
+
 class VerdictNotFound(MediacheckError):
     """A verdict id the request names that no verdict of the case has (the web desk)."""
