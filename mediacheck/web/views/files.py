@@ -109,9 +109,11 @@ def run_match(store: Store, uploads: list[Upload]) -> list[dict[str, Any]]:
 
 
 @router.get("/intake")
-def intake_page(request: Request, user: Annotated[auth.Identity, Depends(page_user)]):
-    """Reporters and up: the upload form."""
-    return render(request, "intake.html", results=None, case_id="")
+def intake_page(
+    request: Request, user: Annotated[auth.Identity, Depends(page_user)], case_id: str = ""
+):
+    """Reporters and up: the upload form (``case_id``: adding to that case)."""
+    return render(request, "intake.html", results=None, case_id=case_id)
 
 
 @router.post("/intake")
