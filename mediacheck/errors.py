@@ -168,3 +168,5 @@ class IdentityUnavailable(MediacheckError):
 
 class IdentityMismatch(MediacheckError):
     """--user names someone other than the database session proves (a usage error)."""
+class VerdictNotFound(MediacheckError):
+    """A verdict id the request names that no verdict of the case has (the web desk)."""

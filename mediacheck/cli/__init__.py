@@ -47,12 +47,26 @@ def _register() -> None:
         queue,
         report,
         review,
+        serve,
         user,
         video,
         worker,
     )
 
-    for module in (intake, review, case, db, video, report, analyze, match, queue, worker, user):
+    for module in (
+        intake,
+        review,
+        case,
+        db,
+        video,
+        report,
+        analyze,
+        match,
+        queue,
+        worker,
+        user,
+        serve,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
 

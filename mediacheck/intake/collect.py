@@ -11,11 +11,11 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Origin:
-    """A queued file as the desk that queued it saw it (a worker reads a copy elsewhere)."""
+    """A file as the desk that queued or uploaded it saw it (intake reads a copy elsewhere)."""
 
     name: str
     path: str
-    mtime: str
+    mtime: str | None  # None: not known (a browser's upload)
     added_at: str
 
 

@@ -351,3 +351,25 @@ def _match(index: FingerprintIndex, row: int, method: str, distance: float, scor
         distance=distance,
         score=score,
     )
+
+
+def correspondences(query: Keypoints, stored: Keypoints) -> np.ndarray:
+    """The keypoint pairs ``geometric_check`` counts: (k, 2) indices of query and stored
+    keypoints that one similarity transform maps onto each other (empty when none does)."""
+    none = np.zeros((0, 2), dtype=np.int64)
+    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
+        return none
+    pairs = _mutual_pairs(query.descriptors, stored.descriptors)
+    if len(pairs) < MIN_INLIERS:
+        return none
+    transform, inliers = cv2.estimateAffinePartial2D(
+        query.points[pairs[:, 0]],
+        stored.points[pairs[:, 1]],
+        method=cv2.RANSAC,
+        ransacReprojThreshold=RANSAC_ERROR * stored.side,
+        maxIters=2000,
+        confidence=0.995,
+    )
+    if transform is None or not _plausible(transform):
+        return none
+    return pairs[inliers.ravel().astype(bool)]

@@ -26,6 +26,12 @@ class CaseFilter:
     tag: str | None = None
     assignee: str | None = None
     verdict: str | None = None
+    # The web desk's search: words in the title, claim, tags or notes (any letter case),
+    # the platform, and the days the case was opened on (YYYY-MM-DD, both included).
+    text: str | None = None
+    platform: str | None = None
+    since: str | None = None
+    until: str | None = None
 
 
 def case_fields(case: Case) -> dict[str, Any]:
@@ -90,11 +96,14 @@ def case_rows(store: Store, filters: CaseFilter = CaseFilter()) -> list[dict[str
         by_case.setdefault(verdict.case_id, []).append(verdict)
     listings = store.list_cases()
     finals = final_ratings(store, {c.case.id: list(c.media_ids) for c in listings})
+    noted = store.cases_noting(filters.text) if filters.text else set()
     rows = []
     for listing in listings:
         case, items = listing.case, finals[listing.case.id]
         summary = ratings.case_rating(items.values())
         if not _matches(case, {summary, *items.values()}, filters):
+            continue
+        if filters.text and case.id not in noted and not _mentions(case, filters.text):
             continue
         newest = rules.verdict_document(rules.newest_verdict(by_case.get(case.id, [])))
         row = case_fields(case)
@@ -113,7 +122,17 @@ def _matches(case: Case, rated: set[str], filters: CaseFilter) -> bool:
         and (filters.tag is None or filters.tag in case.tags)
         and (filters.assignee is None or case.assignee == filters.assignee)
         and (filters.verdict is None or filters.verdict in rated)
+        and (filters.platform is None or (case.platform or "").lower() == filters.platform.lower())
+        and (filters.since is None or case.created_at[:10] >= filters.since)
+        and (filters.until is None or case.created_at[:10] <= filters.until)
     )
+
+
+def _mentions(case: Case, text: str) -> bool:
+    """Whether the case's id, title, claim or a tag holds ``text`` (any letter case)."""
+    wanted = text.lower()
+    fields = (case.id, case.title or "", case.claim or "", *case.tags)
+    return any(wanted in field.lower() for field in fields)
 
 
 def event_document(event: Event) -> dict[str, Any]:

@@ -284,6 +284,14 @@ def _picture_of(store: Store, key: str, size: int) -> str | None:
 
 def picture_uri(path: Path, size: int) -> str | None:
     """A JPEG data URI of a thumbnail re-encoded by Pillow; None if it cannot be decoded."""
+    data = thumbnail_jpeg(path, size)
+    if data is None:
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+def thumbnail_jpeg(path: Path, size: int) -> bytes | None:
+    """A thumbnail re-encoded by Pillow as JPEG (the web desk serves these); None if undecodable."""
     try:
         image = open_picture(path).image.copy()
         image.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -291,7 +299,7 @@ def picture_uri(path: Path, size: int) -> str | None:
         image.save(buffer, "JPEG", quality=JPEG_QUALITY)
     except Exception:  # noqa: BLE001 - a stored original is hostile: the report goes on without it
         return None
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
 
 
 @functools.cache

@@ -43,6 +43,7 @@ from mediacheck.store import (
     findings,
     fingerprints,
     ids,
+    lookups,
     media,
     privileges,
     review,
@@ -382,6 +383,14 @@ class Store:
     def session_identity(self) -> SessionIdentity:
         """The PostgreSQL user this store connects as, and its account (user None on SQLite)."""
         return self._read(accounts.session_identity)
+    # The web desk's look-ups
+
+    def verdict_by_id(self, verdict_id: int) -> Verdict | None:
+        return self._read(lookups.verdict_by_id, verdict_id)
+
+    def cases_noting(self, text: str) -> set[str]:
+        """The ids of the cases with a note holding ``text`` (any letter case)."""
+        return self._read(lookups.cases_noting, text)
 
 
 def _make_engine(settings: Settings) -> Engine:

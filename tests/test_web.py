@@ -1,0 +1,381 @@
+"""The web desk over HTTP: who may call what, CSRF, sessions, tokens, pictures by id, the API.
+
+One real server per backend for the whole module (``tests/web.py``): SQLite, and a
+PostgreSQL schema of its own. Each test makes the cases it needs from new pictures.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+
+import pytest
+import requests
+from fastapi.routing import APIRoute
+
+from mediacheck.accounts import service as accounts
+from mediacheck.web import api
+from mediacheck.web.views import actions, cases, files, pictures, session
+from tests.backends import BACKENDS
+from tests.media import photo
+from tests.story import SAMPLES
+from tests.web import PASSWORD, Desk, bearer, desk_server, form_token, login
+
+SEEDS = itertools.count(100)
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def desk(request, tmp_path_factory):
+    with desk_server(tmp_path_factory.mktemp("web"), request.param) as served:
+        yield served
+
+
+def new_case(desk: Desk, tmp_path, user: str = "rita", count: int = 1, **fields) -> dict:
+    """A case of ``count`` new pictures taken in through the API; its ``show --json``."""
+    paths = [photo(tmp_path / f"p{next(SEEDS)}.png", seed=next(SEEDS)) for _ in range(count)]
+    files = [("files", (p.name, p.read_bytes(), "image/png")) for p in paths]
+    answer = requests.post(
+        f"{desk.url}/api/intake", headers=bearer(desk, user), files=files, data=fields
+    )
+    assert answer.status_code == 200, answer.text
+    case_id = answer.json()[0]["case_id"]
+    return requests.get(f"{desk.url}/api/cases/{case_id}", headers=bearer(desk, "bob")).json()
+
+
+def propose(desk: Desk, case: dict, user: str, media: int = 0) -> requests.Response:
+    return requests.post(
+        f"{desk.url}/api/cases/{case['case_id']}/verdicts",
+        headers=bearer(desk, user),
+        json={
+            "rating": "OriginalMediaContent",
+            "rationale": "Matches the photographer's own upload",
+            "media_id": case["media"][media]["media_id"],
+        },
+    )
+
+
+def filled(path: str, desk: Desk, media_id: str) -> str:
+    return (
+        path.replace("{case_id}", desk.archive_case)
+        .replace("{media_id}", media_id)
+        .replace("{verdict_id}", "1")
+        .replace("{number}", "0")
+    )
+
+
+ROUTES = [
+    route
+    for module in (session, cases, actions, pictures, files, api)
+    for route in module.router.routes
+]
+OPEN_ROUTES = {("GET", "/login"), ("POST", "/login"), ("GET", "/api/openapi.json")}
+
+
+def test_every_route_without_credentials_is_refused(desk: Desk):
+    """Pages redirect to /login, the API answers 401 JSON; only /login and the schema are open."""
+    archive = requests.get(
+        f"{desk.url}/api/cases/{desk.archive_case}", headers=bearer(desk, "bob")
+    ).json()
+    media_id = archive["media"][0]["media_id"]
+    checked = 0
+    for route in ROUTES:
+        assert isinstance(route, APIRoute)
+        for method in route.methods:
+            if (method, route.path) in OPEN_ROUTES or route.path == "/":
+                continue
+            url = desk.url + filled(route.path, desk, media_id)
+            answer = requests.request(method, url, allow_redirects=False)
+            if route.path.startswith("/api/"):
+                assert answer.status_code == 401, (method, route.path)
+                assert "error" in answer.json()
+            else:
+                assert answer.status_code == 303, (method, route.path, answer.status_code)
+                assert answer.headers["location"].startswith("/login?next=")
+            checked += 1
+    assert checked >= 25
+    # A wrong token is no better than none.
+    wrong = {"Authorization": "Bearer mct_not-a-token"}
+    assert requests.get(f"{desk.url}/api/cases", headers=wrong).status_code == 401
+
+
+def test_login_sets_a_hardened_cookie_and_logout_ends_it(desk: Desk):
+    session = requests.Session()
+    page = session.get(f"{desk.url}/login")
+    assert 'name="username"' in page.text and 'name="password"' in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = session.post(
+        f"{desk.url}/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/cases"
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=43200" in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback; Secure over TLS
+    assert session.get(f"{desk.url}/cases").status_code == 200
+    ended = session.post(
+        f"{desk.url}/logout", data={"csrf_token": form_token(session, desk)}, allow_redirects=False
+    )
+    assert ended.headers["location"] == "/login"
+    assert session.get(f"{desk.url}/cases", allow_redirects=False).status_code == 303
+
+
+def test_wrong_password_is_refused_on_the_login_page(desk: Desk):
+    session = requests.Session()
+    token = form_token(session, desk, "/login")
+    answer = session.post(
+        f"{desk.url}/login",
+        data={"username": "alice", "password": "guess", "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 401
+    assert "wrong account name or password" in answer.text
+
+
+def test_login_is_throttled_after_repeated_failures(desk: Desk):
+    session = requests.Session()
+    token = form_token(session, desk, "/login")
+    statuses = []
+    for _ in range(5):
+        answer = session.post(
+            f"{desk.url}/login", data={"username": "tess", "password": "no", "csrf_token": token}
+        )
+        statuses.append(answer.status_code)
+    assert statuses == [401, 401, 401, 401, 429]
+    assert int(answer.headers["retry-after"]) > 0
+    # Even the right password is refused while the account is locked.
+    answer = session.post(
+        f"{desk.url}/login", data={"username": "tess", "password": PASSWORD, "csrf_token": token}
+    )
+    assert answer.status_code == 429
+    assert "too many failed logins" in answer.text
+
+
+def test_a_form_post_without_or_with_a_wrong_csrf_token_is_refused(desk: Desk, tmp_path):
+    case = new_case(desk, tmp_path)
+    session = login(desk, "alice")
+    url = f"{desk.url}/cases/{case['case_id']}/notes"
+    for data in ({"text": "no token"}, {"text": "wrong token", "csrf_token": "forged"}):
+        answer = session.post(url, data=data, allow_redirects=False)
+        assert answer.status_code == 403
+        assert "CSRF token" in answer.text
+    # Another session's token is as wrong as a forged one.
+    other = form_token(login(desk, "bob"), desk)
+    assert session.post(url, data={"text": "x", "csrf_token": other}).status_code == 403
+    token = form_token(session, desk)
+    answer = session.post(url, data={"text": "Seen on TinEye", "csrf_token": token})
+    assert answer.status_code == 200 and answer.url.endswith(f"/cases/{case['case_id']}#notes")
+    notes = requests.get(
+        answer.url.split("#")[0].replace("/cases/", "/api/cases/"), headers=bearer(desk, "bob")
+    ).json()["notes"]
+    assert [(n["text"], n["author"]) for n in notes] == [("Seen on TinEye", "alice")]
+
+
+def test_four_eyes_on_proven_identities(desk: Desk, tmp_path):
+    case = new_case(desk, tmp_path, count=2)
+    first = propose(desk, case, "rita", media=0)
+    assert first.status_code == 201
+    verdict = first.json()
+    assert verdict["state"] == "proposed" and verdict["proposed_by"] == "rita"
+    approve = f"{desk.url}/api/verdicts/{verdict['id']}/approve"
+    # A reporter may propose but not approve.
+    refused = requests.post(approve, headers=bearer(desk, "rita"), json={})
+    assert refused.status_code == 403
+    assert "may not approve" in refused.json()["error"]
+    # The proposer can never decide their own verdict, whatever the role.
+    own = propose(desk, case, "alice", media=1).json()
+    for step, body in (("approve", {}), ("reject", {"reason": "withdrawn"})):
+        answer = requests.post(
+            f"{desk.url}/api/verdicts/{own['id']}/{step}", headers=bearer(desk, "alice"), json=body
+        )
+        assert answer.status_code == 403
+        assert "four eyes" in answer.json()["error"]
+    approved = requests.post(approve, headers=bearer(desk, "alice"), json={"comment": "checked"})
+    assert approved.status_code == 200
+    assert approved.json()["approved_by"] == "alice" and approved.json()["comment"] == "checked"
+    again = requests.post(approve, headers=bearer(desk, "bob"), json={})
+    assert again.status_code == 409
+    assert (
+        requests.post(
+            f"{desk.url}/api/verdicts/999999/approve", headers=bearer(desk, "bob"), json={}
+        ).status_code
+        == 404
+    )
+    history = desk.store.events(case["case_id"])
+    assert [(e.action, e.user) for e in history][-3:] == [
+        ("verdict-proposed", "rita"),
+        ("verdict-proposed", "alice"),
+        ("verdict-approved", "alice"),
+    ]
+
+
+def test_a_verdict_of_another_case_is_not_decided_through_this_case(desk: Desk, tmp_path):
+    case, other = new_case(desk, tmp_path), new_case(desk, tmp_path)
+    verdict = propose(desk, other, "rita").json()
+    session = login(desk, "alice")
+    answer = session.post(
+        f"{desk.url}/cases/{case['case_id']}/verdicts/{verdict['id']}/approve",
+        data={"csrf_token": form_token(session, desk)},
+    )
+    assert answer.status_code == 404
+    assert (
+        requests.get(
+            f"{desk.url}/api/cases/{other['case_id']}", headers=bearer(desk, "bob")
+        ).json()["verdicts"][0]["state"]
+        == "proposed"
+    )
+
+
+def test_a_disabled_account_and_a_revoked_token_stop_working(desk: Desk):
+    session = login(desk, "dora")
+    assert session.get(f"{desk.url}/cases").status_code == 200
+    _, spare = accounts.issue_token(desk.store, "bob", "spare")
+    info = [t for t in accounts.list_tokens(desk.store, "bob") if t.label == "spare"][0]
+    assert requests.get(f"{desk.url}/api/cases", headers={"Authorization": f"Bearer {spare}"}).ok
+    accounts.revoke_token(desk.store, info.id)
+    answer = requests.get(f"{desk.url}/api/cases", headers={"Authorization": f"Bearer {spare}"})
+    assert answer.status_code == 401
+    accounts.disable_user(desk.store, "dora")
+    assert session.get(f"{desk.url}/cases", allow_redirects=False).status_code == 303
+    answer = requests.get(f"{desk.url}/api/cases", headers=bearer(desk, "dora"))
+    assert answer.status_code == 401
+
+
+def test_pictures_are_served_by_id_of_this_case_only(desk: Desk, tmp_path):
+    case, other = new_case(desk, tmp_path), new_case(desk, tmp_path)
+    session = login(desk, "rita")
+    mine = case["media"][0]["media_id"]
+    theirs = other["media"][0]["media_id"]
+    base = f"{desk.url}/cases/{case['case_id']}/media"
+    answer = session.get(f"{base}/{mine}/thumbnail")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
+    assert answer.content[:3] == b"\xff\xd8\xff"  # re-encoded, never the stored PNG
+    assert session.get(f"{base}/{theirs}/thumbnail").status_code == 404
+    for path in (
+        f"{base}/{mine}/keyframes/0",
+        f"{base}/{mine}/findings/99",
+        f"{base}/{mine}/seen/99/correspondences",
+        f"{base}/..%2F..%2Fmediacheck.db/thumbnail",
+        f"{base}/{mine}/keyframes/..%2F..%2Fmediacheck.db",
+        f"{desk.url}/static/..%2Fcases%2Fmediacheck.db",
+        f"{desk.url}/static/../../auth.py",
+    ):
+        answer = session.get(path, allow_redirects=False)
+        assert answer.status_code in (400, 404), path
+        assert b"SQLite" not in answer.content and b"import" not in answer.content
+
+
+def test_hostile_metadata_renders_inert(desk: Desk, tmp_path):
+    case = new_case(desk, tmp_path, title=HOSTILE, claim=HOSTILE, tags=HOSTILE)
+    session = login(desk, "rita")
+    token = form_token(session, desk)
+    session.post(
+        f"{desk.url}/cases/{case['case_id']}/notes",
+        data={"text": HOSTILE, "url": "https://example.org/a", "csrf_token": token},
+    )
+    page = session.get(f"{desk.url}/cases/{case['case_id']}")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert page.text.count(html.escape(HOSTILE, quote=False).replace('"', "&#34;")) >= 3
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    listing = session.get(f"{desk.url}/cases", params={"q": "onerror"})
+    assert case["case_id"] in listing.text and "<script>alert" not in listing.text
+
+
+def test_search_and_filters(desk: Desk, tmp_path):
+    case = new_case(desk, tmp_path, title="Flooded square", platform="telegram")
+    session = login(desk, "rita")
+    session.post(
+        f"{desk.url}/cases/{case['case_id']}/notes",
+        data={"text": "Boats in the Zanzibar harbour", "csrf_token": form_token(session, desk)},
+    )
+    api = f"{desk.url}/api/cases"
+
+    def ids(**query) -> list[str]:
+        answer = requests.get(api, headers=bearer(desk, "rita"), params=query)
+        assert answer.status_code == 200, answer.text
+        return [row["case_id"] for row in answer.json()]
+
+    assert ids(q="zanzibar") == [case["case_id"]]  # a note's text
+    assert ids(q="FLOODED") == [case["case_id"]]  # the title, any letter case
+    assert case["case_id"] in ids(platform="Telegram", status="open")
+    assert case["case_id"] not in ids(verdict="OriginalMediaContent")
+    assert ids(q="IVIC", verdict="DecontextualizedContent") == [desk.archive_case]
+    assert ids(until="2000-01-01") == []
+    answer = requests.get(api, headers=bearer(desk, "rita"), params={"since": "yesterday"})
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "since is a day written YYYY-MM-DD, not 'yesterday'"}
+    page = session.get(f"{desk.url}/cases", params={"q": "zanzibar", "page": 1})
+    assert "1 case" in page.text and case["case_id"] in page.text
+
+
+def test_case_actions_follow_the_roles(desk: Desk, tmp_path):
+    case = new_case(desk, tmp_path)
+    cid = case["case_id"]
+    rita, bob = login(desk, "rita"), login(desk, "bob")
+    answer = rita.post(
+        f"{desk.url}/cases/{cid}/status",
+        data={"status": "closed", "reason": "no", "csrf_token": form_token(rita, desk)},
+    )
+    assert answer.status_code == 403 and "may not status" in answer.text
+    for path, data in (
+        ("assign", {"assignee": "alice"}),
+        ("tags", {"add": "flood, kherson"}),
+        ("status", {"status": "closed", "reason": "Post deleted"}),
+    ):
+        answer = bob.post(
+            f"{desk.url}/cases/{cid}/{path}", data={**data, "csrf_token": form_token(bob, desk)}
+        )
+        assert answer.status_code == 200, answer.text
+    shown = requests.get(f"{desk.url}/api/cases/{cid}", headers=bearer(desk, "bob")).json()
+    assert (shown["assignee"], shown["tags"], shown["status"]) == (
+        "alice",
+        ["flood", "kherson"],
+        "closed",
+    )
+    changes = [(e.action, e.user) for e in desk.store.events(cid) if e.user == "bob"]
+    assert ("assignee-changed", "bob") in changes and changes[-1] == ("status-changed", "bob")
+
+
+def test_match_by_upload_stores_nothing(desk: Desk):
+    before = len(desk.store.all_media()), len(desk.store.list_cases())
+    files = [("files", ("copy.jpg", (SAMPLES / "reshared.jpg").read_bytes(), "image/jpeg"))]
+    answer = requests.post(f"{desk.url}/api/match", headers=bearer(desk, "rita"), files=files)
+    assert answer.status_code == 200
+    [result] = answer.json()
+    assert result["path"] == "copy.jpg"
+    assert desk.archive_case in {m["case_id"] for m in result["matches"]}
+    assert (len(desk.store.all_media()), len(desk.store.list_cases())) == before
+
+
+def test_reports_and_bundle_download(desk: Desk):
+    session = login(desk, "rita")
+    base = f"{desk.url}/cases/{desk.archive_case}"
+    for fmt, start in (("html", "<!doctype html"), ("md", "#"), ("json", "{")):
+        answer = session.get(f"{base}/report", params={"format": fmt})
+        assert answer.status_code == 200
+        assert answer.text.lower().startswith(start)
+        assert "attachment" in answer.headers["content-disposition"]
+    review = session.get(f"{base}/report", params={"format": "mediareview"})
+    assert review.status_code == 200
+    assert [item["@type"] for item in review.json()] == ["MediaReview"]
+    assert session.get(f"{base}/report", params={"format": "pdf"}).status_code == 400
+    bundle = session.get(f"{base}/export")
+    assert bundle.status_code == 200 and bundle.content[:2] == b"PK"
+
+
+def test_api_errors_are_json(desk: Desk, tmp_path):
+    case = new_case(desk, tmp_path)
+    url = f"{desk.url}/api/cases/{case['case_id']}/verdicts"
+    bad = requests.post(
+        url, headers=bearer(desk, "rita"), json={"rating": "Fake", "rationale": "x"}
+    )
+    assert bad.status_code == 400 and "Fake" in bad.json()["error"]
+    missing = requests.get(f"{desk.url}/api/cases/MC-1999-0001", headers=bearer(desk, "rita"))
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "no case 'MC-1999-0001' in this store"}
+    malformed = requests.post(url, headers=bearer(desk, "rita"), data="{", timeout=30)
+    assert malformed.status_code == 400 and "error" in malformed.json()
