@@ -23,6 +23,8 @@ class Settings:
     user: str
     desk: str = DEFAULT_DESK
     blobs: str = ""  # s3://bucket/prefix, or empty: the originals live in the store folder
+    tsa_url: str = ""  # an RFC 3161 time-stamping authority; empty: nothing is time-stamped
+    tsa_ca: str = ""  # a PEM file of the certificates its tokens must chain to
 
 
 def default_user() -> str:
@@ -52,7 +54,15 @@ def resolve(
     user = user or os.environ.get("MEDIACHECK_USER") or default_user()
     desk = desk_prefix(desk or os.environ.get("MEDIACHECK_DESK") or DEFAULT_DESK)
     blobs = blobs or os.environ.get("MEDIACHECK_BLOBS") or ""
-    return Settings(store=store, db_url=db_url, user=user, desk=desk, blobs=blobs)
+    return Settings(
+        store=store,
+        db_url=db_url,
+        user=user,
+        desk=desk,
+        blobs=blobs,
+        tsa_url=os.environ.get("MEDIACHECK_TSA_URL", "").strip(),
+        tsa_ca=os.environ.get("MEDIACHECK_TSA_CA", "").strip(),
+    )
 
 
 def sqlite_url(store: Path) -> str:

@@ -47,11 +47,13 @@ def _register() -> None:
         queue,
         report,
         review,
+        stamp,
         video,
         worker,
     )
 
-    for module in (intake, review, case, db, video, report, analyze, match, queue, worker):
+    modules = (intake, review, case, db, video, report, analyze, match, queue, worker, stamp)
+    for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)
 

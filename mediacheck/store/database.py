@@ -38,6 +38,7 @@ from mediacheck.config import Settings
 from mediacheck.errors import ConcurrentUpdate, StoreError, StoreMissing
 from mediacheck.store import cases, events, findings, fingerprints, ids, media, review, transfer
 from mediacheck.store import revisions as schema
+from mediacheck.store import timestamps as stamp_rows
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
@@ -52,6 +53,7 @@ from mediacheck.store.models import (
     Media,
     Note,
     SeenBefore,
+    TimestampRow,
     Verdict,
 )
 from mediacheck.store.objects import open_blobs
@@ -316,6 +318,21 @@ class Store:
         their keyframes and fingerprints). Returns the ids of the media new to the store.
         """
         return self._retrying(lambda s: transfer.import_case(s, records, user, details))
+
+    # Trusted time: RFC 3161 time-stamp tokens
+
+    def add_timestamp(self, row: TimestampRow) -> TimestampRow:
+        return self._once(stamp_rows.add_timestamp, row)
+
+    def case_timestamps(self, case_id: str) -> list[TimestampRow]:
+        """The tokens of a case's own subjects (its history), oldest first."""
+        return self._read(stamp_rows.case_timestamps, case_id)
+
+    def subject_timestamps(
+        self, subject_kind: str, subject_ids: Sequence[str]
+    ) -> list[TimestampRow]:
+        """The tokens of the named subjects of one kind (WARC digests, ...), oldest first."""
+        return self._read(stamp_rows.subject_timestamps, subject_kind, subject_ids)
 
 
 def _make_engine(settings: Settings) -> Engine:
