@@ -25,7 +25,9 @@ from mediacheck.errors import TimestampError
 from mediacheck.history import chain as history
 from mediacheck.store.database import Store
 from mediacheck.store.models import Event, TimestampRow
-from mediacheck.timestamps import tsa
+
+# ``tsa`` (HTTP, ASN.1 and X.509 libraries) is imported where a token is asked for or
+# checked: ``show`` of a case without tokens does not pay for it.
 
 HISTORY = "history"
 WARC = "warc"
@@ -87,6 +89,8 @@ def stamp(
     held = _held(store, settings.tsa_url, subject_kind, subject_id, sha256_hex)
     if held is not None:
         return held
+    from mediacheck.timestamps import tsa
+
     anchors = tsa.load_anchors(settings.tsa_ca) if settings.tsa_ca else None
     token = tsa.request_token(settings.tsa_url, sha256_hex, anchors)
     row = TimestampRow(
@@ -142,6 +146,8 @@ def check_case(store: Store, case_id: str, events: list[Event]) -> list[TokenChe
     rows = case_tokens(store, case_id)
     if not rows:
         return []
+    from mediacheck.timestamps import tsa
+
     tsa_ca = store.settings.tsa_ca
     anchors = tsa.load_anchors(tsa_ca) if tsa_ca else None
     hashes = {event.seq: event.hash for event in events}
@@ -167,6 +173,8 @@ def check_token(row: TimestampRow, current: str | None, anchors: list | None) ->
         return TokenCheck(row, False, "its subject is not part of the case")
     if row.digest != current:
         return TokenCheck(row, False, f"covers {row.digest}, but the subject hashes to {current}")
+    from mediacheck.timestamps import tsa
+
     try:
         token = tsa.read_token(row.token)
         if token.digest != row.digest:
