@@ -229,6 +229,17 @@ def stamped(desk, tmp_path) -> tuple[str, dict]:
     return case_id, token
 
 
+def test_reports_list_the_tokens(desk, stamped):
+    case_id, token = stamped
+    markdown = desk("report", case_id, "--format", "md").stdout
+    subject = token["subject"]
+    assert "## Trusted time\n" in markdown
+    assert f"signed at {token['gen_time']} by " in markdown and ": verified\n" in markdown
+    html = desk("report", case_id).stdout
+    assert f'<td class="mono">{subject}</td><td class="nowrap">{token["gen_time"]}</td>' in html
+    assert '<span class="intact">verified</span>' in html
+
+
 def test_verify_fails_a_tampered_token(desk, settings, stamped):
     case_id, token = stamped
     der = bytearray(base64.b64decode(token["token"]))
