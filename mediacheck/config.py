@@ -25,6 +25,8 @@ class Settings:
     blobs: str = ""  # s3://bucket/prefix, or empty: the originals live in the store folder
     # declared: the user is who --user says; database: who the PostgreSQL session is (issue 16)
     identity: str = "declared"
+    tsa_url: str = ""  # an RFC 3161 time-stamping authority; empty: nothing is time-stamped
+    tsa_ca: str = ""  # a PEM file of the certificates its tokens must chain to
 
 
 def default_user() -> str:
@@ -56,7 +58,14 @@ def resolve(
     blobs = blobs or os.environ.get("MEDIACHECK_BLOBS") or ""
     identity = identity_mode(os.environ.get("MEDIACHECK_IDENTITY") or IDENTITY_MODES[0])
     return Settings(
-        store=store, db_url=db_url, user=user, desk=desk, blobs=blobs, identity=identity
+        store=store,
+        db_url=db_url,
+        user=user,
+        desk=desk,
+        blobs=blobs,
+        identity=identity,
+        tsa_url=os.environ.get("MEDIACHECK_TSA_URL", "").strip(),
+        tsa_ca=os.environ.get("MEDIACHECK_TSA_CA", "").strip(),
     )
 
 

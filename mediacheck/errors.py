@@ -112,6 +112,10 @@ class OutputError(MediacheckError):
         self.cause = cause
 
 
+class TimestampError(MediacheckError):
+    """A time-stamping authority gave no usable token, or a token cannot be checked."""
+
+
 ONE_LINE_CHARS = 500
 
 

@@ -97,6 +97,8 @@ class Cli:
             "MEDIACHECK_USER": user,
             "MEDIACHECK_DATABASE_URL": db_url,
             "MEDIACHECK_DESK": "",  # the default prefix, whatever the shell running the tests sets
+            "MEDIACHECK_TSA_URL": "",  # no time-stamps unless a test asks for them
+            "MEDIACHECK_TSA_CA": "",
         }
 
     def __call__(self, *args: str, user: str | None = None, expect: int | None = 0):

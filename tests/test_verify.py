@@ -50,6 +50,8 @@ def test_an_intact_store_passes_with_a_summary(cli, case):
         "originals": 1,
         "problems": [],
         "orphans": [],
+        "timestamps": 0,
+        "timestamps_unchecked": 0,
     }
 
 

@@ -48,12 +48,13 @@ def _register() -> None:
         report,
         review,
         serve,
+        stamp,
         user,
         video,
         worker,
     )
 
-    for module in (
+    modules = (
         intake,
         review,
         case,
@@ -64,9 +65,11 @@ def _register() -> None:
         match,
         queue,
         worker,
+        stamp,
         user,
         serve,
-    ):
+    )
+    for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -120,7 +120,9 @@ def verify_command(case_id, as_json, settings):
     """Re-hash every stored original and re-walk every history chain.
 
     Exit code 1 names each altered or missing original and each broken, edited
-    or deleted event; 0 with a summary when everything is intact.
+    or deleted event; 0 with a summary when everything is intact. Time-stamp
+    tokens must cover their subject's current digest and verify against
+    MEDIACHECK_TSA_CA (without it they are counted as not verified).
 
     \b
     Example:
@@ -139,6 +141,8 @@ def verify_command(case_id, as_json, settings):
                 "originals": report.originals,
                 "problems": [asdict(p) for p in report.problems],
                 "orphans": [asdict(o) for o in report.orphans],
+                "timestamps": report.timestamps,
+                "timestamps_unchecked": report.timestamps_unchecked,
             }
         )
     else:
@@ -146,6 +150,11 @@ def verify_command(case_id, as_json, settings):
             error_line(problem.message)
         if report.orphans:
             note_line(_orphans_note(report))
+        if report.timestamps_unchecked:
+            note_line(
+                f"{report.timestamps_unchecked} time-stamp tokens cover their subjects but were "
+                "not verified: set MEDIACHECK_TSA_CA to the authority's CA certificate"
+            )
         console.print(_summary(report))
     if not report.ok:
         raise SystemExit(1)
@@ -163,6 +172,8 @@ def _orphans_note(report: Report) -> str:
 
 def _summary(report: Report) -> str:
     checked = f"checked {report.cases} cases, {report.events} events, {report.originals} originals"
+    if report.timestamps:
+        checked += f", {report.timestamps} time-stamps"
     if report.ok:
         return f"{checked}: all intact"
     return f"{checked}: {len(report.problems)} problems"

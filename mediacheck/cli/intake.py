@@ -330,8 +330,19 @@ def _print_case(doc: dict) -> None:
         _print_unverifiable(newest)
     for note in doc["notes"]:
         _print_note(note)
+    for token in doc.get("timestamps", []):
+        _print_timestamp(token)
     for media in doc["media"]:
         _print_media(media, trusted=doc["integrity"]["ok"])
+
+
+def _print_timestamp(token: dict) -> None:
+    checked = {True: "verified", False: "FAILED", None: "not checked (set MEDIACHECK_TSA_CA)"}
+    line = (
+        f"  {'time-stamp':<10} {text(token['subject'])} at {text(token['gen_time'])} "
+        f"by {text(token['tsa_url'])}: {checked[token['verified']]}"
+    )
+    console.print(f"[red]{line}[/red]" if token["verified"] is False else line)
 
 
 def _print_integrity(integrity: dict, case_id: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 
 from mediacheck.cli.options import URL, json_option, open_store, store_options
-from mediacheck.cli.output import console, inert, print_json, text
+from mediacheck.cli.output import console, inert, print_json, text, warning_line
 from mediacheck.errors import InvalidValue, MediaChoiceNeeded
 from mediacheck.review import ratings, rules
 
@@ -220,7 +220,10 @@ def propose(
 def approve(case_id, media, comment, as_json, settings):
     """Approve the proposed verdict of a media item; its proposer cannot.
 
-    Without --media: the one item whose proposal awaits review.
+    Without --media: the one item whose proposal awaits review. With
+    MEDIACHECK_TSA_URL set, the case's history head after the approval gets an
+    RFC 3161 time-stamp; if the authority fails, the approval stands with a
+    warning (retry with `mediacheck stamp CASE`). `--json` adds `timestamp`.
 
     \b
     Example:
@@ -230,8 +233,17 @@ def approve(case_id, media, comment, as_json, settings):
     from mediacheck.review import service as review
 
     with _media_choice():
-        saved = review.approve(open_store(settings), case_id, settings.user, comment, media)
-    _print_verdict(saved, as_json)
+        approval = review.approve_and_stamp(
+            open_store(settings), case_id, settings.user, comment, media
+        )
+    stamp = approval.stamp
+    if stamp is not None and stamp.error:
+        warning_line(
+            f"{case_id}: the time-stamp of the approval failed: {stamp.error}; the approval "
+            f"stands: run `mediacheck stamp {case_id}` to try again"
+        )
+    extra = {"timestamp": None if stamp is None else asdict(stamp)}
+    _print_verdict(approval.verdict, as_json, extra)
 
 
 @verdict.command()
@@ -265,10 +277,10 @@ def _media_choice():
         raise click.UsageError(inert(str(exc))) from exc
 
 
-def _print_verdict(saved, as_json: bool) -> None:
+def _print_verdict(saved, as_json: bool, extra: dict | None = None) -> None:
     doc = rules.verdict_document(saved)
     if as_json:
-        print_json(doc)
+        print_json(doc | (extra or {}))
         return
     who = saved.decided_by or saved.proposed_by
     console.print(

@@ -8,7 +8,8 @@ compared with what their events recorded: a rating changed or a media row
 deleted in the database is named too. An original that no media row holds is
 listed but is no problem: an intake killed between copying a file and
 recording it leaves one, and taking the file in again adopts it (a deleted row
-is caught by its ``media-added`` event).
+is caught by its ``media-added`` event). Time-stamp tokens must still cover
+their subject and, with a trust anchor configured, verify against it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mediacheck.history import chain as history
 from mediacheck.review import rules as review
 from mediacheck.store.database import Store
 from mediacheck.store.models import Case, CaseMedia, Event, Media, Note, Verdict
+from mediacheck.timestamps import service as timestamps
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Problem:
     """One thing found wrong. ``case_ids``: every case it touches (an original shared by
     several cases touches them all); ``case_id`` is the case checked, or the first of them."""
 
-    kind: str  # original, history or record
+    kind: str  # original, history, record or timestamp
     message: str
     case_id: str | None = None
     media_id: str | None = None
@@ -57,6 +59,8 @@ class Report:
     originals: int = 0
     problems: list[Problem] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
+    timestamps: int = 0  # time-stamp tokens checked
+    timestamps_unchecked: int = 0  # of them, without a trust anchor to verify them against
 
     @property
     def ok(self) -> bool:
@@ -91,20 +95,46 @@ def verify(store: Store, case_id: str | None = None) -> Report:
         )
     for case in cases:
         events = store.events(case.id)
+        tokens = timestamps.check_case(store, case.id, events)
         report.cases += 1
         report.events += len(events)
-        report.problems.extend(check_case(store, case, events))
+        report.timestamps += len(tokens)
+        report.timestamps_unchecked += sum(token.verified is None for token in tokens)
+        report.problems.extend(check_case(store, case, events, tokens))
     return report
 
 
-def check_case(store: Store, case: Case, events: list[Event] | None = None) -> list[Problem]:
-    """The case's chain and its rows against their events, without reading its originals."""
+def check_case(
+    store: Store,
+    case: Case,
+    events: list[Event] | None = None,
+    tokens: list[timestamps.TokenCheck] | None = None,
+) -> list[Problem]:
+    """The case's chain, its rows against their events and its time-stamp tokens,
+    without reading its originals."""
     events = store.events(case.id) if events is None else events
+    tokens = timestamps.check_case(store, case.id, events) if tokens is None else tokens
     notes, verdicts = store.notes(case.id), store.verdicts(case.id)
     return [
         *check_history(case, events),
         *check_members(case.id, events, store.case_media(case.id)),
         *check_records(case.id, events, notes, verdicts),
+        *check_timestamps(case.id, tokens),
+    ]
+
+
+def check_timestamps(case_id: str, tokens: list[timestamps.TokenCheck]) -> list[Problem]:
+    """Tokens that no longer cover their subject, or that do not verify against the CA."""
+    return [
+        Problem(
+            "timestamp",
+            f"{case_id} time-stamp {token.row.id} of "
+            f"{timestamps.subject_name(token.row.subject_kind, token.row.subject_id)}: "
+            f"{token.problem}",
+            case_id=case_id,
+        )
+        for token in tokens
+        if token.verified is False
     ]
 
 

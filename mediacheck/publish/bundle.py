@@ -6,7 +6,8 @@ Layout (BagIt 1.0, RFC 8493)::
     data/case.json            the case as ``report --format json`` prints it
     data/report.html          the HTML report
     data/history.jsonl        the hash-chained events, exactly as stored
-    data/records.json         the case's rows (fingerprints too), for ``import``
+    data/records.json         the case's rows (fingerprints and time-stamp tokens too),
+                              for ``import``
     data/originals/<sha256>   every original, byte for byte
     data/derived/...          pictures made from them (keyframes, ELA, ...)
 
@@ -31,14 +32,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from mediacheck import __version__
 from mediacheck.digests import hash_stream
 from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
 from mediacheck.integrity.verify import check_history
 from mediacheck.publish import reports
-from mediacheck.publish.bundle_history import check_against_history
+from mediacheck.publish.bundle_history import check_against_history, check_timestamps
 from mediacheck.publish.bundle_media import (
     DERIVED_MAX_BYTES,
     check_derived_files,
@@ -59,9 +60,11 @@ from mediacheck.store.models import (
     Media,
     Note,
     TableRow,
+    TimestampRow,
     Verdict,
 )
 from mediacheck.store.transfer import CaseRecords
+from mediacheck.timestamps.tsa import load_anchors
 
 BAGIT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 MANIFEST = "manifest-sha256.txt"
@@ -85,6 +88,9 @@ RECORD_TYPES: dict[str, type[TableRow]] = {
     "keyframes": KeyframeRow,
     "findings": FindingRow,
 }
+
+
+Binary = TypeVar("Binary", FingerprintRow, TimestampRow)
 
 
 @dataclass(frozen=True)
@@ -173,18 +179,39 @@ def _records_json(records: CaseRecords) -> dict[str, Any]:
         for key in RECORD_TYPES
     }
     prints = [_fingerprint_json(row) for row in records.fingerprints]
-    return {"case": records.case.model_dump(mode="json"), **rows, "fingerprints": prints}
+    tokens = [_timestamp_json(row) for row in records.timestamps]
+    return {
+        "case": records.case.model_dump(mode="json"),
+        **rows,
+        "fingerprints": prints,
+        "timestamps": tokens,
+    }
 
 
 def _fingerprint_json(row: FingerprintRow) -> dict[str, Any]:
-    bits = base64.b64encode(row.bits).decode("ascii")  # binary: JSON carries it as base64
-    return row.model_dump(exclude={"id", "bits"}) | {"bits": bits}
+    return _binary_json(row, "bits")
 
 
 def _fingerprint(raw: dict[str, Any]) -> FingerprintRow:
-    return FingerprintRow.model_validate(
-        raw | {"bits": base64.b64decode(raw["bits"], validate=True)}
-    )
+    return _binary_row(FingerprintRow, raw, "bits")
+
+
+def _timestamp_json(row: TimestampRow) -> dict[str, Any]:
+    return _binary_json(row, "token")
+
+
+def _timestamp(raw: dict[str, Any]) -> TimestampRow:
+    return _binary_row(TimestampRow, raw, "token")
+
+
+def _binary_json(row: TableRow, name: str) -> dict[str, Any]:
+    """A row whose ``name`` field is bytes: JSON carries it as base64."""
+    data = base64.b64encode(getattr(row, name)).decode("ascii")
+    return row.model_dump(exclude={"id", name}) | {name: data}
+
+
+def _binary_row(model: type[Binary], raw: dict[str, Any], name: str) -> Binary:
+    return model.model_validate(raw | {name: base64.b64decode(raw[name], validate=True)})
 
 
 def _derived_files(store: Store, records: CaseRecords) -> list[str]:
@@ -251,7 +278,8 @@ def import_bundle(store: Store, bundle: Path, user: str, limits: Limits = Limits
         records = _load_records(Path(tmp) / "data", manifest)
         _check_absent(store, records.case.id)
         scratch = FolderBlobs(Path(tmp) / "scratch")
-        proven = _prove(records, Path(tmp) / "data", manifest, scratch, bundle)
+        anchors = load_anchors(store.settings.tsa_ca) if store.settings.tsa_ca else None
+        proven = _prove(records, Path(tmp) / "data", manifest, scratch, bundle, anchors)
         return _add(store, proven, scratch, user, bundle)
 
 
@@ -447,6 +475,8 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
             for key, model in RECORD_TYPES.items()
         }
         rows["fingerprints"] = [_fingerprint(r) for r in raw["fingerprints"]]
+        # A bundle of a mediacheck before time-stamps carries none.
+        rows["timestamps"] = [_timestamp(r) for r in raw.get("timestamps", [])]
         events = [
             Event.model_validate(json.loads(line))
             for line in (data / "history.jsonl").read_text("utf-8").splitlines()
@@ -512,13 +542,14 @@ def _check_ids(records: CaseRecords) -> None:
     media = {m.id: m for m in records.media}
     if any(key != new_media_id(m.sha256) for key, m in media.items()):
         raise BundleError("records.json: a media id is not the start of its SHA-256")
-    owned: list[CaseMedia | Event | Note | Verdict | FindingRow]
+    owned: list[CaseMedia | Event | Note | Verdict | FindingRow | TimestampRow]
     owned = [
         *records.memberships,
         *records.events,
         *records.notes,
         *records.verdicts,
         *records.findings,
+        *records.timestamps,
     ]
     if any(row.case_id != case.id for row in owned):
         raise BundleError(f"records.json holds rows of another case than {case.id}")
@@ -548,11 +579,21 @@ def _expected_payload(name: str, media: list[Media]) -> bool:
 
 
 def _prove(
-    records: CaseRecords, data: Path, manifest: dict[str, str], scratch: FolderBlobs, bundle: Path
+    records: CaseRecords,
+    data: Path,
+    manifest: dict[str, str],
+    scratch: FolderBlobs,
+    bundle: Path,
+    anchors: list | None,
 ) -> CaseRecords:
-    """The rows to import, once they agree with their history and with their originals."""
+    """The rows to import, once they agree with their history and with their originals.
+
+    Time-stamp tokens must cover the events they name and, with the desk's trust
+    anchor (``anchors``), verify against it: ``verify`` would fail the case otherwise.
+    """
     try:
         check_against_history(records)
+        check_timestamps(records, anchors)
         check_derived_files(data, manifest, records)
         return rederive(records, data, scratch)
     except BundleError as exc:

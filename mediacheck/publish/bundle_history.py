@@ -19,6 +19,7 @@ from mediacheck.integrity.verify import check_records
 from mediacheck.store.cases import CHANGED_FIELDS
 from mediacheck.store.models import Case, CaseMedia, Event, Media
 from mediacheck.store.transfer import CaseRecords
+from mediacheck.timestamps import service as timestamps
 
 # The fields ``case-created`` records; a later ``<field>-changed`` event replaces one.
 CREATED_FIELDS = (
@@ -51,6 +52,18 @@ def check_against_history(records: CaseRecords) -> None:
         raise BundleError(f"the history's note or verdict events are malformed: {exc}") from exc
     if problems:
         raise BundleError(problems[0].message)
+
+
+def check_timestamps(records: CaseRecords, anchors: list | None) -> None:
+    """Raise BundleError for a token that does not cover the event it names, or that
+    ``anchors`` (the importing desk's trust anchor, if it has one) do not vouch for."""
+    hashes = {event.seq: event.hash for event in records.events}
+    for row in records.timestamps:
+        current = timestamps.current_digest(row, records.case.id, hashes)
+        checked = timestamps.check_token(row, current, anchors)
+        if checked.verified is False:
+            subject = timestamps.subject_name(row.subject_kind, row.subject_id)
+            raise BundleError(f"the time-stamp of {subject}: {checked.problem}")
 
 
 def _parsed(events: list[Event]) -> Iterator[Parsed]:

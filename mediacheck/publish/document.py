@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mediacheck.integrity import verify as integrity
 from mediacheck.review import ratings, rules
+from mediacheck.timestamps import service as timestamps
 
 if TYPE_CHECKING:
     from mediacheck.store.database import Store
@@ -54,7 +55,8 @@ def case_fields(case: Case) -> dict[str, Any]:
 def case_document(store: Store, case_id: str) -> dict[str, Any]:
     """The case, its verdicts, notes and media; each media object with its own verdict.
 
-    Checked first: ``integrity`` says whether verify finds the case intact.
+    Checked first: ``integrity`` says whether verify finds the case intact, and
+    ``timestamps`` lists its time-stamp tokens, each checked.
     ``verdict`` is the case's newest verdict (of any item), ``final_verdicts`` each
     item's final rating and ``final_verdict`` their summary (``ratings.case_rating``).
     """
@@ -75,6 +77,8 @@ def case_document(store: Store, case_id: str) -> dict[str, Any]:
         own = rules.of_media(verdicts, item["media_id"])
         item["verdict"] = rules.verdict_document(ratings.current_verdict(own))
         item["final_verdict"] = finals[item["media_id"]]
+    tokens = timestamps.check_case(store, case_id, store.events(case_id))
+    doc["timestamps"] = [timestamps.check_document(token) for token in tokens]
     return doc
 
 

@@ -5,7 +5,8 @@ a correction is a new note that names the one it corrects. A verdict is a
 schema.org MediaReview rating of one media item of a case, proposed by one user
 and final only once another user approves it. A new proposal never erases an
 older verdict: every proposal stays, and the newest approved one is the item's
-rating until the next approval. Changing a case by hand (``case set``) goes
+rating until the next approval; with a time-stamping authority configured, each
+approval's history head gets an RFC 3161 token. Changing a case by hand (``case set``) goes
 through here too: closing or reopening it is a review decision.
 """
 
@@ -20,6 +21,7 @@ from mediacheck.review.ratings import APPROVED, CONFIDENCES, PROPOSED, REJECTED,
 from mediacheck.store.cases import CaseChanges
 from mediacheck.store.database import Store
 from mediacheck.store.models import Event, Media, Note, Verdict
+from mediacheck.timestamps import service as timestamps
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,30 @@ def approve(
 ) -> Verdict:
     """Approve the pending proposal of ``media`` (without: the one item awaiting review)."""
     return _decide(store, case_id, user, APPROVED, comment, media)
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An approved verdict and the time-stamp of the history head after it (None: no TSA)."""
+
+    verdict: Verdict
+    stamp: timestamps.StampOutcome | None
+
+
+def approve_and_stamp(
+    store: Store,
+    case_id: str,
+    user: str,
+    comment: str | None = None,
+    media: str | None = None,
+) -> Approval:
+    """Approve (see ``approve``), then time-stamp the case's history head.
+
+    The approval is committed first: a TSA that is down or answers badly leaves it
+    standing, with the failure in ``stamp`` (``mediacheck stamp CASE`` asks again).
+    """
+    verdict = approve(store, case_id, user, comment, media)
+    return Approval(verdict, timestamps.stamp_head(store, store.settings, case_id))
 
 
 def reject(store: Store, case_id: str, user: str, reason: str, media: str | None = None) -> Verdict:

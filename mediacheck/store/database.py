@@ -51,6 +51,7 @@ from mediacheck.store import (
 )
 from mediacheck.store import revisions as schema
 from mediacheck.store.accounts import AccountChange, SessionIdentity
+from mediacheck.store import timestamps as stamp_rows
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
@@ -67,6 +68,7 @@ from mediacheck.store.models import (
     Media,
     Note,
     SeenBefore,
+    TimestampRow,
     Verdict,
 )
 from mediacheck.store.objects import open_blobs
@@ -391,6 +393,20 @@ class Store:
     def cases_noting(self, text: str) -> set[str]:
         """The ids of the cases with a note holding ``text`` (any letter case)."""
         return self._read(lookups.cases_noting, text)
+    # Trusted time: RFC 3161 time-stamp tokens
+
+    def add_timestamp(self, row: TimestampRow) -> TimestampRow:
+        return self._once(stamp_rows.add_timestamp, row)
+
+    def case_timestamps(self, case_id: str) -> list[TimestampRow]:
+        """The tokens of a case's own subjects (its history), oldest first."""
+        return self._read(stamp_rows.case_timestamps, case_id)
+
+    def subject_timestamps(
+        self, subject_kind: str, subject_ids: Sequence[str]
+    ) -> list[TimestampRow]:
+        """The tokens of the named subjects of one kind (WARC digests, ...), oldest first."""
+        return self._read(stamp_rows.subject_timestamps, subject_kind, subject_ids)
 
 
 def _make_engine(settings: Settings) -> Engine:

@@ -253,3 +253,28 @@ class VerdictDecision(SQLModel, table=True):
     decided_by: str
     decided_at: str
     comment: str | None = Field(default=None, sa_column=Column(Text))
+# Trusted time (migration 0005)
+
+
+class TimestampRow(SQLModel, table=True):
+    """An RFC 3161 time-stamp token: a time-stamping authority's signed word that a
+    digest existed at ``gen_time``.
+
+    ``subject_kind`` and ``subject_id`` name what the digest is of: ``history`` and
+    ``CASE/SEQ`` (the hash of that event of the case's chain, the head when it was
+    stamped), or ``warc`` and the WARC file's SHA-256. ``case_id`` is the case the
+    subject belongs to (a capture's WARC may have none).
+    """
+
+    __tablename__ = "timestamps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_kind: str = Field(max_length=16)
+    subject_id: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    case_id: str | None = Field(default=None, index=True, max_length=32)
+    digest: str = Field(max_length=64)  # the SHA-256 the token covers, in hex
+    tsa_url: str = Field(sa_column=Column(Text, nullable=False))
+    gen_time: str  # the TSA's genTime, ISO 8601 UTC
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # TimeStampToken, DER
+    requested_by: str
+    requested_at: str

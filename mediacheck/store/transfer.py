@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
@@ -19,9 +19,11 @@ from mediacheck.store.models import (
     KeyframeRow,
     Media,
     Note,
+    TimestampRow,
     Verdict,
 )
 from mediacheck.store.review import notes, verdicts
+from mediacheck.store.timestamps import case_timestamps
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -39,6 +41,7 @@ class CaseRecords:
     keyframes: list[KeyframeRow]
     findings: list[FindingRow]
     fingerprints: list[FingerprintRow]
+    timestamps: list[TimestampRow] = field(default_factory=list)
 
 
 def case_records(session: Session, case: Case) -> CaseRecords:
@@ -65,6 +68,7 @@ def case_records(session: Session, case: Case) -> CaseRecords:
         keyframes=list(keyframes),
         findings=list(findings),
         fingerprints=list(fingerprints),
+        timestamps=case_timestamps(session, case.id),
     )
 
 
@@ -91,6 +95,7 @@ def import_case(
     of_new_media = [r for r in media_rows if r.media_id in new_ids]
     rows: list[SQLModel] = [*records.memberships, *records.events, *records.verdicts, *of_new_media]
     rows += records.findings
+    rows += records.timestamps
     session.add_all(_fresh(row) for row in rows)
     _import_notes(session, records.notes)
     added = sorted(new_ids)
