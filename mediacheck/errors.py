@@ -120,3 +120,7 @@ def one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
     return text[:ONE_LINE_CHARS]
+
+
+class LinkError(MediacheckError):
+    """A link could not be captured: refused, unreachable, too big or not what it said."""

@@ -38,6 +38,7 @@ from mediacheck.config import Settings
 from mediacheck.errors import ConcurrentUpdate, StoreError, StoreMissing
 from mediacheck.store import cases, events, findings, fingerprints, ids, media, review, transfer
 from mediacheck.store import revisions as schema
+from mediacheck.store import sources as source_rows
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
@@ -52,6 +53,7 @@ from mediacheck.store.models import (
     Media,
     Note,
     SeenBefore,
+    Source,
     Verdict,
 )
 from mediacheck.store.objects import open_blobs
@@ -316,6 +318,25 @@ class Store:
         their keyframes and fingerprints). Returns the ids of the media new to the store.
         """
         return self._retrying(lambda s: transfer.import_case(s, records, user, details))
+
+    # Sources (links taken in)
+
+    def add_source(
+        self,
+        source: Source,
+        media_ids: Sequence[str],
+        findings: Sequence[FindingRow],
+        details: dict[str, Any],
+    ) -> Source:
+        """Store a link's capture with its media and findings and a ``source-added`` event."""
+        return self._once(source_rows.add_source, source, media_ids, findings, details)
+
+    def sources(self, case_id: str | None = None) -> list[tuple[Source, list[str]]]:
+        """A case's sources (every case's without ``case_id``) with their media ids."""
+        return self._read(source_rows.sources, case_id)
+
+    def warc_digests(self) -> set[str]:
+        return self._read(source_rows.warc_digests)
 
 
 def _make_engine(settings: Settings) -> Engine:
