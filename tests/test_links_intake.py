@@ -17,9 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from warcio.archiveiterator import ArchiveIterator
 
 from mediacheck.store.database import Store
+from mediacheck.store.models import Source, SourceMedia
 from tests.objects import on_both_blob_stores
 from tests.video_clips import write_clip
 
@@ -466,3 +468,93 @@ def test_a_gzip_warc_stays_whole(cli, server, store_dir):
     path = store_dir / source["warc_path"]
     with gzip.open(path) as handle:
         assert handle.read().startswith(b"WARC/1.1\r\nWARC-Type: warcinfo")
+
+
+# verify: the WARC is an original, hashed again and read to its end
+
+
+@on_both_blob_stores
+def test_verify_checks_each_warc(cli, server, tamper):
+    (result,), _ = take_in_json(cli, f"{server}/photo.jpg")
+    case_id = result["case_id"]
+    (source,) = cli.json("show", case_id)["sources"]
+    sha256 = source["warc_path"].rsplit("/", 1)[-1]
+    report = cli.json("verify")
+    assert (report["ok"], report["originals"], report["orphans"]) == (True, 2, [])
+    good = tamper.read(sha256)
+    broken = good[:-40] + b"\0" * 40  # the last record's gzip member cut short
+    tamper.write(sha256, broken)
+    report = cli.json("verify", case_id, expect=1)
+    assert [p["message"] for p in report["problems"]] == [
+        f"{case_id} source {source['url']}: WARC was altered: {tamper.location(sha256)} now has "
+        f"SHA-256 {hashlib.sha256(broken).hexdigest()}"
+    ]
+    tamper.delete(sha256)
+    report = cli.json("verify", case_id, expect=1)
+    assert [p["message"] for p in report["problems"]] == [
+        f"{case_id} source {source['url']}: WARC is missing: {tamper.location(sha256)}"
+    ]
+
+
+def test_verify_names_a_warc_that_does_not_parse(cli, server, store_dir):
+    (result,), _ = take_in_json(cli, f"{server}/photo.jpg")
+    case_id = result["case_id"]
+    (source,) = cli.json("show", case_id)["sources"]
+    # A WARC whose digest the database agrees with, but whose records are not whole:
+    # what a store edited together with its database would hold.
+    store = Store.open(cli_settings(store_dir, cli))
+    junk = store_dir / "junk.warc.gz"
+    cut = b"WARC/1.1\r\nWARC-Type: response\r\nContent-Length: 99\r\n\r\nab"
+    junk.write_bytes(gzip.compress(cut))
+    blob = store.blobs.put(junk)
+    with store.session() as session:
+        row = session.exec(select(Source)).one()
+        row.warc_sha256, row.warc_size = blob.sha256, blob.size
+        row.warc_path = store.blobs.original_key(blob.sha256)
+        session.add(row)
+    store.engine.dispose()
+    report = cli.json("verify", case_id, expect=1)
+    messages = [p["message"] for p in report["problems"]]
+    assert messages[0].startswith(f"{case_id} source {source['url']}: WARC does not parse: ")
+    edited = "warc_sha256, warc_size differs from the history (edited)"
+    assert messages[1:] == [f"{case_id} source {source['url']}: {edited}"]
+
+
+def test_a_deleted_source_row_is_named_by_verify(cli, server, store_dir):
+    (result,), _ = take_in_json(cli, f"{server}/photo.jpg")
+    case_id = result["case_id"]
+    store = Store.open(cli_settings(store_dir, cli))
+    with store.session() as session:
+        for model in (SourceMedia, Source):
+            for row in session.exec(select(model)).all():
+                session.delete(row)
+            session.flush()
+    store.engine.dispose()
+    report = cli.json("verify", expect=1)
+    assert [p["message"] for p in report["problems"]] == [
+        f"{case_id} source {server}/photo.jpg: is in the history but its row was deleted"
+    ]
+    assert len(report["orphans"]) == 1  # the WARC no source holds any more
+
+
+# Reports
+
+
+def test_reports_show_the_source_escaped(cli, server, tmp_path):
+    (video,), _ = take_in_json(cli, f"{server}/post")
+    case_id = video["case_id"]
+    (source,) = cli.json("show", case_id)["sources"]
+    html_path, md_path = tmp_path / "r.html", tmp_path / "r.md"
+    cli("report", case_id, "-o", str(html_path))
+    cli("report", case_id, "--format", "md", "-o", str(md_path))
+    page = html_path.read_text()
+    assert '<h2 id="sources">Sources (1)</h2>' in page
+    assert '<td class="claim">Footage &lt;b&gt;posted&lt;/b&gt; at dawn</td>' in page
+    assert f'<td class="mono">{source["warc_path"]}</td>' in page
+    markdown = md_path.read_text()
+    assert f"- **Link:** <{server}/post>\n" in markdown
+    assert "  - **Caption:** Footage \\<b\\>posted\\</b\\> at dawn\n" in markdown
+    assert f"  - **WARC:** `{source['warc_path']}`\n" in markdown
+    shown = cli("show", case_id).stdout
+    assert f"source  {server}/post\n" in shown
+    assert f"  WARC             {source['warc_path']}\n" in shown
