@@ -12,6 +12,7 @@ import io
 import json
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -558,3 +559,59 @@ def test_reports_show_the_source_escaped(cli, server, tmp_path):
     shown = cli("show", case_id).stdout
     assert f"source  {server}/post\n" in shown
     assert f"  WARC             {source['warc_path']}\n" in shown
+
+
+# Bundles carry sources and their WARCs
+
+
+@pytest.fixture
+def target(tmp_path: Path, db_url: str) -> Iterator:
+    """A second, empty store on the test's backend (its own PostgreSQL schema)."""
+    from tests.backends import postgres_schema
+    from tests.conftest import Cli
+
+    if not db_url:
+        yield Cli(tmp_path / "target", user="carol")
+        return
+    with postgres_schema() as url:
+        yield Cli(tmp_path / "target", user="carol", db_url=url)
+
+
+def test_a_bundle_carries_sources_and_warcs_and_imports_them(cli, server, target, tmp_path):
+    results, _ = take_in_json(cli, f"{server}/pictures")
+    case_id = results[0]["case_id"]
+    (source,) = cli.json("show", case_id)["sources"]
+    sha256 = source["warc_path"].rsplit("/", 1)[-1]
+    bundle = tmp_path / "case.zip"
+    cli("export", case_id, "-o", str(bundle))
+    with zipfile.ZipFile(bundle) as zf:
+        assert hashlib.sha256(zf.read(f"data/warcs/{sha256}")).hexdigest() == sha256
+        records = json.loads(zf.read("data/records.json"))
+    assert [s["url"] for s in records["sources"]] == [f"{server}/pictures"]
+    assert len(records["source_media"]) == 2
+    target("import", str(bundle))
+    assert target.json("show", case_id)["sources"] == [source]
+    report = target.json("verify")
+    assert (report["ok"], report["originals"], report["orphans"]) == (True, 3, [])
+
+
+def test_a_bundle_whose_source_was_edited_is_refused(cli, server, target, tmp_path):
+    from tests.test_bundle import rebag
+
+    (result,), _ = take_in_json(cli, f"{server}/photo.jpg")
+    bundle = tmp_path / "case.zip"
+    cli("export", result["case_id"], "-o", str(bundle))
+
+    def forged_post(name: str, data: bytes):
+        if name == "data/records.json":
+            records = json.loads(data)
+            records["sources"][0]["final_url"] = "https://elsewhere.example/photo.jpg"
+            data = json.dumps(records).encode()
+        yield name, data
+
+    forged = rebag(bundle, tmp_path / "forged.zip", forged_post)
+    refused = target("import", str(forged), expect=1)
+    assert refused.stderr == (
+        f"Error: records.json disagrees with the history: {result['case_id']} source "
+        f"{server}/photo.jpg: final_url differs from the history (edited)\n"
+    )

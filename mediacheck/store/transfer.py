@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
@@ -19,9 +19,12 @@ from mediacheck.store.models import (
     KeyframeRow,
     Media,
     Note,
+    Source,
+    SourceMedia,
     Verdict,
 )
 from mediacheck.store.review import notes, verdicts
+from mediacheck.store.sources import sources
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -39,6 +42,8 @@ class CaseRecords:
     keyframes: list[KeyframeRow]
     findings: list[FindingRow]
     fingerprints: list[FingerprintRow]
+    sources: list[Source] = field(default_factory=list)  # the links it was taken in from
+    source_media: list[SourceMedia] = field(default_factory=list)
 
 
 def case_records(session: Session, case: Case) -> CaseRecords:
@@ -55,6 +60,7 @@ def case_records(session: Session, case: Case) -> CaseRecords:
         .where(col(FingerprintRow.media_id).in_(ids))
         .order_by(col(FingerprintRow.id))
     ).all()
+    captures = sources(session, case.id)
     return CaseRecords(
         case=case,
         media=[media for _, media in pairs],
@@ -65,6 +71,12 @@ def case_records(session: Session, case: Case) -> CaseRecords:
         keyframes=list(keyframes),
         findings=list(findings),
         fingerprints=list(fingerprints),
+        sources=[source for source, _ in captures],
+        source_media=[
+            SourceMedia(source_id=source.id or 0, media_id=media_id)
+            for source, media_ids in captures
+            for media_id in media_ids
+        ],
     )
 
 
@@ -93,6 +105,7 @@ def import_case(
     rows += records.findings
     session.add_all(_fresh(row) for row in rows)
     _import_notes(session, records.notes)
+    _import_sources(session, records.sources, records.source_media)
     added = sorted(new_ids)
     append_event(session, records.case.id, user, "case-imported", details | {"media_added": added})
     return added
@@ -101,6 +114,22 @@ def import_case(
 def _fresh(row: Row, keep_id: bool = False) -> Row:
     """A new, unattached copy of a row; without ``keep_id`` the database numbers it."""
     return type(row).model_validate(row.model_dump(exclude=None if keep_id else {"id"}))
+
+
+def _import_sources(
+    session: Session, captures: list[Source], source_media: list[SourceMedia]
+) -> None:
+    # Sources are renumbered in the new store, and their media links with them.
+    for source in captures:
+        copy = _fresh(source)
+        session.add(copy)
+        session.flush()
+        assert copy.id is not None
+        session.add_all(
+            SourceMedia(source_id=copy.id, media_id=link.media_id)
+            for link in source_media
+            if link.source_id == source.id
+        )
 
 
 def _import_notes(session: Session, notes: list[Note]) -> None:
