@@ -99,6 +99,11 @@ class Handler(BaseHTTPRequestHandler):
     def _to_other_loopback(self):  # an address --allow-network 127.0.0.1/32 leaves refused
         self._redirect(f"http://127.0.0.2:{self.server.server_port}/photo.jpg")
 
+    def _echo_cookie(self):  # the picture, only for a request that carries the login cookie
+        if self.headers.get("Cookie") == "session=desk-login":
+            return self._answer(200, "image/png", PNG, {"Set-Cookie": "tracker=1"})
+        self._answer(403, "text/plain", b"log in first")
+
     def _stall(self):
         time.sleep(3)
         self._answer(200, "image/jpeg", JPEG)
@@ -436,7 +441,7 @@ def test_loopback_is_refused_without_allow_private(cli, server, store_dir):
     result = cli("intake", url, expect=1)
     assert Handler.seen[asked:] == []  # refused before connecting
     assert result.stderr == (
-        f"error: {url}: 127.0.0.1 is 127.0.0.1, a loopback address: refused "
+        f"error: {url}: 127.0.0.1 is a loopback address: refused "
         "(--allow-private lets a desk fetch from its own network)\n"
     )
     assert stored_files(store_dir) == []
@@ -447,7 +452,7 @@ def test_a_redirect_to_a_refused_address_is_refused(cli, server, store_dir):
     asked = len(Handler.seen)
     result = cli("intake", url, "--allow-network", "127.0.0.1/32", "--quick", expect=1)
     assert result.stderr == (
-        f"error: {url}: 127.0.0.2 is 127.0.0.2, a loopback address: refused "
+        f"error: {url}: 127.0.0.2 is a loopback address: refused "
         "(--allow-private lets a desk fetch from its own network)\n"
     )
     assert Handler.seen[asked:] == ["/to-other-loopback"]
@@ -615,3 +620,60 @@ def test_a_bundle_whose_source_was_edited_is_refused(cli, server, target, tmp_pa
         f"Error: records.json disagrees with the history: {result['case_id']} source "
         f"{server}/photo.jpg: final_url differs from the history (edited)\n"
     )
+
+
+def test_cookies_come_only_from_the_file_and_are_never_stored(cli, server, store_dir, tmp_path):
+    url = f"{server}/echo-cookie"
+    refused = take_in(cli, url, expect=1)
+    assert refused.stderr == f"error: {url}: HTTP 403 Forbidden\n"
+    jar = tmp_path / "cookies.txt"
+    jar.write_text(
+        "# Netscape HTTP Cookie File\n"
+        "127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tdesk-login\n"
+        "example.org\tFALSE\t/\tFALSE\t0\tother\tnot-for-this-site\n"
+    )
+    (result,), _ = take_in_json(cli, url, "--cookies", str(jar))
+    assert result["status"] == "added"
+    (_, response, request, _) = warc_of(store_dir, cli, result["case_id"])
+    assert request["headers"]["Cookie"] == "[redacted: from --cookies, never stored]"
+    assert response["headers"]["Set-Cookie"] == "tracker=1"  # what the site said, as it said it
+    for path in stored_files(store_dir):
+        assert b"desk-login" not in path.read_bytes()
+    if not cli.env["MEDIACHECK_DATABASE_URL"]:
+        assert b"desk-login" not in (store_dir / "mediacheck.db").read_bytes()
+
+
+def test_a_name_is_checked_after_it_is_resolved(cli, server):
+    url = server.replace("127.0.0.1", "localhost") + "/photo.jpg"
+    result = cli("intake", url, expect=1)
+    assert result.stderr == (
+        f"error: {url}: localhost is 127.0.0.1, a loopback address: refused "
+        "(--allow-private lets a desk fetch from its own network)\n"
+    )
+
+
+def test_a_bad_cookies_file_is_one_line(cli, server, tmp_path):
+    jar = tmp_path / "cookies.txt"
+    jar.write_text("not a cookies file\n")
+    result = take_in(cli, f"{server}/photo.jpg", "--cookies", str(jar), expect=1)
+    assert result.stderr.startswith(f"Error: {jar}: not a Netscape cookies file: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_migration_0004_adds_and_drops_the_source_tables(settings):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from mediacheck.store import revisions as schema
+
+    store = Store.open(settings)
+
+    def migrate(revision: str, down: bool = False) -> set[str]:
+        with store.engine.begin() as conn:
+            (command.downgrade if down else command.upgrade)(schema.alembic_config(conn), revision)
+        return set(inspect(store.engine).get_table_names())
+
+    assert {"sources", "source_media"} <= migrate("0004")
+    assert {"sources", "source_media"}.isdisjoint(migrate("0003", down=True))
+    assert {"sources", "source_media"} <= migrate("0004")
+    store.engine.dispose()

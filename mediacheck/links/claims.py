@@ -50,7 +50,11 @@ def _differs(field: str, name: str, claimed: str, found: str | None, severity: s
     return Finding(
         code="source-disagrees",
         severity=severity,
-        message=f"The case gives the {name} as {claimed}; the post at the link says {found}.",
+        message=(
+            f"The case gives the {name} as {claimed}; the post at the link says {found}. "
+            "Either the case was filled in from another copy of the post, or the post is "
+            "not the one the case is about: check which is right."
+        ),
         evidence={"field": field, "case": claimed, "post": found},
     )
 

@@ -90,11 +90,16 @@ def address_refusal(address: str) -> str | None:
 
 
 def load_cookies(path: Path) -> CookieJar:
+    """A Netscape cookies file as browsers export it (``#HttpOnly_`` lines, 0 for a session
+    cookie's expiry), read as yt-dlp reads it: expired cookies too, the site decides."""
     jar = MozillaCookieJar(str(path))
     try:
-        jar.load(ignore_discard=True)
+        jar.load(ignore_discard=True, ignore_expires=True)
     except (OSError, LoadError) as exc:
         raise LinkError(f"{path}: not a Netscape cookies file: {exc}") from exc
+    for cookie in jar:
+        if cookie.expires == 0:  # a session cookie, as browsers export one
+            cookie.expires, cookie.discard = None, True
     return jar
 
 
@@ -248,8 +253,9 @@ def _connect(host: str, port: int, timeout: Any, rules: FetchRules) -> socket.so
     allowed = [a for a in addresses if refusals[a] is None]
     if not allowed:
         first = addresses[0]
+        named = f"{host} is a" if host == first else f"{host} is {first}, a"
         raise LinkError(
-            f"{host} is {first}, a {refusals[first]} address: refused "
+            f"{named} {refusals[first]} address: refused "
             "(--allow-private lets a desk fetch from its own network)"
         )
     seconds = timeout if isinstance(timeout, int | float) else None
