@@ -51,6 +51,12 @@ PICTURES = """<!doctype html>
 <main><img src="/second.jpg"><img src="javascript:alert(1)"></main></body></html>
 """
 
+# A page whose post yt-dlp's generic extractor finds behind a refresh: a request of its own.
+REFRESH = (
+    '<!doctype html><html><head><meta http-equiv="refresh" content="0; url=/post">'
+    "<title>Moved</title></head><body></body></html>"
+)
+
 NO_MEDIA = "<!doctype html><html><head><title>Nothing</title></head><body>text</body></html>"
 
 
@@ -95,6 +101,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _to_file(self):
         self._redirect("file:///etc/passwd")
+
+    def _post_elsewhere(self):  # a post whose video is on an address the rules refuse
+        page = PAGE.replace("/clip.mp4", f"http://127.0.0.2:{self.server.server_port}/clip.mp4")
+        self._answer(200, "text/html", page.encode())
 
     def _to_other_loopback(self):  # an address --allow-network 127.0.0.1/32 leaves refused
         self._redirect(f"http://127.0.0.2:{self.server.server_port}/photo.jpg")
@@ -149,6 +159,7 @@ def server(clip: bytes) -> Iterator[str]:
         "/lying.html": (200, "text/html", JPEG, {}),  # a JPEG that says it is a page
         "/lying-page.jpg": (200, "image/jpeg", PICTURES.encode(), {}),  # and the other way
         "/broken": (500, "text/plain", b"boom", {}),
+        "/refresh": (200, "text/html", REFRESH.encode(), {}),
         "/post-big": (200, "text/html", PAGE.replace("/clip.mp4", "/big").encode(), {}),
         "/pictures-missing": (
             200,
@@ -677,3 +688,35 @@ def test_migration_0004_adds_and_drops_the_source_tables(settings):
     assert {"sources", "source_media"}.isdisjoint(migrate("0003", down=True))
     assert {"sources", "source_media"} <= migrate("0004")
     store.engine.dispose()
+
+
+def test_yt_dlp_requests_go_through_the_fetcher_and_into_the_warc(cli, server, clip, store_dir):
+    asked = len(Handler.seen)
+    results, _ = take_in_json(cli, f"{server}/refresh")
+    (video,) = results
+    assert video["sha256"] == hashlib.sha256(clip).hexdigest()
+    assert Handler.seen[asked:] == ["/refresh", "/post", "/clip.mp4"]
+    records = warc_of(store_dir, cli, video["case_id"])
+    requests = [r for r in records if r["type"] == "request"]
+    assert [r["uri"] for r in requests] == [
+        f"{server}/refresh",
+        f"{server}/post",
+        f"{server}/clip.mp4",
+    ]
+    assert {r["headers"]["User-Agent"] for r in requests} == {"mediacheck/0.1.0"}
+
+
+def test_a_post_whose_media_is_at_a_refused_address_is_refused(cli, server, store_dir):
+    url = f"{server}/post-elsewhere"
+    port = server.rsplit(":", 1)[-1]
+    result = cli("intake", url, "--allow-network", "127.0.0.1/32", "--quick", expect=1)
+    assert result.stderr == (
+        f"error: {url}: media http://127.0.0.2:{port}/clip.mp4: 127.0.0.2 is a loopback "
+        "address: refused (--allow-private lets a desk fetch from its own network)\n"
+    )
+    assert stored_files(store_dir) == []
+
+
+def test_queued_intake_takes_no_links(cli, server):
+    result = cli("intake", f"{server}/photo.jpg", "--queue", expect=2)
+    assert "--queue takes files only: take links in without it" in result.stderr

@@ -26,11 +26,12 @@ def post_claims(url: str, platform: str | None, posted_at: str | None) -> Claims
 
 
 def gaps(case: Claims, post: Claims) -> Claims:
-    """The post's values for the fields the case leaves empty."""
+    """The post's values for the fields the case leaves empty (a posting time, not a date)."""
+    time = isinstance(_parse(post.posted_at), datetime)
     return Claims(
         source_url=post.source_url if not case.source_url else None,
         platform=post.platform if not case.platform else None,
-        posted_at=post.posted_at if not case.posted_at else None,
+        posted_at=post.posted_at if not case.posted_at and time else None,
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from mediacheck.errors import LinkError
 from mediacheck.links.fetch import Fetched, Fetcher, check_url
@@ -72,7 +72,7 @@ def with_ytdlp(url: str, fetcher: Fetcher, page: Fetched) -> Post | None:
         with downloader as ydl:
             info = ydl.extract_info(url, download=False)
             info = ydl.sanitize_info(info)
-    except DownloadError:
+    except (DownloadError, ValueError, KeyError, TypeError):  # or an extractor's own bug
         if downloader.refusal:  # a request the rules refused: that is the link's answer
             raise LinkError(downloader.refusal) from None
         return None  # no extractor found media: the page's own are taken
@@ -283,7 +283,3 @@ def looks_like_html(head: bytes) -> bool:
     """Whether a body is a page, whatever its Content-Type says."""
     start = head.lstrip()[:100].lower()
     return start.startswith((b"<!doctype html", b"<html", b"<head", b"<!--", b"<meta", b"<body"))
-
-
-def same_site(a: str, b: str) -> bool:
-    return (urlsplit(a).hostname or "") == (urlsplit(b).hostname or "")

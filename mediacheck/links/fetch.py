@@ -21,7 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, LoadError, MozillaCookieJar
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from mediacheck import __version__
@@ -314,7 +314,3 @@ def read_text(path: Path, limit: int = 5 * MB) -> str:
     with open(path, "rb") as handle:
         data = handle.read(limit)
     return data.decode("utf-8", "replace")
-
-
-def open_body(fetched: Fetched) -> BinaryIO:
-    return open(fetched.body, "rb")

@@ -32,9 +32,9 @@ from mediacheck.links import claims as post_claims
 from mediacheck.links.capture import WARC_NAME, WarcCapture
 from mediacheck.links.extract import Post, from_page, looks_like_html, with_ytdlp
 from mediacheck.links.fetch import Fetched, Fetcher, FetchRules, load_cookies, read_text
-from mediacheck.store.cases import CaseChanges
+from mediacheck.store.cases import CaseChanges, CaseFields
 from mediacheck.store.database import Store
-from mediacheck.store.models import Source
+from mediacheck.store.models import FindingRow, Source
 
 # The response headers a source keeps (all of them stay in the WARC).
 KEPT_HEADERS = ("Date", "Last-Modified", "ETag", "Content-Type", "Server")
@@ -74,7 +74,7 @@ def capture(url: str, rules: FetchRules, workdir: Path, cookies: CookieJar | Non
 
 
 def _answered(fetched: Fetched) -> Fetched:
-    if fetched.status >= 400 or fetched.status < 200:
+    if not 200 <= fetched.status < 300:
         raise LinkError(f"HTTP {fetched.status} {fetched.reason}".strip())
     return fetched
 
@@ -156,34 +156,34 @@ def _take_in(
     if case_id is None:
         return results  # every item was already stored, in no new case: nothing is written
     media_ids = [r.media_id for r in results if r.case_id == case_id and r.media_id]
-    _fill_case(store, case_id, request, post)
-    warc = store.blobs.put(captured.warc)
-    source = _source(store, captured, case_id, request.user, warc.sha256, warc.size)
-    said = post_claims.Claims(
-        request.fields.source_url, request.fields.platform, request.fields.posted_at
-    )
-    if request.case_id is not None:
-        case = store.get_case(case_id)
-        said = post_claims.Claims(case.source_url, case.platform, case.posted_at)
+    said = _case_claims(store, case_id)
+    _fill_gaps(store, case_id, request.user, post_claims.gaps(said, post))
     urls = tuple(u for u in (captured.url, captured.page.final_url, captured.post.webpage_url) if u)
     findings = [
-        finding_row(found, case_id, media_id, at=source.fetched_at)
+        finding_row(found, case_id, media_id, at=captured.page.fetched_at)
         for found in post_claims.disagreements(said, post, urls)
         for media_id in media_ids
     ]
-    stored = store.add_source(source, media_ids, findings, _event_details(source, media_ids))
-    _captured(store, stored)
+    _captured(store, captured, case_id, request.user, media_ids, findings)
     return results
 
 
-def _captured(store: Store, source: Source) -> None:
-    """A capture is stored: its WARC in the blob store, its source row and event recorded.
+def _captured(
+    store: Store,
+    captured: Captured,
+    case_id: str,
+    user: str,
+    media_ids: list[str],
+    findings: list[FindingRow],
+) -> Source:
+    """Store a complete capture: its WARC like an original, then its source row and event.
 
-    Checks that the WARC the row names is the one the store holds, so nothing
-    after this point works on a capture that is not there.
+    Once this returns, the WARC is in the blob store under ``source.warc_path`` (named by
+    ``source.warc_sha256``) and the row that names it is committed.
     """
-    if not store.blobs.exists(source.warc_path):
-        raise LinkError(f"{source.url}: its WARC {source.warc_path} is not in the store")
+    warc = store.blobs.put(captured.warc)
+    source = _source(store, captured, case_id, user, warc.sha256, warc.size)
+    return store.add_source(source, media_ids, findings, _event_details(source, media_ids))
 
 
 def _claims_of(captured: Captured) -> post_claims.Claims:
@@ -191,32 +191,38 @@ def _claims_of(captured: Captured) -> post_claims.Claims:
     return post_claims.post_claims(captured.url, post.platform, post.posted_at)
 
 
-def _filled(request: pipeline.IntakeRequest, captured: Captured, post: post_claims.Claims) -> Any:
+def _filled(
+    request: pipeline.IntakeRequest, captured: Captured, post: post_claims.Claims
+) -> CaseFields:
     """A new case's fields: the user's, and the post's where the user gave none."""
     fields = request.fields
+    gaps = post_claims.gaps(
+        post_claims.Claims(fields.source_url, fields.platform, fields.posted_at), post
+    )
     return replace(
         fields,
         title=fields.title or captured.post.title or captured.url,
-        source_url=fields.source_url or post.source_url,
-        platform=fields.platform or post.platform,
-        posted_at=fields.posted_at or post.posted_at,
+        source_url=fields.source_url or gaps.source_url,
+        platform=fields.platform or gaps.platform,
+        posted_at=fields.posted_at or gaps.posted_at,
     )
 
 
-def _fill_case(
-    store: Store, case_id: str, request: pipeline.IntakeRequest, post: post_claims.Claims
-) -> None:
-    """An existing case's empty source fields, from the post (each change an event)."""
-    if request.case_id is None:
-        return  # a case made from this link was made with them
+def _case_claims(store: Store, case_id: str) -> post_claims.Claims:
     case = store.get_case(case_id)
-    said = post_claims.Claims(case.source_url, case.platform, case.posted_at)
-    gaps = post_claims.gaps(said, post)
+    return post_claims.Claims(case.source_url, case.platform, case.posted_at)
+
+
+def _fill_gaps(store: Store, case_id: str, user: str, gaps: post_claims.Claims) -> None:
+    """The case's empty source fields, from the post (each change an event, as ``case set``).
+
+    A case made from this link was made with them: only an existing case has gaps here.
+    """
     if gaps.source_url or gaps.platform or gaps.posted_at:
         changes = CaseChanges(
             source_url=gaps.source_url, platform=gaps.platform, posted_at=gaps.posted_at
         )
-        store.update_case(case_id, changes, request.user)
+        store.update_case(case_id, changes, user)
 
 
 def _input(download: Fetched) -> InputFile:
