@@ -172,5 +172,11 @@ class IdentityUnavailable(MediacheckError):
 
 class IdentityMismatch(MediacheckError):
     """--user names someone other than the database session proves (a usage error)."""
+
+
 class VerdictNotFound(MediacheckError):
     """A verdict id the request names that no verdict of the case has (the web desk)."""
+
+
+class LinkError(MediacheckError):
+    """A link could not be captured: refused, unreachable, too big or not what it said."""

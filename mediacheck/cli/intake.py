@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+import re
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from mediacheck.cli.options import (
     CASE_STATUSES,
     DATETIME,
     LOCATION,
+    NETWORK,
     URL,
     json_option,
     open_store,
@@ -22,6 +24,7 @@ from mediacheck.cli.options import (
 from mediacheck.cli.output import (
     console,
     error_line,
+    inert,
     note_line,
     print_json,
     progress,
@@ -41,7 +44,7 @@ MIN_MEMORY_MB = 1024
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, metavar="PATHS_OR_URLS...")
 @click.option("--case", "case_id", metavar="ID", help="Add to this existing case.")
 @click.option("--one-case", is_flag=True, help="Put all files into one new case.")
 @click.option(
@@ -92,6 +95,41 @@ MIN_MEMORY_MB = 1024
     is_flag=True,
     help="Store the files and queue their intake for 'mediacheck worker' (needs PostgreSQL).",
 )
+@click.option(
+    "--max-download-mb",
+    type=click.IntRange(min=1),
+    default=1024,
+    show_default=True,
+    metavar="MB",
+    help="Links: stop a download, and a link's downloads together, past this size.",
+)
+@click.option(
+    "--link-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Links: give up a download that takes longer than this.",
+)
+@click.option(
+    "--cookies",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Links: a Netscape cookies file for posts that need a login (used, never stored).",
+)
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Links: allow private, loopback and link-local addresses (refused by default).",
+)
+@click.option(
+    "--allow-network",
+    "allowed_networks",
+    multiple=True,
+    type=NETWORK,
+    metavar="CIDR",
+    help="Links: allow this private network only, e.g. 10.1.0.0/16 (repeatable).",
+)
 @json_option
 @store_options
 def intake(
@@ -111,10 +149,15 @@ def intake(
     file_memory_mb,
     quick,
     queued,
+    max_download_mb,
+    link_timeout,
+    cookies,
+    allow_private,
+    allowed_networks,
     as_json,
     settings,
 ):
-    """Take in media files or folders: preserve, hash and describe each one.
+    """Take in media files, folders or links: preserve, hash and describe each one.
 
     By default every file becomes a case of its own; --one-case puts them all
     into one new case, --case into an existing one. A file whose bytes the store
@@ -127,6 +170,15 @@ def intake(
     seconds or --file-memory-mb of memory; a file stopped that way is kept with
     its hashes.
 
+    An http(s) link is archived: a link to a media file is streamed into the
+    store like a file; a link to a post or page has its media fetched with
+    yt-dlp (or, where yt-dlp finds none, the page's own og:video, og:image,
+    <video> and <img>). Each link becomes one case, with a source record (who
+    posted what, when, fetched when) and a WARC of every HTTP exchange; its
+    source URL, platform and posting time fill the case's where it has none.
+    Links are taken after files. Private, loopback and link-local addresses
+    are refused unless --allow-private is given.
+
     \b
     Example:
         mediacheck intake strike.jpg --title "IVIC building hit" \\
@@ -135,7 +187,10 @@ def intake(
         mediacheck intake fragments/ --case MC-2026-0002
         mediacheck intake incoming/ --jobs 4 --quick
         mediacheck intake big-drop/ --queue
+        mediacheck intake https://t.me/somechannel/1234 --title "IVIC building hit"
+        mediacheck intake https://example.org/photo.jpg clip.mp4 --one-case
     """
+    links, paths = _links_and_paths(paths)
     case_fields = (title, claim, source_url, platform, posted_at, tags, claimed_location)
     if case_id and (one_case or new_case or any(case_fields)):
         raise click.UsageError(
@@ -164,34 +219,105 @@ def intake(
         quick=quick,
         new_case=new_case,
     )
+    if queued and links:
+        raise click.UsageError("--queue takes files only: take links in without it")
     if queued:
         from mediacheck.cli.queue import queue_intake
 
         return queue_intake(settings, paths, request, as_json)
     bounds = Bounds(seconds=file_timeout, memory_mb=file_memory_mb)
     store = open_store(settings, create=True)
+    results: list[IntakeResult] = []
+    try:
+        if paths:
+            _take_in_files(store, paths, request, results, jobs, bounds, as_json)
+        if links:
+            from mediacheck.links.fetch import MB, FetchRules
+            from mediacheck.links.service import LinkRequest
+
+            made = next((r.case_id for r in results if r.case_id), None)
+            if one_case and made:
+                request = replace(request, case_id=made)  # the links join the files' case
+            rules = FetchRules(
+                max_bytes=max_download_mb * MB,
+                timeout=link_timeout,
+                connect_timeout=min(link_timeout, FetchRules.connect_timeout),
+                allow_private=allow_private,
+                allowed_networks=tuple(allowed_networks),
+                cookies=cookies,
+            )
+            options = LinkRequest(rules, jobs, bounds)
+            _take_in_links(store, links, request, options, results, as_json)
+    except MediacheckError:
+        # A store failure stops the batch: what was recorded before it is still reported.
+        if as_json and results:
+            print_json([asdict(r) for r in results])
+        raise
+    if as_json:
+        print_json([asdict(r) for r in results])
+    if any(r.status == "error" for r in results):
+        raise SystemExit(1)
+
+
+# ``scheme:`` before anything else: a link, unless a file of that name exists.
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+LINK_SCHEMES = ("http", "https")
+
+
+def _links_and_paths(given: tuple[str, ...]) -> tuple[list[str], tuple[Path, ...]]:
+    """The http(s) links and the paths among the inputs; any other scheme is a usage error."""
+    links, paths = [], []
+    for given_text in given:
+        scheme = SCHEME.match(given_text)
+        if scheme is None or Path(given_text).exists():
+            paths.append(Path(given_text))
+        elif scheme.group()[:-1].lower() in LINK_SCHEMES:
+            links.append(given_text.strip())
+        else:
+            raise click.UsageError(
+                f"{inert(given_text)}: only http:// and https:// links can be taken in"
+            )
+    return links, tuple(paths)
+
+
+def _take_in_files(store, paths, request, results, jobs, bounds, as_json) -> None:
+    from mediacheck.intake import pipeline as core
+
     collected = core.collect(paths, store.root)
     if collected.skipped:
         note_line(collected.skipped_summary())
     files = collected.files
-    results: list[IntakeResult] = []
     with progress(len(files), "Taking in") as ticks:
 
         def report(result: IntakeResult) -> None:
             results.append(result)
             ticks.step(None if as_json else lambda: _print_result(result))
 
-        try:
-            core.intake(store, paths, request, report, files=files, jobs=jobs, bounds=bounds)
-        except MediacheckError:
-            # A store failure stops the batch: what was recorded before it is still reported.
-            if as_json and results:
-                print_json([asdict(r) for r in results])
-            raise
-    if as_json:
-        print_json([asdict(r) for r in results])
-    if any(r.status == "error" for r in results):
-        raise SystemExit(1)
+        core.intake(store, paths, request, report, files=files, jobs=jobs, bounds=bounds)
+
+
+def _take_in_links(store, links, request, options, results, as_json) -> None:
+    """Each link's results are printed once the link is done (its media, or its error)."""
+    from mediacheck.links.service import take_in_links
+
+    done: list[IntakeResult] = []
+    with progress(len(links), "Fetching links") as ticks:
+
+        def report(result: IntakeResult) -> None:
+            results.append(result)
+            done.append(result)
+
+        def finished(_url: str) -> None:
+            shown = list(done)
+            done.clear()
+
+            def show() -> None:
+                for result in shown:
+                    _print_result(result)
+
+            ticks.step(None if as_json else show)
+
+        take_in_links(store, links, request, options, report, finished)
 
 
 def _print_result(result: IntakeResult) -> None:
@@ -330,6 +456,8 @@ def _print_case(doc: dict) -> None:
         _print_unverifiable(newest)
     for note in doc["notes"]:
         _print_note(note)
+    for source in doc.get("sources", []):
+        _print_source(source)
     for token in doc.get("timestamps", []):
         _print_timestamp(token)
     for media in doc["media"]:
@@ -343,6 +471,26 @@ def _print_timestamp(token: dict) -> None:
         f"by {text(token['tsa_url'])}: {checked[token['verified']]}"
     )
     console.print(f"[red]{line}[/red]" if token["verified"] is False else line)
+
+
+def _print_source(source: dict) -> None:
+    """Who posted what, when, and when it was fetched, with the WARC that holds the exchange."""
+    console.print()
+    console.print(f"[bold]source[/bold]  {text(source['url'])}")
+    if source["final_url"] != source["url"]:
+        _row("final URL", source["final_url"])
+    _row("fetched", f"{source['fetched_at']}  HTTP {source['status']}")
+    for label, key in (
+        ("extractor", "extractor"),
+        ("uploader", "uploader"),
+        ("title", "title"),
+        ("posted at", "posted_at"),
+        ("caption", "description"),
+    ):
+        if source[key]:
+            _row(label, source[key])
+    _row("media", ", ".join(source["media_ids"]))
+    _row("WARC", source["warc_path"])
 
 
 def _print_integrity(integrity: dict, case_id: str) -> None:

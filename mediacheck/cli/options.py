@@ -151,6 +151,21 @@ class UrlType(click.ParamType):
         return text
 
 
+class NetworkType(click.ParamType):
+    """An IP network in CIDR notation."""
+
+    name = "CIDR"
+
+    def convert(self, value, param, ctx):
+        import ipaddress
+
+        try:
+            return str(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError:
+            self.fail(f"{value!r} is not a network such as 10.1.0.0/16", param, ctx)
+
+
 DATETIME = DateTimeType()
 LOCATION = LocationType()
 URL = UrlType()
+NETWORK = NetworkType()

@@ -15,7 +15,7 @@ class Origin:
 
     name: str
     path: str
-    mtime: str | None  # None: not known (a browser's upload)
+    mtime: str | None  # None: not known (a browser's upload, a download without Last-Modified)
     added_at: str
 
 

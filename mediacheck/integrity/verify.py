@@ -8,7 +8,10 @@ compared with what their events recorded: a rating changed or a media row
 deleted in the database is named too. An original that no media row holds is
 listed but is no problem: an intake killed between copying a file and
 recording it leaves one, and taking the file in again adopts it (a deleted row
-is caught by its ``media-added`` event). Time-stamp tokens must still cover
+is caught by its ``media-added`` event). The WARC of each link a case was taken in
+from is an original too: it is hashed again and read to its end (every record and
+its digests), and each source row is compared with its ``source-added`` event.
+Time-stamp tokens must still cover
 their subject and, with a trust anchor configured, verify against it.
 """
 
@@ -21,9 +24,10 @@ from typing import Any
 
 from mediacheck.errors import CaseNotFound
 from mediacheck.history import chain as history
+from mediacheck.links.capture import warc_records
 from mediacheck.review import rules as review
 from mediacheck.store.database import Store
-from mediacheck.store.models import Case, CaseMedia, Event, Media, Note, Verdict
+from mediacheck.store.models import Case, CaseMedia, Event, Media, Note, Source, Verdict
 from mediacheck.timestamps import service as timestamps
 
 
@@ -93,6 +97,9 @@ def verify(store: Store, case_id: str | None = None) -> Report:
         report.problems.extend(
             _held(p, case_id, holding[item.id]) for p in check_original(store, item)
         )
+    for source, _ in store.sources(case_id):
+        report.originals += 1
+        report.problems.extend(check_warc(store, source))
     for case in cases:
         events = store.events(case.id)
         tokens = timestamps.check_case(store, case.id, events)
@@ -119,6 +126,7 @@ def check_case(
         *check_history(case, events),
         *check_members(case.id, events, store.case_media(case.id)),
         *check_records(case.id, events, notes, verdicts),
+        *check_sources(case.id, events, store.sources(case.id)),
         *check_timestamps(case.id, tokens),
     ]
 
@@ -189,8 +197,74 @@ def _held(problem: Problem, checked: str | None, holding: list[str]) -> Problem:
 
 def find_orphans(store: Store, stored: set[str], media: list[Media]) -> list[Orphan]:
     """Originals no media row holds, left by an interrupted intake (or a deleted row)."""
-    held = {item.sha256 for item in media}
+    held = {item.sha256 for item in media} | store.warc_digests()
     return [Orphan(sha256, store.blobs.original_key(sha256)) for sha256 in sorted(stored - held)]
+
+
+def check_warc(store: Store, source: Source) -> list[Problem]:
+    """A source's WARC: there, the bytes recorded, and a WARC every record of which parses."""
+    where = store.blobs.original_location(source.warc_sha256)
+    name = f"{source.case_id} source {source.url}: WARC"
+    try:
+        found = store.blobs.digests(source.warc_sha256)
+    except FileNotFoundError:
+        return [_source(source, f"{name} is missing: {where}")]
+    except OSError as exc:
+        return [_source(source, f"{name} cannot be read: {where}: {exc.strerror}")]
+    if found.sha256 != source.warc_sha256:
+        return [_source(source, f"{name} was altered: {where} now has SHA-256 {found.sha256}")]
+    if found.size != source.warc_size:
+        return [
+            _source(source, f"{name}: the recorded size does not match (the database was edited)")
+        ]
+    try:
+        with store.blobs.open_blob(source.warc_path) as stream:
+            for _ in warc_records(stream):
+                pass
+    except OSError as exc:
+        return [_source(source, f"{name} cannot be read: {where}: {exc.strerror or exc}")]
+    except Exception as exc:  # noqa: BLE001 - warcio and zlib raise many kinds on a bad WARC
+        return [_source(source, f"{name} does not parse: {type(exc).__name__}: {exc}")]
+    return []
+
+
+# What a source-added event records of its row, compared field by field.
+SOURCE_FIELDS = (
+    "url",
+    "final_url",
+    "fetched_at",
+    "status",
+    "extractor",
+    "warc_sha256",
+    "warc_size",
+)
+
+
+def check_sources(
+    case_id: str, events: list[Event], sources: list[tuple[Source, list[str]]]
+) -> list[Problem]:
+    """Source rows edited, added or deleted in the database, paired with their events in order."""
+    said = [details for _, action, details in _parsed(events) if action == "source-added"]
+    problems = []
+    for i in range(max(len(said), len(sources))):
+        if i >= len(sources):
+            url, message = said[i].get("url"), "is in the history but its row was deleted"
+        elif i >= len(said):
+            url, message = sources[i][0].url, "has no history event (added outside mediacheck)"
+        else:
+            source, media_ids = sources[i]
+            changed = [f for f in SOURCE_FIELDS if said[i].get(f) != getattr(source, f)]
+            if sorted(said[i].get("media_ids") or []) != sorted(media_ids):
+                changed.append("media_ids")
+            if not changed:
+                continue
+            url, message = source.url, f"{', '.join(changed)} differs from the history (edited)"
+        problems.append(Problem("record", f"{case_id} source {url}: {message}", case_id=case_id))
+    return problems
+
+
+def _source(source: Source, message: str) -> Problem:
+    return Problem("original", message, case_id=source.case_id)
 
 
 def check_members(

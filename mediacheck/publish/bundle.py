@@ -9,6 +9,7 @@ Layout (BagIt 1.0, RFC 8493)::
     data/records.json         the case's rows (fingerprints and time-stamp tokens too),
                               for ``import``
     data/originals/<sha256>   every original, byte for byte
+    data/warcs/<sha256>       the WARC of each link the case's media were taken in from
     data/derived/...          pictures made from them (keyframes, ELA, ...)
 
 A bundle is hostile until proven otherwise: ``import_bundle`` checks every
@@ -37,7 +38,8 @@ from typing import Any, BinaryIO, TypeVar
 from mediacheck import __version__
 from mediacheck.digests import hash_stream
 from mediacheck.errors import BundleError, CaseExists, CaseNotFound, IntegrityError
-from mediacheck.integrity.verify import check_history
+from mediacheck.integrity.verify import check_history, check_sources
+from mediacheck.links.capture import warc_records
 from mediacheck.publish import reports
 from mediacheck.publish.bundle_history import check_against_history, check_timestamps
 from mediacheck.publish.bundle_media import (
@@ -59,6 +61,8 @@ from mediacheck.store.models import (
     KeyframeRow,
     Media,
     Note,
+    Source,
+    SourceMedia,
     TableRow,
     TimestampRow,
     Verdict,
@@ -87,7 +91,11 @@ RECORD_TYPES: dict[str, type[TableRow]] = {
     "verdicts": Verdict,
     "keyframes": KeyframeRow,
     "findings": FindingRow,
+    "sources": Source,
+    "source_media": SourceMedia,
 }
+# Keys a bundle of an earlier mediacheck lacks: read as empty.
+LATER_RECORDS = ("sources", "source_media")
 
 
 Binary = TypeVar("Binary", FingerprintRow, TimestampRow)
@@ -151,6 +159,8 @@ def _write_payload(zf, store: Store, records: CaseRecords, doc: dict) -> dict[st
     add_text("data/records.json", json.dumps(_records_json(records), indent=1, ensure_ascii=False))
     for media in records.media:
         written.update(_add_original(zf, store, media))
+    for source in records.sources:
+        written.update(_add_warc(zf, store, source))
     for key in _derived_files(store, records):
         written.update(_add_file(zf, store, key, "data/" + key, zipfile.ZIP_DEFLATED))
     return written
@@ -166,6 +176,20 @@ def _add_original(zf, store: Store, media: Media) -> dict[str, tuple[str, int]]:
         raise IntegrityError(f"original {media.id} is missing: run `mediacheck verify`") from None
     if added[name][0] != media.sha256:
         raise IntegrityError(f"original {media.id} was altered: run `mediacheck verify`")
+    return added
+
+
+def _add_warc(zf, store: Store, source: Source) -> dict[str, tuple[str, int]]:
+    """A source's WARC, byte for byte; one that no longer matches its hash is never exported."""
+    name = f"data/warcs/{source.warc_sha256}"
+    try:
+        added = _add_file(zf, store, source.warc_path, name, zipfile.ZIP_STORED)
+    except FileNotFoundError:
+        raise IntegrityError(
+            f"the WARC of {source.url} is missing: run `mediacheck verify`"
+        ) from None
+    if added[name][0] != source.warc_sha256:
+        raise IntegrityError(f"the WARC of {source.url} was altered: run `mediacheck verify`")
     return added
 
 
@@ -280,7 +304,7 @@ def import_bundle(store: Store, bundle: Path, user: str, limits: Limits = Limits
         scratch = FolderBlobs(Path(tmp) / "scratch")
         anchors = load_anchors(store.settings.tsa_ca) if store.settings.tsa_ca else None
         proven = _prove(records, Path(tmp) / "data", manifest, scratch, bundle, anchors)
-        return _add(store, proven, scratch, user, bundle)
+        return _add(store, proven, scratch, user, bundle, Path(tmp) / "data")
 
 
 def _check_absent(store: Store, case_id: str) -> None:
@@ -471,7 +495,10 @@ def _load_records(data: Path, manifest: dict[str, str]) -> CaseRecords:
         raw = json.loads((data / "records.json").read_text("utf-8"))
         case = Case.model_validate(raw["case"])
         rows: dict[str, Any] = {
-            _field(key): [model.model_validate(r) for r in raw[key]]
+            _field(key): [
+                model.model_validate(r)
+                for r in (raw.get(key, []) if key in LATER_RECORDS else raw[key])
+            ]
             for key, model in RECORD_TYPES.items()
         }
         rows["fingerprints"] = [_fingerprint(r) for r in raw["fingerprints"]]
@@ -525,10 +552,12 @@ def _check_records(records: CaseRecords, manifest: dict[str, str]) -> None:
     if problems:
         raise BundleError(f"the history chain is broken: {problems[0]}")
     _check_ids(records)
+    _check_sources(records, manifest)
     for media in records.media:
         if manifest.get(f"data/originals/{media.sha256}") != media.sha256:
             raise BundleError(f"the original of media {media.id} is missing or altered")
-    stray = [name for name in manifest if not _expected_payload(name, records.media)]
+    warcs = {f"data/warcs/{s.warc_sha256}" for s in records.sources}
+    stray = [n for n in manifest if n not in warcs and not _expected_payload(n, records.media)]
     if stray:
         raise BundleError(f"unexpected file {stray[0]!r}: it belongs to no media of the case")
 
@@ -562,6 +591,30 @@ def _check_ids(records: CaseRecords) -> None:
     pictures += [(f.media_id, f.image) for f in records.findings if f.image is not None]
     if not all(_in_derived_folder(path, media[key].sha256) for key, path in pictures):
         raise BundleError("records.json: a picture path leads outside its media's folder")
+
+
+def _check_sources(records: CaseRecords, manifest: dict[str, str]) -> None:
+    """Sources of this case, their media its own, their WARCs carried and as the history says."""
+    case, media = records.case, {m.id for m in records.media}
+    ids = {s.id for s in records.sources}
+    if any(s.case_id != case.id for s in records.sources) or len(ids) != len(records.sources):
+        raise BundleError(f"records.json holds sources of another case than {case.id}")
+    if any(
+        link.source_id not in ids or link.media_id not in media for link in records.source_media
+    ):
+        raise BundleError(
+            "records.json: a source names media or a source the bundle does not carry"
+        )
+    for source in records.sources:
+        if manifest.get(f"data/warcs/{source.warc_sha256}") != source.warc_sha256:
+            raise BundleError(f"the WARC of source {source.url} is missing or altered")
+    pairs = [
+        (s, [link.media_id for link in records.source_media if link.source_id == s.id])
+        for s in records.sources
+    ]
+    problems = check_sources(case.id, records.events, pairs)
+    if problems:
+        raise BundleError(f"records.json disagrees with the history: {problems[0].message}")
 
 
 def _in_derived_folder(path: str, sha256: str) -> bool:
@@ -601,17 +654,34 @@ def _prove(
 
 
 def _add(
-    store: Store, records: CaseRecords, scratch: FolderBlobs, user: str, bundle: Path
+    store: Store, records: CaseRecords, scratch: FolderBlobs, user: str, bundle: Path, data: Path
 ) -> ImportResult:
     for media in records.media:
         stored = store.blobs.put(scratch.original_path(media.sha256))
         if stored.sha256 != media.sha256:
             raise BundleError(f"the original of media {media.id} changed while it was imported")
+    records = replace(records, sources=[_put_warc(store, s, data) for s in records.sources])
     files = _copy_derived(store, scratch.derived)
     details = {"bundle": bundle.name, "events_imported": len(records.events)}
     added = store.import_case(records, user, details)
     kept = sorted(m.id for m in records.media if m.id not in added)
     return ImportResult(records.case.id, added, kept, files, len(records.events))
+
+
+def _put_warc(store: Store, source: Source, data: Path) -> Source:
+    """Store a source's WARC, once it parses to its end; the row names it by its key here."""
+    path = data / "warcs" / source.warc_sha256
+    try:
+        with open(path, "rb") as stream:
+            for _ in warc_records(stream):
+                pass
+    except Exception as exc:  # noqa: BLE001 - warcio and zlib raise many kinds on a bad WARC
+        raise BundleError(f"the WARC of source {source.url} does not parse: {exc}") from exc
+    stored = store.blobs.put(path)
+    if stored.sha256 != source.warc_sha256:
+        raise BundleError(f"the WARC of source {source.url} changed while it was imported")
+    key = store.blobs.original_key(stored.sha256)
+    return Source.model_validate(source.model_dump() | {"warc_path": key})
 
 
 def _copy_derived(store: Store, source_root: Path) -> int:

@@ -73,6 +73,7 @@ def case_document(store: Store, case_id: str) -> dict[str, Any]:
     doc["verdicts"] = [rules.verdict_document(v) for v in verdicts]
     doc["notes"] = rules.note_documents(store.notes(case_id))
     doc["media"] = [media_document(store, link, media) for link, media in pairs]
+    doc["sources"] = source_documents(store, case_id)
     for item in doc["media"]:
         own = rules.of_media(verdicts, item["media_id"])
         item["verdict"] = rules.verdict_document(ratings.current_verdict(own))
@@ -80,6 +81,26 @@ def case_document(store: Store, case_id: str) -> dict[str, Any]:
     tokens = timestamps.check_case(store, case_id, store.events(case_id))
     doc["timestamps"] = [timestamps.check_document(token) for token in tokens]
     return doc
+
+
+def source_documents(store: Store, case_id: str) -> list[dict[str, Any]]:
+    """``sources`` of ``show --json``: each link the case's media were taken in from."""
+    return [
+        {
+            "url": source.url,
+            "final_url": source.final_url,
+            "fetched_at": source.fetched_at,
+            "status": source.status,
+            "extractor": source.extractor,
+            "uploader": source.uploader,
+            "title": source.title,
+            "description": source.description,
+            "posted_at": source.posted_at,
+            "warc_path": source.warc_path,
+            "media_ids": media_ids,
+        }
+        for source, media_ids in store.sources(case_id)
+    ]
 
 
 def final_ratings(store: Store, members: dict[str, list[str]]) -> dict[str, dict[str, str]]:

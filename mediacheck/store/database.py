@@ -52,6 +52,7 @@ from mediacheck.store import (
 from mediacheck.store import revisions as schema
 from mediacheck.store.accounts import AccountChange, SessionIdentity
 from mediacheck.store import timestamps as stamp_rows
+from mediacheck.store import sources as source_rows
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
@@ -68,6 +69,7 @@ from mediacheck.store.models import (
     Media,
     Note,
     SeenBefore,
+    Source,
     TimestampRow,
     Verdict,
 )
@@ -407,6 +409,25 @@ class Store:
     ) -> list[TimestampRow]:
         """The tokens of the named subjects of one kind (WARC digests, ...), oldest first."""
         return self._read(stamp_rows.subject_timestamps, subject_kind, subject_ids)
+
+    # Sources (links taken in)
+
+    def add_source(
+        self,
+        source: Source,
+        media_ids: Sequence[str],
+        findings: Sequence[FindingRow],
+        details: dict[str, Any],
+    ) -> Source:
+        """Store a link's capture with its media and findings and a ``source-added`` event."""
+        return self._once(source_rows.add_source, source, media_ids, findings, details)
+
+    def sources(self, case_id: str | None = None) -> list[tuple[Source, list[str]]]:
+        """A case's sources (every case's without ``case_id``) with their media ids."""
+        return self._read(source_rows.sources, case_id)
+
+    def warc_digests(self) -> set[str]:
+        return self._read(source_rows.warc_digests)
 
 
 def _make_engine(settings: Settings) -> Engine:

@@ -278,3 +278,46 @@ class TimestampRow(SQLModel, table=True):
     token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # TimeStampToken, DER
     requested_by: str
     requested_at: str
+
+
+# Sources: posts and pages taken in from a link (migration 0004).
+
+
+class Source(SQLModel, table=True):
+    """One capture of a link: what was fetched, when, what the post said, and its WARC."""
+
+    __tablename__ = "sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
+    url: str = Field(sa_column=Column(Text, nullable=False))  # as given
+    final_url: str = Field(sa_column=Column(Text, nullable=False))  # after redirects
+    fetched_at: str
+    fetched_by: str
+    status: int
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    extractor: str | None = None
+    uploader: str | None = Field(default=None, sa_column=Column(Text))
+    uploader_id: str | None = Field(default=None, sa_column=Column(Text))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    posted_at: str | None = None
+    view_count: int | None = Field(default=None, sa_column=Column(BigInteger))
+    like_count: int | None = Field(default=None, sa_column=Column(BigInteger))
+    comment_count: int | None = Field(default=None, sa_column=Column(BigInteger))
+    webpage_url: str | None = Field(default=None, sa_column=Column(Text))
+    thumbnails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    warc_sha256: str = Field(index=True, max_length=64)
+    warc_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    warc_path: str = Field(sa_column=Column(Text, nullable=False))  # its key in the blob store
+
+
+class SourceMedia(SQLModel, table=True):
+    """A media item taken in from a source."""
+
+    __tablename__ = "source_media"
+    __table_args__ = (UniqueConstraint("source_id", "media_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    media_id: str = Field(foreign_key="media.id", index=True, max_length=32)

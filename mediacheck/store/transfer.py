@@ -19,10 +19,13 @@ from mediacheck.store.models import (
     KeyframeRow,
     Media,
     Note,
+    Source,
+    SourceMedia,
     TimestampRow,
     Verdict,
 )
 from mediacheck.store.review import notes, verdicts
+from mediacheck.store.sources import sources
 from mediacheck.store.timestamps import case_timestamps
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -42,6 +45,8 @@ class CaseRecords:
     findings: list[FindingRow]
     fingerprints: list[FingerprintRow]
     timestamps: list[TimestampRow] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)  # the links it was taken in from
+    source_media: list[SourceMedia] = field(default_factory=list)
 
 
 def case_records(session: Session, case: Case) -> CaseRecords:
@@ -58,6 +63,7 @@ def case_records(session: Session, case: Case) -> CaseRecords:
         .where(col(FingerprintRow.media_id).in_(ids))
         .order_by(col(FingerprintRow.id))
     ).all()
+    captures = sources(session, case.id)
     return CaseRecords(
         case=case,
         media=[media for _, media in pairs],
@@ -69,6 +75,12 @@ def case_records(session: Session, case: Case) -> CaseRecords:
         findings=list(findings),
         fingerprints=list(fingerprints),
         timestamps=case_timestamps(session, case.id),
+        sources=[source for source, _ in captures],
+        source_media=[
+            SourceMedia(source_id=source.id or 0, media_id=media_id)
+            for source, media_ids in captures
+            for media_id in media_ids
+        ],
     )
 
 
@@ -98,6 +110,7 @@ def import_case(
     rows += records.timestamps
     session.add_all(_fresh(row) for row in rows)
     _import_notes(session, records.notes)
+    _import_sources(session, records.sources, records.source_media)
     added = sorted(new_ids)
     append_event(session, records.case.id, user, "case-imported", details | {"media_added": added})
     return added
@@ -106,6 +119,22 @@ def import_case(
 def _fresh(row: Row, keep_id: bool = False) -> Row:
     """A new, unattached copy of a row; without ``keep_id`` the database numbers it."""
     return type(row).model_validate(row.model_dump(exclude=None if keep_id else {"id"}))
+
+
+def _import_sources(
+    session: Session, captures: list[Source], source_media: list[SourceMedia]
+) -> None:
+    # Sources are renumbered in the new store, and their media links with them.
+    for source in captures:
+        copy = _fresh(source)
+        session.add(copy)
+        session.flush()
+        assert copy.id is not None
+        session.add_all(
+            SourceMedia(source_id=copy.id, media_id=link.media_id)
+            for link in source_media
+            if link.source_id == source.id
+        )
 
 
 def _import_notes(session: Session, notes: list[Note]) -> None:

@@ -1,0 +1,1 @@
+"""Intake from a link: safe fetching, WARC capture, extraction of a post and its media."""
