@@ -224,13 +224,6 @@ def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader
     return best_per_media(matches)
 
 
-def search_pictures(
-    index: FingerprintIndex, probes: Iterable[Probe], load_keypoints: KeypointLoader
-) -> list[Match]:
-    """Matches of a media item made of several pictures (a video's keyframes)."""
-    return best_per_media(m for p in probes for m in search(index, p, load_keypoints))
-
-
 def best_per_media(matches: Iterable[Match]) -> list[Match]:
     best: dict[str, Match] = {}
     for match in matches:
