@@ -7,7 +7,10 @@ A picture (a photo, or one keyframe of a video) gets:
   borders, caption bands and screenshot bars cut away;
 - sixteen 32-bit coarse DCT hashes of the content box and of windows of it, so that a copy
   cropped by up to a quarter of a side still lands near one of them;
-- ORB keypoints, to verify a short list geometrically.
+- ORB keypoints, strongest first, to verify a short list geometrically;
+- the *words* of its strongest keypoints: 16-bit pieces of their ORB descriptors, which the
+  index keeps in posting lists so that a query's keypoints vote for the stored pictures
+  that share them (the short list for the geometric check, at any archive size).
 
 ``docs/matching.md`` explains the choice and measures it.
 """
@@ -63,6 +66,12 @@ MIN_KEYPOINTS = 100
 # ORB ignores corners within its 31 px patch border on every pyramid level, and its pyramid
 # cannot even be built from a picture a pixel or two across: a thinner one has no keypoints.
 ORB_MIN_SIDE = 2 * 31 + 1
+# Words: the strongest INDEXED_KEYPOINTS keypoints of a stored picture each give WORD_TABLES
+# words, its descriptor's first WORD_TABLES 16-bit pieces (ORB's tests are chosen to be
+# uncorrelated and balanced, so a piece is a hash bucket as it is; no vocabulary to train).
+INDEXED_KEYPOINTS = 64
+WORD_TABLES = 4
+WORD_BITS = 16
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
 
@@ -90,6 +99,16 @@ class Keypoints:
     def __len__(self) -> int:
         return len(self.descriptors)
 
+    def words(self, limit: int | None = None) -> np.ndarray:
+        """(n, WORD_TABLES) uint32 words of the first ``limit`` keypoints (the strongest).
+
+        Table ``t``'s word is ``t * 2**16`` plus the descriptor's ``t``-th 16-bit piece, so
+        that the tables share one range of posting lists.
+        """
+        pieces = np.ascontiguousarray(self.descriptors[:limit, : 2 * WORD_TABLES])
+        values = pieces.view("<u2").astype(np.uint32)
+        return values + (np.arange(WORD_TABLES, dtype=np.uint32) << WORD_BITS)
+
 
 @dataclass(frozen=True)
 class Fingerprint:
@@ -99,6 +118,14 @@ class Fingerprint:
     informative: bool  # False for flat pictures: only an exact copy can match them
     content_box: tuple[int, int, int, int]  # in pixels of the fingerprinted picture
     keypoints: Keypoints
+
+    def entry(self) -> bytes:
+        """What the index loads of this picture: its record, then its keypoint words.
+
+        The words are the strongest keypoints' (``INDEXED_KEYPOINTS`` of them at most, as
+        little-endian uint32); an entry of a record alone (stored before words) has none.
+        """
+        return self.record() + self.keypoints.words(INDEXED_KEYPOINTS).astype("<u4").tobytes()
 
     def record(self) -> bytes:
         """The fixed-width bytes the index stores (see ``RECORD``)."""
@@ -128,6 +155,7 @@ class Probe:
 
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
+        """Keypoints of the mirror image (a flipped re-share votes and is checked with them)."""
         return keypoints(self._mirrored)
 
     @cached_property
@@ -227,7 +255,10 @@ def _band_depth(lines: np.ndarray) -> int:
 
 
 def keypoints(img: Image.Image) -> Keypoints:
-    """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged)."""
+    """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged).
+
+    Strongest first (by FAST corner response): the index keeps the first ones' words.
+    """
     scale = WORK_SIDE / max(img.size)
     size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
     if min(size) < ORB_MIN_SIDE:
@@ -241,8 +272,9 @@ def keypoints(img: Image.Image) -> Keypoints:
             break
     if descriptors is None:
         return _no_keypoints()
-    points = np.array([k.pt for k in found], dtype=np.float32)
-    return Keypoints(points, descriptors, WORK_SIDE)
+    order = np.argsort([-k.response for k in found], kind="stable")
+    points = np.array([found[i].pt for i in order], dtype=np.float32).reshape(-1, 2)
+    return Keypoints(points, descriptors[order], WORK_SIDE)
 
 
 def _no_keypoints() -> Keypoints:
