@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import random
 import sys
 import tempfile
@@ -36,8 +37,16 @@ sys.path.insert(0, str(REPO))
 from mediacheck import config  # noqa: E402
 from mediacheck.errors import UnsupportedMedia  # noqa: E402
 from mediacheck.match import search as seen  # noqa: E402
-from mediacheck.match.fingerprints import RECORD, WINDOWS, Probe, fingerprint, probe  # noqa: E402
+from mediacheck.match.fingerprints import (  # noqa: E402
+    INDEXED_KEYPOINTS,
+    RECORD,
+    WINDOWS,
+    Probe,
+    fingerprint,
+    probe,
+)
 from mediacheck.match.index import COARSE_SHORT, FingerprintIndex, geometric_check, search  # noqa: E402
+from mediacheck.match.words import WordIndex  # noqa: E402
 from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
 from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
 from mediacheck.media.video.keyframes import extract_keyframes  # noqa: E402
@@ -139,7 +148,7 @@ class Margins:
         self.coarse_short += int((near.coarse <= COARSE_SHORT).sum())
         self.closest_fine = min(self.closest_fine, int(near.fine.min()))
         for theirs in keypoints.values():
-            inliers = geometric_check(query.print.keypoints, theirs).inliers
+            inliers = geometric_check(query.keypoints, theirs).inliers
             self.most_inliers = max(self.most_inliers, inliers)
 
     def report(self) -> str:
@@ -262,7 +271,7 @@ def fill(store: Store, size: int) -> Probe:
                 "media_id": "target",
                 "frame_time_s": None,
                 "kind": seen.RECORD_KIND,
-                "bits": target.print.record(),
+                "bits": target.print.entry(),
             },
             {
                 "media_id": "target",
@@ -583,6 +592,114 @@ def _all_media(store: Store) -> list[Media]:
         return list(session.exec(select(Media)).all())
 
 
+# --- a million pictures, on records ---------------------------------------------------
+
+POOL = 300  # real distractor pictures whose records and keypoints the synthetic ones reuse
+
+
+def run_records(sizes: list[int], folder: Path) -> None:
+    """Each stage's cost at sizes no intake here could reach, on realistic records.
+
+    Every synthetic picture is a variant of a real distractor picture (its pHashes with 8
+    of 64 bits flipped, its windows with 4 of 32) whose keypoint words come half from that
+    picture and half from another: the words' real frequencies, the hashes' real spread.
+    The real stored photos are added last; their re-shared copies are searched.
+    """
+    sources = distractor_sources()
+    pool = [fingerprint(distractor(sources, 20_000_000 + i)) for i in range(POOL)]
+    stored, unseen = split(corpus_photos())
+    photos = [fingerprint(p.image) for p in stored]
+    print(
+        "| stored pictures | index memory | per picture | build | snapshot load | search "
+        "(all stages), median | p90 | recall | false matches |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        print(records_row(size, pool, stored, photos, unseen, folder), flush=True)
+
+
+def records_row(size, pool, stored, photos, unseen, folder: Path) -> str:
+    rng = np.random.default_rng(size)
+    started = time.perf_counter()
+    index, sources = synthetic_index(size, pool, rng)
+    real = FingerprintIndex.from_prints(
+        (size + i, p.name, None, fp) for i, (p, fp) in enumerate(zip(stored, photos, strict=True))
+    )
+    index = index.extended(real)
+    index.words = index.words.merged()
+    build_s = time.perf_counter() - started
+    path = folder / f"records-{size}.npz"
+    index.save(path)
+    del index
+    load_s, index = best_of(1, lambda: FingerprintIndex.load(io.BytesIO(path.read_bytes())))
+    path.unlink()
+    memory = index_bytes(index)
+    keypoints = {size + i: fp.keypoints for i, fp in enumerate(photos)}
+
+    def loader(keys):
+        return {k: keypoints[k] if k >= size else pool[sources[k]].keypoints for k in keys}
+
+    times, hits, false = [], 0, 0
+    transforms = list(TRANSFORMS)
+    for i, photo in enumerate(stored):
+        query = reshare(photo, transforms[i % len(transforms)])
+        started = time.perf_counter()
+        found = {m.media_id for m in search(index, probe(query), loader)}
+        times.append(time.perf_counter() - started)
+        hits += photo.name in found
+    for i, photo in enumerate(unseen):
+        query = reshare(photo, transforms[i % len(transforms)])
+        started = time.perf_counter()
+        false += bool(search(index, probe(query), loader))
+        times.append(time.perf_counter() - started)
+    median, p90 = np.percentile(times, [50, 90]) * 1000
+    return (
+        f"| {size:,} | {memory / 2**20:.0f} MB | {memory / len(index):.0f} B "
+        f"| {build_s:.0f} s | {load_s * 1000:.0f} ms | {median:.0f} ms | {p90:.0f} ms "
+        f"| {hits}/{len(stored)} | {false}/{len(unseen)} |"
+    )
+
+
+def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]:
+    """``size`` variants of the pool's pictures, as keyframes of videos of FRAMES_PER_VIDEO."""
+    sources = rng.integers(0, len(pool), size)
+    others = rng.integers(0, len(pool), size)
+    records = np.frombuffer(b"".join(fp.record() for fp in pool), dtype=RECORD)[sources].copy()
+    records["pixels"] = rng.integers(0, 2**63, size, dtype=np.uint64)
+    records["fine"] ^= _sparse_bits(rng, (size, 2), 64, 8)
+    records["coarse"] ^= _sparse_bits(rng, (size, len(WINDOWS)), 32, 4).astype(np.uint32)
+    words = [fp.keypoints.words(INDEXED_KEYPOINTS).ravel() for fp in pool]
+    lists = []
+    for a, b in zip(sources, others, strict=True):
+        half = len(words[a]) // 2
+        lists.append(np.concatenate([words[a][:half], words[b][half:]]))
+    media = np.array([f"video{i // FRAMES_PER_VIDEO:07d}".encode() for i in range(size)])
+    index = FingerprintIndex(
+        words=WordIndex.from_words(lists),
+        keys=np.arange(size, dtype=np.int64),
+        media_ids=media,
+        frame_times=(np.arange(size) % FRAMES_PER_VIDEO).astype(np.float64),
+        pixels=np.ascontiguousarray(records["pixels"]),
+        fine=np.ascontiguousarray(records["fine"].T),
+        coarse=np.ascontiguousarray(records["coarse"].T),
+        informative=np.ones(size, dtype=bool),
+    )
+    return index, sources
+
+
+def _sparse_bits(rng, shape: tuple[int, int], bits: int, flips: int) -> np.ndarray:
+    """Masks of ``flips`` random bits of ``bits`` each."""
+    chosen = np.argsort(rng.random((*shape, bits)), axis=-1)[..., :flips]
+    return (np.uint64(1) << chosen.astype(np.uint64)).sum(axis=-1, dtype=np.uint64)
+
+
+def index_bytes(index: FingerprintIndex) -> int:
+    arrays = [getattr(index, name) for name in FingerprintIndex.ARRAYS]
+    words = index.words
+    arrays += [words.offsets, words.postings, words.tail_rows, words.tail_words]
+    return sum(a.nbytes for a in arrays)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -596,11 +713,16 @@ def main() -> None:
     archive.add_argument("--folder", type=Path, required=True, help="store and files (grown)")
     archive.add_argument("--db", default="", help="database URL (default: SQLite in the store)")
     archive.add_argument("--batch", type=int, default=250)
+    records = sub.add_parser("records", help="each stage's cost on realistic records")
+    records.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
+    records.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
     if args.what == "recall":
         run_recall()
     elif args.what == "archive":
         run_archive(args.folder, args.sizes, args.db, args.batch)
+    elif args.what == "records":
+        run_records(args.sizes, args.folder)
     else:
         run_scale(args.sizes, args.postgres, args.queries)
 

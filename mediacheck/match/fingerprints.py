@@ -58,7 +58,10 @@ BAND_GAP = 0.08
 MIN_CONTENT = 0.1
 # Below this grey-level spread there is nothing a perceptual hash could tell apart.
 MIN_SPREAD = 3.0
-ORB_FEATURES = 500
+ORB_FEATURES = 500  # kept of a stored picture: its strongest
+# A query looks for more: in a watermarked, collaged or composite copy the stored picture's
+# corners compete with those of the overlay or the rest of the scene.
+QUERY_FEATURES = 1000
 # ORB keeps its strongest corners; a low contrast floor leaves some to smooth or heavily
 # compressed pictures (sky, fog, a messenger's copy), and smoother ones are asked again lower.
 FAST_THRESHOLDS = (5, 2)
@@ -98,6 +101,9 @@ class Keypoints:
 
     def __len__(self) -> int:
         return len(self.descriptors)
+
+    def strongest(self, count: int) -> Keypoints:
+        return Keypoints(self.points[:count], self.descriptors[:count], self.side)
 
     def words(self, limit: int | None = None) -> np.ndarray:
         """(n, WORD_TABLES) uint32 words of the first ``limit`` keypoints (the strongest).
@@ -140,12 +146,13 @@ class Fingerprint:
 class Probe:
     """A picture looked for in the archive: its fingerprint and its mirror image's hashes.
 
-    The keypoints of the mirror image and of the content box alone are only worked out
-    when a short-listed candidate needs them.
+    ``keypoints`` are the query's own (up to QUERY_FEATURES, of which the fingerprint keeps
+    the strongest ORB_FEATURES); those of the mirror image and of the content box alone
+    are worked out when first needed.
     """
 
     def __init__(self, img: Image.Image):
-        self.print = fingerprint(img)
+        self.print, self.keypoints = _fingerprint(img)
         self._work = _reduced(img if img.mode == "RGB" else img.convert("RGB"))
         self._mirrored = ImageOps.mirror(self._work)
         self.mirror_fine = (
@@ -156,7 +163,7 @@ class Probe:
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
         """Keypoints of the mirror image (a flipped re-share votes and is checked with them)."""
-        return keypoints(self._mirrored)
+        return keypoints(self._mirrored, QUERY_FEATURES)
 
     @cached_property
     def content_keypoints(self) -> Keypoints | None:
@@ -165,24 +172,31 @@ class Probe:
         area = (box[2] - box[0]) * (box[3] - box[1])
         if area >= TRIMMED_AREA * self._work.width * self._work.height:
             return None
-        return keypoints(self._work.crop(box))
+        return keypoints(self._work.crop(box), QUERY_FEATURES)
 
 
 def fingerprint(img: Image.Image) -> Fingerprint:
     """Fingerprint one decoded, upright RGB picture (see the module docstring)."""
+    return _fingerprint(img)[0]
+
+
+def _fingerprint(img: Image.Image) -> tuple[Fingerprint, Keypoints]:
+    """The fingerprint and the keypoints a query looks with (those it keeps, and more)."""
     rgb = img if img.mode == "RGB" else img.convert("RGB")
     work = _reduced(rgb)
     box = content_box(work)
     content = work.crop(box)
     grey = _grey(content)
-    return Fingerprint(
+    found = keypoints(work, QUERY_FEATURES)
+    fingerprint = Fingerprint(
         pixels=pixel_digest(rgb),
         fine=(fine_hash(_grey(work)), fine_hash(grey)),
         coarse=tuple(coarse_hash(_window(grey, w)) for w in WINDOWS),
         informative=bool(grey.std() >= MIN_SPREAD),
         content_box=_scaled_box(box, work.size, rgb.size),
-        keypoints=keypoints(work),
+        keypoints=found.strongest(ORB_FEATURES),
     )
+    return fingerprint, found
 
 
 def probe(img: Image.Image) -> Probe:
@@ -254,7 +268,7 @@ def _band_depth(lines: np.ndarray) -> int:
     return depth
 
 
-def keypoints(img: Image.Image) -> Keypoints:
+def keypoints(img: Image.Image, features: int = ORB_FEATURES) -> Keypoints:
     """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged).
 
     Strongest first (by FAST corner response): the index keeps the first ones' words.
@@ -266,7 +280,7 @@ def keypoints(img: Image.Image) -> Keypoints:
     grey = np.asarray(img.convert("L").resize(size, Image.Resampling.BILINEAR))
     descriptors = None
     for threshold in FAST_THRESHOLDS:
-        orb = cv2.ORB.create(nfeatures=ORB_FEATURES, fastThreshold=threshold)
+        orb = cv2.ORB.create(nfeatures=features, fastThreshold=threshold)
         found, descriptors = orb.detectAndCompute(grey, None)
         if descriptors is not None and len(found) >= MIN_KEYPOINTS:
             break

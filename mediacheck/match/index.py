@@ -308,7 +308,7 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> np.ndarray:
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:
     """The picture, then its content box alone, then its mirror image."""
-    return (probe.print.keypoints, probe.content_keypoints, probe.mirror_keypoints)
+    return (probe.keypoints, probe.content_keypoints, probe.mirror_keypoints)
 
 
 def _by_keypoints(
