@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import random
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import imagehash
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageOps
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -36,10 +37,19 @@ sys.path.insert(0, str(REPO))
 from mediacheck import config  # noqa: E402
 from mediacheck.errors import UnsupportedMedia  # noqa: E402
 from mediacheck.match import search as seen  # noqa: E402
-from mediacheck.match.fingerprints import RECORD, WINDOWS, Probe, fingerprint, probe  # noqa: E402
+from mediacheck.match.fingerprints import (  # noqa: E402
+    INDEXED_KEYPOINTS,
+    RECORD,
+    WINDOWS,
+    Probe,
+    fingerprint,
+    probe,
+)
 from mediacheck.match.index import COARSE_SHORT, FingerprintIndex, geometric_check, search  # noqa: E402
+from mediacheck.match.words import WordIndex  # noqa: E402
 from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
 from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
+from mediacheck.media.video.keyframes import extract_keyframes  # noqa: E402
 from mediacheck.store.cases import CaseFields  # noqa: E402
 from mediacheck.store.database import Store  # noqa: E402
 from mediacheck.store.media import MediaIntake  # noqa: E402
@@ -138,7 +148,7 @@ class Margins:
         self.coarse_short += int((near.coarse <= COARSE_SHORT).sum())
         self.closest_fine = min(self.closest_fine, int(near.fine.min()))
         for theirs in keypoints.values():
-            inliers = geometric_check(query.print.keypoints, theirs).inliers
+            inliers = geometric_check(query.keypoints, theirs).inliers
             self.most_inliers = max(self.most_inliers, inliers)
 
     def report(self) -> str:
@@ -261,7 +271,7 @@ def fill(store: Store, size: int) -> Probe:
                 "media_id": "target",
                 "frame_time_s": None,
                 "kind": seen.RECORD_KIND,
-                "bits": target.print.record(),
+                "bits": target.print.entry(),
             },
             {
                 "media_id": "target",
@@ -341,6 +351,355 @@ def best_of(n: int, work):
     return best, result
 
 
+# --- archive size: real pictures taken in through the real intake -----------------------
+
+SKIMAGE_PHOTOS = (
+    "astronaut", "brick", "camera", "cat", "cell", "coffee", "coins", "colorwheel", "grass",
+    "gravel", "hubble_deep_field", "immunohistochemistry", "logo", "microaneurysms", "moon",
+    "page", "retina", "rocket", "text", "clock", "horse",
+)  # fmt: skip
+
+
+def distractor_sources() -> list[Image.Image]:
+    """Real pictures none of the query photos comes from: scikit-image's photos, video frames."""
+    import skimage.data
+
+    sources = []
+    for name in SKIMAGE_PHOTOS:
+        pixels = getattr(skimage.data, name)()
+        if pixels.dtype == bool:
+            pixels = pixels.astype(np.uint8) * 255
+        sources.append(Image.fromarray(np.asarray(pixels, dtype=np.uint8)).convert("RGB"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for row in manifest():
+            if row["kind"] != "video":
+                continue
+            try:
+                frames = extract_keyframes(FILES / row["file"], Path(tmp))
+            except Exception:  # noqa: BLE001 - a video that does not decode gives no frames
+                continue
+            for frame in frames.keyframes:
+                sources.append(Image.open(Path(tmp) / frame.file).convert("RGB"))
+    return [s for s in sources if min(s.size) >= 64]
+
+
+def distractor(sources: list[Image.Image], number: int) -> Image.Image:
+    """A photo-like stranger: a mosaic of crops, a rotated crop or a rescaled crop of sources."""
+    rng = random.Random(number)
+    width, height = rng.randint(480, 1024), rng.randint(360, 1024)
+    kind = rng.choice(["mosaic", "rotated", "crop"])
+    if kind == "mosaic":
+        canvas = Image.new("RGB", (width, height))
+        cols, rows = rng.randint(1, 3), rng.randint(1, 3)
+        for c in range(cols):
+            for r in range(rows):
+                box = (c * width // cols, r * height // rows)
+                size = ((c + 1) * width // cols - box[0], (r + 1) * height // rows - box[1])
+                canvas.paste(_piece(sources, rng, size), box)
+    else:
+        canvas = _piece(sources, rng, (width, height), turn=kind == "rotated")
+    canvas = ImageEnhance.Color(canvas).enhance(rng.uniform(0.6, 1.4))
+    canvas = ImageEnhance.Brightness(canvas).enhance(rng.uniform(0.7, 1.3))
+    return canvas
+
+
+def _piece(
+    sources: list[Image.Image], rng: random.Random, size: tuple[int, int], turn: bool = False
+) -> Image.Image:
+    source = rng.choice(sources)
+    if turn:
+        source = source.rotate(rng.uniform(-180, 180), Image.Resampling.BICUBIC, expand=False)
+    share = rng.uniform(0.25, 0.9)
+    w, h = max(16, round(source.width * share)), max(16, round(source.height * share))
+    left, top = rng.randint(0, source.width - w), rng.randint(0, source.height - h)
+    piece = source.crop((left, top, left + w, top + h))
+    if turn:  # the rotation's black corners cut away
+        piece = piece.crop((w // 5, h // 5, w - w // 5, h - h // 5))
+    if rng.random() < 0.5:
+        piece = ImageOps.mirror(piece)
+    return piece.resize(size, Image.Resampling.BILINEAR)
+
+
+@dataclass
+class Queries:
+    """Re-shared copies written once as files: of stored photos (found?) and of unseen ones."""
+
+    stored: list[tuple[str, str, Path]]  # (photo name, transform, file)
+    unseen: list[tuple[str, str, Path]]
+
+
+def write_queries(folder: Path, stored: list[Photo], unseen: list[Photo]) -> Queries:
+    folder.mkdir(parents=True, exist_ok=True)
+    made: dict[str, list[tuple[str, str, Path]]] = {"stored": [], "unseen": []}
+    for label, photos in (("stored", stored), ("unseen", unseen)):
+        for i, photo in enumerate(photos):
+            for transform in TRANSFORMS:
+                path = folder / f"{label}-{i:03d}-{transform}.png"
+                if not path.exists():
+                    reshare(photo, transform).save(path)
+                made[label].append((photo.name, transform, path))
+    return Queries(made["stored"], made["unseen"])
+
+
+def _half(name: str) -> str:
+    """Photos split once into a tuning half and an evaluation half (by their names' hash)."""
+    return "tune" if hashlib.sha256(name.encode()).digest()[0] % 2 == 0 else "eval"
+
+
+def run_archive(folder: Path, sizes: list[int], db_url: str, batch: int) -> None:
+    """Grow one archive of distractors to each size in turn, measuring after each."""
+    from mediacheck.intake.pipeline import IntakeRequest
+
+    folder.mkdir(parents=True, exist_ok=True)
+    store = Store.open(config.resolve(store=folder / "store", db_url=db_url or None, user="bench"))
+    stored, unseen = split(corpus_photos())
+    queries = write_queries(folder / "queries", stored, unseen)
+    request = IntakeRequest(user="bench", quick=True)
+    held = _taken_in(store)
+    if "photos" not in held:
+        paths = _photo_files(folder / "photos", stored)
+        _timed_intake(store, paths, request, "stored photos")
+        (folder / "store" / "photos.done").write_text("")
+    sources = distractor_sources()
+    count = held.get("distractors", 0)
+    log = folder / "archive.md"
+    for size in sizes:
+        while count < size:
+            step = min(batch, size - count)
+            paths = _distractor_files(folder / "distractors", sources, count, step)
+            seconds, rss = _timed_intake(store, paths, request, f"distractors {count}+{step}")
+            for path in paths:
+                path.unlink()
+            count += step
+            (folder / "store" / "distractors.count").write_text(str(count))
+            with log.open("a") as out:
+                out.write(f"intake {count}: {seconds / step * 1000:.0f} ms/file, rss {rss} MB\n")
+        rows = archive_recall(store, queries)
+        with log.open("a") as out:
+            out.write(f"\n## {count} distractors + {len(stored)} photos ({_backend(store)})\n")
+            out.write(rows + "\n")
+        print(rows, flush=True)
+
+
+def _taken_in(store: Store) -> dict[str, int]:
+    root = store.root
+    held = {}
+    if (root / "photos.done").exists():
+        held["photos"] = 1
+    if (root / "distractors.count").exists():
+        held["distractors"] = int((root / "distractors.count").read_text())
+    return held
+
+
+def _backend(store: Store) -> str:
+    return store.engine.url.get_backend_name()
+
+
+def _photo_files(folder: Path, photos: list[Photo]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, photo in enumerate(photos):
+        path = folder / f"photo-{i:03d}.png"
+        photo.image.save(path)
+        paths.append(path)
+    return paths
+
+
+def _distractor_files(
+    folder: Path, sources: list[Image.Image], first: int, count: int
+) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number in range(first, first + count):
+        path = folder / f"distractor-{number:07d}.jpg"
+        distractor(sources, number).save(path, quality=random.Random(number).randint(70, 95))
+        paths.append(path)
+    return paths
+
+
+def _timed_intake(store, paths, request, label) -> tuple[float, int]:
+    from mediacheck.intake.pipeline import intake
+
+    started = time.perf_counter()
+    results = intake(store, paths, request)
+    seconds = time.perf_counter() - started
+    failed = [r for r in results if r.status == "error"]
+    rss = _rss_mb()
+    print(
+        f"  {label}: {seconds:.0f} s, {seconds / len(paths) * 1000:.0f} ms/file, "
+        f"{len(failed)} errors, rss {rss} MB",
+        file=sys.stderr,
+        flush=True,
+    )
+    return seconds, rss
+
+
+def _rss_mb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def archive_recall(store: Store, queries: Queries) -> str:
+    """Recall per transform (tuning and evaluation halves) and false matches, via ``match``."""
+    names = {m.id: m.first_name for m in _all_media(store)}
+    found: dict[tuple[str, str], bool] = {}
+    false: dict[str, int] = {}
+    started = time.perf_counter()
+    stored_paths = [p for _, _, p in queries.stored]
+    for (name, transform, _), result in zip(
+        queries.stored, seen.match_files(store, stored_paths), strict=True
+    ):
+        hits = {names.get(m.media_id) for m in result.matches}
+        found[(name, transform)] = f"photo-{_photo_number(name, queries)}.png" in hits
+    unseen_paths = [p for _, _, p in queries.unseen]
+    for (name, transform, _), result in zip(
+        queries.unseen, seen.match_files(store, unseen_paths), strict=True
+    ):
+        if result.matches:
+            false[transform] = false.get(transform, 0) + 1
+            wrong = sorted({names.get(m.media_id) for m in result.matches} - {None})
+            print(f"  false match: {transform} of {name} -> {wrong}", file=sys.stderr)
+    per_query = (time.perf_counter() - started) / (len(stored_paths) + len(unseen_paths))
+    lines = ["| transform | recall, tune | recall, eval | false matches |", "|---|---|---|---|"]
+    unseen_n = len({n for n, _, _ in queries.unseen})
+    for transform in TRANSFORMS:
+        lines.append(_archive_row(transform, found, false.get(transform, 0), unseen_n))
+    lines.append(_archive_row(None, found, sum(false.values()), unseen_n * len(TRANSFORMS)))
+    lines.append(f"\n{per_query * 1000:.0f} ms per query file (match, whole pipeline)")
+    return "\n".join(lines)
+
+
+def _photo_number(name: str, queries: Queries) -> str:
+    order = list(dict.fromkeys(n for n, _, _ in queries.stored))
+    return f"{order.index(name):03d}"
+
+
+def _archive_row(transform, found, false: int, unseen: int) -> str:
+    def recall(half: str) -> str:
+        hits = [v for (n, t), v in found.items() if (transform in (None, t)) and _half(n) == half]
+        return f"{sum(hits) / len(hits):.3f} ({len(hits)})" if hits else "-"
+
+    label = transform or "**all**"
+    return f"| {label} | {recall('tune')} | {recall('eval')} | {false}/{unseen} |"
+
+
+def _all_media(store: Store) -> list[Media]:
+    from sqlmodel import Session, select
+
+    with Session(store.engine) as session:
+        return list(session.exec(select(Media)).all())
+
+
+# --- a million pictures, on records ---------------------------------------------------
+
+POOL = 300  # real distractor pictures whose records and keypoints the synthetic ones reuse
+
+
+def run_records(sizes: list[int], folder: Path) -> None:
+    """Each stage's cost at sizes no intake here could reach, on realistic records.
+
+    Every synthetic picture is a variant of a real distractor picture (its pHashes with 8
+    of 64 bits flipped, its windows with 4 of 32) whose keypoint words come half from that
+    picture and half from another: the words' real frequencies, the hashes' real spread.
+    The real stored photos are added last; their re-shared copies are searched.
+    """
+    sources = distractor_sources()
+    pool = [fingerprint(distractor(sources, 20_000_000 + i)) for i in range(POOL)]
+    stored, unseen = split(corpus_photos())
+    photos = [fingerprint(p.image) for p in stored]
+    print(
+        "| stored pictures | index memory | per picture | build | snapshot load | search "
+        "(all stages), median | p90 | recall | false matches |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        print(records_row(size, pool, stored, photos, unseen, folder), flush=True)
+
+
+def records_row(size, pool, stored, photos, unseen, folder: Path) -> str:
+    rng = np.random.default_rng(size)
+    started = time.perf_counter()
+    index, sources = synthetic_index(size, pool, rng)
+    real = FingerprintIndex.from_prints(
+        (size + i, p.name, None, fp) for i, (p, fp) in enumerate(zip(stored, photos, strict=True))
+    )
+    index = index.extended(real)
+    index.words = index.words.merged()
+    build_s = time.perf_counter() - started
+    path = folder / f"records-{size}.npz"
+    index.save(path)
+    del index
+    load_s, index = best_of(1, lambda: FingerprintIndex.load(io.BytesIO(path.read_bytes())))
+    path.unlink()
+    memory = index_bytes(index)
+    keypoints = {size + i: fp.keypoints for i, fp in enumerate(photos)}
+
+    def loader(keys):
+        return {k: keypoints[k] if k >= size else pool[sources[k]].keypoints for k in keys}
+
+    times, hits, false = [], 0, 0
+    transforms = list(TRANSFORMS)
+    for i, photo in enumerate(stored):
+        query = reshare(photo, transforms[i % len(transforms)])
+        started = time.perf_counter()
+        found = {m.media_id for m in search(index, probe(query), loader)}
+        times.append(time.perf_counter() - started)
+        hits += photo.name in found
+    for i, photo in enumerate(unseen):
+        query = reshare(photo, transforms[i % len(transforms)])
+        started = time.perf_counter()
+        false += bool(search(index, probe(query), loader))
+        times.append(time.perf_counter() - started)
+    median, p90 = np.percentile(times, [50, 90]) * 1000
+    return (
+        f"| {size:,} | {memory / 2**20:.0f} MB | {memory / len(index):.0f} B "
+        f"| {build_s:.0f} s | {load_s * 1000:.0f} ms | {median:.0f} ms | {p90:.0f} ms "
+        f"| {hits}/{len(stored)} | {false}/{len(unseen)} |"
+    )
+
+
+def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]:
+    """``size`` variants of the pool's pictures, as keyframes of videos of FRAMES_PER_VIDEO."""
+    sources = rng.integers(0, len(pool), size)
+    others = rng.integers(0, len(pool), size)
+    records = np.frombuffer(b"".join(fp.record() for fp in pool), dtype=RECORD)[sources].copy()
+    records["pixels"] = rng.integers(0, 2**63, size, dtype=np.uint64)
+    records["fine"] ^= _sparse_bits(rng, (size, 2), 64, 8)
+    records["coarse"] ^= _sparse_bits(rng, (size, len(WINDOWS)), 32, 4).astype(np.uint32)
+    words = [fp.keypoints.words(INDEXED_KEYPOINTS).ravel() for fp in pool]
+    lists = []
+    for a, b in zip(sources, others, strict=True):
+        half = len(words[a]) // 2
+        lists.append(np.concatenate([words[a][:half], words[b][half:]]))
+    media = np.array([f"video{i // FRAMES_PER_VIDEO:07d}".encode() for i in range(size)])
+    index = FingerprintIndex(
+        words=WordIndex.from_words(lists),
+        keys=np.arange(size, dtype=np.int64),
+        media_ids=media,
+        frame_times=(np.arange(size) % FRAMES_PER_VIDEO).astype(np.float64),
+        pixels=np.ascontiguousarray(records["pixels"]),
+        fine=np.ascontiguousarray(records["fine"].T),
+        coarse=np.ascontiguousarray(records["coarse"].T),
+        informative=np.ones(size, dtype=bool),
+    )
+    return index, sources
+
+
+def _sparse_bits(rng, shape: tuple[int, int], bits: int, flips: int) -> np.ndarray:
+    """Masks of ``flips`` random bits of ``bits`` each."""
+    chosen = np.argsort(rng.random((*shape, bits)), axis=-1)[..., :flips]
+    return (np.uint64(1) << chosen.astype(np.uint64)).sum(axis=-1, dtype=np.uint64)
+
+
+def index_bytes(index: FingerprintIndex) -> int:
+    arrays = [getattr(index, name) for name in FingerprintIndex.ARRAYS]
+    words = index.words
+    arrays += [words.offsets, words.postings, words.tail_rows, words.tail_words]
+    return sum(a.nbytes for a in arrays)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -349,9 +708,21 @@ def main() -> None:
     scale.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     scale.add_argument("--postgres", action="store_true", help="the test server, not SQLite")
     scale.add_argument("--queries", type=int, default=5)
+    archive = sub.add_parser("archive", help="distractors through the real intake, measured")
+    archive.add_argument("sizes", nargs="+", type=int, help="distractor counts to measure at")
+    archive.add_argument("--folder", type=Path, required=True, help="store and files (grown)")
+    archive.add_argument("--db", default="", help="database URL (default: SQLite in the store)")
+    archive.add_argument("--batch", type=int, default=250)
+    records = sub.add_parser("records", help="each stage's cost on realistic records")
+    records.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
+    records.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
     if args.what == "recall":
         run_recall()
+    elif args.what == "archive":
+        run_archive(args.folder, args.sizes, args.db, args.batch)
+    elif args.what == "records":
+        run_records(args.sizes, args.folder)
     else:
         run_scale(args.sizes, args.postgres, args.queries)
 

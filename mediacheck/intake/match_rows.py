@@ -37,7 +37,7 @@ def fingerprint_rows(
     """The rows that put a media item's pictures in the archive index."""
     rows = []
     for time_s, fp in prints:
-        for kind, bits in ((RECORD_KIND, fp.record()), (KEYPOINTS_KIND, fp.keypoints.to_bytes())):
+        for kind, bits in ((RECORD_KIND, fp.entry()), (KEYPOINTS_KIND, fp.keypoints.to_bytes())):
             rows.append(
                 FingerprintRow(media_id=media_id, frame_time_s=time_s, kind=kind, bits=bits)
             )

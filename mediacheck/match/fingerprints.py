@@ -7,7 +7,10 @@ A picture (a photo, or one keyframe of a video) gets:
   borders, caption bands and screenshot bars cut away;
 - sixteen 32-bit coarse DCT hashes of the content box and of windows of it, so that a copy
   cropped by up to a quarter of a side still lands near one of them;
-- ORB keypoints, to verify a short list geometrically.
+- ORB keypoints, strongest first, to verify a short list geometrically;
+- the *words* of its strongest keypoints: 16-bit pieces of their ORB descriptors, which the
+  index keeps in posting lists so that a query's keypoints vote for the stored pictures
+  that share them (the short list for the geometric check, at any archive size).
 
 ``docs/matching.md`` explains the choice and measures it.
 """
@@ -55,7 +58,10 @@ BAND_GAP = 0.08
 MIN_CONTENT = 0.1
 # Below this grey-level spread there is nothing a perceptual hash could tell apart.
 MIN_SPREAD = 3.0
-ORB_FEATURES = 500
+ORB_FEATURES = 500  # kept of a stored picture: its strongest
+# A query looks for more: in a watermarked, collaged or composite copy the stored picture's
+# corners compete with those of the overlay or the rest of the scene.
+QUERY_FEATURES = 1000
 # ORB keeps its strongest corners; a low contrast floor leaves some to smooth or heavily
 # compressed pictures (sky, fog, a messenger's copy), and smoother ones are asked again lower.
 FAST_THRESHOLDS = (5, 2)
@@ -63,6 +69,12 @@ MIN_KEYPOINTS = 100
 # ORB ignores corners within its 31 px patch border on every pyramid level, and its pyramid
 # cannot even be built from a picture a pixel or two across: a thinner one has no keypoints.
 ORB_MIN_SIDE = 2 * 31 + 1
+# Words: the strongest INDEXED_KEYPOINTS keypoints of a stored picture each give WORD_TABLES
+# words, its descriptor's first WORD_TABLES 16-bit pieces (ORB's tests are chosen to be
+# uncorrelated and balanced, so a piece is a hash bucket as it is; no vocabulary to train).
+INDEXED_KEYPOINTS = 64
+WORD_TABLES = 4
+WORD_BITS = 16
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
 
@@ -90,6 +102,19 @@ class Keypoints:
     def __len__(self) -> int:
         return len(self.descriptors)
 
+    def strongest(self, count: int) -> Keypoints:
+        return Keypoints(self.points[:count], self.descriptors[:count], self.side)
+
+    def words(self, limit: int | None = None) -> np.ndarray:
+        """(n, WORD_TABLES) uint32 words of the first ``limit`` keypoints (the strongest).
+
+        Table ``t``'s word is ``t * 2**16`` plus the descriptor's ``t``-th 16-bit piece, so
+        that the tables share one range of posting lists.
+        """
+        pieces = np.ascontiguousarray(self.descriptors[:limit, : 2 * WORD_TABLES])
+        values = pieces.view("<u2").astype(np.uint32)
+        return values + (np.arange(WORD_TABLES, dtype=np.uint32) << WORD_BITS)
+
 
 @dataclass(frozen=True)
 class Fingerprint:
@@ -99,6 +124,14 @@ class Fingerprint:
     informative: bool  # False for flat pictures: only an exact copy can match them
     content_box: tuple[int, int, int, int]  # in pixels of the fingerprinted picture
     keypoints: Keypoints
+
+    def entry(self) -> bytes:
+        """What the index loads of this picture: its record, then its keypoint words.
+
+        The words are the strongest keypoints' (``INDEXED_KEYPOINTS`` of them at most, as
+        little-endian uint32); an entry of a record alone (stored before words) has none.
+        """
+        return self.record() + self.keypoints.words(INDEXED_KEYPOINTS).astype("<u4").tobytes()
 
     def record(self) -> bytes:
         """The fixed-width bytes the index stores (see ``RECORD``)."""
@@ -113,12 +146,13 @@ class Fingerprint:
 class Probe:
     """A picture looked for in the archive: its fingerprint and its mirror image's hashes.
 
-    The keypoints of the mirror image and of the content box alone are only worked out
-    when a short-listed candidate needs them.
+    ``keypoints`` are the query's own (up to QUERY_FEATURES, of which the fingerprint keeps
+    the strongest ORB_FEATURES); those of the mirror image and of the content box alone
+    are worked out when first needed.
     """
 
     def __init__(self, img: Image.Image):
-        self.print = fingerprint(img)
+        self.print, self.keypoints = _fingerprint(img)
         self._work = _reduced(img if img.mode == "RGB" else img.convert("RGB"))
         self._mirrored = ImageOps.mirror(self._work)
         self.mirror_fine = (
@@ -128,7 +162,8 @@ class Probe:
 
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
-        return keypoints(self._mirrored)
+        """Keypoints of the mirror image (a flipped re-share votes and is checked with them)."""
+        return keypoints(self._mirrored, QUERY_FEATURES)
 
     @cached_property
     def content_keypoints(self) -> Keypoints | None:
@@ -137,24 +172,31 @@ class Probe:
         area = (box[2] - box[0]) * (box[3] - box[1])
         if area >= TRIMMED_AREA * self._work.width * self._work.height:
             return None
-        return keypoints(self._work.crop(box))
+        return keypoints(self._work.crop(box), QUERY_FEATURES)
 
 
 def fingerprint(img: Image.Image) -> Fingerprint:
     """Fingerprint one decoded, upright RGB picture (see the module docstring)."""
+    return _fingerprint(img)[0]
+
+
+def _fingerprint(img: Image.Image) -> tuple[Fingerprint, Keypoints]:
+    """The fingerprint and the keypoints a query looks with (those it keeps, and more)."""
     rgb = img if img.mode == "RGB" else img.convert("RGB")
     work = _reduced(rgb)
     box = content_box(work)
     content = work.crop(box)
     grey = _grey(content)
-    return Fingerprint(
+    found = keypoints(work, QUERY_FEATURES)
+    fingerprint = Fingerprint(
         pixels=pixel_digest(rgb),
         fine=(fine_hash(_grey(work)), fine_hash(grey)),
         coarse=tuple(coarse_hash(_window(grey, w)) for w in WINDOWS),
         informative=bool(grey.std() >= MIN_SPREAD),
         content_box=_scaled_box(box, work.size, rgb.size),
-        keypoints=keypoints(work),
+        keypoints=found.strongest(ORB_FEATURES),
     )
+    return fingerprint, found
 
 
 def probe(img: Image.Image) -> Probe:
@@ -226,8 +268,11 @@ def _band_depth(lines: np.ndarray) -> int:
     return depth
 
 
-def keypoints(img: Image.Image) -> Keypoints:
-    """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged)."""
+def keypoints(img: Image.Image, features: int = ORB_FEATURES) -> Keypoints:
+    """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged).
+
+    Strongest first (by FAST corner response): the index keeps the first ones' words.
+    """
     scale = WORK_SIDE / max(img.size)
     size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
     if min(size) < ORB_MIN_SIDE:
@@ -235,14 +280,15 @@ def keypoints(img: Image.Image) -> Keypoints:
     grey = np.asarray(img.convert("L").resize(size, Image.Resampling.BILINEAR))
     descriptors = None
     for threshold in FAST_THRESHOLDS:
-        orb = cv2.ORB.create(nfeatures=ORB_FEATURES, fastThreshold=threshold)
+        orb = cv2.ORB.create(nfeatures=features, fastThreshold=threshold)
         found, descriptors = orb.detectAndCompute(grey, None)
         if descriptors is not None and len(found) >= MIN_KEYPOINTS:
             break
     if descriptors is None:
         return _no_keypoints()
-    points = np.array([k.pt for k in found], dtype=np.float32)
-    return Keypoints(points, descriptors, WORK_SIDE)
+    order = np.argsort([-k.response for k in found], kind="stable")
+    points = np.array([found[i].pt for i in order], dtype=np.float32).reshape(-1, 2)
+    return Keypoints(points, descriptors[order], WORK_SIDE)
 
 
 def _no_keypoints() -> Keypoints:

@@ -5,11 +5,15 @@ Search runs in three stages, from cheap and broad to costly and precise:
 1. every stored picture is compared at once (numpy XOR and popcount over the whole archive):
    equal pixel digests, 64-bit hashes of the picture, of its content box and of the query's
    mirror image, and the query's coarse hash against every window of every stored picture;
-2. a close 64-bit hash is accepted as it is; anything else within the looser short-list
-   limits (at most ``SHORT_LIST`` media items, closest first) goes to
+   and the query's keypoint words (of the picture, its content box and its mirror image)
+   vote for the stored pictures that share them (``words.WordIndex``);
+2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are; the
+   most-voted pictures (``VOTED``), the pictures within ``FINE_ACCEPT`` bits and a few of
+   the closest by hash (``CLOSEST``) make the short list, which goes to
 3. geometric check: ORB descriptors matched (ratio test, each stored keypoint once) and
    a similarity transform (scale, rotation, shift) fitted with RANSAC; enough agreeing
-   keypoints make a match.
+   keypoints make a match. A checked picture within ``FINE_ACCEPT`` bits keeps its hash
+   method's name.
 
 ``docs/matching.md`` gives the thresholds and what they were measured on.
 """
@@ -26,15 +30,21 @@ import cv2
 import numpy as np
 
 from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe
+from mediacheck.match.words import WordIndex
 
 FINE_BITS = 64
 COARSE_BITS = 32
-# A 64-bit hash this close is the same picture: unrelated photos came no closer than 16 bits.
+# A 64-bit hash this close is the same picture without a geometric check, in an archive of
+# any size (docs/matching.md measures how close unrelated photo-like pictures come).
+FINE_SURE = 4
+# A 64-bit hash this close is the same picture once its keypoints agree.
 FINE_ACCEPT = 10
 # Short-list limits: loose on purpose, keypoints decide.
 FINE_SHORT = 18
 COARSE_SHORT = 6
-SHORT_LIST = 48
+CLOSEST = 8  # media items closest by hash (pictures with few keypoints to vote)
+VOTED = 16  # media items with the most keypoint votes
+MIN_VOTES = 3  # fewer shared words than this is chance
 # The geometric check of keypoints.
 RATIO = 0.8  # Lowe's ratio test
 MIN_INLIERS = 15
@@ -75,8 +85,9 @@ class FingerprintIndex:
     # Row-wise arrays; ``fine`` and ``coarse`` are stored column by column ((2, n) and
     # (16, n)) so that each comparison reads one contiguous array.
     ARRAYS = ("keys", "media_ids", "frame_times", "pixels", "fine", "coarse", "informative")
+    WORD_ARRAYS = ("offsets", "postings")
 
-    def __init__(self, **arrays: np.ndarray):
+    def __init__(self, words: WordIndex | None = None, **arrays: np.ndarray):
         self.keys = arrays["keys"]  # the caller's id of each row, handed back for keypoints
         self.media_ids = arrays["media_ids"]  # bytes: a million str would double the load time
         self.frame_times = arrays["frame_times"]
@@ -84,18 +95,26 @@ class FingerprintIndex:
         self.fine = arrays["fine"]
         self.coarse = arrays["coarse"]
         self.informative = arrays["informative"]
+        self.words = WordIndex.empty() if words is None else words
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[int, str, float | None, bytes]]) -> FingerprintIndex:
-        """Build from ``(key, media_id, frame_time_s, record bytes)`` rows, in one pass."""
-        keys, media_ids, times, blobs = [], [], [], []
+        """Build from ``(key, media_id, frame_time_s, entry bytes)`` rows, in one pass.
+
+        An entry is a fixed-width record and the picture's keypoint words after it
+        (``Fingerprint.entry``).
+        """
+        keys, media_ids, times, blobs, words = [], [], [], [], []
+        width = RECORD.itemsize
         for key, media_id, time_s, blob in rows:
             keys.append(key)
             media_ids.append(media_id.encode())
             times.append(ONE_FRAME if time_s is None else time_s)
-            blobs.append(blob)
+            blobs.append(blob[:width])
+            words.append(np.frombuffer(blob, dtype="<u4", offset=width))
         records = np.frombuffer(b"".join(blobs), dtype=RECORD)
         return cls(
+            words=WordIndex.from_words(words),
             keys=np.array(keys, dtype=np.int64),
             media_ids=np.array(media_ids, dtype=np.bytes_),
             frame_times=np.array(times, dtype=np.float64),
@@ -107,12 +126,15 @@ class FingerprintIndex:
 
     def save(self, path: Path | BinaryIO) -> None:
         """Write the index as one .npz file (a snapshot the next load starts from)."""
-        np.savez(path, **{name: getattr(self, name) for name in self.ARRAYS})
+        self.words = self.words.merged()
+        words = {name: getattr(self.words, name) for name in self.WORD_ARRAYS}
+        np.savez(path, **{name: getattr(self, name) for name in self.ARRAYS}, **words)
 
     @classmethod
     def load(cls, path: Path | BinaryIO) -> FingerprintIndex:
         with np.load(path, allow_pickle=False) as npz:
-            return cls(**{name: npz[name] for name in cls.ARRAYS})
+            words = WordIndex(npz["offsets"], npz["postings"])
+            return cls(words=words, **{name: npz[name] for name in cls.ARRAYS})
 
     def media_id(self, row: int) -> str:
         return self.media_ids[row].decode()
@@ -126,17 +148,18 @@ class FingerprintIndex:
         if len(more) == 0:
             return self
         return FingerprintIndex(
+            words=self.words.joined(more.words, len(self)),
             **{
                 name: np.concatenate([getattr(self, name), getattr(more, name)], axis=-1)
                 for name in self.ARRAYS
-            }
+            },
         )
 
     @classmethod
     def from_prints(
         cls, prints: Iterable[tuple[int, str, float | None, Fingerprint]]
     ) -> FingerprintIndex:
-        return cls.from_rows((k, m, t, fp.record()) for k, m, t, fp in prints)
+        return cls.from_rows((k, m, t, fp.entry()) for k, m, t, fp in prints)
 
     def __len__(self) -> int:
         return len(self.pixels)
@@ -201,26 +224,18 @@ class Distances:
     coarse: np.ndarray  # best coarse window distance
 
 
-@dataclass
-class Candidates(Distances):
-    rows: np.ndarray  # which index rows these are
-
-    def where(self, keep: np.ndarray) -> Candidates:
-        return Candidates(self.exact[keep], self.fine[keep], self.coarse[keep], self.rows[keep])
-
-
 def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader) -> list[Match]:
     """Stored pictures that ``probe`` is a copy of, best first, at most one per media item."""
     every = index.nearest(probe)
-    # Every later test looks at these few rows only, never at the whole archive again.
-    rows = np.flatnonzero(every.exact | (every.fine <= FINE_SHORT) | (every.coarse <= COARSE_SHORT))
-    near = Candidates(every.exact[rows], every.fine[rows], every.coarse[rows], rows)
-    matches = [_match(index, row, "pixels", 0.0, 1.0) for row in near.rows[near.exact]]
+    exact = np.flatnonzero(every.exact)
+    matches = [_match(index, int(row), "pixels", 0.0, 1.0) for row in exact]
     if probe.print.informative:
-        near = near.where(index.informative[near.rows] & ~near.exact)
-        matches += _by_hash(index, probe, near.where(near.fine <= FINE_ACCEPT))
-        short = _short_list(index, near.where(near.fine > FINE_ACCEPT))
-        matches += _by_keypoints(index, probe, short, load_keypoints)
+        usable = index.informative & ~every.exact
+        sure = np.flatnonzero(usable & (every.fine <= FINE_SURE))
+        matches += _by_hash(index, probe, sure, every.fine[sure])
+        usable[sure] = False
+        rows = _short_list(index, probe, every, usable)
+        matches += _by_keypoints(index, probe, rows, every.fine, load_keypoints)
     return best_per_media(matches)
 
 
@@ -237,10 +252,12 @@ def _rank(match: Match) -> tuple[int, float, float]:
     return (0 if match.exact else 1, -match.score, match.distance)
 
 
-def _by_hash(index: FingerprintIndex, probe: Probe, near: Candidates) -> list[Match]:
+def _by_hash(
+    index: FingerprintIndex, probe: Probe, rows: np.ndarray, fine: np.ndarray
+) -> list[Match]:
     return [
-        _match(index, row, index.fine_method(probe, row), float(fine), hash_score(int(fine)))
-        for row, fine in zip(near.rows, near.fine, strict=True)
+        _match(index, row, index.fine_method(probe, row), float(bits), hash_score(int(bits)))
+        for row, bits in zip(rows, fine, strict=True)
     ]
 
 
@@ -249,20 +266,52 @@ def hash_score(distance: int) -> float:
     return round(max(0.0, 1 - distance / (FINE_BITS / 2)), 3)
 
 
-def _short_list(index: FingerprintIndex, near: Candidates) -> np.ndarray:
-    """Rows worth a geometric check, closest first, one per media item."""
-    closeness = np.minimum(near.fine / FINE_BITS, near.coarse / COARSE_BITS)
+def _short_list(
+    index: FingerprintIndex, probe: Probe, every: Distances, usable: np.ndarray
+) -> np.ndarray:
+    """Rows worth a geometric check, one per media item: the closest by hash, the most voted."""
+    near = np.flatnonzero(usable & ((every.fine <= FINE_SHORT) | (every.coarse <= COARSE_SHORT)))
+    closeness = np.minimum(every.fine[near] / FINE_BITS, every.coarse[near] / COARSE_BITS)
     chosen: dict[str, int] = {}
-    for row in near.rows[np.argsort(closeness, kind="stable")]:
-        chosen.setdefault(index.media_id(row), int(row))
-        if len(chosen) == SHORT_LIST:
-            break
+    _choose(index, near[np.argsort(closeness, kind="stable")], CLOSEST, chosen)
+    votes = keypoint_votes(index, probe)
+    voted = np.flatnonzero(usable & (votes >= MIN_VOTES))
+    _choose(index, voted[np.argsort(-votes[voted], kind="stable")], CLOSEST + VOTED, chosen)
     return np.array(list(chosen.values()), dtype=np.int64)
 
 
+def _choose(index: FingerprintIndex, rows: np.ndarray, limit: int, chosen: dict[str, int]) -> None:
+    """Add ``rows`` (best first) to ``chosen``, one per media item, until it holds ``limit``."""
+    for row in rows:
+        if len(chosen) >= limit:
+            return
+        chosen.setdefault(index.media_id(row), int(row))
+
+
+def keypoint_votes(index: FingerprintIndex, probe: Probe) -> np.ndarray:
+    """Per index row, the most words it shares with one view of the query (see ``_views``)."""
+    votes = np.zeros(len(index), dtype=np.int64)
+    if len(index.words) == 0:
+        return votes
+    for view in _views(probe):
+        if view is not None and len(view):
+            np.maximum(votes, index.words.votes(view.words(), len(index)), out=votes)
+    return votes
+
+
+def _views(probe: Probe) -> tuple[Keypoints | None, ...]:
+    """The picture, then its content box alone, then its mirror image."""
+    return (probe.keypoints, probe.content_keypoints, probe.mirror_keypoints)
+
+
 def _by_keypoints(
-    index: FingerprintIndex, probe: Probe, rows: np.ndarray, load_keypoints: KeypointLoader
+    index: FingerprintIndex,
+    probe: Probe,
+    rows: np.ndarray,
+    fine: np.ndarray,
+    load_keypoints: KeypointLoader,
 ) -> list[Match]:
+    """Short-listed rows whose keypoints agree; one close by hash is named by its hash."""
     if len(rows) == 0:
         return []
     stored = load_keypoints([int(index.keys[r]) for r in rows])
@@ -272,17 +321,20 @@ def _by_keypoints(
         if theirs is None:
             continue
         found = _check_any_view(probe, theirs)
-        if found.inliers >= MIN_INLIERS:
-            score = round(found.inliers / (found.inliers + MIN_INLIERS), 3)
-            matches.append(_match(index, row, "keypoints", round(1 - found.share, 3), score))
+        if found.inliers < MIN_INLIERS:
+            continue
+        if fine[row] <= FINE_ACCEPT:
+            matches += _by_hash(index, probe, np.array([row]), fine[[row]])
+            continue
+        score = round(found.inliers / (found.inliers + MIN_INLIERS), 3)
+        matches.append(_match(index, row, "keypoints", round(1 - found.share, 3), score))
     return matches
 
 
 def _check_any_view(probe: Probe, stored: Keypoints) -> GeometricCheck:
     """The picture, then its content box alone, then its mirror image: the first that fits."""
-    views = (probe.print.keypoints, probe.content_keypoints, probe.mirror_keypoints)
     best = GeometricCheck(0, 0.0)
-    for view in views:
+    for view in _views(probe):
         if view is None:
             continue
         found = geometric_check(view, stored)

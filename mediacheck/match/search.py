@@ -32,7 +32,8 @@ from mediacheck.media.sniff import sniff
 from mediacheck.media.video.keyframes import extract_keyframes
 from mediacheck.review import ratings
 
-# Fingerprint rows: the fixed-width record the index loads, and the keypoints beside it.
+# Fingerprint rows: what the index loads (the fixed-width record, then the keypoint words it
+# keeps in posting lists), and the keypoints beside it (read for the short list only).
 RECORD_KIND = f"match-v{VERSION}"
 KEYPOINTS_KIND = f"orb-v{VERSION}"
 # Rows read one by one cost about a microsecond each: past this many, keep a snapshot.
