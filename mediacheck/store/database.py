@@ -50,9 +50,9 @@ from mediacheck.store import (
     transfer,
 )
 from mediacheck.store import revisions as schema
-from mediacheck.store.accounts import AccountChange, SessionIdentity
-from mediacheck.store import timestamps as stamp_rows
 from mediacheck.store import sources as source_rows
+from mediacheck.store import timestamps as stamp_rows
+from mediacheck.store.accounts import AccountChange, SessionIdentity
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
@@ -387,6 +387,7 @@ class Store:
     def session_identity(self) -> SessionIdentity:
         """The PostgreSQL user this store connects as, and its account (user None on SQLite)."""
         return self._read(accounts.session_identity)
+
     # The web desk's look-ups
 
     def verdict_by_id(self, verdict_id: int) -> Verdict | None:
@@ -395,6 +396,7 @@ class Store:
     def cases_noting(self, text: str) -> set[str]:
         """The ids of the cases with a note holding ``text`` (any letter case)."""
         return self._read(lookups.cases_noting, text)
+
     # Trusted time: RFC 3161 time-stamp tokens
 
     def add_timestamp(self, row: TimestampRow) -> TimestampRow:

@@ -258,6 +258,8 @@ class VerdictDecision(SQLModel, table=True):
     decided_by: str
     decided_at: str
     comment: str | None = Field(default=None, sa_column=Column(Text))
+
+
 # Trusted time (migration 0005)
 
 
