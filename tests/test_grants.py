@@ -337,6 +337,6 @@ def test_migration_0006_downgrade_folds_decisions_back_into_verdicts(cli, store,
             text("SELECT state, decided_by, decision_comment FROM verdicts")
         ).one()
     assert tuple(row) == ("rejected", "bob", "too early")
-    migrate(store, "0006")
+    migrate(store, "head")
     assert cli.json("show", case_id)["verdicts"] == before["verdicts"]
     assert cli("verify", case_id).stdout.endswith(": all intact\n")
