@@ -720,3 +720,15 @@ def test_a_post_whose_media_is_at_a_refused_address_is_refused(cli, server, stor
 def test_queued_intake_takes_no_links(cli, server):
     result = cli("intake", f"{server}/photo.jpg", "--queue", expect=2)
     assert "--queue takes files only: take links in without it" in result.stderr
+
+
+def test_a_closed_port_is_one_line(cli, store_dir):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/photo.jpg"
+    result = take_in(cli, url, expect=1)
+    assert result.stderr == f"error: {url}: cannot connect to 127.0.0.1: Connection refused\n"
+    assert stored_files(store_dir) == []
