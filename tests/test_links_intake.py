@@ -416,6 +416,7 @@ def test_a_failed_link_is_one_line_and_stores_nothing(cli, server, store_dir, pa
     assert stored_files(store_dir) == []
 
 
+@pytest.mark.slow
 def test_a_stalled_server_times_out(cli, server, store_dir):
     for path in ("/stall", "/drip"):
         url = f"{server}{path}"
@@ -593,6 +594,7 @@ def target(tmp_path: Path, db_url: str) -> Iterator:
         yield Cli(tmp_path / "target", user="carol", db_url=url)
 
 
+@pytest.mark.slow
 def test_a_bundle_carries_sources_and_warcs_and_imports_them(cli, server, target, tmp_path):
     results, _ = take_in_json(cli, f"{server}/pictures")
     case_id = results[0]["case_id"]
@@ -611,6 +613,7 @@ def test_a_bundle_carries_sources_and_warcs_and_imports_them(cli, server, target
     assert (report["ok"], report["originals"], report["orphans"]) == (True, 3, [])
 
 
+@pytest.mark.slow
 def test_a_bundle_whose_source_was_edited_is_refused(cli, server, target, tmp_path):
     from tests.test_bundle import rebag
 
