@@ -416,6 +416,7 @@ def test_a_failed_link_is_one_line_and_stores_nothing(cli, server, store_dir, pa
     assert stored_files(store_dir) == []
 
 
+@pytest.mark.slow
 def test_a_stalled_server_times_out(cli, server, store_dir):
     for path in ("/stall", "/drip"):
         url = f"{server}{path}"
@@ -593,6 +594,7 @@ def target(tmp_path: Path, db_url: str) -> Iterator:
         yield Cli(tmp_path / "target", user="carol", db_url=url)
 
 
+@pytest.mark.slow
 def test_a_bundle_carries_sources_and_warcs_and_imports_them(cli, server, target, tmp_path):
     results, _ = take_in_json(cli, f"{server}/pictures")
     case_id = results[0]["case_id"]
@@ -611,6 +613,7 @@ def test_a_bundle_carries_sources_and_warcs_and_imports_them(cli, server, target
     assert (report["ok"], report["originals"], report["orphans"]) == (True, 3, [])
 
 
+@pytest.mark.slow
 def test_a_bundle_whose_source_was_edited_is_refused(cli, server, target, tmp_path):
     from tests.test_bundle import rebag
 
@@ -720,3 +723,85 @@ def test_a_post_whose_media_is_at_a_refused_address_is_refused(cli, server, stor
 def test_queued_intake_takes_no_links(cli, server):
     result = cli("intake", f"{server}/photo.jpg", "--queue", expect=2)
     assert "--queue takes files only: take links in without it" in result.stderr
+
+
+def test_a_closed_port_is_one_line(cli, store_dir):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/photo.jpg"
+    result = take_in(cli, url, expect=1)
+    assert result.stderr == f"error: {url}: cannot connect to 127.0.0.1: Connection refused\n"
+    assert stored_files(store_dir) == []
+
+
+# The pure rules, without a server
+
+
+@pytest.mark.parametrize(
+    "address, refusal",
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),  # IPv4 mapped into IPv6
+        ("10.1.2.3", "private"),
+        ("192.168.0.10", "private"),
+        ("fc00::1", "private"),
+        ("169.254.169.254", "link-local"),  # the cloud metadata service
+        ("fe80::1%eth0", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("100.64.0.1", "non-public"),  # carrier-grade NAT
+        ("8.8.8.8", None),
+        ("2001:4860:4860::8888", None),
+    ],
+)
+def test_address_refusals(address, refusal):
+    from mediacheck.links.fetch import address_refusal
+
+    assert address_refusal(address) == refusal
+
+
+def test_allowed_networks_open_only_themselves():
+    from mediacheck.links.fetch import FetchRules
+
+    rules = FetchRules(allowed_networks=("10.1.0.0/16",))
+    assert rules.refusal("10.1.2.3") is None
+    assert rules.refusal("10.2.0.1") == "private"
+    assert rules.refusal("8.8.8.8") is None
+    assert FetchRules(allow_private=True).refusal("127.0.0.1") is None
+
+
+@pytest.mark.parametrize(
+    "extractor, platform",
+    [("Twitter", "x"), ("TelegramChannel", "telegram"), ("Youtube", "youtube"),
+     ("TikTok", "tiktok"), ("Instagram", "instagram"), ("Generic", None),
+     ("HTML5MediaEmbed", None), ("page", None), ("direct", None), (None, None)],
+)  # fmt: skip
+def test_platform_of_an_extractor(extractor, platform):
+    from mediacheck.links.extract import platform_of
+
+    assert platform_of(extractor) == platform
+
+
+def test_the_case_against_the_post():
+    from mediacheck.links.claims import Claims, disagreements, gaps
+
+    post = Claims("https://t.me/c/1", "telegram", "2026-01-03T06:10:00+00:00")
+    assert gaps(Claims(), post) == post
+    assert gaps(Claims(), Claims(posted_at="2026-01-03")) == Claims()  # a date is no time
+    urls = ("https://t.me/c/1", "https://t.me/s/c/1")
+    agreeing = Claims("https://T.me/c/1/", "Telegram", "2026-01-03T08:10:30+02:00")
+    assert disagreements(agreeing, post, urls) == []
+    found = disagreements(Claims("https://x.com/a/1", "x", "2026-01-02T06:10:00Z"), post, urls)
+    assert [(f.evidence["field"], f.severity) for f in found] == [
+        ("source_url", "notice"),
+        ("platform", "notice"),
+        ("posted_at", "warning"),
+    ]
+    assert (
+        disagreements(Claims(posted_at="2026-01-03T23:00:00Z"), Claims(posted_at="2026-01-03"), ())
+        == []
+    )
