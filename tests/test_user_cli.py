@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from mediacheck.accounts import service
 from mediacheck.cli import main
 from mediacheck.store.database import Store
+from tests.passwords import cheap_password_hashing  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 PASSWORD = "correct horse"
 
