@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,13 +125,6 @@ def test_the_first_account_makes_the_store(cli, store_dir):
 
 
 def test_on_a_terminal_the_password_is_asked_twice_and_never_shown(tmp_path):
-    import os
-    import pty
-    import select
-    import subprocess
-    import sys
-    from pathlib import Path
-
     store_dir = tmp_path / "cases"
     env = os.environ | {"MEDIACHECK_HOME": str(store_dir), "MEDIACHECK_DATABASE_URL": ""}
     mediacheck = Path(sys.executable).with_name("mediacheck")
