@@ -22,6 +22,9 @@ from mediacheck.store.database import Store
 from tests.backends import admin_engine
 from tests.conftest import Cli
 from tests.media import photo
+from tests.passwords import cheap_password_hashing  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 PASSWORD = "correct horse"
 APPEND_ONLY = ["SELECT", "INSERT"]
@@ -75,6 +78,7 @@ def desk(cli, tmp_path: Path) -> dict[str, str]:
 
 
 @on_postgres
+@pytest.mark.slow
 def test_db_grant_gives_a_desk_role_its_work_and_no_rewriting(
     cli, desk, store_dir, make_role, tmp_path
 ):
@@ -126,6 +130,16 @@ def test_db_grant_gives_a_desk_role_its_work_and_no_rewriting(
     ]:
         with pytest.raises(ProgrammingError, match="permission denied|must be owner"):
             raw_sql(url, sql)
+    # Nor approve their own proposal, whatever the client.
+    alice("verdict", "propose", case_id, "StagedContent", "--rationale", "a set",
+          "--media", desk["media_id"])  # fmt: skip
+    with pytest.raises(ProgrammingError, match="alice proposed verdict 3 and cannot approve it"):
+        raw_sql(
+            url,
+            "INSERT INTO verdict_decisions (verdict_id, state, decided_by, decided_at) "
+            "VALUES (3, 'approved', 'alice', '2026-12-01T12:00:00+00:00')",
+        )
+    bob("verdict", "approve", case_id, "--media", desk["media_id"], user="bob")
     assert alice("verify", case_id).stdout.endswith(": all intact\n")
     # Running it again sets the same rights, whatever was given in between.
     raw_sql(cli.env["MEDIACHECK_DATABASE_URL"], f'GRANT ALL ON events TO "{role}"')

@@ -8,7 +8,8 @@ analysis replaces, and procrastinate's queue rows. The history (``events``), the
 notes, the verdicts and their decisions (``verdict_decisions``) get no UPDATE and
 no DELETE: not even a SQL client logged in as the role can rewrite them. The
 schema's version table is read only. Rights given before are revoked first, so
-running it again sets exactly these.
+running it again sets exactly these. A trigger refuses, from any role and client,
+a decision that approves a verdict its proposer decides.
 
 A *personal* role (``--personal``) is one person's login: the database then also
 refuses any history event, note, verdict or decision it writes under another name
@@ -54,6 +55,21 @@ BEGIN
         RAISE EXCEPTION 'the personal role % may record only its own name in %.%',
             current_user, TG_TABLE_NAME, TG_ARGV[0]
             USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+# Four eyes in the database: nobody, whatever role or client, approves their own proposal.
+FOUR_EYES_FUNCTION = """
+CREATE OR REPLACE FUNCTION mediacheck_four_eyes() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NEW.state = 'approved' AND EXISTS (
+        SELECT 1 FROM verdicts v WHERE v.id = NEW.verdict_id AND v.proposed_by = NEW.decided_by
+    ) THEN
+        RAISE EXCEPTION '% proposed verdict % and cannot approve it (four eyes)',
+            NEW.decided_by, NEW.verdict_id USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN NEW;
 END
@@ -112,6 +128,7 @@ def grant(conn: Connection, role: str, personal: bool = False) -> Grants:
         granted[table] = privileges_of(table)
         rights = ", ".join(granted[table])
         conn.execute(text(f"GRANT {rights} ON TABLE {where}.{quoted(table)} TO {who}"))
+    _install_trigger(conn, FOUR_EYES_FUNCTION, "verdict_decisions", "four_eyes", "")
     if personal:
         _check_own_names(conn, [t for t in OWN_NAME_COLUMNS if t in tables])
         conn.execute(text(f"GRANT {quoted(PERSONAL_GROUP)} TO {who}"))
@@ -130,17 +147,25 @@ def _check_own_names(conn: Connection, tables: list[str]) -> None:
     quoted = conn.dialect.identifier_preparer.quote
     if not _group_exists(conn):
         conn.execute(text(f"CREATE ROLE {quoted(PERSONAL_GROUP)} NOLOGIN"))
-    conn.execute(text(OWN_NAME_FUNCTION))
     for table in tables:
-        trigger = quoted(f"{table}_own_name")
         column = OWN_NAME_COLUMNS[table].replace("'", "''")
-        conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {quoted(table)}"))
-        conn.execute(
-            text(
-                f"CREATE TRIGGER {trigger} BEFORE INSERT ON {quoted(table)} FOR EACH ROW "
-                f"EXECUTE FUNCTION mediacheck_own_name('{column}')"
-            )
+        _install_trigger(conn, OWN_NAME_FUNCTION, table, "own_name", f"'{column}'")
+
+
+def _install_trigger(
+    conn: Connection, function: str, table: str, purpose: str, arguments: str
+) -> None:
+    """(Re)create the function ``mediacheck_<purpose>`` and its BEFORE INSERT trigger."""
+    quoted = conn.dialect.identifier_preparer.quote
+    conn.execute(text(function))
+    trigger, on = quoted(f"{table}_{purpose}"), quoted(table)
+    conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {on}"))
+    conn.execute(
+        text(
+            f"CREATE TRIGGER {trigger} BEFORE INSERT ON {on} FOR EACH ROW "
+            f"EXECUTE FUNCTION mediacheck_{purpose}({arguments})"
         )
+    )
 
 
 def _check_role(conn: Connection, role: str) -> None:
