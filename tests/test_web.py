@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 import requests
@@ -20,7 +25,7 @@ from mediacheck.web.views import actions, cases, files, pictures, session
 from tests.backends import BACKENDS
 from tests.media import photo
 from tests.story import SAMPLES
-from tests.web import PASSWORD, Desk, bearer, desk_server, form_token, login
+from tests.web import PASSWORD, Desk, bearer, csrf_token, desk_server, form_token, login
 
 SEEDS = itertools.count(100)
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -379,3 +384,55 @@ def test_api_errors_are_json(desk: Desk, tmp_path):
     assert missing.json() == {"error": "no case 'MC-1999-0001' in this store"}
     malformed = requests.post(url, headers=bearer(desk, "rita"), data="{", timeout=30)
     assert malformed.status_code == 400 and "error" in malformed.json()
+
+
+@pytest.mark.slow
+def test_serve_runs_workers_and_marks_the_cookie_secure_behind_tls(desk: Desk):
+    """`mediacheck serve` itself: two workers, one key, Secure cookies behind a TLS proxy."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "MEDIACHECK_HOME": str(desk.store_dir),
+        "MEDIACHECK_DATABASE_URL": desk.store.settings.db_url,
+    }
+    args = ["serve", "--port", str(port), "--workers", "2", "--proxy-headers"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mediacheck", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                page = requests.get(f"{url}/login", headers={"X-Forwarded-Proto": "https"})
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.communicate()[1].decode()
+                time.sleep(0.1)
+        assert page.status_code == 200
+        assert "Secure" in page.headers["set-cookie"]
+        answers = set()
+        tls = {"X-Forwarded-Proto": "https"}
+        for _ in range(6):  # whichever worker answers, the session holds: one key
+            form = requests.get(f"{url}/login", headers=tls)
+            # A Secure cookie goes back by hand: this side of the proxy is plain HTTP.
+            cookie = f"mediacheck_session={form.cookies['mediacheck_session']}"
+            answer = requests.post(
+                f"{url}/login",
+                headers={**tls, "Cookie": cookie},
+                data={
+                    "username": "rita",
+                    "password": PASSWORD,
+                    "csrf_token": csrf_token(form.text),
+                },
+                allow_redirects=False,
+            )
+            answers.add(answer.status_code)
+        assert answers == {303}
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
