@@ -23,6 +23,8 @@ class Settings:
     user: str
     desk: str = DEFAULT_DESK
     blobs: str = ""  # s3://bucket/prefix, or empty: the originals live in the store folder
+    # declared: the user is who --user says; database: who the PostgreSQL session is (issue 16)
+    identity: str = "declared"
 
 
 def default_user() -> str:
@@ -52,7 +54,24 @@ def resolve(
     user = user or os.environ.get("MEDIACHECK_USER") or default_user()
     desk = desk_prefix(desk or os.environ.get("MEDIACHECK_DESK") or DEFAULT_DESK)
     blobs = blobs or os.environ.get("MEDIACHECK_BLOBS") or ""
-    return Settings(store=store, db_url=db_url, user=user, desk=desk, blobs=blobs)
+    identity = identity_mode(os.environ.get("MEDIACHECK_IDENTITY") or IDENTITY_MODES[0])
+    return Settings(
+        store=store, db_url=db_url, user=user, desk=desk, blobs=blobs, identity=identity
+    )
+
+
+IDENTITY_MODES = ("declared", "database")
+
+
+def identity_mode(text: str) -> str:
+    """The MEDIACHECK_IDENTITY mode ``text`` names; ValueError if it names none."""
+    mode = text.strip().lower()
+    if mode not in IDENTITY_MODES:
+        raise ValueError(
+            f"MEDIACHECK_IDENTITY={text!r} is not an identity mode: "
+            f"one of {', '.join(IDENTITY_MODES)}"
+        )
+    return mode
 
 
 def sqlite_url(store: Path) -> str:

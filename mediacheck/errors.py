@@ -162,5 +162,13 @@ class TokenNotFound(MediacheckError):
         self.token_id = token_id
 
 
+class IdentityUnavailable(MediacheckError):
+    """MEDIACHECK_IDENTITY=database where the database proves no identity (SQLite)."""
+
+
+class IdentityMismatch(MediacheckError):
+    """--user names someone other than the database session proves (a usage error)."""
+
+
 class VerdictNotFound(MediacheckError):
     """A verdict id the request names that no verdict of the case has (the web desk)."""

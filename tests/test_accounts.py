@@ -36,6 +36,7 @@ def test_roles_table():
         "admin": list(roles.ACTIONS),
     }  # fmt: skip
     assert not roles.may("intern", "read")
+    assert tuple(roles.DESCRIPTIONS) == roles.ACTIONS
     with pytest.raises(ValueError, match="'delete' is not an action"):
         roles.may("admin", "delete")
 
@@ -46,7 +47,7 @@ def test_require_names_the_role_an_action_takes():
     with pytest.raises(NotPermitted) as refused:
         roles.require(reporter, "approve")
     assert str(refused.value) == (
-        "alice (reporter) may not approve: that takes the role verifier or above"
+        "alice (reporter) may not approve verdicts: that takes the role verifier or above"
     )
     disabled = service.Account("root", "admin", True, "2026-12-01T12:00:00+00:00")
     with pytest.raises(NotPermitted, match="account 'root' is disabled"):

@@ -22,6 +22,20 @@ _GRANTS: dict[str, tuple[str, ...]] = {
 
 ACTIONS = tuple(action for role in ROLES for action in _GRANTS[role])
 
+# Each action as a refusal names it.
+DESCRIPTIONS = {
+    "read": "read cases",
+    "intake": "take in media",
+    "note": "add notes",
+    "propose": "propose verdicts",
+    "approve": "approve verdicts",
+    "reject": "reject verdicts",
+    "status": "close or reopen cases",
+    "assign": "assign cases",
+    "tags": "change tags",
+    "users": "manage accounts",
+}
+
 
 class Actor(Protocol):
     @property
@@ -59,6 +73,6 @@ def require(account: Actor, action: str) -> None:
         raise NotPermitted(f"account {account.name!r} is disabled")
     if not may(account.role, action):
         raise NotPermitted(
-            f"{account.name} ({account.role}) may not {action}: "
+            f"{account.name} ({account.role}) may not {DESCRIPTIONS[action]}: "
             f"that takes the role {least_role(action)} or above"
         )

@@ -87,15 +87,15 @@ def add_user(store: Store, name: str, role: str, password: str) -> Account:
         password_hash=_hasher().hash(_bytes(check_password(password))),
         created_at=history.now(),
     )
-    return _account(store.add_account(row))
+    return account_from_row(store.add_account(row))
 
 
 def list_users(store: Store) -> list[Account]:
-    return [_account(row) for row in store.list_accounts()]
+    return [account_from_row(row) for row in store.list_accounts()]
 
 
 def get_account(store: Store, name: str) -> Account:
-    return _account(store.get_account(name))
+    return account_from_row(store.get_account(name))
 
 
 def has_accounts(store: Store) -> bool:
@@ -104,11 +104,13 @@ def has_accounts(store: Store) -> bool:
 
 def disable_user(store: Store, name: str) -> Account:
     """Disable the account: its logins, sessions and tokens stop working."""
-    return _account(store.change_account(name, AccountChange(disabled=True, end_sessions=True)))
+    return account_from_row(
+        store.change_account(name, AccountChange(disabled=True, end_sessions=True))
+    )
 
 
 def enable_user(store: Store, name: str) -> Account:
-    return _account(store.change_account(name, AccountChange(disabled=False)))
+    return account_from_row(store.change_account(name, AccountChange(disabled=False)))
 
 
 def set_password(store: Store, name: str, password: str) -> None:
@@ -150,7 +152,7 @@ def authenticate(store: Store, name: str, password: str, now: datetime | None = 
     )
     if row.failed_logins or row.locked_until or rehashed:
         row = store.login_succeeded(name, rehashed)
-    return _account(row)
+    return account_from_row(row)
 
 
 def issue_token(store: Store, name: str, label: str) -> tuple[TokenInfo, str]:
@@ -173,7 +175,7 @@ def account_for_token(store: Store, secret: str) -> Account:
     found = store.use_token(_token_hash(secret), history.now())
     if found is None or found[0].revoked or found[1].disabled:
         raise AuthenticationFailed("unknown or revoked API token")
-    return _account(found[1])
+    return account_from_row(found[1])
 
 
 def list_tokens(store: Store, name: str | None = None) -> list[TokenInfo]:
@@ -184,7 +186,8 @@ def revoke_token(store: Store, token_id: int) -> TokenInfo:
     return _token(store.revoke_token(token_id))
 
 
-def _account(row: AccountRow) -> Account:
+def account_from_row(row: AccountRow) -> Account:
+    """The account a stored row describes."""
     return Account(name=row.name, role=row.role, disabled=row.disabled, created_at=row.created_at)
 
 

@@ -48,11 +48,25 @@ def _register() -> None:
         report,
         review,
         serve,
+        user,
         video,
         worker,
     )
 
-    for module in (intake, review, case, db, video, report, analyze, match, queue, worker, serve):
+    for module in (
+        intake,
+        review,
+        case,
+        db,
+        video,
+        report,
+        analyze,
+        match,
+        queue,
+        worker,
+        user,
+        serve,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -56,4 +56,40 @@ def upgrade(settings):
         console.print(f"upgraded from {text(before or 'an empty database')} to revision {after}")
 
 
+@db.command(name="grant")
+@click.argument("role")
+@click.option(
+    "--personal",
+    is_flag=True,
+    help="ROLE is one person's login: the database refuses any history event, note, "
+    "verdict or decision it records under another name.",
+)
+@json_option
+@store_options
+def grant_command(role, personal, as_json, settings):
+    """Give a PostgreSQL role a desk's rights, with no UPDATE or DELETE on the record.
+
+    The role may read everything and add rows everywhere, change only cases,
+    accounts and tokens, and never change or delete the history, notes, verdicts
+    or their decisions. Run it as the tables' owner, after `db upgrade` and after
+    the first queue command (procrastinate's tables); again after each. With
+    MEDIACHECK_IDENTITY=database each desk member logs in as a personal role.
+
+    \b
+    Example:
+        psql -c "CREATE ROLE alice LOGIN PASSWORD '...'"
+        mediacheck db grant alice --personal
+    """
+    from dataclasses import asdict
+
+    granted = open_store(settings).grant(role, personal)
+    if as_json:
+        print_json(asdict(granted))
+        return
+    kind = "personal role" if granted.personal else "role"
+    console.print(f"granted {kind} {text(granted.role)} on schema {text(granted.schema)}:")
+    for table, rights in granted.tables.items():
+        console.print(f"  {text(table)}: {', '.join(rights)}")
+
+
 COMMANDS = [db]

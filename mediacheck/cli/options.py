@@ -69,7 +69,14 @@ def store_options(func):
     )
     @functools.wraps(func)
     def wrapper(*args, store, db_url, user, desk, blobs, **kwargs):
-        settings = config.resolve(store=store, db_url=db_url, user=user, desk=desk, blobs=blobs)
+        try:
+            settings = config.resolve(store=store, db_url=db_url, user=user, desk=desk, blobs=blobs)
+        except ValueError as exc:  # MEDIACHECK_IDENTITY
+            raise click.UsageError(str(exc)) from exc
+        if settings.identity == "database":
+            from mediacheck.cli.permissions import database_identity
+
+            settings = database_identity(settings, user, kwargs)
         if isinstance(kwargs.get("case_id"), str):
             kwargs["case_id"] = kwargs["case_id"].strip().upper()
         return func(*args, settings=settings, **kwargs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -125,3 +125,23 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
     token.revoked = True
     session.add(token)
     return token
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    """Who the database session is (None on SQLite), that name's account and how many there are."""
+
+    user: str | None
+    account: AccountRow | None
+    accounts: int
+
+
+def session_identity(session: Session) -> SessionIdentity:
+    """The database user of this session and its account; no accounts before migration 0006."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return SessionIdentity(None, None, 0)
+    user = str(connection.execute(text("SELECT current_user")).scalar_one())
+    if not inspect(connection).has_table(AccountRow.__tablename__):
+        return SessionIdentity(user, None, 0)
+    return SessionIdentity(user, find_account(session, user), count_accounts(session))

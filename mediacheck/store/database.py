@@ -45,11 +45,12 @@ from mediacheck.store import (
     ids,
     lookups,
     media,
+    privileges,
     review,
     transfer,
 )
 from mediacheck.store import revisions as schema
-from mediacheck.store.accounts import AccountChange
+from mediacheck.store.accounts import AccountChange, SessionIdentity
 from mediacheck.store.blobs import BlobStore
 from mediacheck.store.cases import CaseChanges, CaseFields, CaseListing, ChangeCheck
 from mediacheck.store.findings import EventSpec
@@ -69,6 +70,7 @@ from mediacheck.store.models import (
     Verdict,
 )
 from mediacheck.store.objects import open_blobs
+from mediacheck.store.privileges import Grants
 from mediacheck.store.review import VerdictStep
 from mediacheck.store.transfer import CaseRecords
 
@@ -369,6 +371,18 @@ class Store:
 
     def revoke_token(self, token_id: int) -> ApiToken:
         return self._once(accounts.revoke_token, token_id)
+
+    def grant(self, role: str, personal: bool = False) -> Grants:
+        """Give the PostgreSQL role ``role`` a desk's rights: no rewriting the history.
+
+        ``personal``: one person's login, which may record only its own name.
+        """
+        with self._database_errors("use"), self.engine.begin() as conn:
+            return privileges.grant(conn, role, personal)
+
+    def session_identity(self) -> SessionIdentity:
+        """The PostgreSQL user this store connects as, and its account (user None on SQLite)."""
+        return self._read(accounts.session_identity)
 
     # The web desk's look-ups
 

@@ -234,3 +234,22 @@ class ApiToken(SQLModel, table=True):
     created_at: str
     revoked: bool = False
     last_used_at: str | None = None
+
+
+class VerdictDecision(SQLModel, table=True):
+    """The approval or rejection of a proposed verdict, in a row of its own (migration 0006).
+
+    A decision is added, never written over its verdict: verdict rows are only ever
+    inserted, so a PostgreSQL desk can deny every client UPDATE on them (``db grant``).
+    The store reads a verdict with its decision laid over it; verdicts decided before
+    0006 (and imported ones) carry their decision in their own row.
+    """
+
+    __tablename__ = "verdict_decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    verdict_id: int = Field(foreign_key="verdicts.id", unique=True)
+    state: str  # approved, rejected
+    decided_by: str
+    decided_at: str
+    comment: str | None = Field(default=None, sa_column=Column(Text))

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from mediacheck.errors import InvalidValue
 from mediacheck.store.events import append_event, lock_case
-from mediacheck.store.models import CaseMedia, Note, Verdict
+from mediacheck.store.models import CaseMedia, Note, Verdict, VerdictDecision
 
 # Bound parameters per query: SQLite allows 32,766, PostgreSQL 65,535.
 IN_CHUNK = 10_000
-# The state of an approved verdict (review.ratings.APPROVED: the store imports no feature package).
+# The states of a verdict (review.ratings: the store imports no feature package).
 APPROVED = "approved"
+PROPOSED = "proposed"
 
 
 class VerdictStep(Protocol):
@@ -62,11 +63,15 @@ def notes(session: Session, case_id: str) -> list[Note]:
 
 
 def verdicts(session: Session, case_id: str | None) -> list[Verdict]:
-    """A case's verdicts (every case's without ``case_id``), oldest first."""
-    query = select(Verdict).order_by(col(Verdict.id))
+    """A case's verdicts (every case's without ``case_id``), oldest first, each decided as it was.
+
+    The rows are detached from the session with their decisions laid over them: what
+    the review rules change on them is never written back (see ``record_verdict``).
+    """
+    query = _with_decisions().order_by(col(Verdict.id))
     if case_id is not None:
         query = query.where(col(Verdict.case_id) == case_id)
-    return list(session.exec(query))
+    return [_decided(session, verdict, decision) for verdict, decision in session.exec(query)]
 
 
 def members(session: Session, case_id: str) -> list[str]:
@@ -80,7 +85,19 @@ def record_verdict(session: Session, case_id: str, step: VerdictStep) -> Verdict
     case = lock_case(session, case_id)
     held = members(session, case_id)
     verdict = step.apply(verdicts(session, case_id), held)
-    session.add(verdict)
+    if verdict.id is None:
+        session.add(verdict)
+    else:  # a decision on a stored proposal: a row of its own, the verdict row stays as it is
+        assert verdict.state != PROPOSED and verdict.decided_by and verdict.decided_at
+        session.add(
+            VerdictDecision(
+                verdict_id=verdict.id,
+                state=verdict.state,
+                decided_by=verdict.decided_by,
+                decided_at=verdict.decided_at,
+                comment=verdict.decision_comment,
+            )
+        )
     session.flush()
     case.status, details = step.outcome(verdict, verdicts(session, case_id), held)
     append_event(session, case_id, step.user, step.action, details)
@@ -95,11 +112,31 @@ def final_verdicts(session: Session, case_ids: Collection[str]) -> dict[tuple[st
     found: dict[tuple[str, str], Verdict] = {}
     ids = list(dict.fromkeys(case_ids))
     for start in range(0, len(ids), IN_CHUNK):
-        query = select(Verdict).where(
+        query = _with_decisions().where(
             col(Verdict.case_id).in_(ids[start : start + IN_CHUNK]),
-            col(Verdict.state) == APPROVED,
+            or_(
+                col(VerdictDecision.state) == APPROVED,
+                and_(col(VerdictDecision.id).is_(None), col(Verdict.state) == APPROVED),
+            ),
             col(Verdict.media_id).is_not(None),
         )
-        for verdict in session.exec(query.order_by(col(Verdict.id))):
-            found[(verdict.case_id, str(verdict.media_id))] = verdict
+        for verdict, decision in session.exec(query.order_by(col(Verdict.id))):
+            found[(verdict.case_id, str(verdict.media_id))] = _decided(session, verdict, decision)
     return found
+
+
+def _with_decisions():
+    """Verdicts with their decisions, if any (an outer join)."""
+    return select(Verdict, VerdictDecision).outerjoin(
+        VerdictDecision, col(VerdictDecision.verdict_id) == col(Verdict.id)
+    )
+
+
+def _decided(session: Session, verdict: Verdict, decision: VerdictDecision | None) -> Verdict:
+    """``verdict``, detached, with ``decision`` laid over it."""
+    session.expunge(verdict)
+    if decision is not None:
+        session.expunge(decision)
+        verdict.state, verdict.decided_by = decision.state, decision.decided_by
+        verdict.decided_at, verdict.decision_comment = decision.decided_at, decision.comment
+    return verdict

@@ -1,6 +1,11 @@
-"""accounts: desk members, their roles, password hashes and API tokens
+"""accounts: desk members, their roles, password hashes and API tokens; verdict decisions
 
 Created: 2026-12-01 15:00:00
+
+Accounts and API tokens are new tables. A verdict's approval or rejection becomes a
+row of ``verdict_decisions`` rather than an update of the verdict row, so a
+PostgreSQL desk can deny UPDATE on verdicts (``db grant``); verdicts decided before
+keep their decision in their own row, and the store reads both the same way.
 
 Released migrations are never edited: change the schema with a new one.
 """
@@ -43,10 +48,39 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_tokens_account"), ["account"], unique=False)
+    op.create_table(
+        "verdict_decisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("verdict_id", sa.Integer(), nullable=False),
+        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("decided_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("decided_at", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["verdict_id"], ["verdicts.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("verdict_id"),
+    )
 
 
 def downgrade() -> None:
+    _fold_decisions_into_verdicts()
+    op.drop_table("verdict_decisions")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_account"))
     op.drop_table("api_tokens")
     op.drop_table("accounts")
+
+
+def _fold_decisions_into_verdicts() -> None:
+    """Before 0006 a decision was written into its verdict's row: put each one back there."""
+    for column, source in [
+        ("state", "state"),
+        ("decided_by", "decided_by"),
+        ("decided_at", "decided_at"),
+        ("decision_comment", "comment"),
+    ]:
+        op.execute(
+            f"UPDATE verdicts SET {column} = (SELECT d.{source} FROM verdict_decisions d "
+            "WHERE d.verdict_id = verdicts.id) "
+            "WHERE id IN (SELECT verdict_id FROM verdict_decisions)"
+        )
