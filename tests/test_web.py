@@ -46,7 +46,10 @@ def new_case(desk: Desk, tmp_path, user: str = "rita", count: int = 1, **fields)
     paths = [photo(tmp_path / f"p{next(SEEDS)}.png", seed=next(SEEDS)) for _ in range(count)]
     files = [("files", (p.name, p.read_bytes(), "image/png")) for p in paths]
     answer = requests.post(
-        f"{desk.url}/api/intake", headers=bearer(desk, user), files=files, data=fields
+        f"{desk.url}/api/intake",
+        headers=bearer(desk, user),
+        files=files,
+        data={"quick": "true", **fields},
     )
     assert answer.status_code == 200, answer.text
     case_id = answer.json()[0]["case_id"]

@@ -159,10 +159,14 @@ async def intake(
     tags: Annotated[str, Form(max_length=2_000)] = "",
     case_id: Annotated[str, Form(max_length=40)] = "",
     one_case: Annotated[bool, Form()] = True,
+    quick: Annotated[bool, Form()] = False,
 ) -> list[Json]:
-    """Reporters and up: ``intake --json`` for the uploaded files (one case by default)."""
+    """Reporters and up: ``intake --json`` for the uploaded files (one case by default).
+
+    ``quick``: leave the slow pixel forensics to ``mediacheck analyze``, as ``--quick`` does.
+    """
     fields = intake_fields(title, claim, source_url, platform, posted_at, tags)
     store = desk_of(request).store
     return await run_in_threadpool(
-        run_intake, store, user, list(files), fields, optional(case_id), one_case
+        run_intake, store, user, list(files), fields, optional(case_id), one_case, quick
     )
