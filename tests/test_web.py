@@ -29,6 +29,7 @@ from tests.backends import BACKENDS
 from tests.media import photo
 from tests.story import SAMPLES
 from tests.test_reports import HOSTILE_TEXTS, hostile_photo
+from tests.video_clips import write_clip
 from tests.web import PASSWORD, Desk, bearer, csrf_token, desk_server, form_token, login
 
 SEEDS = itertools.count(100)
@@ -540,3 +541,31 @@ def test_nothing_in_a_request_names_the_acting_user(desk: Desk, tmp_path):
     ).json()
     assert [n["author"] for n in shown["notes"]] == ["rita"]
     assert {e.user for e in desk.store.events(case["case_id"])} == {"rita"}
+
+
+def test_a_video_shows_its_keyframes_and_contact_sheet(desk: Desk, tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", seconds=2, cut_at=1.0)
+    answer = requests.post(
+        f"{desk.url}/api/intake",
+        headers=bearer(desk, "rita"),
+        files=[("files", ("clip.mp4", clip.read_bytes(), "video/mp4"))],
+        data={"quick": "true"},
+    )
+    [result] = answer.json()
+    assert result["kind"] == "video"
+    case_id, media_id = result["case_id"], result["media_id"]
+    shown = requests.get(f"{desk.url}/api/cases/{case_id}", headers=bearer(desk, "rita")).json()
+    frames = shown["media"][0]["keyframes"]
+    assert len(frames) >= 2 and shown["media"][0]["contact_sheet"]
+    session = login(desk, "rita")
+    page = session.get(f"{desk.url}/cases/{case_id}").text
+    base = f"/cases/{case_id}/media/{media_id}"
+    for path in (
+        *(f"{base}/keyframes/{n}" for n in range(len(frames))),
+        f"{base}/contact-sheet",
+        f"{base}/thumbnail",
+    ):
+        assert f'src="{path}"' in page
+        picture = session.get(f"{desk.url}{path}")
+        assert picture.status_code == 200 and picture.content[:3] == b"\xff\xd8\xff", path
+    assert session.get(f"{desk.url}{base}/keyframes/{len(frames)}").status_code == 404
