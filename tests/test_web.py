@@ -6,21 +6,31 @@ PostgreSQL schema of its own. Each test makes the cases it needs from new pictur
 
 from __future__ import annotations
 
-import html
 import itertools
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
 
 import pytest
 import requests
 from fastapi.routing import APIRoute
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from markupsafe import escape
 
 from mediacheck.accounts import service as accounts
 from mediacheck.web import api
+from mediacheck.web.auth import SESSION_SECONDS, web_secret
 from mediacheck.web.views import actions, cases, files, pictures, session
 from tests.backends import BACKENDS
 from tests.media import photo
 from tests.story import SAMPLES
-from tests.web import PASSWORD, Desk, bearer, desk_server, form_token, login
+from tests.test_reports import HOSTILE_TEXTS, hostile_photo
+from tests.video_clips import write_clip
+from tests.web import PASSWORD, Desk, bearer, csrf_token, desk_server, form_token, login
 
 SEEDS = itertools.count(100)
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -37,7 +47,10 @@ def new_case(desk: Desk, tmp_path, user: str = "rita", count: int = 1, **fields)
     paths = [photo(tmp_path / f"p{next(SEEDS)}.png", seed=next(SEEDS)) for _ in range(count)]
     files = [("files", (p.name, p.read_bytes(), "image/png")) for p in paths]
     answer = requests.post(
-        f"{desk.url}/api/intake", headers=bearer(desk, user), files=files, data=fields
+        f"{desk.url}/api/intake",
+        headers=bearer(desk, user),
+        files=files,
+        data={"quick": "true", **fields},
     )
     assert answer.status_code == 200, answer.text
     case_id = answer.json()[0]["case_id"]
@@ -267,22 +280,63 @@ def test_pictures_are_served_by_id_of_this_case_only(desk: Desk, tmp_path):
         assert b"SQLite" not in answer.content and b"import" not in answer.content
 
 
+class Tags(HTMLParser):
+    """Every tag of a page with its attributes, as a browser's parser sees them."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+# A hostile name as a browser sends it: without slashes (an upload's name loses any folder)
+# or double quotes (the multipart header writes them %22).
+UPLOADED_NAME = "'><img src=x onerror=alert(6)>.jpg"
+PAGE_TAGS = set(
+    "html head meta title link script body header a nav form span small input button main "
+    "section h1 h2 h3 p dl dt dd ul ol li img details summary div figure figcaption strong "
+    "code br table thead tbody tr th td label select option textarea time footer progress".split()
+)
+
+
 def test_hostile_metadata_renders_inert(desk: Desk, tmp_path):
-    case = new_case(desk, tmp_path, title=HOSTILE, claim=HOSTILE, tags=HOSTILE)
+    """EXIF, XMP, a file name, a title, a claim, tags and a note that attack the page."""
+    path = hostile_photo(tmp_path / "incoming")
+    answer = requests.post(
+        f"{desk.url}/api/intake",
+        headers=bearer(desk, "rita"),
+        files=[("files", (UPLOADED_NAME, path.read_bytes(), "image/jpeg"))],
+        data={"title": HOSTILE, "claim": HOSTILE, "tags": HOSTILE},
+    )
+    [result] = answer.json()
+    assert result["path"] == UPLOADED_NAME
+    case_id = result["case_id"]
     session = login(desk, "rita")
     token = form_token(session, desk)
     session.post(
-        f"{desk.url}/cases/{case['case_id']}/notes",
-        data={"text": HOSTILE, "url": "https://example.org/a", "csrf_token": token},
-    )
-    page = session.get(f"{desk.url}/cases/{case['case_id']}")
-    assert page.status_code == 200
-    assert "<script>alert" not in page.text and "<img src=x" not in page.text
-    assert page.text.count(html.escape(HOSTILE, quote=False).replace('"', "&#34;")) >= 3
-    csp = page.headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
-    listing = session.get(f"{desk.url}/cases", params={"q": "onerror"})
-    assert case["case_id"] in listing.text and "<script>alert" not in listing.text
+        f"{desk.url}/cases/{case_id}/notes",
+        data={"text": HOSTILE, "url": "javascript:alert(2)", "csrf_token": token},
+    )  # refused: not an http(s) URL
+    session.post(f"{desk.url}/cases/{case_id}/notes", data={"text": HOSTILE, "csrf_token": token})
+    for page in (session.get(f"{desk.url}/cases/{case_id}"), session.get(f"{desk.url}/cases")):
+        assert page.status_code == 200
+        tags = Tags()
+        tags.feed(page.text)
+        assert {tag for tag, _ in tags.found} <= PAGE_TAGS
+        for tag, attrs in tags.found:
+            assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
+            assert not any("javascript:" in (value or "") for value in attrs.values())
+            if tag == "script":
+                assert attrs["src"] in ("/static/htmx.min.js", "/static/desk.js")
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    shown = session.get(f"{desk.url}/cases/{case_id}").text
+    assert str(escape(UPLOADED_NAME)) in shown and str(escape(HOSTILE)) in shown  # shown, inert
+    hostile = (*HOSTILE_TEXTS, HOSTILE, UPLOADED_NAME)
+    dangerous = [text for text in hostile if set(text) & set("<>\"'")]
+    assert [text for text in dangerous if text in shown] == []
 
 
 def test_search_and_filters(desk: Desk, tmp_path):
@@ -320,7 +374,7 @@ def test_case_actions_follow_the_roles(desk: Desk, tmp_path):
         f"{desk.url}/cases/{cid}/status",
         data={"status": "closed", "reason": "no", "csrf_token": form_token(rita, desk)},
     )
-    assert answer.status_code == 403 and "may not status" in answer.text
+    assert answer.status_code == 403 and "may not close or reopen cases" in answer.text
     for path, data in (
         ("assign", {"assignee": "alice"}),
         ("tags", {"add": "flood, kherson"}),
@@ -379,3 +433,139 @@ def test_api_errors_are_json(desk: Desk, tmp_path):
     assert missing.json() == {"error": "no case 'MC-1999-0001' in this store"}
     malformed = requests.post(url, headers=bearer(desk, "rita"), data="{", timeout=30)
     assert malformed.status_code == 400 and "error" in malformed.json()
+
+
+@pytest.mark.slow
+def test_serve_runs_workers_and_marks_the_cookie_secure_behind_tls(desk: Desk):
+    """`mediacheck serve` itself: two workers, one key, Secure cookies behind a TLS proxy."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "MEDIACHECK_HOME": str(desk.store_dir),
+        "MEDIACHECK_DATABASE_URL": desk.store.settings.db_url,
+    }
+    args = ["serve", "--port", str(port), "--workers", "2", "--proxy-headers"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mediacheck", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                page = requests.get(f"{url}/login", headers={"X-Forwarded-Proto": "https"})
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.communicate()[1].decode()
+                time.sleep(0.1)
+        assert page.status_code == 200
+        assert "Secure" in page.headers["set-cookie"]
+        answers = set()
+        tls = {"X-Forwarded-Proto": "https"}
+        for _ in range(6):  # whichever worker answers, the session holds: one key
+            form = requests.get(f"{url}/login", headers=tls)
+            # A Secure cookie goes back by hand: this side of the proxy is plain HTTP.
+            cookie = f"mediacheck_session={form.cookies['mediacheck_session']}"
+            answer = requests.post(
+                f"{url}/login",
+                headers={**tls, "Cookie": cookie},
+                data={
+                    "username": "rita",
+                    "password": PASSWORD,
+                    "csrf_token": csrf_token(form.text),
+                },
+                allow_redirects=False,
+            )
+            answers.add(answer.status_code)
+        assert answers == {303}
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+
+
+class SignedLongAgo(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - SESSION_SECONDS - 60
+
+
+def test_an_expired_or_forged_session_cookie_is_no_session(desk: Desk):
+    session = login(desk, "rita")
+    valid = session.cookies["mediacheck_session"]
+    payload = URLSafeTimedSerializer(
+        web_secret(desk.store_dir), salt="mediacheck-web-session", signer=SignedLongAgo
+    ).loads(valid)
+    assert payload["u"] == "rita"
+    expired = URLSafeTimedSerializer(
+        web_secret(desk.store_dir), salt="mediacheck-web-session", signer=SignedLongAgo
+    ).dumps(payload)
+    forged = URLSafeTimedSerializer("not the desk's key", salt="mediacheck-web-session").dumps(
+        {**payload, "u": "bob"}
+    )
+    for cookie in (expired, forged):
+        answer = requests.get(
+            f"{desk.url}/cases", cookies={"mediacheck_session": cookie}, allow_redirects=False
+        )
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    assert session.get(f"{desk.url}/cases", allow_redirects=False).status_code == 200
+
+
+def test_nothing_in_a_request_names_the_acting_user(desk: Desk, tmp_path):
+    case = new_case(desk, tmp_path)
+    session = login(desk, "rita")
+    session.post(
+        f"{desk.url}/cases/{case['case_id']}/notes",
+        data={
+            "text": "as whom?",
+            "author": "bob",
+            "user": "bob",
+            "csrf_token": form_token(session, desk),
+        },
+    )
+    answer = requests.post(
+        f"{desk.url}/api/cases/{case['case_id']}/verdicts?user=bob",
+        headers={**bearer(desk, "rita"), "X-Mediacheck-User": "bob"},
+        json={
+            "rating": "OriginalMediaContent",
+            "rationale": "x",
+            "proposed_by": "bob",
+            "user": "bob",
+        },
+    )
+    assert answer.json()["proposed_by"] == "rita"
+    shown = requests.get(
+        f"{desk.url}/api/cases/{case['case_id']}", headers=bearer(desk, "bob")
+    ).json()
+    assert [n["author"] for n in shown["notes"]] == ["rita"]
+    assert {e.user for e in desk.store.events(case["case_id"])} == {"rita"}
+
+
+def test_a_video_shows_its_keyframes_and_contact_sheet(desk: Desk, tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", seconds=2, cut_at=1.0)
+    answer = requests.post(
+        f"{desk.url}/api/intake",
+        headers=bearer(desk, "rita"),
+        files=[("files", ("clip.mp4", clip.read_bytes(), "video/mp4"))],
+        data={"quick": "true"},
+    )
+    [result] = answer.json()
+    assert result["kind"] == "video"
+    case_id, media_id = result["case_id"], result["media_id"]
+    shown = requests.get(f"{desk.url}/api/cases/{case_id}", headers=bearer(desk, "rita")).json()
+    frames = shown["media"][0]["keyframes"]
+    assert len(frames) >= 2 and shown["media"][0]["contact_sheet"]
+    session = login(desk, "rita")
+    page = session.get(f"{desk.url}/cases/{case_id}").text
+    base = f"/cases/{case_id}/media/{media_id}"
+    for path in (
+        *(f"{base}/keyframes/{n}" for n in range(len(frames))),
+        f"{base}/contact-sheet",
+        f"{base}/thumbnail",
+    ):
+        assert f'src="{path}"' in page
+        picture = session.get(f"{desk.url}{path}")
+        assert picture.status_code == 200 and picture.content[:3] == b"\xff\xd8\xff", path
+    assert session.get(f"{desk.url}{base}/keyframes/{len(frames)}").status_code == 404

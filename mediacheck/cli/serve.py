@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mediacheck.cli.options import store_options
-from mediacheck.cli.output import console, text
+from mediacheck.cli.output import console, note_line, text
 
 
 @click.command()
@@ -41,9 +41,13 @@ def serve(host, port, workers, proxy_headers, settings):
     """
     import uvicorn
 
+    from mediacheck.accounts import service as accounts
     from mediacheck.cli.options import open_store
 
-    open_store(settings).engine.dispose()  # a missing store fails here, in one line
+    store = open_store(settings)  # a missing store fails here, in one line
+    if not accounts.has_accounts(store):
+        note_line("no account can log in yet: add one with `mediacheck user add NAME --role ROLE`")
+    store.engine.dispose()
     console.print(f"mediacheck web desk on http://{text(host)}:{port} (Ctrl-C stops it)")
     if workers == 1:
         from mediacheck.web.app import create_app

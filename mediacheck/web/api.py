@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +21,7 @@ from mediacheck.review import service as review
 from mediacheck.web import auth, decisions
 from mediacheck.web.depends import api_user
 from mediacheck.web.desk import desk_of
-from mediacheck.web.forms import optional, url_or_none
+from mediacheck.web.forms import ROW_ID_MAX, optional, url_or_none
 from mediacheck.web.views.cases import case_filter
 from mediacheck.web.views.files import intake_fields, run_intake, run_match
 
@@ -38,6 +38,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 Json = dict[str, Any]
+VerdictId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 
 
 class NoteIn(BaseModel):
@@ -46,7 +47,7 @@ class NoteIn(BaseModel):
     url: str | None = Field(default=None, max_length=2_000)
     earliest_date: str | None = Field(default=None, max_length=40)
     media_id: str | None = Field(default=None, max_length=64)
-    corrects: int | None = None
+    corrects: int | None = Field(default=None, ge=1, le=ROW_ID_MAX)
 
 
 class ProposalIn(BaseModel):
@@ -121,7 +122,9 @@ def propose(request: Request, case_id: str, proposal: ProposalIn, user: User) ->
 
 
 @router.post("/verdicts/{verdict_id}/approve")
-def approve(request: Request, verdict_id: int, user: User, body: ApprovalIn | None = None) -> Json:
+def approve(
+    request: Request, verdict_id: VerdictId, user: User, body: ApprovalIn | None = None
+) -> Json:
     """Verifiers and up, never the proposer: approve the proposed verdict."""
     comment = optional(body.comment) if body else None
     saved = decisions.decide(desk_of(request).store, user, verdict_id, True, comment)
@@ -129,7 +132,7 @@ def approve(request: Request, verdict_id: int, user: User, body: ApprovalIn | No
 
 
 @router.post("/verdicts/{verdict_id}/reject")
-def reject(request: Request, verdict_id: int, body: RejectionIn, user: User) -> Json:
+def reject(request: Request, verdict_id: VerdictId, body: RejectionIn, user: User) -> Json:
     """Verifiers and up, never the proposer: reject the proposed verdict with a reason."""
     saved = decisions.decide(desk_of(request).store, user, verdict_id, False, body.reason)
     return rules.verdict_document(saved)
@@ -156,10 +159,14 @@ async def intake(
     tags: Annotated[str, Form(max_length=2_000)] = "",
     case_id: Annotated[str, Form(max_length=40)] = "",
     one_case: Annotated[bool, Form()] = True,
+    quick: Annotated[bool, Form()] = False,
 ) -> list[Json]:
-    """Reporters and up: ``intake --json`` for the uploaded files (one case by default)."""
+    """Reporters and up: ``intake --json`` for the uploaded files (one case by default).
+
+    ``quick``: leave the slow pixel forensics to ``mediacheck analyze``, as ``--quick`` does.
+    """
     fields = intake_fields(title, claim, source_url, platform, posted_at, tags)
     store = desk_of(request).store
     return await run_in_threadpool(
-        run_intake, store, user, list(files), fields, optional(case_id), one_case
+        run_intake, store, user, list(files), fields, optional(case_id), one_case, quick
     )

@@ -122,6 +122,10 @@ async def _sessions_and_headers(
 ) -> Response:
     desk = desk_of(request)
     found = desk.sessions.read(request)
+    if _has_nul(request):
+        request.state.session = found or auth.new_session()
+        request.state.session_changed = False
+        return error_response(request, 400, "the address holds a NUL character: no such page")
     request.state.session = found or auth.new_session()
     request.state.session_changed = found is None
     response = await call_next(request)
@@ -130,6 +134,13 @@ async def _sessions_and_headers(
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def _has_nul(request: Request) -> bool:
+    """A NUL in the path or the query names nothing (and PostgreSQL refuses it in text)."""
+    return "\x00" in request.url.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()
+    )
 
 
 def is_api(request: Request) -> bool:

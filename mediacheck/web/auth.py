@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,12 +79,18 @@ def web_secret(store_root: Path) -> str:
     if given:
         return given
     path = store_root / SECRET_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text("ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secrets.token_urlsafe(48))
+    if not path.exists():
+        # Written whole, then linked into place: a worker starting beside this one
+        # reads either no file or the whole key, and the first link wins.
+        fd, tmp = tempfile.mkstemp(prefix=".web-secret-", dir=store_root)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text("ascii").strip()
 
 
@@ -135,6 +142,8 @@ def set_session(request: Request, session: SessionData) -> None:
 
 def log_in(store: Store, request: Request, username: str, password: str) -> Identity:
     """Check the password (throttled by the accounts service); start a fresh session."""
+    if "\x00" in username:
+        raise AuthenticationFailed()  # names no account (and PostgreSQL refuses it in text)
     account = accounts.authenticate(store, username, password)
     version = accounts.session_version(store, account.name)
     set_session(request, new_session(account.name, version))

@@ -10,10 +10,15 @@ from urllib.parse import urlsplit
 
 from mediacheck.errors import InvalidValue
 
+# Row ids are 32-bit integers on PostgreSQL: a larger one names no row, and is refused as such.
+ROW_ID_MAX = 2**31 - 1
+
 
 def optional(value: str | None) -> str | None:
-    """``value`` stripped, or None when nothing was typed."""
+    """``value`` stripped, or None when nothing was typed; a NUL in it is refused."""
     text = (value or "").strip()
+    if "\x00" in text:
+        raise InvalidValue("a field holds a NUL character")
     return text or None
 
 

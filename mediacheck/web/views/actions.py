@@ -9,22 +9,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse
 
-from mediacheck.errors import InvalidValue
+from mediacheck.accounts import service as accounts
+from mediacheck.errors import AccountNotFound, InvalidValue
 from mediacheck.review import rules
 from mediacheck.review import service as review
 from mediacheck.store.cases import CaseChanges
 from mediacheck.web import auth, decisions
 from mediacheck.web.depends import form_user
 from mediacheck.web.desk import desk_of
-from mediacheck.web.forms import optional, tag_list, url_or_none
+from mediacheck.web.forms import ROW_ID_MAX, optional, tag_list, url_or_none
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[auth.Identity, Depends(form_user)]
 Text = Annotated[str, Form(max_length=20_000)]
 Short = Annotated[str, Form(max_length=2_000)]
+VerdictId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 
 
 def back(case_id: str, anchor: str = "") -> RedirectResponse:
@@ -62,7 +64,7 @@ def add_note(
 def _note_id(text: str) -> int | None:
     if not text.strip():
         return None
-    if not text.strip().isdigit():
+    if not text.strip().isdigit() or not 1 <= int(text) <= ROW_ID_MAX:
         raise InvalidValue(f"corrects names a note by its number, not {text!r}")
     return int(text)
 
@@ -93,7 +95,7 @@ def propose(
 
 
 @router.post("/cases/{case_id}/verdicts/{verdict_id}/approve")
-def approve(request: Request, case_id: str, verdict_id: int, user: User, comment: Text = ""):
+def approve(request: Request, case_id: str, verdict_id: VerdictId, user: User, comment: Text = ""):
     """Verifiers and up, never the proposer: approve the proposed verdict."""
     store = desk_of(request).store
     decisions.decide(store, user, verdict_id, True, optional(comment), case_id)
@@ -101,7 +103,7 @@ def approve(request: Request, case_id: str, verdict_id: int, user: User, comment
 
 
 @router.post("/cases/{case_id}/verdicts/{verdict_id}/reject")
-def reject(request: Request, case_id: str, verdict_id: int, user: User, reason: Text = ""):
+def reject(request: Request, case_id: str, verdict_id: VerdictId, user: User, reason: Text = ""):
     """Verifiers and up, never the proposer: reject the proposed verdict."""
     store = desk_of(request).store
     decisions.decide(store, user, verdict_id, False, reason, case_id)
@@ -121,7 +123,13 @@ def set_status(request: Request, case_id: str, user: User, status: Short = "", r
 def assign(request: Request, case_id: str, user: User, assignee: Short = ""):
     """Editors and up: who works on the case."""
     auth.require(user, "assign")
-    _change(request, case_id, user, CaseChanges(assignee=assignee.strip() or None))
+    name = optional(assignee)
+    if name is not None:
+        try:
+            accounts.get_account(desk_of(request).store, name)
+        except AccountNotFound:
+            raise InvalidValue(f"assignee: no account {name!r} on this desk") from None
+    _change(request, case_id, user, CaseChanges(assignee=name))
     return back(case_id)
 
 

@@ -64,6 +64,7 @@ def run_intake(
     fields: CaseFields,
     case_id: str | None,
     one_case: bool,
+    quick: bool = False,
 ) -> list[dict[str, Any]]:
     """The uploads taken in as ``mediacheck intake`` takes files; one result each."""
     from mediacheck.intake import pipeline as core
@@ -80,6 +81,7 @@ def run_intake(
         case_id=case_id.strip().upper() if case_id else None,
         one_case=one_case and not case_id,
         fields=fields,
+        quick=quick,
     )
     with saved_uploads(uploads) as saved:
         jobs = max(1, min(os.cpu_count() or 1, len(saved)))
@@ -129,12 +131,13 @@ async def intake_upload(
     tags: Short = "",
     case_id: Short = "",
     one_case: Short = "",
+    quick: Short = "",
 ):
     """Reporters and up: take the uploaded files in (several at once)."""
     fields = intake_fields(title, claim, source_url, platform, posted_at, tags)
     store = desk_of(request).store
     results = await run_in_threadpool(
-        run_intake, store, user, list(files), fields, optional(case_id), bool(one_case)
+        run_intake, store, user, list(files), fields, optional(case_id), bool(one_case), bool(quick)
     )
     return render(request, "intake.html", results=results, case_id=case_id)
 
