@@ -63,6 +63,10 @@ MIN_KEYPOINTS = 100
 # ORB ignores corners within its 31 px patch border on every pyramid level, and its pyramid
 # cannot even be built from a picture a pixel or two across: a thinner one has no keypoints.
 ORB_MIN_SIDE = 2 * 31 + 1
+# The picture a page holds: content boxes taken this many times over at most; a line with
+# this share of its pixels in one colour is a gutter between two parts.
+PEEL_ROUNDS = 4
+GUTTER_SHARE = 0.95
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
 
@@ -111,20 +115,26 @@ class Fingerprint:
 
 
 class Probe:
-    """A picture looked for in the archive: its fingerprint and its mirror image's hashes.
+    """A picture looked for in the archive: its fingerprint and the hashes of other views.
 
-    The keypoints of the mirror image and of the content box alone are only worked out
-    when a short-listed candidate needs them.
+    The other views: its mirror image; the picture it holds when it is a page or a
+    screenshot (``picture_box``); the picture turned a quarter either way. None of them is
+    stored: only the query is hashed again. The keypoints of the mirror image and of the
+    picture held are only worked out when a short-listed candidate needs them.
     """
 
     def __init__(self, img: Image.Image):
         self.print = fingerprint(img)
         self._work = _reduced(img if img.mode == "RGB" else img.convert("RGB"))
         self._mirrored = ImageOps.mirror(self._work)
-        self.mirror_fine = (
-            fine_hash(_grey(self._mirrored)),
-            fine_hash(_grey(self._mirrored.crop(content_box(self._mirrored)))),
-        )
+        mirror_content = _grey(self._mirrored.crop(content_box(self._mirrored)))
+        self.mirror_fine = (fine_hash(_grey(self._mirrored)), fine_hash(mirror_content))
+        self.mirror_coarse = coarse_hash(mirror_content)  # a mirrored crop, against windows
+        self._picture = picture_box(self._work)
+        self.picture_fine = fine_hash(_grey(self._work.crop(self._picture)))
+        grey = _grey(self._work)
+        turned = (np.ascontiguousarray(np.rot90(grey, k)) for k in (1, -1))
+        self.turned_fine = tuple(fine_hash(view) for view in turned)
 
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
@@ -132,8 +142,8 @@ class Probe:
 
     @cached_property
     def content_keypoints(self) -> Keypoints | None:
-        """Keypoints of the content box alone, when it is a clearly smaller part (a screenshot)."""
-        box = content_box(self._work)
+        """Keypoints of the picture held alone, when it is a clearly smaller part (a screenshot)."""
+        box = self._picture
         area = (box[2] - box[0]) * (box[3] - box[1])
         if area >= TRIMMED_AREA * self._work.width * self._work.height:
             return None
@@ -206,6 +216,69 @@ def content_box(img: Image.Image) -> tuple[int, int, int, int]:
     if right - left < MIN_CONTENT * width:
         return (0, 0, img.width, img.height)
     return _scaled_box((left, top, right, bottom), small.size, img.size)
+
+
+def picture_box(img: Image.Image) -> tuple[int, int, int, int]:
+    """The picture a page or a screenshot holds: its content box, peeled again and split.
+
+    An app nests frames (a screen around a chat bubble around the photo, a page around a
+    player), so the content box is taken again of what the last one left, each time from
+    the colours of its own edges. A gutter across all of it in the colour of an edge peeled
+    so far (the page between a player and the thumbnails beside it, between an article's
+    photo and its sidebar) splits it, and the widest, then tallest, part is peeled on.
+    Stops when nothing changes.
+    """
+    box = (0, 0, img.width, img.height)
+    page: list[np.ndarray] = []
+    for _ in range(PEEL_ROUNDS):
+        part = img.crop(box)
+        page += _edge_colours(part)
+        inner = _widest_part(part, content_box(part), np.array(page))
+        if inner == (0, 0, part.width, part.height):
+            break
+        box = (box[0] + inner[0], box[1] + inner[1], box[0] + inner[2], box[1] + inner[3])
+    return box
+
+
+def _edge_colours(img: Image.Image) -> list[np.ndarray]:
+    """The median colour of each of the four outermost lines (what a page's background is)."""
+    pixels = np.asarray(img, dtype=np.int16)
+    edges = (pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1])
+    return [np.median(edge, axis=0) for edge in edges]
+
+
+def _widest_part(
+    img: Image.Image, box: tuple[int, int, int, int], page: np.ndarray
+) -> tuple[int, int, int, int]:
+    """``box`` cut down to its widest stretch between gutters of a ``page`` colour, then to
+    its tallest."""
+    small = img.crop(box)
+    small.thumbnail((TRIM_SIDE, TRIM_SIDE), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small, dtype=np.int16)
+    left, right = _between_gutters(pixels.transpose(1, 0, 2), page)
+    top, bottom = _between_gutters(pixels[:, left:right], page)
+    inner = _scaled_box((left, top, right, bottom), small.size, (box[2] - box[0], box[3] - box[1]))
+    return (box[0] + inner[0], box[1] + inner[1], box[0] + inner[2], box[1] + inner[3])
+
+
+def _between_gutters(lines: np.ndarray, page: np.ndarray) -> tuple[int, int]:
+    """The longest run of ``lines`` between lines of a ``page`` colour, as (start, stop)."""
+    gutter = np.zeros(len(lines), dtype=bool)
+    for colour in page:
+        near = (np.abs(lines - colour) <= BAND_TOLERANCE).all(axis=2)
+        gutter |= near.mean(axis=1) >= GUTTER_SHARE
+    runs, start = [], 0
+    for i, is_gutter in enumerate([*gutter, True]):
+        if is_gutter:
+            if i > start:
+                runs.append((start, i))
+            start = i + 1
+    if not runs:
+        return 0, len(lines)
+    first, stop = max(runs, key=lambda run: run[1] - run[0])
+    if stop - first < MIN_CONTENT * len(lines):
+        return 0, len(lines)
+    return first, stop
 
 
 def _band_depth(lines: np.ndarray) -> int:
