@@ -127,9 +127,12 @@ class Probe:
         self.print = fingerprint(img)
         self._work = _reduced(img if img.mode == "RGB" else img.convert("RGB"))
         self._mirrored = ImageOps.mirror(self._work)
-        mirror_content = _grey(self._mirrored.crop(content_box(self._mirrored)))
-        self.mirror_fine = (fine_hash(_grey(self._mirrored)), fine_hash(mirror_content))
-        self.mirror_coarse = coarse_hash(mirror_content)  # a mirrored crop, against windows
+        self.mirror_fine = (
+            fine_hash(_grey(self._mirrored)),
+            fine_hash(_grey(self._mirrored.crop(content_box(self._mirrored)))),
+        )
+        # A mirrored crop is found through its mirror image's windows.
+        self.mirror_coarse = coarse_hash(_grey(self._mirrored.crop(content_box(self._mirrored))))
         self._picture = picture_box(self._work)
         self.picture_fine = fine_hash(_grey(self._work.crop(self._picture)))
         grey = _grey(self._work)
