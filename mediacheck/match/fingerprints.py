@@ -53,6 +53,10 @@ BAND_TOLERANCE = 16
 BAND_SHARE = 0.8
 BAND_GAP = 0.08
 MIN_CONTENT = 0.1
+# The picture a page holds: content boxes taken this many times over at most; a line with
+# this share of its pixels in one colour is a gutter between two parts.
+PEEL_ROUNDS = 4
+GUTTER_SHARE = 0.95
 # Below this grey-level spread there is nothing a perceptual hash could tell apart.
 MIN_SPREAD = 3.0
 ORB_FEATURES = 500
@@ -63,10 +67,6 @@ MIN_KEYPOINTS = 100
 # ORB ignores corners within its 31 px patch border on every pyramid level, and its pyramid
 # cannot even be built from a picture a pixel or two across: a thinner one has no keypoints.
 ORB_MIN_SIDE = 2 * 31 + 1
-# The picture a page holds: content boxes taken this many times over at most; a line with
-# this share of its pixels in one colour is a gutter between two parts.
-PEEL_ROUNDS = 4
-GUTTER_SHARE = 0.95
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
 
@@ -115,12 +115,10 @@ class Fingerprint:
 
 
 class Probe:
-    """A picture looked for in the archive: its fingerprint and the hashes of other views.
+    """A picture looked for in the archive: its fingerprint and its mirror image's hashes.
 
-    The other views: its mirror image; the picture it holds when it is a page or a
-    screenshot (``picture_box``); the picture turned a quarter either way. None of them is
-    stored: only the query is hashed again. The keypoints of the mirror image and of the
-    picture held are only worked out when a short-listed candidate needs them.
+    The keypoints of the mirror image and of the content box alone are only worked out
+    when a short-listed candidate needs them.
     """
 
     def __init__(self, img: Image.Image):
@@ -131,7 +129,8 @@ class Probe:
             fine_hash(_grey(self._mirrored)),
             fine_hash(_grey(self._mirrored.crop(content_box(self._mirrored)))),
         )
-        # A mirrored crop is found through its mirror image's windows.
+        # Views only a query has, never stored: the mirror image's windows (a mirrored crop),
+        # the picture a page or screenshot holds (``picture_box``), quarter turns.
         self.mirror_coarse = coarse_hash(_grey(self._mirrored.crop(content_box(self._mirrored))))
         self._picture = picture_box(self._work)
         self.picture_fine = fine_hash(_grey(self._work.crop(self._picture)))
@@ -145,7 +144,10 @@ class Probe:
 
     @cached_property
     def content_keypoints(self) -> Keypoints | None:
-        """Keypoints of the picture held alone, when it is a clearly smaller part (a screenshot)."""
+        """Keypoints of the content box alone, when it is a clearly smaller part (a screenshot).
+
+        The content box of a page or an app frame is the picture it holds (``picture_box``).
+        """
         box = self._picture
         area = (box[2] - box[0]) * (box[3] - box[1])
         if area >= TRIMMED_AREA * self._work.width * self._work.height:
