@@ -57,6 +57,7 @@ MIN_CONTENT = 0.1
 # this share of its pixels in one colour is a gutter between two parts.
 PEEL_ROUNDS = 4
 GUTTER_SHARE = 0.95
+PICTURE_SHARE = 0.4
 # Below this grey-level spread there is nothing a perceptual hash could tell apart.
 MIN_SPREAD = 3.0
 ORB_FEATURES = 500
@@ -231,10 +232,13 @@ def picture_box(img: Image.Image) -> tuple[int, int, int, int]:
     the colours of its own edges. A gutter across all of it in the colour of an edge peeled
     so far (the page between a player and the thumbnails beside it, between an article's
     photo and its sidebar) splits it, and the widest, then tallest, part is peeled on.
-    Stops when nothing changes.
+    Stops when nothing changes. A picture held keeps at least ``PICTURE_SHARE`` of the
+    first content box's width or height; a smaller one is a flat stretch of a photo or a
+    graphic peeled away, and the first content box stands.
     """
     box = (0, 0, img.width, img.height)
     page: list[np.ndarray] = []
+    first = None
     for _ in range(PEEL_ROUNDS):
         part = img.crop(box)
         page += _edge_colours(part)
@@ -242,7 +246,12 @@ def picture_box(img: Image.Image) -> tuple[int, int, int, int]:
         if inner == (0, 0, part.width, part.height):
             break
         box = (box[0] + inner[0], box[1] + inner[1], box[0] + inner[2], box[1] + inner[3])
-    return box
+        first = first or box
+    if first is None:
+        return box
+    wide = box[2] - box[0] >= PICTURE_SHARE * (first[2] - first[0])
+    tall = box[3] - box[1] >= PICTURE_SHARE * (first[3] - first[1])
+    return box if wide or tall else first
 
 
 def _edge_colours(img: Image.Image) -> list[np.ndarray]:
