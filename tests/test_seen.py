@@ -66,15 +66,15 @@ def test_match_finds_a_reshared_copy_and_stores_nothing(cli, tmp_path):
         "sha256": stored["sha256"],
         "kind": "image",
         "method": "trimmed-phash",
-        "distance": 10.0,
-        "score": 0.688,
+        "distance": 4.0,
+        "score": 0.875,
         "frame_time_s": None,
         **NO_SPAN,
     }
     assert cli("match", copy).stdout == (
         f"{copy}: seen before\n"
         f"  {stored['case_id']}  House on the hill  (Unverified)  image {stored['media_id']}  "
-        "trimmed-phash distance 10 score 0.69\n"
+        "trimmed-phash distance 4 score 0.88\n"
     )
     assert len(cli.json("cases")) == 1
 
