@@ -89,8 +89,27 @@ class SeaweedServer:
             "AWS_REGION": "us-east-1",
         }
 
-    def start(self) -> None:
-        self.ports = self.ports or dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
+    def start(self, attempts: int = 3) -> None:
+        """Start and wait until the bucket answers.
+
+        Ports are picked free but only taken when weed binds them, so another server
+        starting at the same moment (a parallel test worker, another checkout's tests) can
+        take one first: weed then exits, and it is started again on new ports.
+        """
+        chosen = self.ports is not None
+        for attempt in range(1, attempts + 1):
+            if not chosen:
+                self.ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
+            self._launch()
+            failure = self._wait_ready()
+            if failure is None:
+                return
+            self.stop()
+            if chosen or attempt == attempts:
+                pytest.fail(f"{failure}: see {self.folder / 'weed.log'}")
+
+    def _launch(self) -> None:
+        assert self.ports is not None
         options = [f"-{name}={port}" for name, port in self.ports.items()]
         (self.folder / "data").mkdir(parents=True, exist_ok=True)
         log = open(self.folder / "weed.log", "ab")  # noqa: SIM115 - the server's own
@@ -116,22 +135,22 @@ class SeaweedServer:
             env=env,
         )
         log.close()
-        self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 60) -> None:
+    def _wait_ready(self, timeout: float = 60) -> str | None:
+        """None once the bucket takes a write; else why not."""
         deadline = time.monotonic() + timeout
         client = self.client()
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                pytest.fail(f"weed mini exited: see {self.folder / 'weed.log'}")
+                return "weed mini exited"
             try:
                 client.head_bucket(Bucket=BUCKET)
                 client.put_object(Bucket=BUCKET, Key="ready", Body=b"ok")
-                return
+                return None
             except Exception:  # noqa: BLE001 - not up yet
                 time.sleep(0.3)
-        pytest.fail(f"weed mini did not answer in {timeout} s: see {self.folder / 'weed.log'}")
+        return f"weed mini did not answer in {timeout} s"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
