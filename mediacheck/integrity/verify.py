@@ -26,6 +26,7 @@ from mediacheck.errors import CaseNotFound
 from mediacheck.history import chain as history
 from mediacheck.links.capture import warc_records
 from mediacheck.review import rules as review
+from mediacheck.store.blobs import Digests
 from mediacheck.store.database import Store
 from mediacheck.store.models import Case, CaseMedia, Event, Media, Note, Source, Verdict
 from mediacheck.timestamps import service as timestamps
@@ -162,20 +163,9 @@ def untrusted_cases(store: Store, case_ids: Collection[str]) -> set[str]:
 
 
 def check_original(store: Store, media: Media) -> list[Problem]:
-    path = store.blobs.original_location(media.sha256)
-    try:
-        found = store.blobs.digests(media.sha256)
-    except FileNotFoundError:
-        return [_original(media, f"original {media.id} is missing: {path}")]
-    except OSError as exc:
-        return [_original(media, f"original {media.id} cannot be read: {path}: {exc.strerror}")]
-    if found.sha256 != media.sha256:
-        return [
-            _original(
-                media,
-                f"original {media.id} was altered: {path} now has SHA-256 {found.sha256}",
-            )
-        ]
+    found, problem = rehashed(store, media.sha256, f"original {media.id}")
+    if found is None:
+        return [_original(media, problem)]
     recorded = {"sha1": media.sha1, "md5": media.md5, "size": media.size}
     changed = [name for name, value in recorded.items() if getattr(found, name) != value]
     if changed:
@@ -187,6 +177,20 @@ def check_original(store: Store, media: Media) -> list[Problem]:
             )
         ]
     return []
+
+
+def rehashed(store: Store, sha256: str, name: str) -> tuple[Digests | None, str]:
+    """The stored bytes of ``sha256`` hashed again, or why not: missing, unreadable, altered."""
+    path = store.blobs.original_location(sha256)
+    try:
+        found = store.blobs.digests(sha256)
+    except FileNotFoundError:
+        return None, f"{name} is missing: {path}"
+    except OSError as exc:
+        return None, f"{name} cannot be read: {path}: {exc.strerror}"
+    if found.sha256 != sha256:
+        return None, f"{name} was altered: {path} now has SHA-256 {found.sha256}"
+    return found, ""
 
 
 def _held(problem: Problem, checked: str | None, holding: list[str]) -> Problem:
@@ -203,25 +207,19 @@ def find_orphans(store: Store, stored: set[str], media: list[Media]) -> list[Orp
 
 def check_warc(store: Store, source: Source) -> list[Problem]:
     """A source's WARC: there, the bytes recorded, and a WARC every record of which parses."""
-    where = store.blobs.original_location(source.warc_sha256)
     name = f"{source.case_id} source {source.url}: WARC"
-    try:
-        found = store.blobs.digests(source.warc_sha256)
-    except FileNotFoundError:
-        return [_source(source, f"{name} is missing: {where}")]
-    except OSError as exc:
-        return [_source(source, f"{name} cannot be read: {where}: {exc.strerror}")]
-    if found.sha256 != source.warc_sha256:
-        return [_source(source, f"{name} was altered: {where} now has SHA-256 {found.sha256}")]
+    found, problem = rehashed(store, source.warc_sha256, name)
+    if found is None:
+        return [_source(source, problem)]
     if found.size != source.warc_size:
-        return [
-            _source(source, f"{name}: the recorded size does not match (the database was edited)")
-        ]
+        edited = "the recorded size does not match the stored bytes (the database was edited)"
+        return [_source(source, f"{name}: {edited}")]
     try:
         with store.blobs.open_blob(source.warc_path) as stream:
             for _ in warc_records(stream):
                 pass
     except OSError as exc:
+        where = store.blobs.original_location(source.warc_sha256)
         return [_source(source, f"{name} cannot be read: {where}: {exc.strerror or exc}")]
     except Exception as exc:  # noqa: BLE001 - warcio and zlib raise many kinds on a bad WARC
         return [_source(source, f"{name} does not parse: {type(exc).__name__}: {exc}")]
