@@ -60,6 +60,7 @@ def test_intake_one_file_with_case_fields(cli):
         "cases": [],
         "seen_before": [],
         "problems": [],
+        "timestamp": None,
     }
     doc = cli.json("show", result["case_id"])
     assert doc["title"] == "IVIC building hit"

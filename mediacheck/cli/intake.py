@@ -307,7 +307,7 @@ def _take_in_links(store, links, request, options, results, as_json) -> None:
             results.append(result)
             done.append(result)
 
-        def finished(_url: str) -> None:
+        def finished(url: str) -> None:
             shown = list(done)
             done.clear()
 
@@ -316,8 +316,20 @@ def _take_in_links(store, links, request, options, results, as_json) -> None:
                     _print_result(result)
 
             ticks.step(None if as_json else show)
+            _warn_unstamped(url, shown)
 
         take_in_links(store, links, request, options, report, finished)
+
+
+def _warn_unstamped(url: str, results: list[IntakeResult]) -> None:
+    """One line on stderr when the link's capture is stored but its time-stamp failed."""
+    for result in results:  # the link's media share one capture, and its outcome
+        if result.timestamp and result.timestamp["error"]:
+            warning_line(
+                f"{url}: the time-stamp of the capture failed: {result.timestamp['error']}; "
+                f"the capture stands: run `mediacheck stamp {result.case_id}` to try again"
+            )
+            return
 
 
 def _print_result(result: IntakeResult) -> None:

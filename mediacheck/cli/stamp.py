@@ -15,13 +15,14 @@ from mediacheck.cli.output import console, error_line, print_json, text
 @json_option
 @store_options
 def stamp(case_id, as_json, settings):
-    """Time-stamp a case's history head with the TSA at MEDIACHECK_TSA_URL.
+    """Time-stamp a case's history head and its WARCs with the TSA at MEDIACHECK_TSA_URL.
 
-    Approving a verdict stamps the head by itself; this asks again when the
-    time-stamping authority was down, or stamps the head now. A subject that
-    already has a token from the same authority is left as it is. The token's
-    certificate is checked against MEDIACHECK_TSA_CA (a PEM file) when set.
-    Exit code 1 when a stamp failed.
+    Approving a verdict stamps the head by itself, and taking in a link stamps
+    its capture's WARC; this asks again when the time-stamping authority was
+    down, or stamps the head now. A subject that already has a token from the
+    same authority is left as it is. The token's certificate is checked
+    against MEDIACHECK_TSA_CA (a PEM file) when set. Exit code 1 when a stamp
+    failed.
 
     \b
     Example:

@@ -88,6 +88,8 @@ class IntakeResult:
     cases: list[str] = field(default_factory=list)  # other cases that held these bytes
     seen_before: list[dict[str, Any]] = field(default_factory=list)  # ArchiveMatch.document()
     problems: list[str] = field(default_factory=list)  # what could not be read, if not fatal
+    # A link's media: its capture's time-stamp (a timestamps.StampOutcome), None without a TSA.
+    timestamp: dict[str, Any] | None = None
 
 
 # What a file becomes before it is recorded: one of these four.

@@ -35,6 +35,7 @@ from mediacheck.links.fetch import Fetched, Fetcher, FetchRules, load_cookies, r
 from mediacheck.store.cases import CaseChanges, CaseFields
 from mediacheck.store.database import Store
 from mediacheck.store.models import FindingRow, Source
+from mediacheck.timestamps import service as timestamps
 
 # The response headers a source keeps (all of them stay in the WARC).
 KEPT_HEADERS = ("Date", "Last-Modified", "ETag", "Content-Type", "Server")
@@ -164,7 +165,12 @@ def _take_in(
         for found in post_claims.disagreements(said, post, urls)
         for media_id in media_ids
     ]
-    _captured(store, captured, case_id, request.user, media_ids, findings)
+    source = _captured(store, captured, case_id, request.user, media_ids, findings)
+    # After the commit: a TSA that fails leaves the capture standing, its outcome on its media.
+    stamp = timestamps.stamp_warc(store, store.settings, source.warc_sha256, case_id)
+    for result in results:
+        if stamp is not None and result.case_id == case_id:
+            result.timestamp = asdict(stamp)
     return results
 
 

@@ -55,11 +55,12 @@ def check_against_history(records: CaseRecords) -> None:
 
 
 def check_timestamps(records: CaseRecords, anchors: list | None) -> None:
-    """Raise BundleError for a token that does not cover the event it names, or that
+    """Raise BundleError for a token that does not cover the event or WARC it names, or that
     ``anchors`` (the importing desk's trust anchor, if it has one) do not vouch for."""
     hashes = {event.seq: event.hash for event in records.events}
+    warcs = {source.warc_sha256 for source in records.sources}
     for row in records.timestamps:
-        current = timestamps.current_digest(row, records.case.id, hashes)
+        current = timestamps.current_digest(row, records.case.id, hashes, warcs)
         checked = timestamps.check_token(row, current, anchors)
         if checked.verified is False:
             subject = timestamps.subject_name(row.subject_kind, row.subject_id)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from mediacheck.store.models import TimestampRow
+from mediacheck.store.models import Source, TimestampRow
 
 # Bound parameters per query: SQLite allows 32,766, PostgreSQL 65,535.
 IN_CHUNK = 10_000
@@ -24,8 +25,14 @@ def add_timestamp(session: Session, row: TimestampRow) -> TimestampRow:
 
 
 def case_timestamps(session: Session, case_id: str) -> list[TimestampRow]:
-    """The tokens of a case's subjects (its history), oldest first."""
-    query = select(TimestampRow).where(col(TimestampRow.case_id) == case_id)
+    """The tokens of a case's subjects, oldest first: its history's, and its WARCs'
+    (a WARC kept for two cases has one token, asked for by the first)."""
+    warcs = select(Source.warc_sha256).where(col(Source.case_id) == case_id)
+    of_its_warcs = and_(
+        col(TimestampRow.subject_kind) == "warc",  # timestamps.service.WARC
+        col(TimestampRow.subject_id).in_(warcs),
+    )
+    query = select(TimestampRow).where(or_(col(TimestampRow.case_id) == case_id, of_its_warcs))
     return list(session.exec(query.order_by(col(TimestampRow.id))))
 
 

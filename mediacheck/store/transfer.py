@@ -74,7 +74,7 @@ def case_records(session: Session, case: Case) -> CaseRecords:
         keyframes=list(keyframes),
         findings=list(findings),
         fingerprints=list(fingerprints),
-        timestamps=case_timestamps(session, case.id),
+        timestamps=[_of_case(row, case.id) for row in case_timestamps(session, case.id)],
         sources=[source for source, _ in captures],
         source_media=[
             SourceMedia(source_id=source.id or 0, media_id=media_id)
@@ -82,6 +82,13 @@ def case_records(session: Session, case: Case) -> CaseRecords:
             for media_id in media_ids
         ],
     )
+
+
+def _of_case(row: TimestampRow, case_id: str) -> TimestampRow:
+    """A token as the case's bundle carries it: a WARC's asked for by another case too."""
+    if row.case_id == case_id:
+        return row
+    return TimestampRow.model_validate(row.model_dump() | {"case_id": case_id})
 
 
 def import_case(

@@ -3,10 +3,14 @@
 A subject is something whose SHA-256 a token covers: ``history`` (one event of a
 case's chain, named ``CASE/SEQ``: the head when it was stamped, which chains to
 every event before it) or ``warc`` (a capture's WARC file, named by its SHA-256).
-Approving a verdict stamps the history head right after the approval event; a
-TSA that is down or answers badly never undoes the approval: ``stamp_head``
-reports the failure and ``mediacheck stamp CASE`` asks again. Nothing is asked
-without ``MEDIACHECK_TSA_URL``.
+Approving a verdict stamps the history head right after the approval event, and
+a link's intake stamps its capture's WARC right after the WARC and its source
+row are stored; a TSA that is down or answers badly never undoes either:
+``stamp_head`` and ``stamp_warc`` report the failure and ``mediacheck stamp
+CASE`` asks again. Nothing is asked without ``MEDIACHECK_TSA_URL``.
+
+A WARC's token belongs to every case with a source kept in that WARC (the same
+bytes are stored once), whichever case it was asked for.
 
 A token is checked against the subject's current digest (an event edited since
 no longer has the hash the token covers) and, with ``MEDIACHECK_TSA_CA``, its
@@ -16,7 +20,7 @@ signature and certificate chain; without a trust anchor it is ``verified: null``
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,9 +81,8 @@ def stamp(
     """The stored token of ``sha256_hex``, asked of the TSA if it has none; None without a TSA.
 
     The subject's token from the same TSA for the same digest is returned as it is, so
-    calling this twice asks once. For a capture, right after its WARC is stored:
-    ``stamp(store, settings, "warc", warc_sha256, warc_sha256, case_id)``.
-    Raises TimestampError when the TSA gives no valid token (nothing is stored then).
+    calling this twice asks once. Raises TimestampError when the TSA gives no valid token
+    (nothing is stored then).
     """
     if not settings.tsa_url:
         return None
@@ -120,6 +123,20 @@ def stamp_head(store: Store, settings: Settings, case_id: str) -> StampOutcome |
     return _stamp_subject(store, settings, (HISTORY, subject, case.head_hash), case.id)
 
 
+def stamp_warc(
+    store: Store, settings: Settings, warc_sha256: str, case_id: str
+) -> StampOutcome | None:
+    """Stamp a capture's WARC (after its source row is stored); a TSA failure is reported.
+
+    None without a TSA. A WARC that already has a token from the same TSA (the same
+    capture in another case) is ``already-stamped``.
+    """
+    if not settings.tsa_url:
+        return None
+    digest = warc_sha256.lower()
+    return _stamp_subject(store, settings, (WARC, digest, digest), case_id)
+
+
 def stamp_case(store: Store, settings: Settings, case_id: str) -> list[StampOutcome]:
     """``mediacheck stamp CASE``: a token for each of the case's subjects that lacks one."""
     if not settings.tsa_url:
@@ -131,13 +148,20 @@ def stamp_case(store: Store, settings: Settings, case_id: str) -> list[StampOutc
 
 
 def case_subjects(store: Store, case_id: str) -> list[tuple[str, str, str]]:
-    """(kind, id, SHA-256) of what ``stamp CASE`` covers: the history head now."""
+    """(kind, id, SHA-256) of what ``stamp CASE`` covers: the history head now, then
+    the WARC of each of the case's captures."""
     case = store.get_case(case_id)
-    return [(HISTORY, history_subject(case.id, case.event_count), case.head_hash)]
+    head = (HISTORY, history_subject(case.id, case.event_count), case.head_hash)
+    return [head, *((WARC, sha256, sha256) for sha256 in case_warcs(store, case.id))]
+
+
+def case_warcs(store: Store, case_id: str) -> list[str]:
+    """The SHA-256 of each WARC the case's sources are kept in, oldest first."""
+    return list(dict.fromkeys(source.warc_sha256 for source, _ in store.sources(case_id)))
 
 
 def case_tokens(store: Store, case_id: str) -> list[TimestampRow]:
-    """Every token of the case's subjects, oldest first."""
+    """Every token of the case's subjects (its WARCs' whichever case asked), oldest first."""
     return store.case_timestamps(case_id)
 
 
@@ -151,19 +175,23 @@ def check_case(store: Store, case_id: str, events: list[Event]) -> list[TokenChe
     tsa_ca = store.settings.tsa_ca
     anchors = tsa.load_anchors(tsa_ca) if tsa_ca else None
     hashes = {event.seq: event.hash for event in events}
-    return [check_token(row, current_digest(row, case_id, hashes), anchors) for row in rows]
+    warcs = set(case_warcs(store, case_id))
+    return [check_token(row, current_digest(row, case_id, hashes, warcs), anchors) for row in rows]
 
 
-def current_digest(row: TimestampRow, case_id: str, hashes: Mapping[int, str]) -> str | None:
+def current_digest(
+    row: TimestampRow, case_id: str, hashes: Mapping[int, str], warcs: Collection[str] = ()
+) -> str | None:
     """What the token's subject hashes to now; None when the case has no such subject.
 
-    A WARC is named by its SHA-256: re-hashing its bytes is the WARC check's work.
+    ``warcs`` are the SHA-256 of the case's WARCs. A WARC is named by its SHA-256:
+    re-hashing its bytes is the WARC check's work.
     """
     if row.subject_kind == HISTORY:
         owner, _, seq = row.subject_id.rpartition("/")
         return hashes.get(int(seq)) if owner == case_id and seq.isdigit() else None
     if row.subject_kind == WARC:
-        return row.subject_id
+        return row.subject_id if row.subject_id in warcs else None
     return None
 
 
