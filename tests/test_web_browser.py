@@ -73,6 +73,8 @@ def logged_in(browser, desk, name: str, errors: list[str]):
 
 
 def test_the_seed_story_in_a_browser(browser, desk, tmp_path):
+    from playwright.sync_api import expect
+
     shots = Shots(tmp_path)
     errors: list[str] = []
     alice_context, alice = logged_in(browser, desk, "alice", errors)
@@ -113,6 +115,10 @@ def test_the_seed_story_in_a_browser(browser, desk, tmp_path):
     alice_context.close()
 
     bob_context, bob = logged_in(browser, desk, "bob", errors)
+    assert bob.locator("table.cases tbody tr").count() == 2
+    bob.fill("input[name=q]", "two missiles")  # the table follows the search box
+    expect(bob.locator("table.cases tbody tr")).to_have_count(1)
+    assert bob.inner_text("table.cases tbody").startswith(case_id)
     bob.goto(f"{desk.url}/cases/{case_id}")
     for _ in range(2):
         bob.click("button.approve >> nth=0")
