@@ -17,8 +17,12 @@ from mediacheck.errors import (
     NotPermitted,
     TokenNotFound,
 )
+from tests.passwords import cheap_password_hashing  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 PASSWORD = "correct horse"
+PRODUCTION_HASHER = service._hasher
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
@@ -202,3 +206,10 @@ def test_migration_0006_adds_the_account_tables_and_goes_back(settings):
     assert not {"accounts", "api_tokens"} & tables(store)
     assert store.get_case("MC-2026-0001").status == "open"
     store.engine.dispose()
+
+
+def test_passwords_are_hashed_with_argon2id_at_rfc_9106_low_memory_parameters():
+    # The tests hash at argon2's cheapest (tests/passwords.py); the service's own hasher:
+    hashed = PRODUCTION_HASHER().hash("correct horse")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PRODUCTION_HASHER().verify(hashed, "correct horse")

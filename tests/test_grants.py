@@ -22,6 +22,9 @@ from mediacheck.store.database import Store
 from tests.backends import admin_engine
 from tests.conftest import Cli
 from tests.media import photo
+from tests.passwords import cheap_password_hashing  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 PASSWORD = "correct horse"
 APPEND_ONLY = ["SELECT", "INSERT"]
@@ -75,6 +78,7 @@ def desk(cli, tmp_path: Path) -> dict[str, str]:
 
 
 @on_postgres
+@pytest.mark.slow
 def test_db_grant_gives_a_desk_role_its_work_and_no_rewriting(
     cli, desk, store_dir, make_role, tmp_path
 ):

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
+
+from mediacheck import config
 from mediacheck.accounts import service
 from mediacheck.cli import main
 from mediacheck.store.database import Store
+from tests.passwords import cheap_password_hashing  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 PASSWORD = "correct horse"
 
@@ -110,3 +122,35 @@ def test_the_first_account_makes_the_store(cli, store_dir):
     assert not store_dir.exists()
     run(cli, "user", "add", "carol", "--role", "admin", "--password-stdin", stdin=PASSWORD)
     assert cli.json("user", "list")[0]["name"] == "carol"
+
+
+def test_on_a_terminal_the_password_is_asked_twice_and_never_shown(tmp_path):
+    store_dir = tmp_path / "cases"
+    env = os.environ | {"MEDIACHECK_HOME": str(store_dir), "MEDIACHECK_DATABASE_URL": ""}
+    mediacheck = Path(sys.executable).with_name("mediacheck")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [mediacheck, "user", "add", "alice", "--role", "admin"],
+        stdin=terminal, stdout=terminal, stderr=terminal, env=env, close_fds=True,
+    )  # fmt: skip
+    os.close(terminal)
+    shown = b""
+
+    def read_until(text: bytes) -> None:
+        nonlocal shown
+        while text not in shown:
+            ready, _, _ = select.select([controller], [], [], 60)
+            assert ready, f"no {text!r} on the terminal: {shown!r}"
+            shown += os.read(controller, 1024)
+
+    read_until(b"Password: ")
+    os.write(controller, PASSWORD.encode() + b"\n")
+    read_until(b"Repeat for confirmation: ")
+    os.write(controller, PASSWORD.encode() + b"\n")
+    read_until(b"added alice (admin)")
+    assert process.wait(timeout=60) == 0
+    os.close(controller)
+    assert PASSWORD.encode() not in shown
+    store = Store.open(config.resolve(store=store_dir, db_url="", user="x"))
+    assert service.authenticate(store, "alice", PASSWORD).role == "admin"
+    store.engine.dispose()

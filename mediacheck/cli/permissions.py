@@ -44,6 +44,8 @@ RULES: dict[str, Rule] = {
     "analyze": ("intake",),
     "worker": ("intake",),
     "note": ("note",),
+    # The time-stamp of a case's history head (issue 15): adds to the record, decides nothing.
+    "stamp": ("note",),
     "verdict propose": ("propose",),
     "verdict approve": ("approve",),
     "verdict reject": ("reject",),
