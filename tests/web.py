@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import uvicorn
 
@@ -63,7 +64,27 @@ def desk_server(tmp: Path, backend: str) -> Iterator[Desk]:
 
 
 @contextmanager
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its cheapest while the desk serves, as ``tests/passwords.py`` does for
+    one test: a module of logins would spend most of its time hashing otherwise."""
+    from argon2 import PasswordHasher, profiles
+
+    hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        accounts._dummy_hash.cache_clear()
+        patch.setattr(accounts, "_hasher", lambda: hasher)
+        yield
+    accounts._dummy_hash.cache_clear()
+
+
+@contextmanager
 def _serving(tmp: Path, db_url: str) -> Iterator[Desk]:
+    with _cheap_password_hashing(), _served(tmp, db_url) as desk:
+        yield desk
+
+
+@contextmanager
+def _served(tmp: Path, db_url: str) -> Iterator[Desk]:
     store_dir = tmp / "cases"
     cli = Cli(store_dir, db_url=db_url)
     [strike] = cli.json("intake", SAMPLES / "strike.jpg", "--title", "IVIC building hit", "--quick")
