@@ -24,6 +24,7 @@ import uvicorn
 
 from mediacheck import config
 from mediacheck.accounts import service as accounts
+from mediacheck.cli import main
 from mediacheck.store.database import Store
 from mediacheck.web.app import create_app
 from tests.backends import postgres_schema
@@ -91,11 +92,19 @@ def _served(tmp: Path, db_url: str) -> Iterator[Desk]:
     archive = strike["case_id"]
     cli("verdict", "propose", archive, "DecontextualizedContent", "--rationale", "From 2019")
     cli("verdict", "approve", archive, user="bob")
+    tokens = {}
+    for name, role in ACCOUNTS.items():  # as the issue's desk does it
+        added = cli.runner.invoke(
+            main,
+            ["user", "add", name, "--role", role, "--password-stdin"],
+            env=cli.env,
+            input=f"{PASSWORD}\n",
+            catch_exceptions=False,
+        )
+        assert added.exit_code == 0, added.output
+        tokens[name] = cli.json("user", "token", name, "--name", "tests")["secret"]
     settings = config.resolve(store=store_dir, db_url=db_url, user="nobody")
     store = Store.open(settings, create=False)
-    for name, role in ACCOUNTS.items():
-        accounts.add_user(store, name, role, PASSWORD)
-    tokens = {name: accounts.issue_token(store, name, "tests")[1] for name in ACCOUNTS}
     app = create_app(settings, store)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
