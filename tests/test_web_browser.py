@@ -20,6 +20,7 @@ from tests.story import SAMPLES
 from tests.web import PASSWORD, desk_server
 
 CHROMIUM = Path("/usr/bin/chromium")
+TIMEOUT_MS = 180_000
 
 pytestmark = [
     pytest.mark.chromium,
@@ -59,6 +60,8 @@ class Shots:
 
 def logged_in(browser, desk, name: str, errors: list[str]):
     context = browser.new_context(accept_downloads=True)
+    # Intake analyses the files before the answer: a loaded CI machine needs more than 30 s.
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
