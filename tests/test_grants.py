@@ -92,6 +92,11 @@ def test_db_grant_gives_a_desk_role_its_work_and_no_rewriting(
     assert tables["findings"] == ["SELECT", "INSERT", "DELETE"]
     assert tables["alembic_version"] == ["SELECT"]
     assert tables["media"] == APPEND_ONLY
+    assert tables["accounts"] == [
+        "SELECT (name, role, disabled, created_at, session_version, failed_logins, locked_until)"
+    ]
+    assert tables["api_tokens"] == ["SELECT"]
+    assert (granted["personal"], granted["accounts"]) == (False, False)
 
     # The desk's work, through mediacheck, as the granted role.
     alice, bob = as_role(store_dir, url, MEDIACHECK_USER="alice"), as_role(store_dir, url)
@@ -125,6 +130,14 @@ def test_db_grant_gives_a_desk_role_its_work_and_no_rewriting(
         "UPDATE notes SET text = 'Found in 2019'",
         "DELETE FROM notes",
         "UPDATE alembic_version SET version_num = '0001'",
+        # Nor its own role, nor anyone's password or tokens.
+        "SELECT password_hash FROM accounts",
+        "UPDATE accounts SET role = 'admin'",
+        "INSERT INTO accounts (name, role, password_hash, disabled, created_at, "
+        "session_version, failed_logins) VALUES ('eve', 'admin', 'x', false, 'now', 1, 0)",
+        "INSERT INTO api_tokens (account, label, secret_hash, created_at, revoked) "
+        "VALUES ('bob', 'mine', 'x', 'now', false)",
+        "UPDATE api_tokens SET revoked = false",
         "DROP TABLE events",
         "TRUNCATE events",
     ]:
@@ -144,6 +157,18 @@ def test_db_grant_gives_a_desk_role_its_work_and_no_rewriting(
     # Running it again sets the same rights, whatever was given in between.
     raw_sql(cli.env["MEDIACHECK_DATABASE_URL"], f'GRANT ALL ON events TO "{role}"')
     assert cli.json("db", "grant", role)["tables"] == tables
+    managing = cli.json("db", "grant", role, "--accounts")
+    assert managing["accounts"] is True
+    assert (
+        managing["tables"]["accounts"]
+        == managing["tables"]["api_tokens"]
+        == [
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+        ]
+    )
+    assert managing["tables"]["events"] == APPEND_ONLY
     with pytest.raises(ProgrammingError, match="permission denied"):
         raw_sql(url, "DELETE FROM events")
 
@@ -255,8 +280,8 @@ def test_database_identity_user_commands_need_an_admin_but_the_first(
 ):
     admin_name, admin_url = make_role("admin")
     other_name, other_url = make_role("other")
-    for name in (admin_name, other_name):
-        cli("db", "grant", name)
+    cli("db", "grant", admin_name, "--personal", "--accounts")
+    cli("db", "grant", other_name, "--personal")
     mode = {"MEDIACHECK_IDENTITY": "database", "MEDIACHECK_USER": ""}
     admin, other = as_role(store_dir, admin_url, **mode), as_role(store_dir, other_url, **mode)
 

@@ -64,25 +64,34 @@ def upgrade(settings):
     help="ROLE is one person's login: the database refuses any history event, note, "
     "verdict or decision it records under another name.",
 )
+@click.option(
+    "--accounts",
+    "manage_accounts",
+    is_flag=True,
+    help="ROLE may add and change accounts and API tokens: the web server's role, an "
+    "admin's own. Without it ROLE reads accounts without their password hashes.",
+)
 @json_option
 @store_options
-def grant_command(role, personal, as_json, settings):
+def grant_command(role, personal, manage_accounts, as_json, settings):
     """Give a PostgreSQL role a desk's rights, with no UPDATE or DELETE on the record.
 
-    The role may read everything and add rows everywhere, change only cases,
-    accounts and tokens, and never change or delete the history, notes, verdicts
-    or their decisions. Run it as the tables' owner, after `db upgrade` and after
-    the first queue command (procrastinate's tables); again after each. With
-    MEDIACHECK_IDENTITY=database each desk member logs in as a personal role.
+    The role may read everything (accounts without password hashes) and add rows
+    everywhere but to accounts and tokens, change only cases, and never change or
+    delete the history, notes, verdicts or their decisions. Run it as the tables'
+    owner, after `db upgrade` and after the first queue command (procrastinate's
+    tables); again after each. With MEDIACHECK_IDENTITY=database each desk member
+    logs in as a personal role.
 
     \b
     Example:
         psql -c "CREATE ROLE alice LOGIN PASSWORD '...'"
         mediacheck db grant alice --personal
+        mediacheck db grant webdesk --accounts
     """
     from dataclasses import asdict
 
-    granted = open_store(settings).grant(role, personal)
+    granted = open_store(settings).grant(role, personal, manage_accounts)
     if as_json:
         print_json(asdict(granted))
         return

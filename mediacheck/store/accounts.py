@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, inspect, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from mediacheck.errors import AccountExists, AccountNotFound, TokenNotFound
@@ -39,23 +40,33 @@ def insert_account(session: Session, row: AccountRow) -> AccountRow:
 
 
 def find_account(session: Session, name: str) -> AccountRow | None:
+    """The account with its password hash (to check a password), or None."""
     return session.get(AccountRow, name)
 
 
 def get_account(session: Session, name: str, lock: bool = False) -> AccountRow:
-    query = select(AccountRow).where(col(AccountRow.name) == name)
-    row = session.exec(query.with_for_update() if lock else query).first()
+    """The account; without ``lock``, its password hash is not read (``_without_hash``)."""
+    if lock:
+        query = select(AccountRow).where(col(AccountRow.name) == name).with_for_update()
+    else:
+        query = _without_hash().where(col(AccountRow.name) == name)
+    row = session.exec(query).first()
     if row is None:
         raise AccountNotFound(name)
     return row
 
 
 def list_accounts(session: Session) -> list[AccountRow]:
-    return list(session.exec(select(AccountRow).order_by(col(AccountRow.name))))
+    return list(session.exec(_without_hash().order_by(col(AccountRow.name))))
 
 
 def count_accounts(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(AccountRow)).one())
+    return int(session.exec(select(func.count(col(AccountRow.name)))).one())
+
+
+def _without_hash():
+    """Accounts without their password hashes, which a desk role may not read (``db grant``)."""
+    return select(AccountRow).options(defer(AccountRow.password_hash))  # type: ignore[arg-type]
 
 
 def change_account(session: Session, name: str, change: AccountChange) -> AccountRow:
@@ -144,4 +155,5 @@ def session_identity(session: Session) -> SessionIdentity:
     user = str(connection.execute(text("SELECT current_user")).scalar_one())
     if not inspect(connection).has_table(AccountRow.__tablename__):
         return SessionIdentity(user, None, 0)
-    return SessionIdentity(user, find_account(session, user), count_accounts(session))
+    account = session.exec(_without_hash().where(col(AccountRow.name) == user)).first()
+    return SessionIdentity(user, account, count_accounts(session))

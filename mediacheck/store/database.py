@@ -372,13 +372,14 @@ class Store:
     def revoke_token(self, token_id: int) -> ApiToken:
         return self._once(accounts.revoke_token, token_id)
 
-    def grant(self, role: str, personal: bool = False) -> Grants:
+    def grant(self, role: str, personal: bool = False, accounts: bool = False) -> Grants:
         """Give the PostgreSQL role ``role`` a desk's rights: no rewriting the history.
 
-        ``personal``: one person's login, which may record only its own name.
+        ``personal``: one person's login, which may record only its own name;
+        ``accounts``: the role may add and change accounts and API tokens.
         """
         with self._database_errors("use"), self.engine.begin() as conn:
-            return privileges.grant(conn, role, personal)
+            return privileges.grant(conn, role, personal, accounts)
 
     def session_identity(self) -> SessionIdentity:
         """The PostgreSQL user this store connects as, and its account (user None on SQLite)."""

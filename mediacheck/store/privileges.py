@@ -1,10 +1,13 @@
 """``db grant``: a PostgreSQL desk role's rights, and no way for it to rewrite the record.
 
-A desk role may read every table and add rows to every table. It may change rows
-only where mediacheck itself changes them: a case's fields, status and history head
-(``cases``), the accounts' throttle, passwords and flags (``accounts``), a token's
-last use and revocation (``api_tokens``); and delete only the findings a new
-analysis replaces, and procrastinate's queue rows. The history (``events``), the
+A desk role may read every table and add rows to every table but the accounts'. It
+may change rows only where mediacheck itself changes them: a case's fields, status
+and history head (``cases``); and delete only the findings a new analysis replaces,
+and procrastinate's queue rows. It reads the accounts without their password hashes
+and the API tokens, and changes neither: else it could give itself a role, or a
+colleague's web identity a password or token it knows. A role granted
+``--accounts`` (the web server's, which counts failed logins and uses tokens, and an
+admin's own) may also add and change accounts and tokens. The history (``events``), the
 notes, the verdicts and their decisions (``verdict_decisions``) get no UPDATE and
 no DELETE: not even a SQL client logged in as the role can rewrite them. The
 schema's version table is read only. Rights given before are revoked first, so
@@ -30,7 +33,10 @@ from mediacheck.errors import InvalidValue, StoreError
 # Tables whose rows are never changed or removed once written.
 APPEND_ONLY = ("events", "notes", "verdicts", "verdict_decisions")
 # The rows mediacheck changes (see the module docstring); FOR UPDATE locks need UPDATE too.
-UPDATED = ("cases", "accounts", "api_tokens")
+UPDATED = ("cases",)
+# The identities: read (without password hashes) by every desk role, changed by --accounts ones.
+ACCOUNT_TABLES = ("accounts", "api_tokens")
+SECRET_COLUMNS = {"accounts": ("password_hash",)}
 DELETED = ("findings",)
 READ_ONLY = ("alembic_version",)
 # procrastinate's tables and mediacheck's job errors: the queue's own bookkeeping.
@@ -83,9 +89,18 @@ class Grants:
     schema: str
     tables: dict[str, list[str]]  # table: privileges, in the order SQL names them
     personal: bool
+    accounts: bool
 
 
-def privileges_of(table: str) -> list[str]:
+def privileges_of(table: str, columns: list[str], accounts: bool = False) -> list[str]:
+    """What a desk role may do to ``table`` (of these ``columns``), as SQL privileges."""
+    if table in ACCOUNT_TABLES:
+        if accounts:
+            return ["SELECT", "INSERT", "UPDATE"]
+        hidden = SECRET_COLUMNS.get(table, ())
+        if not hidden:
+            return ["SELECT"]
+        return [f"SELECT ({', '.join(c for c in columns if c not in hidden)})"]
     if table in READ_ONLY:
         return ["SELECT"]
     if table.startswith(QUEUE_PREFIXES):
@@ -98,10 +113,11 @@ def privileges_of(table: str) -> list[str]:
     return granted
 
 
-def grant(conn: Connection, role: str, personal: bool = False) -> Grants:
+def grant(conn: Connection, role: str, personal: bool = False, accounts: bool = False) -> Grants:
     """Give the PostgreSQL role ``role`` a desk's rights on this schema's tables.
 
-    ``personal``: the role may record only its own name (see the module docstring).
+    ``personal``: the role may record only its own name; ``accounts``: it may add and
+    change accounts and tokens (see the module docstring).
     """
     if conn.dialect.name != "postgresql":
         raise StoreError(
@@ -125,7 +141,7 @@ def grant(conn: Connection, role: str, personal: bool = False) -> Grants:
     conn.execute(text(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {where} TO {who}"))
     granted = {}
     for table in tables:
-        granted[table] = privileges_of(table)
+        granted[table] = privileges_of(table, _columns(conn, schema, table), accounts)
         rights = ", ".join(granted[table])
         conn.execute(text(f"GRANT {rights} ON TABLE {where}.{quoted(table)} TO {who}"))
     _install_trigger(conn, FOUR_EYES_FUNCTION, "verdict_decisions", "four_eyes", "")
@@ -134,7 +150,15 @@ def grant(conn: Connection, role: str, personal: bool = False) -> Grants:
         conn.execute(text(f"GRANT {quoted(PERSONAL_GROUP)} TO {who}"))
     elif _group_exists(conn):
         conn.execute(text(f"REVOKE {quoted(PERSONAL_GROUP)} FROM {who}"))
-    return Grants(role=role, schema=schema, tables=granted, personal=personal)
+    return Grants(role=role, schema=schema, tables=granted, personal=personal, accounts=accounts)
+
+
+def _columns(conn: Connection, schema: str, table: str) -> list[str]:
+    query = text(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position"
+    )
+    return list(conn.execute(query, {"schema": schema, "table": table}).scalars())
 
 
 def _group_exists(conn: Connection) -> bool:
