@@ -6,6 +6,7 @@ PostgreSQL schema of its own. Each test makes the cases it needs from new pictur
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import re
@@ -20,6 +21,7 @@ import requests
 from fastapi.routing import APIRoute
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from markupsafe import escape
+from PIL import Image
 
 from mediacheck.accounts import service as accounts
 from mediacheck.web import api
@@ -569,3 +571,23 @@ def test_a_video_shows_its_keyframes_and_contact_sheet(desk: Desk, tmp_path):
         picture = session.get(f"{desk.url}{path}")
         assert picture.status_code == 200 and picture.content[:3] == b"\xff\xd8\xff", path
     assert session.get(f"{desk.url}{base}/keyframes/{len(frames)}").status_code == 404
+
+
+def test_seen_before_pictures_and_their_keypoint_correspondences(desk: Desk):
+    answer = requests.post(
+        f"{desk.url}/api/intake",
+        headers=bearer(desk, "rita"),
+        files=[("files", ("reshared.jpg", (SAMPLES / "reshared.jpg").read_bytes(), "image/jpeg"))],
+        data={"quick": "true"},
+    )
+    [result] = answer.json()
+    assert [seen["case_id"] for seen in result["seen_before"]] == [desk.archive_case]
+    session = login(desk, "rita")
+    base = f"{desk.url}/cases/{result['case_id']}/media/{result['media_id']}/seen/0"
+    archive = session.get(base)
+    assert archive.status_code == 200 and archive.headers["content-type"] == "image/jpeg"
+    drawn = session.get(f"{base}/correspondences")
+    assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(drawn.content)) as picture:
+        width, height = picture.size
+    assert width == 2 * 512 and height <= 512  # both at the matcher's working size, side by side

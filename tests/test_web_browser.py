@@ -20,6 +20,7 @@ from tests.story import SAMPLES
 from tests.web import PASSWORD, desk_server
 
 CHROMIUM = Path("/usr/bin/chromium")
+TIMEOUT_MS = 180_000
 
 pytestmark = [
     pytest.mark.chromium,
@@ -59,6 +60,8 @@ class Shots:
 
 def logged_in(browser, desk, name: str, errors: list[str]):
     context = browser.new_context(accept_downloads=True)
+    # Intake analyses the files before the answer: a loaded CI machine needs more than 30 s.
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -73,6 +76,8 @@ def logged_in(browser, desk, name: str, errors: list[str]):
 
 
 def test_the_seed_story_in_a_browser(browser, desk, tmp_path):
+    from playwright.sync_api import expect
+
     shots = Shots(tmp_path)
     errors: list[str] = []
     alice_context, alice = logged_in(browser, desk, "alice", errors)
@@ -113,6 +118,10 @@ def test_the_seed_story_in_a_browser(browser, desk, tmp_path):
     alice_context.close()
 
     bob_context, bob = logged_in(browser, desk, "bob", errors)
+    assert bob.locator("table.cases tbody tr").count() == 2
+    bob.fill("input[name=q]", "two missiles")  # the table follows the search box
+    expect(bob.locator("table.cases tbody tr")).to_have_count(1)
+    assert bob.inner_text("table.cases tbody").startswith(case_id)
     bob.goto(f"{desk.url}/cases/{case_id}")
     for _ in range(2):
         bob.click("button.approve >> nth=0")

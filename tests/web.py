@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import uvicorn
 
 from mediacheck import config
 from mediacheck.accounts import service as accounts
+from mediacheck.cli import main
 from mediacheck.store.database import Store
 from mediacheck.web.app import create_app
 from tests.backends import postgres_schema
@@ -63,18 +65,46 @@ def desk_server(tmp: Path, backend: str) -> Iterator[Desk]:
 
 
 @contextmanager
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its cheapest while the desk serves, as ``tests/passwords.py`` does for
+    one test: a module of logins would spend most of its time hashing otherwise."""
+    from argon2 import PasswordHasher, profiles
+
+    hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        accounts._dummy_hash.cache_clear()
+        patch.setattr(accounts, "_hasher", lambda: hasher)
+        yield
+    accounts._dummy_hash.cache_clear()
+
+
+@contextmanager
 def _serving(tmp: Path, db_url: str) -> Iterator[Desk]:
+    with _cheap_password_hashing(), _served(tmp, db_url) as desk:
+        yield desk
+
+
+@contextmanager
+def _served(tmp: Path, db_url: str) -> Iterator[Desk]:
     store_dir = tmp / "cases"
     cli = Cli(store_dir, db_url=db_url)
     [strike] = cli.json("intake", SAMPLES / "strike.jpg", "--title", "IVIC building hit", "--quick")
     archive = strike["case_id"]
     cli("verdict", "propose", archive, "DecontextualizedContent", "--rationale", "From 2019")
     cli("verdict", "approve", archive, user="bob")
+    tokens = {}
+    for name, role in ACCOUNTS.items():  # as the issue's desk does it
+        added = cli.runner.invoke(
+            main,
+            ["user", "add", name, "--role", role, "--password-stdin"],
+            env=cli.env,
+            input=f"{PASSWORD}\n",
+            catch_exceptions=False,
+        )
+        assert added.exit_code == 0, added.output
+        tokens[name] = cli.json("user", "token", name, "--name", "tests")["secret"]
     settings = config.resolve(store=store_dir, db_url=db_url, user="nobody")
     store = Store.open(settings, create=False)
-    for name, role in ACCOUNTS.items():
-        accounts.add_user(store, name, role, PASSWORD)
-    tokens = {name: accounts.issue_token(store, name, "tests")[1] for name in ACCOUNTS}
     app = create_app(settings, store)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -129,7 +129,7 @@ async def _sessions_and_headers(
     request.state.session = found or auth.new_session()
     request.state.session_changed = found is None
     response = await call_next(request)
-    if request.state.session_changed:
+    if request.state.session_changed and not is_api(request):  # scripts hold no session
         desk.sessions.write(response, request, request.state.session)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)

@@ -182,13 +182,14 @@ def _drawn(new, archived) -> bytes:
 
     left, right = _working(new, WORK_SIDE), _working(archived, WORK_SIDE)
     theirs = keypoints(right)
-    pairs, ours = np.zeros((0, 2), np.int64), keypoints(left)
-    for view in (left, ImageOps.mirror(left)):  # a mirrored re-share matches mirrored
-        ours = keypoints(view)
-        pairs = correspondences(ours, theirs)
-        if len(pairs):
-            left = view
-            break
+    ours = keypoints(left)
+    pairs = correspondences(ours, theirs)
+    if not len(pairs):  # a mirrored re-share matches its mirror image
+        mirrored = ImageOps.mirror(left)
+        mirrored_points = keypoints(mirrored)
+        mirrored_pairs = correspondences(mirrored_points, theirs)
+        if len(mirrored_pairs):
+            left, ours, pairs = mirrored, mirrored_points, mirrored_pairs
     drawn = cv2.drawMatches(
         cv2.cvtColor(np.asarray(left), cv2.COLOR_RGB2BGR),
         [cv2.KeyPoint(float(x), float(y), 8) for x, y in ours.points],
