@@ -6,12 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from mediacheck.history import chain as history
 from mediacheck.match.fingerprints import Fingerprint, Probe
-from mediacheck.match.search import (
-    KEYPOINTS_KIND,
-    RECORD_KIND,
-    ArchiveMatch,
-    ArchiveSearch,
-)
+from mediacheck.match.search import KEYPOINTS_KIND, RECORD_KIND, ArchiveMatch, ArchiveSearch
 from mediacheck.store.models import FingerprintRow, SeenBefore
 
 
