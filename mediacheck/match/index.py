@@ -7,9 +7,9 @@ Search runs in three stages, from cheap and broad to costly and precise:
    mirror image, and the query's coarse hash against every window of every stored picture;
    and the query's keypoint words (of the picture, its content box and its mirror image)
    vote for the stored pictures that share them (``words.WordIndex``);
-2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are; the
-   most-voted pictures (``VOTED``), the pictures within ``FINE_ACCEPT`` bits and a few of
-   the closest by hash (``CLOSEST``) make the short list, which goes to
+2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are; a
+   few of the closest by hash (``CLOSEST``) and the most-voted pictures (``VOTED``) make
+   the short list, which goes to
 3. geometric check: ORB descriptors matched (ratio test, each stored keypoint once) and
    a similarity transform (scale, rotation, shift) fitted with RANSAC; enough agreeing
    keypoints make a match. A checked picture within ``FINE_ACCEPT`` bits keeps its hash
@@ -240,8 +240,9 @@ def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader
         sure = np.flatnonzero(usable & (every.fine <= FINE_SURE))
         matches += _by_hash(index, probe, sure, every.fine[sure])
         usable[sure] = False
-        rows = _short_list(index, probe, every, usable)
-        matches += _by_keypoints(index, probe, rows, every.fine, load_keypoints)
+        votes = keypoint_votes(index, probe)
+        rows = _short_list(index, every, votes, usable)
+        matches += _by_keypoints(index, probe, rows, every.fine, votes, load_keypoints)
     return best_per_media(matches)
 
 
@@ -273,16 +274,16 @@ def hash_score(distance: int) -> float:
 
 
 def _short_list(
-    index: FingerprintIndex, probe: Probe, every: Distances, usable: np.ndarray
+    index: FingerprintIndex, every: Distances, votes: Votes, usable: np.ndarray
 ) -> np.ndarray:
     """Rows worth a geometric check, one per media item: the closest by hash, the most voted."""
     near = np.flatnonzero(usable & ((every.fine <= FINE_SHORT) | (every.coarse <= COARSE_SHORT)))
     closeness = np.minimum(every.fine[near] / FINE_BITS, every.coarse[near] / COARSE_BITS)
     chosen: dict[str, int] = {}
     _choose(index, near[np.argsort(closeness, kind="stable")], CLOSEST, chosen)
-    votes = keypoint_votes(index, probe)
-    voted = np.flatnonzero(usable & (votes >= MIN_VOTES))
-    _choose(index, voted[np.argsort(-votes[voted], kind="stable")], CLOSEST + VOTED, chosen)
+    voted = np.flatnonzero(usable & (votes.count >= MIN_VOTES))
+    order = np.argsort(-votes.count[voted], kind="stable")
+    _choose(index, voted[order], CLOSEST + VOTED, chosen)
     return np.array(list(chosen.values()), dtype=np.int64)
 
 
@@ -294,14 +295,28 @@ def _choose(index: FingerprintIndex, rows: np.ndarray, limit: int, chosen: dict[
         chosen.setdefault(index.media_id(row), int(row))
 
 
-def keypoint_votes(index: FingerprintIndex, probe: Probe) -> np.ndarray:
-    """Per index row, the most words it shares with one view of the query (see ``_views``)."""
-    votes = np.zeros(len(index), dtype=np.int64)
+@dataclass
+class Votes:
+    """Per index row: the most words it shares with one view of the query, and which view."""
+
+    count: np.ndarray
+    view: np.ndarray  # index into ``_views(probe)``
+    own: np.ndarray  # the votes of the query picture's own keypoints (the first view)
+
+
+def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
+    """Each stored picture's votes from the views of the query (see ``_views``)."""
+    n = len(index)
+    votes = Votes(np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int64))
     if len(index.words) == 0:
         return votes
-    for view in _views(probe):
+    for number, view in enumerate(_views(probe)):
         if view is not None and len(view):
-            np.maximum(votes, index.words.votes(view.words(), len(index)), out=votes)
+            count = index.words.votes(view.words(), n)
+            more = count > votes.count
+            votes.count[more], votes.view[more] = count[more], number
+            if number == 0:
+                votes.own = count
     return votes
 
 
@@ -315,9 +330,16 @@ def _by_keypoints(
     probe: Probe,
     rows: np.ndarray,
     fine: np.ndarray,
+    votes: Votes,
     load_keypoints: KeypointLoader,
 ) -> list[Match]:
-    """Short-listed rows whose keypoints agree; one close by hash is named by its hash."""
+    """Short-listed rows whose keypoints agree; one close by hash is named by its hash.
+
+    A row is checked with the view of the query that gave it the most votes, then with the
+    picture's own when that gave it at least half as many (a mirror image or a content box
+    of a plain picture can outvote the picture itself); a row with fewer than MIN_VOTES
+    from every view (on the list for its hash) is checked with every view.
+    """
     if len(rows) == 0:
         return []
     stored = load_keypoints([int(index.keys[r]) for r in rows])
@@ -326,7 +348,7 @@ def _by_keypoints(
         theirs = stored.get(int(index.keys[row]))
         if theirs is None:
             continue
-        found = _check_any_view(probe, theirs)
+        found = _check_views(_views_for(probe, votes, row), theirs)
         if found.inliers < MIN_INLIERS:
             continue
         if fine[row] <= FINE_ACCEPT:
@@ -337,10 +359,20 @@ def _by_keypoints(
     return matches
 
 
-def _check_any_view(probe: Probe, stored: Keypoints) -> GeometricCheck:
-    """The picture, then its content box alone, then its mirror image: the first that fits."""
+def _views_for(probe: Probe, votes: Votes, row: int) -> tuple[Keypoints | None, ...]:
+    views = _views(probe)
+    if votes.count[row] < MIN_VOTES:
+        return views
+    best = int(votes.view[row])
+    if best != 0 and 2 * votes.own[row] >= votes.count[row]:
+        return (views[best], views[0])
+    return (views[best],)
+
+
+def _check_views(views: Iterable[Keypoints | None], stored: Keypoints) -> GeometricCheck:
+    """The first of the query's ``views`` that fits ``stored``, or the closest to fitting."""
     best = GeometricCheck(0, 0.0)
-    for view in _views(probe):
+    for view in views:
         if view is None:
             continue
         found = geometric_check(view, stored)
