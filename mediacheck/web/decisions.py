@@ -44,5 +44,10 @@ def decide(
             f"{'approve' if approve else 'reject'} it: another reviewer must (four eyes)"
         )
     if approve:
-        return review.approve(store, verdict.case_id, user.name, text or None, verdict.media_id)
+        # As on the CLI, an approval time-stamps the history head when a TSA is set; a TSA
+        # that fails leaves the approval standing (`mediacheck stamp CASE` asks again).
+        approval = review.approve_and_stamp(
+            store, verdict.case_id, user.name, text or None, verdict.media_id
+        )
+        return approval.verdict
     return review.reject(store, verdict.case_id, user.name, text or "", verdict.media_id)
