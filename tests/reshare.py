@@ -2,7 +2,9 @@
 
 Each transform takes an RGB picture and a seeded ``random.Random`` (so a run is repeatable
 while every photo gets its own crop, angle or caption) and returns the re-shared picture,
-already passed through the lossy encoder a channel would use.
+already passed through the lossy encoder a channel would use. ``HARDER`` are those that
+make the picture a smaller part of a larger one (app screenshots, pages, collages,
+composites), turn it a quarter, mirror and crop it, or squeeze it to a thumbnail.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import math
 import random
 from collections.abc import Callable
 
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 Transform = Callable[[Image.Image, random.Random], Image.Image]
 
@@ -201,6 +204,236 @@ def reshared(img: Image.Image, rng: random.Random) -> Image.Image:
     return messenger(caption(crop(img, rng), rng), rng)
 
 
+# The harder re-shares: the picture as a smaller part of a larger page, or a part of it
+# inside another picture; turned a quarter; squeezed to a thumbnail.
+
+# Dark and light app themes: background, text, a panel (bubble, bar) that stands apart.
+THEMES = {
+    "dark": ((17, 27, 33), (233, 237, 239), (32, 44, 51)),
+    "light": ((239, 234, 226), (17, 27, 33), (255, 255, 255)),
+}
+BODY = (
+    "Residents said the building was hit shortly after midnight. Officials have not "
+    "confirmed the number of casualties and the claim could not be independently verified."
+).split()
+
+
+def scene(width: int, height: int, rng: random.Random) -> Image.Image:
+    """An unrelated photo-like picture: a lit horizon, textured ground, blurred shapes."""
+    noise = np.random.default_rng(rng.getrandbits(32))
+    field = np.zeros((height, width), dtype=np.float32)
+    for octave in range(1, 7):
+        cells = noise.random((2**octave + 1, 2**octave + 1), dtype=np.float32)
+        layer = Image.fromarray(cells * 255).resize((width, height), Image.Resampling.BICUBIC)
+        field += np.asarray(layer, dtype=np.float32) / 1.7**octave
+    field = (field - field.min()) / max(1e-6, float(np.ptp(field)))
+    sky, ground = noise.integers(0, 256, 3), noise.integers(0, 256, 3)
+    horizon = noise.uniform(0.3, 0.7) * height
+    rows = np.clip((np.arange(height) - horizon) / (0.1 * height) + 0.5, 0, 1)[:, None, None]
+    base = sky * (1 - rows) + ground * rows
+    pixels = base * (0.55 + 0.9 * field[:, :, None])
+    img = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    for _ in range(rng.randint(4, 10)):
+        x, y = rng.uniform(0, width), rng.uniform(horizon * 0.6, height)
+        w, h = rng.uniform(0.05, 0.25) * width, rng.uniform(0.05, 0.3) * height
+        fill = tuple(rng.randint(0, 255) for _ in range(3))
+        shape = draw.rectangle if rng.random() < 0.6 else draw.ellipse
+        shape((x, y - h, x + w, y), fill=fill)
+    return img.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.5)))
+
+
+def fitted(img: Image.Image, width: int, height: int | None = None) -> Image.Image:
+    """The picture at ``width`` (and within ``height``), its aspect ratio kept."""
+    factor = width / img.width
+    if height is not None:
+        factor = min(factor, height / img.height)
+    return scaled(img, factor)
+
+
+def words(rng: random.Random, count: int) -> str:
+    start = rng.randrange(len(BODY))
+    return " ".join(BODY[(start + i) % len(BODY)] for i in range(count))
+
+
+def status_bar(draw: ImageDraw.ImageDraw, width: int, fg, rng: random.Random) -> int:
+    """A phone's status bar across the top: time, signal, battery. Returns its height."""
+    draw.text((40, 22), f"{rng.randint(7, 23)}:{rng.randint(0, 59):02d}", fill=fg, font=font(40))
+    for i in range(4):
+        draw.rectangle((width - 260 + i * 18, 56 - i * 9, width - 248 + i * 18, 62), fill=fg)
+    draw.rectangle((width - 140, 30, width - 60, 62), outline=fg, width=4)
+    draw.rectangle((width - 136, 34, width - 136 + rng.randint(20, 72), 58), fill=fg)
+    return 90
+
+
+def chat_screenshot(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A phone screenshot of a chat: the picture in a message bubble 50-90% of the width."""
+    screen_w = 1080
+    bg, fg, panel = THEMES[rng.choice(["dark", "light"])]
+    pic = fitted(img, round(rng.uniform(0.5, 0.9) * screen_w), 1500)
+    pad = 12
+    bubble_w, bubble_h = pic.width + 2 * pad, pic.height + 70 + 120
+    top = 90 + 160 + rng.randint(40, 260)
+    screen = Image.new("RGB", (screen_w, max(2340, top + bubble_h + 400)), bg)
+    draw = ImageDraw.Draw(screen)
+    status_bar(draw, screen_w, fg, rng)
+    draw.rectangle((0, 90, screen_w, 250), fill=panel)
+    draw.ellipse((110, 115, 200, 205), fill=tuple(rng.randint(60, 200) for _ in range(3)))
+    draw.text((230, 120), "Frontline channel", fill=fg, font=font(46))
+    draw.text(
+        (230, 180), f"{rng.randint(2, 90)},{rng.randint(100, 999)} members", fill=fg, font=font(32)
+    )
+    draw.rounded_rectangle((40, top - 200, 40 + rng.randint(400, 800), top - 60), 30, fill=panel)
+    draw.text((70, top - 170), words(rng, 5), fill=fg, font=font(36))
+    left = 40 if rng.random() < 0.5 else screen_w - 40 - bubble_w
+    draw.rounded_rectangle((left, top, left + bubble_w, top + bubble_h), 30, fill=panel)
+    draw.text((left + 30, top + 16), "Forwarded from Frontline", fill=fg, font=font(32))
+    screen.paste(pic, (left + pad, top + 70))
+    below = top + 70 + pic.height
+    draw.text((left + 30, below + 20), rng.choice(CAPTIONS)[:32], fill=fg, font=font(34))
+    draw.text((left + bubble_w - 120, below + 75), "10:42", fill=fg, font=font(28))
+    bar = screen.height - 170
+    draw.rectangle((0, bar, screen_w, screen.height), fill=panel)
+    draw.rounded_rectangle((30, bar + 30, screen_w - 160, bar + 120), 45, outline=fg, width=3)
+    draw.text((80, bar + 55), "Message", fill=fg, font=font(36))
+    draw.ellipse((screen_w - 130, bar + 25, screen_w - 30, bar + 125), fill=fg)
+    return encode(scaled(screen, rng.uniform(0.4, 0.7)), quality=rng.randint(70, 85))
+
+
+def player_screenshot(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A video page: the picture in a player 50-90% of the window wide, controls over it."""
+    width = rng.choice([1280, 1600, 1920])
+    bg, fg, panel = THEMES[rng.choice(["dark", "light"])]
+    player_w = round(rng.uniform(0.5, 0.9) * width)
+    player_h = player_w * 9 // 16
+    pic = fitted(img, player_w, player_h)
+    top = 110
+    page = Image.new("RGB", (width, top + player_h + 260), bg)
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, width, 80), fill=panel)
+    draw.text((30, 20), "▶ VidTube", fill=(230, 30, 30), font=font(36))
+    draw.rounded_rectangle((width // 3, 16, 2 * width // 3, 64), 24, outline=fg, width=2)
+    draw.text((width // 3 + 24, 26), "Search", fill=fg, font=font(26))
+    left = 30
+    draw.rectangle((left, top, left + player_w, top + player_h), fill="black")
+    page.paste(pic, (left + (player_w - pic.width) // 2, top + (player_h - pic.height) // 2))
+    shade = Image.new("RGBA", (player_w, 90), (0, 0, 0, 140))
+    page.paste(shade, (left, top + player_h - 90), shade)
+    progress = rng.uniform(0.05, 0.95)
+    bar_y = top + player_h - 80
+    draw.rectangle((left + 20, bar_y, left + player_w - 20, bar_y + 6), fill=(120, 120, 120))
+    draw.rectangle(
+        (left + 20, bar_y, left + 20 + progress * (player_w - 40), bar_y + 6), fill=(230, 30, 30)
+    )
+    draw.polygon(
+        [(left + 30, bar_y + 25), (left + 30, bar_y + 65), (left + 62, bar_y + 45)], fill="white"
+    )
+    draw.text(
+        (left + 90, bar_y + 30),
+        f"{rng.randint(0, 9)}:{rng.randint(10, 59)} / 12:04",
+        fill="white",
+        font=font(26),
+    )
+    for i in range(3):
+        x = left + player_w - 60 - i * 60
+        draw.rectangle((x, bar_y + 30, x + 34, bar_y + 60), outline="white", width=3)
+    draw.text((left, top + player_h + 24), rng.choice(CAPTIONS), fill=fg, font=font(40))
+    draw.text((left, top + player_h + 90), f"{rng.randint(1, 900)}K views", fill=fg, font=font(30))
+    side = left + player_w + 30
+    for i in range(0, (page.height - top) // 150):
+        if width - side < 260:
+            break
+        page.paste(scene(240, 135, rng), (side, top + i * 155))
+        draw.text((side + 255, top + i * 155 + 10), words(rng, 3), fill=fg, font=font(24))
+    return encode(scaled(page, rng.uniform(0.5, 0.8)), quality=rng.randint(70, 85))
+
+
+def news_page(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A news site's article: masthead, headline, the picture with its credit, text, a sidebar."""
+    width = 1280
+    dark = rng.random() < 0.25
+    bg, fg = ((24, 24, 24), (230, 230, 230)) if dark else ((255, 255, 255), (25, 25, 25))
+    pic = fitted(img, round(rng.uniform(0.5, 0.9) * width), 1100)
+    top = 330
+    page = Image.new("RGB", (width, top + pic.height + 420), bg)
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, width, 90), fill=(150, 20, 30))
+    draw.text((40, 20), "THE DAILY WIRE", fill="white", font=font(48))
+    for i, item in enumerate(["World", "Politics", "Business", "Opinion", "Sport"]):
+        draw.text((40 + i * 150, 110), item, fill=fg, font=font(26))
+    draw.line((0, 150, width, 150), fill=fg, width=1)
+    draw.text((40, 175), rng.choice(CAPTIONS), fill=fg, font=font(44))
+    draw.text((40, 250), f"By Staff Reporter · {rng.randint(1, 28)} March", fill=fg, font=font(24))
+    page.paste(pic, (40, top))
+    draw.text((40, top + pic.height + 12), "Photo: social media", fill=fg, font=font(22))
+    for line in range(6):
+        text = words(rng, max(3, pic.width // 110))
+        draw.text((40, top + pic.height + 60 + line * 50), text, fill=fg, font=font(28))
+    side = 40 + pic.width + 40
+    if width - side >= 200:
+        draw.text((side, top), "Most read", fill=fg, font=font(32))
+        for i in range(4):
+            y = top + 60 + i * 170
+            page.paste(scene(width - side - 40, 100, rng), (side, y))
+            draw.text((side, y + 110), words(rng, 4), fill=fg, font=font(22))
+    return encode(scaled(page, rng.uniform(0.5, 0.9)), quality=rng.randint(70, 85))
+
+
+def collage(img: Image.Image, rng: random.Random) -> Image.Image:
+    """The picture as one tile of a collage of two to four, with gutters between them."""
+    w, h = img.width, img.height
+    gutter = rng.choice([0, 6, 12, 20])
+    cols, rows = rng.choice([(2, 1), (1, 2), (2, 2), (3, 1)])
+    out = Image.new(
+        "RGB",
+        (cols * w + (cols + 1) * gutter, rows * h + (rows + 1) * gutter),
+        rng.choice(["white", "black"]),
+    )
+    mine = rng.randrange(cols * rows)
+    for cell in range(cols * rows):
+        tile = img if cell == mine else scene(w, h, rng)
+        out.paste(
+            tile, (gutter + (cell % cols) * (w + gutter), gutter + (cell // cols) * (h + gutter))
+        )
+    return encode(scaled(out, rng.uniform(0.4, 0.8)), quality=80)
+
+
+def composite(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A piece of the picture (a quarter to a half of its area) pasted into another scene."""
+    w, h = img.size
+    area = rng.uniform(0.25, 0.5)
+    share_w = rng.uniform(max(area, 0.4), min(1.0, area / 0.4))
+    pw, ph = round(share_w * w), round(area / share_w * h)
+    x, y = rng.randint(0, w - pw), rng.randint(0, h - ph)
+    piece = scaled(img.crop((x, y, x + pw, y + ph)), rng.uniform(0.8, 1.2))
+    canvas = scene(round(w * rng.uniform(1.0, 1.3)), round(h * rng.uniform(1.0, 1.3)), rng)
+    if piece.width > canvas.width or piece.height > canvas.height:
+        piece = fitted(piece, canvas.width, canvas.height)
+    at = (rng.randint(0, canvas.width - piece.width), rng.randint(0, canvas.height - piece.height))
+    mask = Image.new("L", piece.size, 0)
+    edge = max(1, min(piece.size) // 40)
+    ImageDraw.Draw(mask).rectangle((edge, edge, piece.width - edge, piece.height - edge), fill=255)
+    canvas.paste(piece, at, mask.filter(ImageFilter.GaussianBlur(edge)))
+    return encode(canvas, quality=80)
+
+
+def mirror_crop(img: Image.Image, rng: random.Random) -> Image.Image:
+    return crop(ImageOps.mirror(img), rng)
+
+
+def rotate90(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Turned a quarter either way, as a phone does a sideways shot."""
+    turn = rng.choice([Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270])
+    return encode(img.transpose(turn), quality=85)
+
+
+def thumbnail(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Heavy downscale: the long side at 240 px, as a preview or a forwarded thumbnail."""
+    small = img.copy()
+    small.thumbnail((240, 240), Image.Resampling.BILINEAR)
+    return encode(small, quality=rng.randint(60, 80))
+
+
 TRANSFORMS: dict[str, Transform] = {
     "recompress": recompress,
     "resize": resize,
@@ -217,3 +450,16 @@ TRANSFORMS: dict[str, Transform] = {
     "format": format_change,
     "reshared": reshared,
 }
+
+# The re-shares of issue 14, kept apart so that a test can say which of them it covers.
+HARDER: dict[str, Transform] = {
+    "chat-screenshot": chat_screenshot,
+    "player-screenshot": player_screenshot,
+    "news-page": news_page,
+    "collage": collage,
+    "composite": composite,
+    "mirror-crop": mirror_crop,
+    "rotate90": rotate90,
+    "thumbnail": thumbnail,
+}
+TRANSFORMS |= HARDER

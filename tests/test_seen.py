@@ -23,6 +23,8 @@ from tests.reshare import TRANSFORMS
 pytestmark = needs_corpus
 
 HOUSE = FILES / "mde/simple.jpg"
+# The span fields of a match: a photo's are null (tests/test_spans.py has videos').
+NO_SPAN = {"stored_start_s": None, "stored_end_s": None, "query_start_s": None, "query_end_s": None}
 DOOR = FILES / "exifr/door-knocker.jpg"
 
 
@@ -64,14 +66,15 @@ def test_match_finds_a_reshared_copy_and_stores_nothing(cli, tmp_path):
         "sha256": stored["sha256"],
         "kind": "image",
         "method": "trimmed-phash",
-        "distance": 10.0,
-        "score": 0.688,
+        "distance": 4.0,
+        "score": 0.875,
         "frame_time_s": None,
+        **NO_SPAN,
     }
     assert cli("match", copy).stdout == (
         f"{copy}: seen before\n"
         f"  {stored['case_id']}  House on the hill  (Unverified)  image {stored['media_id']}  "
-        "trimmed-phash distance 10 score 0.69\n"
+        "trimmed-phash distance 4 score 0.88\n"
     )
     assert len(cli.json("cases")) == 1
 
@@ -130,6 +133,7 @@ def test_intake_records_what_it_has_seen_before(cli, tmp_path):
         "distance": seen["distance"],
         "frame_time_s": None,
         "verdict": "Unverified",
+        **NO_SPAN,
     }
     assert seen["method"] in ("trimmed-phash", "keypoints")
     events = cli.json("history", second["case_id"])
@@ -257,6 +261,7 @@ def test_the_same_bytes_again_join_no_case_and_name_the_verdict(cli, tmp_path):
         "distance": 0.0,
         "score": 1.0,
         "frame_time_s": None,
+        **NO_SPAN,
     }
     assert (again["status"], again["case_id"], again["media_id"]) == (
         "already-stored",
@@ -294,6 +299,7 @@ def test_new_case_records_the_identical_file_as_seen_before(cli, tmp_path):
         "method": "sha256",
         "distance": 0.0,
         "frame_time_s": None,
+        **NO_SPAN,
     }
     events = cli.json("history", again["case_id"])
     assert [e["action"] for e in events] == ["case-created", "media-added", "seen-before"]

@@ -1,10 +1,14 @@
 """Synthetic video and audio files for tests, written with PyAV."""
 
+import random
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+from PIL import ImageOps
+
+from tests.reshare import scene
 
 
 def write_clip(
@@ -84,3 +88,82 @@ def iphone_video(bit_rate: int) -> dict:
         "gps_longitude": 34.862,
         "gps_altitude": 28.516,
     }
+
+
+def scene_clip(
+    path: Path,
+    seeds: list[int],
+    *,
+    shot_s: float = 3,
+    fps: int = 10,
+    gop: int = 10,
+    size: tuple[int, int] = (320, 180),
+) -> Path:
+    """Shots of photo-like scenes (``tests.reshare.scene``, one per seed), each panning slowly."""
+    width, height = size
+    frames = []
+    for seed in seeds:
+        wide = scene(width * 3 // 2, height, random.Random(seed))
+        steps = round(shot_s * fps)
+        for i in range(steps):
+            left = round(i * (wide.width - width) / steps)
+            frames.append(np.asarray(wide.crop((left, 0, left + width, height))))
+    return _encode(path, frames, fps, gop, bit_rate=None)
+
+
+def excerpt(
+    source: Path,
+    path: Path,
+    start_s: float,
+    end_s: float,
+    *,
+    size: tuple[int, int] | None = None,
+    mirror: bool = False,
+    bit_rate: int | None = None,
+    gop: int = 15,
+) -> Path:
+    """``start_s`` to ``end_s`` of ``source``, decoded and encoded again (resized, mirrored)."""
+    return compilation(
+        [(source, start_s, end_s)], path, size=size, mirror=mirror, bit_rate=bit_rate, gop=gop
+    )
+
+
+def compilation(
+    parts: list[tuple[Path, float, float]],
+    path: Path,
+    *,
+    size: tuple[int, int] | None = None,
+    mirror: bool = False,
+    bit_rate: int | None = None,
+    gop: int = 15,
+    fps: int = 10,
+) -> Path:
+    """Excerpts of several videos one after the other in one new encoding."""
+    frames = []
+    for source, start_s, end_s in parts:
+        with av.open(str(source)) as container:
+            for frame in container.decode(video=0):
+                if start_s <= float(frame.time) < end_s:
+                    picture = frame.to_image()
+                    if size is not None:
+                        picture = picture.resize(size)
+                    if mirror:
+                        picture = ImageOps.mirror(picture)
+                    frames.append(np.asarray(picture))
+    return _encode(path, frames, fps, gop, bit_rate)
+
+
+def _encode(path: Path, frames: list, fps: int, gop: int, bit_rate: int | None) -> Path:
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(gop), "sc_threshold": "0"}
+        if bit_rate is not None:
+            stream.bit_rate = bit_rate
+        for i, pixels in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), "rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mediacheck.cli.match import verdict_text
+from mediacheck.cli.match import verdict_text, where
 from mediacheck.cli.options import (
     CASE_STATUSES,
     DATETIME,
@@ -31,7 +31,7 @@ from mediacheck.cli.output import (
 from mediacheck.cli.review import VERDICT_FILTER
 from mediacheck.errors import MediacheckError
 from mediacheck.intake.bounds import Bounds
-from mediacheck.media.video.timecode import timestamp
+from mediacheck.media.video.timecode import span, timestamp
 
 if TYPE_CHECKING:
     from mediacheck.intake.pipeline import IntakeResult
@@ -224,9 +224,12 @@ def _seen_summary(result: IntakeResult) -> str:
     for seen in result.seen_before:
         if result.case_id is None:
             how = "held by"  # bytes the store holds, added to no case
+        elif seen.get("stored_start_s") is not None:
+            how = f"excerpt of {span(seen['stored_start_s'], seen['stored_end_s'])} of"
         else:
             how = "identical to" if seen["method"] in IDENTICAL else "copy of"
-        named.setdefault(seen["case_id"] or "", f"{how} {_seen_case(seen)}")
+        flipped = ", mirrored" if seen["method"].endswith("-mirror") else ""
+        named.setdefault(seen["case_id"] or "", f"{how} {_seen_case(seen)}{flipped}")
     if not named:
         return ""
     shown = list(named.values())[:SEEN_ON_A_LINE]
@@ -438,10 +441,9 @@ def _print_media(media: dict, trusted: bool) -> None:
 
 
 def _seen_row(seen: dict) -> tuple[str, str]:
-    frame = "" if seen["frame_time_s"] is None else f" at {timestamp(seen['frame_time_s'])}"
     how = f"{seen['method']}, distance {seen['distance']:g}"
     title = f"{seen['case_title']}  " if seen["case_title"] else ""
-    found = f"{title}{verdict_text(seen['verdict'])}  media {seen['media_id']}{frame} ({how})"
+    found = f"{title}{verdict_text(seen['verdict'])}  media {seen['media_id']}{where(seen)} ({how})"
     return seen["case_id"] or "no case", found
 
 

@@ -9,7 +9,7 @@ import click
 
 from mediacheck.cli.options import json_option, open_store, store_options
 from mediacheck.cli.output import console, error_line, print_json, text
-from mediacheck.media.video.timecode import timestamp
+from mediacheck.media.video.timecode import span, timestamp
 
 if TYPE_CHECKING:
     from mediacheck.match.search import FileMatches
@@ -58,12 +58,22 @@ def _print_result(result: FileMatches) -> None:
         return
     console.print(f"[bold]{text(result.path)}[/bold]: seen before")
     for m in result.matches:
-        frame = "" if m.frame_time_s is None else f" at {timestamp(m.frame_time_s)}"
         console.print(
             f"  {text(m.case_id or 'no case')}  {text(m.case_title)}  "
-            f"({text(verdict_text(m.verdict))})  {m.kind} {m.media_id}{frame}  "
+            f"({text(verdict_text(m.verdict))})  {m.kind} {m.media_id}{where(m.document())}  "
             f"{m.method} distance {m.distance:g} score {m.score:.2f}"
         )
+
+
+def where(found: dict) -> str:
+    """`` 0:05-0:21 (here 0:00-0:16)`` of a video found in a video, `` at 0:00:04.000`` of
+    one keyframe, nothing for a photo (a match's or a ``seen_before`` entry's fields)."""
+    if found.get("stored_start_s") is not None:
+        stored = span(found["stored_start_s"], found["stored_end_s"])
+        return f" {stored} (here {span(found['query_start_s'], found['query_end_s'])})"
+    if found["frame_time_s"] is not None:
+        return f" at {timestamp(found['frame_time_s'])}"
+    return ""
 
 
 # The rating of media without an approved verdict, restated so that --help does not

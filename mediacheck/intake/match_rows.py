@@ -20,7 +20,8 @@ def intake_look_up(
 
     Matches in ``case_id`` (the case the item joins) are left out.
     """
-    found = archive.describe(archive.search([probe for _, probe in probes]), case_id)
+    searched = archive.search_timed(probes)
+    found = archive.describe(searched.matches, case_id, searched.spans)
     prints = [(time_s, probe.print) for time_s, probe in probes]
     return fingerprint_rows(media_id, prints), found
 
@@ -51,6 +52,10 @@ def seen_before_rows(matches: Iterable[ArchiveMatch]) -> list[SeenBefore]:
             distance=m.distance,
             score=m.score,
             frame_time_s=m.frame_time_s,
+            stored_start_s=m.span.stored_start_s if m.span else None,
+            stored_end_s=m.span.stored_end_s if m.span else None,
+            query_start_s=m.span.query_start_s if m.span else None,
+            query_end_s=m.span.query_end_s if m.span else None,
             at=at,
         )
         for m in matches

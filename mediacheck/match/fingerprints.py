@@ -56,6 +56,11 @@ BAND_TOLERANCE = 16
 BAND_SHARE = 0.8
 BAND_GAP = 0.08
 MIN_CONTENT = 0.1
+# The picture a page holds: content boxes taken this many times over at most; a line with
+# this share of its pixels in one colour is a gutter between two parts.
+PEEL_ROUNDS = 4
+GUTTER_SHARE = 0.95
+PICTURE_SHARE = 0.4
 # Below this grey-level spread there is nothing a perceptual hash could tell apart.
 MIN_SPREAD = 3.0
 ORB_FEATURES = 500  # kept of a stored picture: its strongest
@@ -159,6 +164,14 @@ class Probe:
             fine_hash(_grey(self._mirrored)),
             fine_hash(_grey(self._mirrored.crop(content_box(self._mirrored)))),
         )
+        # Views only a query has, never stored: the mirror image's windows (a mirrored crop),
+        # the picture a page or screenshot holds (``picture_box``), quarter turns.
+        self.mirror_coarse = coarse_hash(_grey(self._mirrored.crop(content_box(self._mirrored))))
+        self._picture = picture_box(self._work)
+        self.picture_fine = fine_hash(_grey(self._work.crop(self._picture)))
+        grey = _grey(self._work)
+        turned = (np.ascontiguousarray(np.rot90(grey, k)) for k in (1, -1))
+        self.turned_fine = tuple(fine_hash(view) for view in turned)
 
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
@@ -167,8 +180,11 @@ class Probe:
 
     @cached_property
     def content_keypoints(self) -> Keypoints | None:
-        """Keypoints of the content box alone, when it is a clearly smaller part (a screenshot)."""
-        box = content_box(self._work)
+        """Keypoints of the content box alone, when it is a clearly smaller part (a screenshot).
+
+        The content box of a page or an app frame is the picture it holds (``picture_box``).
+        """
+        box = self._picture
         area = (box[2] - box[0]) * (box[3] - box[1])
         if area >= TRIMMED_AREA * self._work.width * self._work.height:
             return None
@@ -248,6 +264,77 @@ def content_box(img: Image.Image) -> tuple[int, int, int, int]:
     if right - left < MIN_CONTENT * width:
         return (0, 0, img.width, img.height)
     return _scaled_box((left, top, right, bottom), small.size, img.size)
+
+
+def picture_box(img: Image.Image) -> tuple[int, int, int, int]:
+    """The picture a page or a screenshot holds: its content box, peeled again and split.
+
+    An app nests frames (a screen around a chat bubble around the photo, a page around a
+    player), so the content box is taken again of what the last one left, each time from
+    the colours of its own edges. A gutter across all of it in the colour of an edge peeled
+    so far (the page between a player and the thumbnails beside it, between an article's
+    photo and its sidebar) splits it, and the widest, then tallest, part is peeled on.
+    Stops when nothing changes. A picture held keeps at least ``PICTURE_SHARE`` of the
+    first content box's width or height; a smaller one is a flat stretch of a photo or a
+    graphic peeled away, and the first content box stands.
+    """
+    box = (0, 0, img.width, img.height)
+    page: list[np.ndarray] = []
+    first = None
+    for _ in range(PEEL_ROUNDS):
+        part = img.crop(box)
+        page += _edge_colours(part)
+        inner = _widest_part(part, content_box(part), np.array(page))
+        if inner == (0, 0, part.width, part.height):
+            break
+        box = (box[0] + inner[0], box[1] + inner[1], box[0] + inner[2], box[1] + inner[3])
+        first = first or box
+    if first is None:
+        return box
+    wide = box[2] - box[0] >= PICTURE_SHARE * (first[2] - first[0])
+    tall = box[3] - box[1] >= PICTURE_SHARE * (first[3] - first[1])
+    return box if wide or tall else first
+
+
+def _edge_colours(img: Image.Image) -> list[np.ndarray]:
+    """The median colour of each of the four outermost lines (what a page's background is)."""
+    pixels = np.asarray(img, dtype=np.int16)
+    edges = (pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1])
+    return [np.median(edge, axis=0) for edge in edges]
+
+
+def _widest_part(
+    img: Image.Image, box: tuple[int, int, int, int], page: np.ndarray
+) -> tuple[int, int, int, int]:
+    """``box`` cut down to its widest stretch between gutters of a ``page`` colour, then to
+    its tallest."""
+    small = img.crop(box)
+    small.thumbnail((TRIM_SIDE, TRIM_SIDE), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small, dtype=np.int16)
+    left, right = _between_gutters(pixels.transpose(1, 0, 2), page)
+    top, bottom = _between_gutters(pixels[:, left:right], page)
+    inner = _scaled_box((left, top, right, bottom), small.size, (box[2] - box[0], box[3] - box[1]))
+    return (box[0] + inner[0], box[1] + inner[1], box[0] + inner[2], box[1] + inner[3])
+
+
+def _between_gutters(lines: np.ndarray, page: np.ndarray) -> tuple[int, int]:
+    """The longest run of ``lines`` between lines of a ``page`` colour, as (start, stop)."""
+    gutter = np.zeros(len(lines), dtype=bool)
+    for colour in page:
+        near = (np.abs(lines - colour) <= BAND_TOLERANCE).all(axis=2)
+        gutter |= near.mean(axis=1) >= GUTTER_SHARE
+    runs, start = [], 0
+    for i, is_gutter in enumerate([*gutter, True]):
+        if is_gutter:
+            if i > start:
+                runs.append((start, i))
+            start = i + 1
+    if not runs:
+        return 0, len(lines)
+    first, stop = max(runs, key=lambda run: run[1] - run[0])
+    if stop - first < MIN_CONTENT * len(lines):
+        return 0, len(lines)
+    return first, stop
 
 
 def _band_depth(lines: np.ndarray) -> int:

@@ -171,7 +171,7 @@ class FingerprintIndex:
         before the next block is read; the work is XOR, popcount and minimum, nothing else.
         """
         pairs = sorted({(np.uint64(h), column) for h, column, _ in _fine_pairs(probe)})
-        window_hash = np.uint32(probe.print.coarse[0])
+        window_hashes = [np.uint32(h) for h in {probe.print.coarse[0], probe.mirror_coarse}]
         n = len(self)
         fine = np.full(n, 255, dtype=np.uint8)
         coarse = np.full(n, 255, dtype=np.uint8)
@@ -188,9 +188,10 @@ class FingerprintIndex:
                 np.minimum(best, counts[:size], out=best)
             best = coarse[start:stop]
             for window in self.coarse:
-                np.bitwise_xor(window[start:stop], window_hash, out=xor32[:size])
-                np.bitwise_count(xor32[:size], out=counts[:size])
-                np.minimum(best, counts[:size], out=best)
+                for window_hash in window_hashes:
+                    np.bitwise_xor(window[start:stop], window_hash, out=xor32[:size])
+                    np.bitwise_count(xor32[:size], out=counts[:size])
+                    np.minimum(best, counts[:size], out=best)
         return Distances(self.pixels == np.uint64(probe.print.pixels), fine, coarse)
 
     def fine_method(self, probe: Probe, row: int) -> str:
@@ -205,6 +206,7 @@ def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
     """(query hash, stored column, method) of every 64-bit comparison."""
     whole, content = probe.print.fine
     mirror_whole, mirror_content = probe.mirror_fine
+    left, right = probe.turned_fine
     return [
         (whole, 0, "phash"),
         (content, 1, "trimmed-phash"),
@@ -212,6 +214,10 @@ def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
         (whole, 1, "phash"),
         (mirror_whole, 0, "phash-mirror"),
         (mirror_content, 1, "trimmed-phash-mirror"),
+        (probe.picture_fine, 0, "trimmed-phash"),
+        (probe.picture_fine, 1, "trimmed-phash"),
+        (left, 0, "phash-turned"),
+        (right, 0, "phash-turned"),
     ]
 
 
@@ -238,13 +244,6 @@ def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader
         rows = _short_list(index, every, votes, usable)
         matches += _by_keypoints(index, probe, rows, every.fine, votes, load_keypoints)
     return best_per_media(matches)
-
-
-def search_pictures(
-    index: FingerprintIndex, probes: Iterable[Probe], load_keypoints: KeypointLoader
-) -> list[Match]:
-    """Matches of a media item made of several pictures (a video's keyframes)."""
-    return best_per_media(m for p in probes for m in search(index, p, load_keypoints))
 
 
 def best_per_media(matches: Iterable[Match]) -> list[Match]:

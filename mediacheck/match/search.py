@@ -25,7 +25,8 @@ from mediacheck.errors import (
     one_line,
 )
 from mediacheck.match.fingerprints import VERSION, Keypoints, Probe
-from mediacheck.match.index import FingerprintIndex, Match, best_per_media, search_pictures
+from mediacheck.match.index import FingerprintIndex, Match, best_per_media, search
+from mediacheck.match.spans import KeyframeMatch, Span, video_spans
 from mediacheck.media.pictures import open_picture
 from mediacheck.media.sniff import sniff
 from mediacheck.media.video.keyframes import extract_keyframes
@@ -116,7 +117,8 @@ class ArchiveMatch:
     """A match as the desk sees it: a case that holds the media, its verdict, why it matched.
 
     ``verdict`` is the final (approved) rating of that media item in that case, or
-    Unverified.
+    Unverified. A video found in a video has ``span``: which stretch of the stored one
+    the query shows, and where (``spans.Span``); None otherwise.
     """
 
     case_id: str | None
@@ -129,16 +131,33 @@ class ArchiveMatch:
     distance: float
     score: float
     frame_time_s: float | None
+    span: Span | None = None
 
     def document(self) -> dict:
         """The ``match --json`` fields (and those of intake's ``seen_before``)."""
         fields = ("case_id", "case_title", "verdict", "media_id", "sha256", "kind", "method")
         found = {name: getattr(self, name) for name in fields}
-        return found | {
-            "distance": self.distance,
-            "score": self.score,
-            "frame_time_s": self.frame_time_s,
-        }
+        return (
+            found
+            | {"distance": self.distance, "score": self.score, "frame_time_s": self.frame_time_s}
+            | span_fields(self.span)
+        )
+
+
+SPAN_FIELDS = ("stored_start_s", "stored_end_s", "query_start_s", "query_end_s")
+
+
+def span_fields(span: Span | None) -> dict[str, float | None]:
+    """The four span fields of a match (None each when it is no video found in a video)."""
+    return {name: None if span is None else getattr(span, name) for name in SPAN_FIELDS}
+
+
+@dataclass(frozen=True)
+class MediaMatches:
+    """What the archive holds of one media item: matches best first, spans per video."""
+
+    matches: list[Match]
+    spans: dict[str, Span]
 
 
 @dataclass(frozen=True)
@@ -196,25 +215,39 @@ class ArchiveSearch:
 
     def search(self, probes: Iterable[Probe], sha256: str | None = None) -> list[Match]:
         """Archive media the probed pictures are copies of, best first; same bytes first."""
+        return self.search_timed([(None, p) for p in probes], sha256).matches
+
+    def search_timed(
+        self, pictures: Sequence[tuple[float | None, Probe]], sha256: str | None = None
+    ) -> MediaMatches:
+        """``search`` for a media item's pictures with their times: a video's keyframes
+        also give the span of every stored video they were found in."""
         self.refresh()
-        found = search_pictures(self.index, probes, self._keypoints)
+        each = [(time_s, search(self.index, p, self._keypoints)) for time_s, p in pictures]
+        found = best_per_media(m for _, matches in each for m in matches)
+        timed = (KeyframeMatch(t, m) for t, matches in each if t is not None for m in matches)
+        spans = video_spans(timed)
         if sha256 is not None:
             same = self.store.media_by_sha256(sha256)
             if same is not None:
                 found = best_per_media([_identical(same.id), *found])
-        return found
+                spans.pop(same.id, None)  # the same file: all of it, not an excerpt
+        return MediaMatches(found, spans)
 
     def identical(self, media_id: str, exclude_case: str | None = None) -> list[ArchiveMatch]:
         """The cases that hold these very bytes (but ``exclude_case``), as sha256 matches."""
         return self.describe([_identical(media_id)], exclude_case)
 
     def describe(
-        self, matches: Iterable[Match], exclude_case: str | None = None
+        self,
+        matches: Iterable[Match],
+        exclude_case: str | None = None,
+        spans: Mapping[str, Span] | None = None,
     ) -> list[ArchiveMatch]:
         """Matches named by every case that holds their media, with its title and verdict.
 
         ``exclude_case`` is the case the searched file belongs to: its own items are
-        never shown as seen before.
+        never shown as seen before. ``spans`` are those of ``search_timed``.
         """
         matches = list(matches)
         held = self.store.media_cases([m.media_id for m in matches])
@@ -240,6 +273,7 @@ class ArchiveSearch:
                         distance=match.distance,
                         score=match.score,
                         frame_time_s=match.frame_time_s,
+                        span=(spans or {}).get(media.id) if media.kind == "video" else None,
                     )
                 )
         return described
@@ -258,8 +292,8 @@ def match_files(store: ArchiveReads, paths: Iterable[Path]) -> Iterable[FileMatc
     archive = ArchiveSearch(store)
     for path in paths:
         try:
-            probes = [Probe(p.image) for p in file_pictures(path)]
-            found = archive.search(probes, sha256=_sha256(path))
+            probes = picture_probes(file_pictures(path))
+            found = archive.search_timed(probes, sha256=_sha256(path))
         except StoreError:
             raise  # the archive itself cannot be read: no file could be searched
         except MediacheckError as exc:
@@ -268,7 +302,7 @@ def match_files(store: ArchiveReads, paths: Iterable[Path]) -> Iterable[FileMatc
         except Exception as exc:  # noqa: BLE001 - a decoder tripping on one file stops no batch
             yield FileMatches(str(path), [], error=f"{path}: cannot be searched: {one_line(exc)}")
             continue
-        yield FileMatches(str(path), archive.describe(found))
+        yield FileMatches(str(path), archive.describe(found.matches, spans=found.spans))
 
 
 def file_pictures(path: Path) -> list[PictureOf]:

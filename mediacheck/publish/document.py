@@ -210,6 +210,10 @@ def seen_before_documents(store: Store, link: CaseMedia) -> list[dict[str, Any]]
                 "method": row.method,
                 "distance": row.distance,
                 "frame_time_s": row.frame_time_s,
+                "stored_start_s": row.stored_start_s,
+                "stored_end_s": row.stored_end_s,
+                "query_start_s": row.query_start_s,
+                "query_end_s": row.query_end_s,
             },
         )
     return list(documents.values())

@@ -188,6 +188,11 @@ class SeenBefore(SQLModel, table=True):
     score: float | None = None
     frame_time_s: float | None = None
     at: str
+    # The stretch of the matched video that the new video shows (migration 0007).
+    stored_start_s: float | None = None
+    stored_end_s: float | None = None
+    query_start_s: float | None = None
+    query_end_s: float | None = None
 
 
 class FingerprintRow(SQLModel, table=True):
