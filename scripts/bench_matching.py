@@ -630,10 +630,11 @@ def run_records(sizes: list[int], folder: Path) -> None:
     stored, unseen = split(corpus_photos())
     photos = [fingerprint(p.image) for p in stored]
     print(
-        "| stored pictures | index memory | per picture | build | snapshot load | search "
-        "(all stages), median | p90 | recall | false matches |"
+        "| stored pictures | index memory | per picture | build | snapshot load, CPU (wall) "
+        "| query fingerprint, CPU | search (all stages), CPU | query, wall | recall "
+        "| false matches |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
         print(records_row(size, pool, stored, photos, unseen, folder), flush=True)
 

@@ -45,6 +45,7 @@ COARSE_SHORT = 6
 CLOSEST = 8  # media items closest by hash (pictures with few keypoints to vote)
 VOTED = 16  # media items with the most keypoint votes
 MIN_VOTES = 3  # fewer shared words than this is chance
+VOTED_SORTED = 64 * VOTED  # the most-voted rows sorted (several may be one video's keyframes)
 # The geometric check of keypoints.
 RATIO = 0.8  # Lowe's ratio test
 MIN_INLIERS = 15
@@ -282,6 +283,8 @@ def _short_list(
     chosen: dict[str, int] = {}
     _choose(index, near[np.argsort(closeness, kind="stable")], CLOSEST, chosen)
     voted = np.flatnonzero(usable & (votes.count >= MIN_VOTES))
+    if len(voted) > VOTED_SORTED:  # nearly every row has a few votes by chance: sort the top
+        voted = voted[np.argpartition(-votes.count[voted], VOTED_SORTED)[:VOTED_SORTED]]
     order = np.argsort(-votes.count[voted], kind="stable")
     _choose(index, voted[order], CLOSEST + VOTED, chosen)
     return np.array(list(chosen.values()), dtype=np.int64)

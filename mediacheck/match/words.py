@@ -20,9 +20,8 @@ from mediacheck.match.fingerprints import WORD_BITS, WORD_TABLES
 WORDS = WORD_TABLES << WORD_BITS
 # Unsorted postings kept before a merge: searched by comparison with every query word.
 TAIL = 1 << 18
-# A word on more than this many times its fair share of postings says nothing (a flat
-# patch, an edge of a caption band): it gives no votes once the archive is large enough
-# for shares to mean something.
+# A word with more than COMMON times the average list's postings, and more than
+# COMMON_FLOOR, says nothing (a flat patch, an edge of a caption band): it gives no votes.
 COMMON = 16
 COMMON_FLOOR = 64
 
