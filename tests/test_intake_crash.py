@@ -107,12 +107,8 @@ def test_kill_9_at_any_moment_then_the_same_intake_completes(store_dir, db_url, 
 
 
 def noise_png(path: Path, seed: int) -> Path:
-    """About a megabyte that does not compress.
-
-    A strip 150 pixels high: below copy-move's smallest side, whose keypoint search on a
-    square of noise takes seconds, and which says nothing about a full disk.
-    """
-    pixels = np.random.default_rng(seed).integers(0, 256, (150, 2400, 3), dtype=np.uint8)
+    """About a megabyte that does not compress."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (600, 600, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(path)
     return path
 
