@@ -8,6 +8,15 @@ run with their blobs in a real S3 server (marked ``s3``).
 
 from __future__ import annotations
 
+import os
+
+# Intake forks its workers from the process that runs it: here, a test worker that earlier
+# tests have made start OpenBLAS threads. A forked child has none of them, and its first
+# threaded matrix product then spins for ever. One BLAS thread a process (set before NumPy
+# loads; the CLI processes tests start inherit it) keeps forks safe and two test workers
+# from each starting a pool per core.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import json
 from collections.abc import Iterator
 from pathlib import Path

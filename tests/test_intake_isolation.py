@@ -24,7 +24,7 @@ from mediacheck.intake.describe import KEPT
 from mediacheck.match import search
 from tests.conftest import Cli
 from tests.corpus import CORPUS, needs_corpus
-from tests.media import photo
+from tests.media import QUICK, photo
 from tests.video_clips import write_clip
 
 HOSTILE_SIZE = (33, 33)  # the picture the patched steps below trip on
@@ -228,7 +228,7 @@ def test_a_file_that_hangs_is_stopped_and_the_next_is_stored(jobs, tmp_path, mon
     monkeypatch.setattr(describe, "extract_metadata", _hostile(_hang))
     cli = Cli(tmp_path / "cases")
     hostile = photo(tmp_path / "01-hangs.png", size=HOSTILE_SIZE, format="PNG")
-    good = photo(tmp_path / "02-good.jpg")
+    good = photo(tmp_path / "02-good.jpg", QUICK)  # well within the bound on a loaded machine
     clip = write_clip(tmp_path / "03-clip.mp4")
     start = time.monotonic()
     code, out = intake_json(cli, hostile, good, clip, "--file-timeout", "3", "--jobs", jobs)
@@ -273,7 +273,7 @@ def test_a_decoder_that_crashes_its_worker_takes_only_its_file(tmp_path, monkeyp
     monkeypatch.setattr(describe, "extract_metadata", _hostile(os.abort))
     cli = Cli(tmp_path / "cases")
     hostile = photo(tmp_path / "01-crashes.png", size=HOSTILE_SIZE, format="PNG")
-    good = photo(tmp_path / "02-good.jpg")
+    good = photo(tmp_path / "02-good.jpg", QUICK)
     code, out = intake_json(cli, hostile, good, "--jobs", "1")
     assert code == 1
     assert out[0]["error"] == (

@@ -20,7 +20,7 @@ from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from mediacheck.store.events import append_event, lock_case
 from tests.conftest import Cli
-from tests.media import photo
+from tests.media import QUICK, photo
 from tests.test_bundle import rebag
 
 
@@ -198,11 +198,12 @@ def _legacy_add(store: Store, case_id: str, added: dict) -> None:
 
 def _legacy_store(cli, store: Store, tmp_path: Path) -> dict[str, list[str]]:
     """Cases with verdicts written at revision 0001, upgraded; returns case id: media ids."""
-    one = cli.json("intake", photo(tmp_path / "one.jpg"), "--title", "one item")
-    pair = [photo(tmp_path / "p1.jpg", seed=2), photo(tmp_path / "p2.jpg", seed=3)]
+    one = cli.json("intake", photo(tmp_path / "one.jpg", QUICK), "--title", "one item")
+    pair = [photo(tmp_path / "p1.jpg", QUICK, seed=2), photo(tmp_path / "p2.jpg", QUICK, seed=3)]
     two = cli.json("intake", *pair, "--one-case", "--title", "two items")
-    late = cli.json("intake", photo(tmp_path / "l1.jpg", seed=4), "--title", "one, then two")
-    holder = cli.json("intake", photo(tmp_path / "l2.jpg", seed=5), "--title", "holds the second")
+    late = cli.json("intake", photo(tmp_path / "l1.jpg", QUICK, seed=4), "--title", "one, then two")
+    second = photo(tmp_path / "l2.jpg", QUICK, seed=5)
+    holder = cli.json("intake", second, "--title", "holds the second")
     empty = store.create_case(CaseFields(title="no media"), "alice").id
     [added] = [
         e["details"]

@@ -19,14 +19,14 @@ from mediacheck.review import service as review
 from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from tests.conftest import Cli
-from tests.media import photo
+from tests.media import QUICK, photo
 
 SIX = ", ".join(ratings.RATINGS)
 
 
 @pytest.fixture
 def case_id(cli, tmp_path: Path) -> str:
-    [result] = cli.json("intake", photo(tmp_path / "strike.jpg"), "--title", "Strike")
+    [result] = cli.json("intake", photo(tmp_path / "strike.jpg", QUICK), "--title", "Strike")
     return result["case_id"]
 
 
@@ -411,7 +411,8 @@ def test_case_set_refuses_an_unknown_status_and_case(cli, case_id):
 
 
 def test_cases_filters_by_status_verdict_tag_and_assignee(cli, tmp_path):
-    ids = [cli.json("intake", photo(tmp_path / f"{i}.jpg", seed=i))[0]["case_id"] for i in range(3)]
+    pictures = [photo(tmp_path / f"{i}.jpg", QUICK, seed=i) for i in range(3)]
+    ids = [cli.json("intake", picture)[0]["case_id"] for picture in pictures]
     cli("case", "set", ids[0], "--tag", "strike", "--assign", "bob")
     cli("verdict", "propose", ids[1], "StagedContent", "--rationale", "Actors")
     cli("verdict", "approve", ids[1], user="bob")

@@ -13,13 +13,13 @@ from mediacheck.errors import InvalidValue
 from mediacheck.review import ratings
 from mediacheck.review import service as review
 from mediacheck.store.cases import CaseFields
-from tests.media import photo
+from tests.media import QUICK, photo
 
 
 @pytest.fixture
 def two(cli, tmp_path: Path) -> tuple[str, str, str]:
     """A case of two pictures: (case id, first media id, second media id)."""
-    pictures = [photo(tmp_path / "roof.jpg"), photo(tmp_path / "debris.jpg", seed=7)]
+    pictures = [photo(tmp_path / "roof.jpg", QUICK), photo(tmp_path / "debris.jpg", QUICK, seed=7)]
     taken = cli.json("intake", *pictures, "--one-case", "--title", "Two missiles")
     return taken[0]["case_id"], taken[0]["media_id"], taken[1]["media_id"]
 
@@ -66,7 +66,7 @@ def test_media_is_named_by_a_prefix_of_its_id_or_sha256(cli, two):
 
 
 def test_a_prefix_of_two_items_is_ambiguous(cli, tmp_path):
-    pictures = [photo(tmp_path / f"{seed}.jpg", seed=seed) for seed in range(17)]
+    pictures = [photo(tmp_path / f"{seed}.jpg", QUICK, seed=seed) for seed in range(17)]
     by_start: dict[str, list[Path]] = {}
     for path in pictures:  # 17 pictures, 16 hex digits: two start alike
         by_start.setdefault(hashlib.sha256(path.read_bytes()).hexdigest()[0], []).append(path)

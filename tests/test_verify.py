@@ -14,13 +14,13 @@ from mediacheck.review import service as review
 from mediacheck.store.cases import CaseFields
 from mediacheck.store.database import Store
 from tests.conftest import Cli
-from tests.media import photo
+from tests.media import QUICK, photo
 from tests.objects import on_both_blob_stores
 
 
 @pytest.fixture
 def case(cli, tmp_path: Path) -> dict:
-    [result] = cli.json("intake", photo(tmp_path / "strike.jpg"))
+    [result] = cli.json("intake", photo(tmp_path / "strike.jpg", QUICK))
     cli("note", result["case_id"], "--engine", "tineye", "Nothing older")
     cli("verdict", "propose", result["case_id"], "OriginalMediaContent", "--rationale", "Geo")
     return result
