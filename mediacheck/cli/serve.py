@@ -39,6 +39,12 @@ def serve(host, port, workers, proxy_headers, settings):
         mediacheck serve
         mediacheck serve --port 9000 --workers 4 --proxy-headers
     """
+    import os
+
+    # Intake from the browser forks worker processes from this server. OpenBLAS's thread
+    # pool does not survive a fork (a forked worker can spin forever in a matrix product),
+    # so the server keeps BLAS on one thread; it must be set before NumPy loads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import uvicorn
 
     from mediacheck.accounts import service as accounts
