@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from mediacheck.match.fingerprints import INDEXED_KEYPOINTS, WORD_TABLES, fingerprint, probe
 from mediacheck.match.index import (
@@ -19,18 +18,7 @@ from mediacheck.match.index import (
     search,
 )
 from mediacheck.match.words import TAIL, WORDS, WordIndex
-
-
-def _scene(seed: int) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    noise = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
-    img = Image.fromarray(noise).resize((640, 480), Image.Resampling.BICUBIC)
-    draw = ImageDraw.Draw(img)
-    for _ in range(25):
-        x, y = rng.integers(0, 600), rng.integers(0, 440)
-        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
-        draw.rectangle((x, y, x + rng.integers(10, 80), y + rng.integers(10, 80)), fill=colour)
-    return img
+from tests.test_matching import _scene
 
 
 @pytest.fixture(scope="module")
