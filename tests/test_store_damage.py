@@ -290,6 +290,8 @@ def test_verify_lists_an_original_no_media_holds_without_failing(cli, case, stor
         "originals": 1,
         "problems": [],
         "orphans": [{"sha256": orphan.sha256, "path": shown}],
+        "timestamps": 0,
+        "timestamps_unchecked": 0,
     }
     # One case's check is about that case's media only.
     assert cli.json("verify", case["case_id"])["orphans"] == []
