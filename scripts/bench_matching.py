@@ -216,9 +216,9 @@ def index_row(index: FingerprintIndex, name: str) -> int:
 def _verified(query: Probe, source) -> bool:
     """Whether the copy's keypoints (any view) agree with its own source's, short-listed or
     not ("keypoints agree"): a copy missed that passes was missed by the short list."""
-    from mediacheck.match.index import MIN_INLIERS, _check_any_view
+    from mediacheck.match.index import MIN_INLIERS, _check_views, _views
 
-    return _check_any_view(query, source).inliers >= MIN_INLIERS
+    return _check_views(_views(query), source).inliers >= MIN_INLIERS
 
 
 def _found(index: FingerprintIndex, query: Probe, keypoints: dict) -> set[str]:
