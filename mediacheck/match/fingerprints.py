@@ -157,8 +157,7 @@ class Probe:
     """
 
     def __init__(self, img: Image.Image):
-        self.print, self.keypoints = _fingerprint(img)
-        self._work = _reduced(img if img.mode == "RGB" else img.convert("RGB"))
+        self.print, self.keypoints, self._work = _fingerprint(img)
         self._mirrored = ImageOps.mirror(self._work)
         self.mirror_fine = (
             fine_hash(_grey(self._mirrored)),
@@ -196,8 +195,9 @@ def fingerprint(img: Image.Image) -> Fingerprint:
     return _fingerprint(img)[0]
 
 
-def _fingerprint(img: Image.Image) -> tuple[Fingerprint, Keypoints]:
-    """The fingerprint and the keypoints a query looks with (those it keeps, and more)."""
+def _fingerprint(img: Image.Image) -> tuple[Fingerprint, Keypoints, Image.Image]:
+    """The fingerprint, the keypoints a query looks with (those it keeps, and more) and
+    the reduced RGB copy they were made from (a query's other views start from it)."""
     rgb = img if img.mode == "RGB" else img.convert("RGB")
     work = _reduced(rgb)
     box = content_box(work)
@@ -212,7 +212,7 @@ def _fingerprint(img: Image.Image) -> tuple[Fingerprint, Keypoints]:
         content_box=_scaled_box(box, work.size, rgb.size),
         keypoints=found.strongest(ORB_FEATURES),
     )
-    return fingerprint, found
+    return fingerprint, found, work
 
 
 def probe(img: Image.Image) -> Probe:
