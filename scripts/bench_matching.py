@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import random
 import sys
 import tempfile
@@ -555,10 +554,7 @@ def _timed_intake(store, paths, request, label) -> tuple[float, int]:
 
 
 def _rss_mb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) // 1024
-    return 0
+    return _status_mb("VmRSS")
 
 
 def archive_recall(store: Store, queries: Queries) -> str:
@@ -623,47 +619,72 @@ def run_records(sizes: list[int], folder: Path) -> None:
     Every synthetic picture is a variant of a real distractor picture (its pHashes with 8
     of 64 bits flipped, its windows with 4 of 32) whose keypoint words come half from that
     picture and half from another: the words' real frequencies, the hashes' real spread.
-    The real stored photos are added last; their re-shared copies are searched.
+    The real stored photos are added last; their re-shared copies are searched. Then
+    APPENDED more synthetic pictures are added one at a time to the loaded snapshot (the
+    "append" table) and a new snapshot is written from base and delta.
     """
     sources = distractor_sources()
     pool = [fingerprint(distractor(sources, 20_000_000 + i)) for i in range(POOL)]
     stored, unseen = split(corpus_photos())
     photos = [fingerprint(p.image) for p in stored]
+    rows, appends = [], []
+    for size in sizes:
+        row, append = records_row(size, pool, stored, photos, unseen, folder)
+        print(row, file=sys.stderr, flush=True)
+        rows.append(row)
+        appends.append(append)
     print(
         "| stored pictures | index memory | per picture | build | snapshot load, CPU (wall) "
         "| query fingerprint, CPU | search (all stages), CPU | query, wall | recall "
         "| false matches |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for size in sizes:
-        print(records_row(size, pool, stored, photos, unseen, folder), flush=True)
+    print("\n".join(rows))
+    print()
+    print(
+        f"| stored pictures | RSS after load | add one picture, CPU median (p99, max) "
+        f"| search after adds, CPU median | RSS after {APPENDED:,} added (peak) "
+        "| new snapshot, CPU (wall) | its peak above RSS |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(appends))
 
 
-def records_row(size, pool, stored, photos, unseen, folder: Path) -> str:
+APPENDED = 5_000  # pictures added one at a time to the loaded snapshot in ``records``
+SEARCHES_WHILE_ADDING = 20
+
+
+def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, str]:
     rng = np.random.default_rng(size)
     started = time.perf_counter()
     index, sources = synthetic_index(size, pool, rng)
-    real = FingerprintIndex.from_prints(
-        (size + i, p.name, None, fp) for i, (p, fp) in enumerate(zip(stored, photos, strict=True))
+    index.append_rows(
+        (size + i, p.name, None, fp.entry())
+        for i, (p, fp) in enumerate(zip(stored, photos, strict=True))
     )
-    index = index.extended(real)
-    index.words = index.words.merged()
     build_s = time.perf_counter() - started
-    path = folder / f"records-{size}.npz"
-    index.save(path)
+    path = folder / f"records-{size}.snapshot"
+    _write(index, path)
     del index
     load_cpu = time.process_time()
-    load_s, index = best_of(1, lambda: FingerprintIndex.load(io.BytesIO(path.read_bytes())))
+    load_s, index = best_of(1, lambda: FingerprintIndex.load(path))
     load_cpu = time.process_time() - load_cpu
-    path.unlink()
+    loaded_rss = _status_mb("VmRSS")
     memory = index_bytes(index)
     keypoints = {size + i: fp.keypoints for i, fp in enumerate(photos)}
+    appended: dict[int, int] = {}  # key of an appended picture: its pool picture
+
+    def keypoints_of(key: int):
+        if key in keypoints:
+            return keypoints[key]
+        return pool[appended[key] if key in appended else sources[key]].keypoints
 
     def loader(keys):
-        return {k: keypoints[k] if k >= size else pool[sources[k]].keypoints for k in keys}
+        return {k: keypoints_of(k) for k in keys}
 
     probing, searching, walls, hits, false = [], [], [], 0, 0
     transforms = list(TRANSFORMS)
+    queries = []
     for i, photo in enumerate([*stored, *unseen]):
         query = reshare(photo, transforms[i % len(transforms)])
         wall, cpu = time.perf_counter(), time.process_time()
@@ -673,33 +694,79 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> str:
         probing.append(probed - cpu)
         searching.append(time.process_time() - probed)
         walls.append(time.perf_counter() - wall)
+        queries.append(picture)
         if i < len(stored):
             hits += photo.name in found
         else:
             false += bool(found)
     probe_ms, search_ms, wall_ms = (np.median(t) * 1000 for t in (probing, searching, walls))
-    return (
+    row = (
         f"| {size:,} | {memory / 2**20:.0f} MB | {memory / len(index):.0f} B "
         f"| {build_s:.0f} s | {load_cpu * 1000:.0f} ms ({load_s * 1000:.0f} ms) "
         f"| {probe_ms:.0f} ms | {search_ms:.0f} ms "
         f"(p90 {np.percentile(searching, 90) * 1000:.0f} ms) | {wall_ms:.0f} ms "
         f"| {hits}/{len(stored)} | {false}/{len(unseen)} |"
     )
+    append = appended_row(index, pool, rng, (loader, appended), queries, loaded_rss, path)
+    path.unlink()
+    return row, append
+
+
+def appended_row(index, pool, rng, keypoints, queries, loaded_rss: int, path: Path) -> str:
+    """APPENDED pictures added one at a time, searches among them, then a new snapshot."""
+    size = len(index)
+    loader, appended = keypoints
+    records, lists, picked = synthetic_records(APPENDED, pool, rng)
+    appended.update((size + i, int(p)) for i, p in enumerate(picked))
+    entries = [
+        (size + i, "appended", float(i), records[i : i + 1].tobytes() + lists[i].tobytes())
+        for i in range(APPENDED)
+    ]
+    adding, searching = [], []
+    every = APPENDED // SEARCHES_WHILE_ADDING
+    for i, entry in enumerate(entries):
+        cpu = time.process_time()
+        index.append_rows([entry])
+        adding.append(time.process_time() - cpu)
+        if i % every == every - 1:
+            cpu = time.process_time()
+            search(index, queries[(i // every) % len(queries)], loader)
+            searching.append(time.process_time() - cpu)
+    added_rss, added_peak = _status_mb("VmRSS"), _status_mb("VmHWM")
+    Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
+    before = _status_mb("VmRSS")
+    wall, cpu = time.perf_counter(), time.process_time()
+    rewritten = path.with_suffix(".rewritten")
+    _write(index, rewritten)
+    FingerprintIndex.load(rewritten)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    peak = _status_mb("VmHWM") - before
+    rewritten.unlink()
+    add_ms = np.array(adding) * 1000
+    return (
+        f"| {size:,} | {loaded_rss:,} MB | {np.median(add_ms):.2f} ms "
+        f"({np.percentile(add_ms, 99):.2f} ms, {add_ms.max():.0f} ms) "
+        f"| {np.median(searching) * 1000:.0f} ms | {added_rss:,} MB ({added_peak:,} MB) "
+        f"| {cpu * 1000:,.0f} ms ({wall * 1000:,.0f} ms) | {peak:,} MB |"
+    )
+
+
+def _write(index: FingerprintIndex, path: Path) -> None:
+    with open(path, "wb") as handle:
+        index.save(handle)
+
+
+def _status_mb(field: str) -> int:
+    """A field of /proc/self/status (VmRSS, VmHWM) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) // 1024
+    return 0
 
 
 def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]:
     """``size`` variants of the pool's pictures, as keyframes of videos of FRAMES_PER_VIDEO."""
-    sources = rng.integers(0, len(pool), size)
-    others = rng.integers(0, len(pool), size)
-    records = np.frombuffer(b"".join(fp.record() for fp in pool), dtype=RECORD)[sources].copy()
-    records["pixels"] = rng.integers(0, 2**63, size, dtype=np.uint64)
-    records["fine"] ^= _sparse_bits(rng, (size, 2), 64, 8)
-    records["coarse"] ^= _sparse_bits(rng, (size, len(WINDOWS)), 32, 4).astype(np.uint32)
-    words = [fp.keypoints.words(INDEXED_KEYPOINTS).ravel() for fp in pool]
-    lists = []
-    for a, b in zip(sources, others, strict=True):
-        half = len(words[a]) // 2
-        lists.append(np.concatenate([words[a][:half], words[b][half:]]))
+    records, lists, sources = synthetic_records(size, pool, rng)
     media = np.array([f"video{i // FRAMES_PER_VIDEO:07d}".encode() for i in range(size)])
     index = FingerprintIndex(
         words=WordIndex.from_words(lists),
@@ -714,16 +781,38 @@ def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]
     return index, sources
 
 
+def synthetic_records(size: int, pool, rng) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Records and keypoint words of ``size`` variants of the pool's pictures, and the
+    pool picture each is a variant of."""
+    sources = rng.integers(0, len(pool), size)
+    others = rng.integers(0, len(pool), size)
+    records = np.frombuffer(b"".join(fp.record() for fp in pool), dtype=RECORD)[sources].copy()
+    records["pixels"] = rng.integers(0, 2**63, size, dtype=np.uint64)
+    records["fine"] ^= _sparse_bits(rng, (size, 2), 64, 8)
+    records["coarse"] ^= _sparse_bits(rng, (size, len(WINDOWS)), 32, 4).astype(np.uint32)
+    words = [fp.keypoints.words(INDEXED_KEYPOINTS).ravel().astype("<u4") for fp in pool]
+    lists = []
+    for a, b in zip(sources, others, strict=True):
+        half = len(words[a]) // 2
+        lists.append(np.concatenate([words[a][:half], words[b][half:]]))
+    return records, lists, sources
+
+
 def _sparse_bits(rng, shape: tuple[int, int], bits: int, flips: int) -> np.ndarray:
-    """Masks of ``flips`` random bits of ``bits`` each."""
-    chosen = np.argsort(rng.random((*shape, bits)), axis=-1)[..., :flips]
-    return (np.uint64(1) << chosen.astype(np.uint64)).sum(axis=-1, dtype=np.uint64)
+    """Masks of ``flips`` random bits of ``bits`` each (drawn 64k rows at a time: the same
+    stream of random numbers as one draw, without its gigabytes of working memory)."""
+    masks = []
+    for start in range(0, shape[0], 1 << 16):
+        rows = min(1 << 16, shape[0] - start)
+        chosen = np.argsort(rng.random((rows, shape[1], bits)), axis=-1)[..., :flips]
+        masks.append((np.uint64(1) << chosen.astype(np.uint64)).sum(axis=-1, dtype=np.uint64))
+    return np.concatenate([np.zeros((0, shape[1]), np.uint64), *masks])
 
 
 def index_bytes(index: FingerprintIndex) -> int:
-    arrays = [getattr(index, name) for name in FingerprintIndex.ARRAYS]
     words = index.words
-    arrays += [words.offsets, words.postings, words.tail_rows, words.tail_words]
+    arrays = [*index.arrays(), words.offsets, words.postings, words.delta_rows, words.delta_words]
+    arrays += [words.tail_rows, words.tail_words]
     return sum(a.nbytes for a in arrays)
 
 
