@@ -89,6 +89,21 @@ class Pool:
             return value
         raise value
 
+    def ready(self, ticket: int, timeout: float = 0.0) -> bool:
+        """Whether ``result(ticket)`` would answer without waiting, after up to ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while ticket not in self._done:
+            busy = [w for w in self._workers if w.ticket is not None]
+            left = deadline - time.monotonic()
+            if not busy or left < 0:
+                return False
+            answered = wait([w.conn for w in busy], timeout=left)
+            for worker in busy:
+                if worker.conn in answered:
+                    self._answer(worker)
+            self._dispatch()
+        return True
+
     def close(self) -> None:
         """Stop idle workers, kill busy ones: their answers are no longer wanted."""
         for worker in self._workers:
