@@ -122,7 +122,7 @@ class Pool:
             if worker.ticket is None:
                 return worker
         if len(self._workers) < self.size:
-            self._workers.append(_start_worker(self.bounds))
+            self._workers.append(_start_worker(self.bounds, _threads(self.size)))
             return self._workers[-1]
         return None
 
@@ -171,11 +171,21 @@ def _death(exitcode: int | None) -> str:
     return f"its worker process exited with code {exitcode}"
 
 
-def _start_worker(bounds: Bounds) -> _Worker:
+def _threads(workers: int) -> int:
+    """Threads each worker's libraries may use: the pool is the parallelism, one per core.
+
+    Left to themselves OpenBLAS and OpenCV start a thread per core in every worker, and
+    OpenBLAS's wait for more work spins: two workers on two cores each burn a second core
+    after every matrix product (copy-move's: about 0.2 s of CPU per photo).
+    """
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _start_worker(bounds: Bounds, threads: int) -> _Worker:
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe()
     process = context.Process(
-        target=_serve, args=(theirs, os.getpid(), bounds.memory_mb), daemon=True
+        target=_serve, args=(theirs, os.getpid(), bounds.memory_mb, threads), daemon=True
     )
     try:
         process.start()
@@ -187,9 +197,10 @@ def _start_worker(bounds: Bounds) -> _Worker:
     return _Worker(process, ours)
 
 
-def _serve(conn: Connection, parent: int, memory_mb: int) -> None:
+def _serve(conn: Connection, parent: int, memory_mb: int, threads: int) -> None:
     """The worker: run tasks until told to stop, answering each on ``conn``."""
     _die_with(parent)
+    _limit_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     faulthandler.disable()  # a crash is told by the parent in one line, not as a stack dump
     # The bound is on what a file's analysis adds: a worker forked from a large process
@@ -207,6 +218,14 @@ def _serve(conn: Connection, parent: int, memory_mb: int) -> None:
             conn.send_bytes(_run(*task))
         except OSError:
             return  # the parent is gone or stopped listening
+
+
+def _limit_threads(threads: int) -> None:
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)  # BLAS and OpenMP pools loaded now, for this process's life
+    cv2.setNumThreads(threads)
 
 
 def _address_space() -> int:
