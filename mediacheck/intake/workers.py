@@ -174,8 +174,8 @@ def _death(exitcode: int | None) -> str:
 def _threads(workers: int) -> int:
     """Threads each worker's libraries may use: the pool is the parallelism, one per core.
 
-    Left to themselves OpenBLAS and OpenCV start a thread per core in every worker, and
-    OpenBLAS's wait for more work spins: two workers on two cores each burn a second core
+    Left to itself OpenBLAS starts a thread per core in every worker, and its wait for
+    more work spins: two workers on two cores each burn a second core
     after every matrix product (copy-move's: about 0.2 s of CPU per photo).
     """
     return max(1, (os.cpu_count() or 1) // workers)
@@ -221,11 +221,11 @@ def _serve(conn: Connection, parent: int, memory_mb: int, threads: int) -> None:
 
 
 def _limit_threads(threads: int) -> None:
-    import cv2
+    # BLAS and OpenMP pools, for this process's life. Not OpenCV's: cv2.setNumThreads
+    # hangs in a forked child once the parent has used its pool.
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(threads)  # BLAS and OpenMP pools loaded now, for this process's life
-    cv2.setNumThreads(threads)
+    threadpool_limits(threads)
 
 
 def _address_space() -> int:
