@@ -22,6 +22,7 @@ import os
 import random
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -242,17 +243,119 @@ def _found(index: FingerprintIndex, query: Probe, keypoints: dict) -> set[str]:
 FRAMES_PER_VIDEO = 250  # an archive of long videos: most stored pictures are keyframes
 
 
-def run_scale(sizes: list[int], postgres: bool, queries: int) -> None:
+def run_scale(sizes: list[int], postgres: bool, queries: int, adds: int) -> None:
+    rows, appends = [], []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp, _database(postgres) as db_url:
+            store = Store.open(config.resolve(store=Path(tmp), db_url=db_url, user="bench"))
+            rows.append(scale_row(store, size, queries))
+            print(rows[-1], file=sys.stderr, flush=True)
+            appends.append(_appended_in_a_fresh_process(Path(tmp), db_url, adds))
+            print(appends[-1], file=sys.stderr, flush=True)
+            store.engine.dispose()
     print(
         "| stored pictures | backend | insert | load, all rows | load, snapshot + rows "
         "| query (stage 1) | search |"
     )
     print("|---|---|---|---|---|---|---|")
-    for size in sizes:
-        with tempfile.TemporaryDirectory() as tmp, _database(postgres) as db_url:
-            store = Store.open(config.resolve(store=Path(tmp), db_url=db_url, user="bench"))
-            print(scale_row(store, size, queries))
-            store.engine.dispose()
+    print("\n".join(rows))
+    print()
+    print(
+        "| stored pictures | backend | load from snapshot, CPU (wall) | RSS after load "
+        "| intake --quick per file, CPU (wall) | add one picture: insert, wall "
+        "| refresh, CPU median (p99, max) | search, CPU median "
+        f"| RSS after {adds:,} added (peak) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(appends))
+
+
+def _appended_in_a_fresh_process(folder: Path, db_url: str, adds: int) -> str:
+    """``append`` in a process of its own: its memory is the intake process's."""
+    command = [sys.executable, __file__, "append", str(folder), "--db", db_url]
+    return subprocess.run(
+        [*command, "--adds", str(adds)], check=True, stdout=subprocess.PIPE, text=True
+    ).stdout.strip()
+
+
+SEARCHED_ADDS = 200  # adds timed with a search each; the rest only refresh (for memory)
+
+
+def run_append(folder: Path, db_url: str, adds: int) -> None:
+    """Load the archive of a ``scale`` store from its snapshot, then add ``adds`` pictures
+    one at a time as intake does (insert the row, then the search refreshes the index)."""
+    store = Store.open(config.resolve(store=folder, db_url=db_url, user="bench"))
+    query = probe(corpus_photos()[0].image)
+    case = store.create_case(CaseFields(title="appended"), "bench")
+    _add_media(store, case.id, "appended", "video")
+    rng = np.random.default_rng(adds)
+    wall, cpu = time.perf_counter(), time.process_time()
+    archive = seen.ArchiveSearch(store)
+    archive.refresh()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    size, loaded_rss = len(archive.index), _status_mb("VmRSS")
+    intake_cpu, intake_wall = _intake_per_file(store, folder)
+    inserting, refreshing, searching = [], [], []
+    for i in range(adds):
+        record = _random_records(rng, 1)
+        started = time.perf_counter()
+        store.insert_fingerprints(
+            [
+                {
+                    "media_id": "appended",
+                    "frame_time_s": float(i),
+                    "kind": seen.RECORD_KIND,
+                    "bits": record.tobytes(),
+                }
+            ]
+        )
+        inserting.append(time.perf_counter() - started)
+        started = time.process_time()
+        archive.refresh()
+        refreshing.append(time.process_time() - started)
+        if i < SEARCHED_ADDS:
+            started = time.process_time()
+            archive.search([query])
+            searching.append(time.process_time() - started)
+    assert len(archive.index) == size + INTAKE_PHOTOS + adds
+    refresh_ms = np.array(refreshing) * 1000
+    print(
+        f"| {size:,} | {store.engine.url.get_backend_name()} "
+        f"| {cpu * 1000:.0f} ms ({wall * 1000:.0f} ms) | {loaded_rss:,} MB "
+        f"| {intake_cpu * 1000:.0f} ms ({intake_wall * 1000:.0f} ms) "
+        f"| {np.median(inserting) * 1000:.1f} ms | {np.median(refresh_ms):.2f} ms "
+        f"({np.percentile(refresh_ms, 99):.2f} ms, {refresh_ms.max():.0f} ms) "
+        f"| {np.median(searching) * 1000:.1f} ms "
+        f"| {_status_mb('VmRSS'):,} MB ({_status_mb('VmHWM'):,} MB) |"
+    )
+
+
+INTAKE_PHOTOS = 4
+
+
+def _intake_per_file(store: Store, folder: Path) -> tuple[float, float]:
+    """CPU and wall time per file of a real ``--quick`` intake of a few corpus photos."""
+    from mediacheck.intake.pipeline import IntakeRequest, intake
+
+    paths = []
+    for i, photo in enumerate(corpus_photos()[1 : 1 + INTAKE_PHOTOS]):
+        paths.append(folder / f"intake-{i}.jpg")
+        photo.image.save(paths[-1], quality=90)
+    wall, cpu = time.perf_counter(), time.process_time()
+    results = intake(store, paths, IntakeRequest(user="bench", quick=True))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert [r.status for r in results] == ["added"] * len(paths), [r.status for r in results]
+    return cpu / len(paths), wall / len(paths)
+
+
+def _random_records(rng, count: int) -> np.ndarray:
+    """Records with random hashes (``scale`` measures the cost of rows, not recall)."""
+    records = np.zeros(count, dtype=RECORD)
+    records["pixels"] = rng.integers(0, 2**63, count, dtype=np.uint64)
+    records["fine"] = rng.integers(0, 2**63, (count, 2), dtype=np.uint64)
+    records["coarse"] = rng.integers(0, 2**32, (count, len(WINDOWS)), dtype=np.uint64)
+    records["informative"] = 1
+    return records
 
 
 @contextmanager
@@ -311,11 +414,7 @@ def fill(store: Store, size: int) -> Probe:
     )
     for start in range(0, size, 100_000):
         count = min(100_000, size - start)
-        records = np.zeros(count, dtype=RECORD)
-        records["pixels"] = rng.integers(0, 2**63, count, dtype=np.uint64)
-        records["fine"] = rng.integers(0, 2**63, (count, 2), dtype=np.uint64)
-        records["coarse"] = rng.integers(0, 2**32, (count, len(WINDOWS)), dtype=np.uint64)
-        records["informative"] = 1
+        records = _random_records(rng, count)
         store.insert_fingerprints(
             {
                 "media_id": f"video{(start + i) // FRAMES_PER_VIDEO:07d}",
@@ -690,8 +789,6 @@ def _measure(run: ArchiveRun) -> str:
 
 
 def _commit() -> str:
-    import subprocess
-
     done = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     )
@@ -1034,6 +1131,11 @@ def main() -> None:
     scale.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     scale.add_argument("--postgres", action="store_true", help="the test server, not SQLite")
     scale.add_argument("--queries", type=int, default=5)
+    scale.add_argument("--adds", type=int, default=5_000, help="pictures added after the load")
+    append = sub.add_parser("append", help="(for scale) add pictures to a scale store, timed")
+    append.add_argument("folder", type=Path)
+    append.add_argument("--db", default="")
+    append.add_argument("--adds", type=int, default=5_000)
     archive = sub.add_parser("archive", help="strangers through the real intake, measured")
     archive.add_argument("sizes", nargs="+", type=int, help="stored pictures to measure at")
     archive.add_argument("--folder", type=Path, required=True, help="store and files (grown)")
@@ -1059,8 +1161,10 @@ def main() -> None:
         run_archive_table(args.results)
     elif args.what == "records":
         run_records(args.sizes, args.folder)
+    elif args.what == "append":
+        run_append(args.folder, args.db, args.adds)
     else:
-        run_scale(args.sizes, args.postgres, args.queries)
+        run_scale(args.sizes, args.postgres, args.queries, args.adds)
 
 
 if __name__ == "__main__":
