@@ -141,9 +141,7 @@ def _describe(
         image = analysis.picture.image if analysis.picture else None
         no_probes: list[tuple[float | None, Probe]] = []
         probes = analysis.guarded(
-            "fingerprints",
-            lambda: _probes(blobs, image, keyframes, looks, analysis.errors),
-            no_probes,
+            "fingerprints", lambda: _probes(image, keyframes, looks), no_probes
         )
         media = new_media(blobs, blob, analysis, link.original_name)
         no_findings: list[FindingRow] = []
@@ -284,16 +282,12 @@ def _probe_or_failure(image: Image.Image) -> Probe | Exception:
 
 
 def _probes(
-    blobs: BlobStore,
-    image: Image.Image | None,
-    keyframes: list[KeyframeRow],
-    looks: list[Probe | Exception],
-    errors: list[str],
+    image: Image.Image | None, keyframes: list[KeyframeRow], looks: list[Probe | Exception]
 ) -> list[tuple[float | None, Probe]]:
-    if image is None and looks:
-        return [(frame.time_s, _probed(look)) for frame, look in zip(keyframes, looks, strict=True)]
-    pictures = seen.media_pictures(blobs.root, image, keyframes, errors)
-    return seen.picture_probes(pictures)
+    """The probe of a photo, or those its keyframes' saving threads made."""
+    if image is not None:
+        return seen.picture_probes([seen.PictureOf(None, image)])
+    return [(frame.time_s, _probed(look)) for frame, look in zip(keyframes, looks, strict=True)]
 
 
 def _probed(look: Probe | Exception) -> Probe:

@@ -94,16 +94,6 @@ class ArchiveReads(Protocol):
     ) -> Mapping[tuple[str, str], ratings.Rated]: ...
 
 
-class StoredFrame(Protocol):
-    """A video keyframe saved in the store."""
-
-    @property
-    def time_s(self) -> float: ...
-
-    @property
-    def path(self) -> str: ...
-
-
 @dataclass(frozen=True)
 class PictureOf:
     """One picture of a media item: the photo itself (time None) or a video keyframe."""
@@ -333,27 +323,14 @@ def file_pictures(path: Path) -> list[PictureOf]:
     if kind != "video":
         raise UnsupportedMedia(path, "not a picture or a video")
     with tempfile.TemporaryDirectory(prefix="mediacheck-match-") as tmp:
-        frames = extract_keyframes(path, Path(tmp))
+        # ``look`` is handed each keyframe as open_picture would decode its file.
+        frames = extract_keyframes(path, Path(tmp), look=lambda picture: picture)
         pictures = [
-            PictureOf(f.time_s, open_picture(Path(tmp) / f.file).image) for f in frames.keyframes
+            PictureOf(f.time_s, picture)
+            for f, picture in zip(frames.keyframes, frames.looks, strict=True)
         ]
     if not pictures:
         raise UnsupportedMedia(path, "no video frame could be decoded")
-    return pictures
-
-
-def media_pictures(
-    root: Path, picture: Image.Image | None, keyframes: Iterable[StoredFrame], errors: list[str]
-) -> list[PictureOf]:
-    """A new media item's pictures: the decoded photo, or its keyframes saved under ``root``."""
-    if picture is not None:
-        return [PictureOf(None, picture)]
-    pictures = []
-    for frame in keyframes:
-        try:
-            pictures.append(PictureOf(frame.time_s, open_picture(root / frame.path).image))
-        except UnsupportedMedia as exc:
-            errors.append(f"keyframe at {frame.time_s}s not fingerprinted: {exc.cause}")
     return pictures
 
 
