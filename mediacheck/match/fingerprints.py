@@ -173,6 +173,18 @@ class Probe:
         turned = (np.ascontiguousarray(np.rot90(work.grey, k)) for k in (1, -1))
         self.turned_fine = tuple(fine_hash(view) for view in turned)
 
+    def complete(self) -> Probe:
+        """The probe with every view worked out, as the search asks for them all.
+
+        Intake calls it in the worker that decoded the picture, so that the parent, which
+        searches for every worker's files in turn, does not; the grey copy is then let go
+        (it would only be pickled back).
+        """
+        self.mirror_keypoints  # noqa: B018 - worked out and cached
+        self.content_keypoints  # noqa: B018
+        del self._luma
+        return self
+
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
         """Keypoints of the mirror image (a flipped re-share votes and is checked with them)."""
