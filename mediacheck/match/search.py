@@ -335,8 +335,9 @@ def file_pictures(path: Path) -> list[PictureOf]:
 
 
 def picture_probes(pictures: Sequence[PictureOf]) -> list[tuple[float | None, Probe]]:
-    """Each picture's probe, with its time in a video: the costly part, done before the search."""
-    return [(p.time_s, Probe(p.image)) for p in pictures]
+    """Each picture's probe, with its time in a video: the costly part, done before the search
+    (every view of it: in intake, this runs in the worker)."""
+    return [(p.time_s, Probe(p.image).complete()) for p in pictures]
 
 
 def _sha256(path: Path) -> str:
