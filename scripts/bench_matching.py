@@ -635,7 +635,7 @@ def _log(run: ArchiveRun, row: dict) -> None:
         f"{row['ms_per_file']} ms/file, {row['ms_per_picture']} ms/picture "
         f"(photo {row['ms_per_photo']} ms, video picture {row['ms_per_video_picture']} ms; "
         f"CPU {row['cpu_ms_per_picture']} ms, {row['main_cpu_ms_per_picture']} ms of it "
-        "in this process), VmRSS {row['vmrss_mb']} MB, "
+        f"in this process), VmRSS {row['vmrss_mb']} MB, "
         f"VmHWM {row['vmhwm_mb']} MB",
         file=sys.stderr,
         flush=True,
