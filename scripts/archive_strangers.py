@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import shutil
 import sys
@@ -356,11 +357,14 @@ def batch_folder(incoming: Path, first: int) -> Path:
 
 
 def generate(pool_folder: Path, incoming: Path, first: int, batch: int, ahead: int) -> None:
-    """Write batches of ``batch`` items from item ``first`` on, at most ``ahead`` waiting."""
+    """Write batches of ``batch`` items from item ``first`` on, at most ``ahead`` waiting,
+    until the process that started this one is gone (however it ended)."""
+    parent = os.getppid()
     sources = Pool.load(pool_folder)
-    while True:
-        while len(list(incoming.glob("batch-*"))) >= ahead:
+    while os.getppid() == parent:
+        if len(list(incoming.glob("batch-*"))) >= ahead:
             time.sleep(0.2)
+            continue
         partial = incoming / f".partial-{first:07d}"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
