@@ -21,9 +21,10 @@ WORDS = WORD_TABLES << WORD_BITS
 # Unsorted postings kept before a merge: searched by comparison with every query word.
 TAIL = 1 << 18
 # A word with more than COMMON times the average list's postings, and more than
-# COMMON_FLOOR, says nothing (a flat patch, an edge of a caption band): it gives no votes.
+# COMMON_FLOOR pictures, says nothing (a flat patch, an edge of a caption band): it gives
+# no votes.
 COMMON = 16
-COMMON_FLOOR = 64
+COMMON_FLOOR = 16
 
 
 class WordIndex:
