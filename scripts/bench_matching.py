@@ -45,11 +45,12 @@ from mediacheck.match.fingerprints import (  # noqa: E402
     INDEXED_KEYPOINTS,
     RECORD,
     WINDOWS,
+    WORD_BITS,
     Probe,
     fingerprint,
     probe,
 )
-from mediacheck.match.index import COARSE_SHORT, FingerprintIndex, geometric_check, search  # noqa: E402
+from mediacheck.match.index import FingerprintIndex, geometric_check, search  # noqa: E402
 from mediacheck.match.words import WordIndex  # noqa: E402
 from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
 from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
@@ -72,6 +73,7 @@ from archive_strangers import (  # noqa: E402
     read_batch,
 )
 
+COARSE_NEAR = 6  # a window this close: the margin reported for unrelated pairs
 MIN_SIDE = 100  # smaller files are icons and test stubs, not photos
 MIN_SPREAD = 3.0  # grey-level spread of a blank picture
 # Corpus files that are copies of one picture (found by eye): never split across the halves.
@@ -159,7 +161,7 @@ class Margins:
         near = index.nearest(query)
         self.pairs += len(index)
         self.fine_16 += int((near.fine <= 16).sum())
-        self.coarse_short += int((near.coarse <= COARSE_SHORT).sum())
+        self.coarse_short += int((near.coarse <= COARSE_NEAR).sum())
         self.closest_fine = min(self.closest_fine, int(near.fine.min()))
         for theirs in keypoints.values():
             inliers = geometric_check(query.keypoints, theirs).inliers
@@ -169,7 +171,7 @@ class Margins:
         return (
             f"Unrelated pairs (distractor copies x stored photos): {self.pairs}; "
             f"pHash within 16 bits: {self.fine_16 / self.pairs:.2%}; "
-            f"a window within {COARSE_SHORT} bits: {self.coarse_short / self.pairs:.2%}; "
+            f"a window within {COARSE_NEAR} bits: {self.coarse_short / self.pairs:.2%}; "
             f"closest pHash: {self.closest_fine} bits; most keypoint inliers: {self.most_inliers}"
         )
 
@@ -194,6 +196,17 @@ def run_recall() -> None:
     print(_row_text("**all**", *totals))
     print()
     print(margins.report())
+    print(_verified_report(VERIFIED))
+
+
+def _verified_report(verified: dict[str, list[int]]) -> str:
+    """How many stored pictures the geometric check saw per query (the short list's cost)."""
+    parts = [
+        f"{label}: mean {np.mean(rows):.2f}, max {max(rows)}, none {np.mean(np.equal(rows, 0)):.0%}"
+        for label, rows in verified.items()
+        if rows
+    ]
+    return "Rows verified per query: " + "; ".join(parts)
 
 
 def _recall_row(transform, stored, distractors, index, keypoints, baseline, margins):
@@ -201,14 +214,14 @@ def _recall_row(transform, stored, distractors, index, keypoints, baseline, marg
     for photo in stored:
         copy = reshare(photo, transform)
         query = probe(copy)
-        hits += photo.name in _found(index, query, keypoints)
+        hits += photo.name in _found(index, query, keypoints, VERIFIED["copies"])
         agree += _verified(query, keypoints[index_row(index, photo.name)])
         by_phash, by_pdq = baseline.found(copy)
         base_ph += photo.name in by_phash
         base_pdq += photo.name in by_pdq
     for photo in distractors:
         query = probe(reshare(photo, transform))
-        wrong = _found(index, query, keypoints)
+        wrong = _found(index, query, keypoints, VERIFIED["unrelated"])
         margins.add(index, query, keypoints)
         false += bool(wrong)
         if wrong:
@@ -235,9 +248,22 @@ def _verified(query: Probe, source) -> bool:
     return _check_views(_views(query), source).inliers >= MIN_INLIERS
 
 
-def _found(index: FingerprintIndex, query: Probe, keypoints: dict) -> set[str]:
-    loader = lambda keys: {k: keypoints[k] for k in keys}  # noqa: E731
-    return {m.media_id for m in search(index, query, loader)}
+VERIFIED: dict[str, list[int]] = {"copies": [], "unrelated": []}  # rows checked per query
+
+
+def _found(
+    index: FingerprintIndex, query: Probe, keypoints: dict, verified: list[int] | None = None
+) -> set[str]:
+    asked: list[int] = []
+
+    def loader(keys):
+        asked.extend(keys)
+        return {k: keypoints[k] for k in keys}
+
+    found = {m.media_id for m in search(index, query, loader)}
+    if verified is not None:
+        verified.append(len(asked))
+    return found
 
 
 FRAMES_PER_VIDEO = 250  # an archive of long videos: most stored pictures are keyframes
@@ -931,8 +957,8 @@ def run_records(sizes: list[int], folder: Path) -> None:
     """Each stage's cost at sizes no intake here could reach, on realistic records.
 
     Every synthetic picture is a variant of a real distractor picture (its pHashes with 8
-    of 64 bits flipped, its windows with 4 of 32) whose keypoint words come half from that
-    picture and half from another: the words' real frequencies, the hashes' real spread.
+    of 64 bits flipped, its windows with 4 of 32, its keypoint words' bits flipped at
+    5/16): the words' real bit statistics, the hashes' real spread.
     The real stored photos are added last; their re-shared copies are searched. Then
     APPENDED more synthetic pictures are added one at a time to the loaded snapshot (the
     "append" table) and a new snapshot is written from base and delta.
@@ -950,9 +976,9 @@ def run_records(sizes: list[int], folder: Path) -> None:
     print(
         "| stored pictures | index memory | per picture | build | snapshot load, CPU (wall) "
         "| query fingerprint, CPU | search (all stages), CPU | query, wall | recall "
-        "| false matches |"
+        "| false matches | rows verified |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()
     print(
@@ -993,10 +1019,14 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, 
             return keypoints[key]
         return pool[appended[key] if key in appended else sources[key]].keypoints
 
+    asked: list[int] = []
+
     def loader(keys):
+        asked.extend(keys)
         return {k: keypoints_of(k) for k in keys}
 
     probing, searching, walls, hits, false = [], [], [], 0, 0
+    verified: dict[str, list[int]] = {"copies": [], "unrelated": []}
     transforms = list(TRANSFORMS)
     queries = []
     for i, photo in enumerate([*stored, *unseen]):
@@ -1004,7 +1034,9 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, 
         wall, cpu = time.perf_counter(), time.process_time()
         picture = probe(query)
         probed = time.process_time()
+        asked.clear()
         found = {m.media_id for m in search(index, picture, loader)}
+        verified["copies" if i < len(stored) else "unrelated"].append(len(asked))
         probing.append(probed - cpu)
         searching.append(time.process_time() - probed)
         walls.append(time.perf_counter() - wall)
@@ -1019,7 +1051,7 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, 
         f"| {build_s:.0f} s | {load_cpu * 1000:.0f} ms ({load_s * 1000:.0f} ms) "
         f"| {probe_ms:.0f} ms | {search_ms:.0f} ms "
         f"(p90 {np.percentile(searching, 90) * 1000:.0f} ms) | {wall_ms:.0f} ms "
-        f"| {hits}/{len(stored)} | {false}/{len(unseen)} |"
+        f"| {hits}/{len(stored)} | {false}/{len(unseen)} | {_verified_report(verified)} |"
     )
     append = appended_row(index, pool, rng, (loader, appended), queries, loaded_rss, path)
     path.unlink()
@@ -1099,17 +1131,26 @@ def synthetic_records(size: int, pool, rng) -> tuple[np.ndarray, list[np.ndarray
     """Records and keypoint words of ``size`` variants of the pool's pictures, and the
     pool picture each is a variant of."""
     sources = rng.integers(0, len(pool), size)
-    others = rng.integers(0, len(pool), size)
     records = np.frombuffer(b"".join(fp.record() for fp in pool), dtype=RECORD)[sources].copy()
     records["pixels"] = rng.integers(0, 2**63, size, dtype=np.uint64)
     records["fine"] ^= _sparse_bits(rng, (size, 2), 64, 8)
     records["coarse"] ^= _sparse_bits(rng, (size, len(WINDOWS)), 32, 4).astype(np.uint32)
-    words = [fp.keypoints.words(INDEXED_KEYPOINTS).ravel().astype("<u4") for fp in pool]
-    lists = []
-    for a, b in zip(sources, others, strict=True):
-        half = len(words[a]) // 2
-        lists.append(np.concatenate([words[a][:half], words[b][half:]]))
+    words = [fp.keypoints.words(INDEXED_KEYPOINTS) for fp in pool]
+    lists = [_kin_words(words[a], rng) for a in sources]
     return records, lists, sources
+
+
+def _kin_words(words: np.ndarray, rng) -> np.ndarray:
+    """A synthetic picture's words: its source's with each word bit flipped at 5/16.
+
+    Copying the pool's words as they are would put each of them in a thousandth of the
+    archive (a million pictures from 300), lists no real archive has and the common-word
+    filter drops; flipped bits keep each table's bit statistics of real descriptors while a
+    word is shared by a few kin pictures at most ((11/16)**20 of them keep it).
+    """
+    a, b, c, d = rng.integers(0, 2**32, (4, *words.shape), dtype=np.uint32)
+    masks = a & (b | (c & d)) & np.uint32((1 << WORD_BITS) - 1)
+    return (words ^ masks).ravel()
 
 
 def _sparse_bits(rng, shape: tuple[int, int], bits: int, flips: int) -> np.ndarray:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from mediacheck.match.fingerprints import INDEXED_KEYPOINTS, WORD_TABLES, fingerprint, probe
+from mediacheck.match.fingerprints import (
+    INDEXED_KEYPOINTS,
+    WORD_BITS,
+    WORD_TABLES,
+    WORDS_MARK,
+    Keypoints,
+    entry_words,
+    fingerprint,
+    probe,
+)
 from mediacheck.match.index import (
-    CLOSEST,
     FINE_ACCEPT,
     FINE_SURE,
+    MOST_VERIFIED,
     FingerprintIndex,
+    chance_surprise,
     keypoint_votes,
     search,
 )
-from mediacheck.match.words import WORDS, WordIndex
+from mediacheck.match.words import COMMON_FLOOR, WORDS, WordIndex
 from tests.test_matching import _scene
 
 
@@ -28,11 +40,33 @@ def scenes():
 def test_words_are_pieces_of_the_strongest_descriptors(scenes):
     fp = scenes[0]
     words = fp.keypoints.words(INDEXED_KEYPOINTS)
-    assert words.shape == (INDEXED_KEYPOINTS, WORD_TABLES)
-    first = fp.keypoints.descriptors[0]
-    assert int(words[0, 1]) == (1 << 16) + int(first[2]) + (int(first[3]) << 8)
+    assert words.shape == (min(len(fp.keypoints), INDEXED_KEYPOINTS), WORD_TABLES)
+    first = int.from_bytes(fp.keypoints.descriptors[0, :8].tobytes(), "little")
+    piece = (first >> WORD_BITS) & ((1 << WORD_BITS) - 1)
+    assert int(words[0, 1]) == (1 << WORD_BITS) + piece
     entry = np.frombuffer(fp.entry(), dtype="<u4", offset=len(fp.record()))
-    assert np.array_equal(entry, words.ravel())
+    assert entry[0] == WORDS_MARK
+    assert np.array_equal(entry_words(entry), words.ravel())
+
+
+def test_entries_of_the_old_words_give_the_same_words_of_their_keypoints(scenes):
+    """match-v1 rows stored four 16-bit pieces of 64 keypoints: their words are cut again."""
+    keypoints = scenes[0].keypoints.strongest(64)
+    pieces = np.ascontiguousarray(keypoints.descriptors[:, :8]).view("<u2").astype(np.uint32)
+    old = (pieces + (np.arange(4, dtype=np.uint32) << 16)).ravel()
+    assert np.array_equal(entry_words(old), keypoints.words().ravel())
+    assert len(entry_words(np.zeros(0, np.uint32))) == 0
+
+
+def test_stored_keypoints_of_either_layout_are_read(scenes):
+    kept = scenes[0].keypoints
+    old = io.BytesIO()
+    np.savez(old, points=kept.points, descriptors=kept.descriptors, side=kept.side)
+    for data in (kept.to_bytes(), old.getvalue()):
+        again = Keypoints.from_bytes(data)
+        assert np.array_equal(again.points, kept.points)
+        assert np.array_equal(again.descriptors, kept.descriptors)
+        assert again.side == kept.side
 
 
 def test_posting_lists_vote_as_the_pictures_say_in_base_delta_and_tail(monkeypatch):
@@ -64,15 +98,18 @@ def test_an_empty_base_holds_no_vocabulary_table():
 
 
 def test_a_common_word_gives_no_votes_wherever_its_postings_are(monkeypatch):
-    common = [np.array([1, 2], np.uint32)] * 60 + [np.array([2], np.uint32)] * 11
+    # Word 1 is in COMMON_FLOOR pictures (kept), word 2 in eight more (too common).
+    rare, more = COMMON_FLOOR, 8
+    common = [np.array([1, 2], np.uint32)] * rare + [np.array([2], np.uint32)] * more
+    rows = rare + more
     whole = WordIndex.from_words(common)
-    split = WordIndex.from_words(common[:30])
-    monkeypatch.setattr("mediacheck.match.words.TAIL", 20)
-    for i in range(30, len(common)):
+    split = WordIndex.from_words(common[: rows // 2])
+    monkeypatch.setattr("mediacheck.match.words.TAIL", 5)
+    for i in range(rows // 2, rows):
         split.add([common[i]], i)
     query = np.array([1, 2], np.uint32)
-    assert whole.votes(query, 71).tolist() == [1] * 60 + [0] * 11  # word 2: 71 > 64 postings
-    assert split.votes(query, 71).tolist() == whole.votes(query, 71).tolist()
+    assert whole.votes(query, rows).tolist() == [1] * rare + [0] * more
+    assert split.votes(query, rows).tolist() == whole.votes(query, rows).tolist()
 
 
 def _rows(scenes):
@@ -150,7 +187,7 @@ def test_a_crop_is_found_when_strangers_fill_the_hash_short_list(scenes):
         )
         for fp in scenes * 2
     ]
-    assert len(decoys) > CLOSEST and FINE_SURE < 6 <= FINE_ACCEPT
+    assert len(decoys) > MOST_VERIFIED and FINE_SURE < 6 <= FINE_ACCEPT
     prints = [(i, f"decoy{i}", None, fp) for i, fp in enumerate(decoys)]
     prints.append((len(prints), "original", None, fingerprint(original)))
     index = FingerprintIndex.from_prints(prints)
@@ -170,3 +207,59 @@ def test_a_close_hash_without_agreeing_keypoints_is_no_match(scenes):
     index = FingerprintIndex.from_prints([(0, "sure", None, sure)])
     found = search(index, query, lambda keys: {0: sure.keypoints})
     assert [(m.media_id, m.method, m.distance) for m in found] == [("sure", "phash", 4.0)]
+
+
+def test_chance_votes_are_judged_by_their_poisson_tail():
+    surprise = chance_surprise(0.5, 6)
+    assert surprise[0] == 0.0
+    assert np.all(np.diff(surprise) > 0)
+    assert abs(float(surprise[1]) - (-np.log(1 - np.exp(-0.5)))) < 1e-4
+
+
+def _checked(index, prints):
+    """``search`` with a keypoint loader that records which rows were verified."""
+    asked: list[int] = []
+    keypoints = {key: fp.keypoints for key, _, _, fp in prints}
+
+    def loader(keys):
+        asked.extend(keys)
+        return {k: keypoints[k] for k in keys}
+
+    return loader, asked
+
+
+def test_an_unrelated_picture_verifies_nothing(scenes):
+    prints = [(i, f"m{i}", None, fp) for i, fp in enumerate(scenes)]
+    index = FingerprintIndex.from_prints(prints)
+    loader, asked = _checked(index, prints)
+    assert search(index, probe(_scene(300)), loader) == []
+    assert asked == []
+    copy = _scene(4).crop((100, 80, 600, 460)).resize((400, 304))
+    found = search(index, probe(copy), loader)
+    assert [m.media_id for m in found] == ["m4"] and asked[0] == 4
+
+
+def test_a_weak_copy_is_found_among_many_strangers(scenes):
+    """A collage tile, among 20,000 strangers whose words are as many and as random."""
+    rng = np.random.default_rng(7)
+    original = _scene(100)
+    strangers = [
+        replace(fp, keypoints=_random_keypoints(rng)) for fp in scenes for _ in range(1666)
+    ]
+    prints = [(i, f"stranger{i}", None, fp) for i, fp in enumerate(strangers)]
+    prints.append((len(prints), "original", None, fingerprint(original)))
+    index = FingerprintIndex.from_prints(prints)
+    tile = Image.new("RGB", (1280, 480), "white")
+    tile.paste(original, (0, 0))
+    tile.paste(_scene(101), (640, 0))
+    loader, asked = _checked(index, prints)
+    found = search(index, probe(tile.resize((960, 360))), loader)
+    assert [m.media_id for m in found] == ["original"]
+    assert len(asked) <= 3
+
+
+def _random_keypoints(rng) -> Keypoints:
+    count = INDEXED_KEYPOINTS
+    descriptors = rng.integers(0, 256, (count, 32), dtype=np.uint8)
+    points = rng.uniform(0, 512, (count, 2)).astype(np.float32)
+    return Keypoints(points, descriptors, 512)

@@ -8,7 +8,7 @@ A picture (a photo, or one keyframe of a video) gets:
 - sixteen 32-bit coarse DCT hashes of the content box and of windows of it, so that a copy
   cropped by up to a quarter of a side still lands near one of them;
 - ORB keypoints, strongest first, to verify a short list geometrically;
-- the *words* of its strongest keypoints: 16-bit pieces of their ORB descriptors, which the
+- the *words* of its strongest keypoints: 20-bit pieces of their ORB descriptors, which the
   index keeps in posting lists so that a query's keypoints vote for the stored pictures
   that share them (the short list for the geometric check, at any archive size).
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -75,13 +76,25 @@ MIN_KEYPOINTS = 100
 # cannot even be built from a picture a pixel or two across: a thinner one has no keypoints.
 ORB_MIN_SIDE = 2 * 31 + 1
 # Words: the strongest INDEXED_KEYPOINTS keypoints of a stored picture each give WORD_TABLES
-# words, its descriptor's first WORD_TABLES 16-bit pieces (ORB's tests are chosen to be
-# uncorrelated and balanced, so a piece is a hash bucket as it is; no vocabulary to train).
-INDEXED_KEYPOINTS = 64
-WORD_TABLES = 4
-WORD_BITS = 16
+# words, its descriptor's first WORD_TABLES pieces of WORD_BITS bits (ORB's tests are chosen
+# to be uncorrelated and balanced, so a piece is a hash bucket as it is; no vocabulary to
+# train). 20 bits make a chance vote rare (about 0.1 per stored picture and query view),
+# where 16 gave every stored picture about 4: docs/matching.md measures the choice.
+INDEXED_KEYPOINTS = 128
+WORD_TABLES = 3
+WORD_BITS = 20
+# Entries stored before these words (match-v1 rows up to 2026-12) hold four 16-bit pieces
+# of each of 64 keypoints, tagged ``t << 16``: the first 64 bits of the descriptor, from
+# which these tables' words are cut again at load (``entry_words``). Newer entries start
+# with WORDS_MARK and hold the words themselves.
+WORDS_MARK = 0xFFFFFFFF
+_OLD_PIECES = 4
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
+
+# Stored keypoints: magic, count, side, then the points and descriptors (an .npz before).
+_KEYPOINTS_MAGIC = b"MCKP"
+_KEYPOINTS_HEAD = struct.Struct("<4sII")
 
 _ZIGZAG = sorted(((i, j) for i in range(9) for j in range(9)), key=lambda p: (p[0] + p[1], p[0]))
 FINE_COEFFS = tuple(_ZIGZAG[1:65])  # the 64 lowest frequencies after the mean
@@ -95,14 +108,22 @@ class Keypoints:
     side: int  # long side of the picture the points are measured in
 
     def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        np.savez(buf, points=self.points, descriptors=self.descriptors, side=self.side)
-        return buf.getvalue()
+        """A fixed layout read without parsing: header, float32 points, uint8 descriptors."""
+        head = _KEYPOINTS_HEAD.pack(_KEYPOINTS_MAGIC, len(self), self.side)
+        points = np.ascontiguousarray(self.points, dtype="<f4").tobytes()
+        return head + points + np.ascontiguousarray(self.descriptors, dtype=np.uint8).tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Keypoints:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return cls(npz["points"], npz["descriptors"], int(npz["side"]))
+        """Either layout: this one, or the .npz that rows stored before it hold."""
+        if not data.startswith(_KEYPOINTS_MAGIC):
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                return cls(npz["points"], npz["descriptors"], int(npz["side"]))
+        _, count, side = _KEYPOINTS_HEAD.unpack_from(data)
+        at = _KEYPOINTS_HEAD.size
+        points = np.frombuffer(data, "<f4", 2 * count, at).reshape(count, 2)
+        descriptors = np.frombuffer(data, np.uint8, 32 * count, at + 8 * count)
+        return cls(points, descriptors.reshape(count, 32), side)
 
     def __len__(self) -> int:
         return len(self.descriptors)
@@ -113,12 +134,32 @@ class Keypoints:
     def words(self, limit: int | None = None) -> np.ndarray:
         """(n, WORD_TABLES) uint32 words of the first ``limit`` keypoints (the strongest).
 
-        Table ``t``'s word is ``t * 2**16`` plus the descriptor's ``t``-th 16-bit piece, so
-        that the tables share one range of posting lists.
+        Table ``t``'s word is ``t * 2**WORD_BITS`` plus bits ``t * WORD_BITS`` on of the
+        descriptor (little-endian), so that the tables share one range of posting lists.
         """
-        pieces = np.ascontiguousarray(self.descriptors[:limit, : 2 * WORD_TABLES])
-        values = pieces.view("<u2").astype(np.uint32)
-        return values + (np.arange(WORD_TABLES, dtype=np.uint32) << WORD_BITS)
+        head = np.zeros((len(self.descriptors[:limit]), 8), np.uint8)
+        head[:] = self.descriptors[:limit, :8]
+        return _cut_words(head.view("<u8")[:, 0])
+
+
+def entry_words(words: np.ndarray) -> np.ndarray:
+    """The index words of an entry's words part (``Fingerprint.entry``), of either layout."""
+    if len(words) and words[0] == WORDS_MARK:
+        return words[1:]
+    pieces = words[: len(words) // _OLD_PIECES * _OLD_PIECES].reshape(-1, _OLD_PIECES)
+    bits = np.zeros(len(pieces), np.uint64)
+    for number in range(_OLD_PIECES):
+        piece = (pieces[:, number] & 0xFFFF).astype(np.uint64)
+        bits |= piece << np.uint64(16 * number)
+    return _cut_words(bits).ravel()
+
+
+def _cut_words(bits: np.ndarray) -> np.ndarray:
+    """(n, WORD_TABLES) words of descriptors' first 64 bits (as uint64)."""
+    shifts = np.arange(WORD_TABLES, dtype=np.uint64) * np.uint64(WORD_BITS)
+    pieces = (bits[:, None] >> shifts) & np.uint64((1 << WORD_BITS) - 1)
+    tables = np.arange(WORD_TABLES, dtype=np.uint64) << np.uint64(WORD_BITS)
+    return (pieces + tables).astype(np.uint32)
 
 
 @dataclass(frozen=True)
@@ -133,10 +174,12 @@ class Fingerprint:
     def entry(self) -> bytes:
         """What the index loads of this picture: its record, then its keypoint words.
 
-        The words are the strongest keypoints' (``INDEXED_KEYPOINTS`` of them at most, as
-        little-endian uint32); an entry of a record alone (stored before words) has none.
+        The words are WORDS_MARK, then the strongest keypoints' (``INDEXED_KEYPOINTS`` of
+        them at most), as little-endian uint32; an entry of a record alone (stored before
+        words) has none, one of older words is read by ``entry_words``.
         """
-        return self.record() + self.keypoints.words(INDEXED_KEYPOINTS).astype("<u4").tobytes()
+        words = self.keypoints.words(INDEXED_KEYPOINTS).astype("<u4").tobytes()
+        return self.record() + np.uint32(WORDS_MARK).astype("<u4").tobytes() + words
 
     def record(self) -> bytes:
         """The fixed-width bytes the index stores (see ``RECORD``)."""

@@ -7,9 +7,9 @@ Search runs in three stages, from cheap and broad to costly and precise:
    mirror image, and the query's coarse hash against every window of every stored picture;
    and the query's keypoint words (of the picture, its content box and its mirror image)
    vote for the stored pictures that share them (``words.WordIndex``);
-2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are; a
-   few of the closest by hash (``CLOSEST``) and the most-voted pictures (``VOTED``) make
-   the short list, which goes to
+2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are;
+   the rows whose votes and closeness by hash would be a surprise by chance, in an archive
+   of this size (``CHANCE``), make the short list, which goes to
 3. geometric check: ORB descriptors matched (ratio test, each stored keypoint once) and
    a similarity transform (scale, rotation, shift) fitted with RANSAC; enough agreeing
    keypoints make a match. A checked picture within ``FINE_ACCEPT`` bits keeps its hash
@@ -31,7 +31,7 @@ import numpy as np
 
 from mediacheck.match import snapshot
 from mediacheck.match.columns import Column
-from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe
+from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe, entry_words
 from mediacheck.match.snapshot import Planned
 from mediacheck.match.words import WORDS, WordIndex
 
@@ -42,13 +42,19 @@ COARSE_BITS = 32
 FINE_SURE = 4
 # A 64-bit hash this close is the same picture once its keypoints agree.
 FINE_ACCEPT = 10
-# Short-list limits: loose on purpose, keypoints decide.
-FINE_SHORT = 18
-COARSE_SHORT = 6
-CLOSEST = 8  # media items closest by hash (pictures with few keypoints to vote)
-VOTED = 16  # media items with the most keypoint votes
-MIN_VOTES = 3  # fewer shared words than this is chance
-VOTED_SORTED = 64 * VOTED  # the most-voted rows sorted (several may be one video's keyframes)
+# The short list admits a row only when its evidence (keypoint votes, closeness by hash)
+# would come by chance to fewer than CHANCE of this archive's rows, a bar that rises with
+# the archive's size: a stranger is rarely verified, at any size (docs/matching.md).
+CHANCE = 0.05
+MOST_VERIFIED = 16  # media items verified at most, most surprising first
+VOTED = 8  # of which the most surprising by their votes alone
+VIEWS = 3  # views of the query that vote (``_views``): each one's chance counts
+MIN_VOTES = 3  # fewer shared words than this from every view: a row on the list for its hash
+# How often an unrelated stored picture comes within ``bits`` of a query (a share of the
+# stored pictures, over all of a query's comparisons), and how much rarer each bit closer
+# makes it (in nats): log-linear tails of the unrelated pairs measured in docs/matching.md.
+FINE_TAIL = (16, 2.8e-3, 1.13)
+COARSE_TAIL = (6, 2.43e-2, 1.15)
 # The geometric check of keypoints.
 RATIO = 0.8  # Lowe's ratio test
 MIN_INLIERS = 15
@@ -247,7 +253,7 @@ def _parsed(
         media_ids.append(media_id.encode())
         times.append(ONE_FRAME if time_s is None else time_s)
         blobs.append(blob[:width])
-        words.append(np.frombuffer(blob, dtype="<u4", offset=width))
+        words.append(entry_words(np.frombuffer(blob, dtype="<u4", offset=width)))
     records = np.frombuffer(b"".join(blobs), dtype=RECORD)
     arrays = {
         "keys": np.array(keys, dtype=np.int64),
@@ -335,16 +341,21 @@ def hash_score(distance: int) -> float:
 def _short_list(
     index: FingerprintIndex, every: Distances, votes: Votes, usable: np.ndarray
 ) -> np.ndarray:
-    """Rows worth a geometric check, one per media item: the closest by hash, the most voted."""
-    near = np.flatnonzero(usable & ((every.fine <= FINE_SHORT) | (every.coarse <= COARSE_SHORT)))
-    closeness = np.minimum(every.fine[near] / FINE_BITS, every.coarse[near] / COARSE_BITS)
+    """Rows worth a geometric check, one per media item, most surprising first.
+
+    A row's surprise adds how unlikely its votes are by chance (``Votes.surprise``) and how
+    unlikely its closeness by hash is: a copy with few votes but a close window, or a
+    distant hash but many votes, gets in; a stranger's chance evidence does not.
+    """
+    surprise = votes.surprise + np.maximum(
+        _FINE_SURPRISE[every.fine], _COARSE_SURPRISE[every.coarse]
+    )
+    bar = math.log(max(len(index), 1) * VIEWS / CHANCE)
+    rows = np.flatnonzero(usable & (surprise >= bar))
     chosen: dict[str, int] = {}
-    _choose(index, near[np.argsort(closeness, kind="stable")], CLOSEST, chosen)
-    voted = np.flatnonzero(usable & (votes.count >= MIN_VOTES))
-    if len(voted) > VOTED_SORTED:  # nearly every row has a few votes by chance: sort the top
-        voted = voted[np.argpartition(-votes.count[voted], VOTED_SORTED)[:VOTED_SORTED]]
-    order = np.argsort(-votes.count[voted], kind="stable")
-    _choose(index, voted[order], CLOSEST + VOTED, chosen)
+    # The most voted first, so that strangers close by hash cannot crowd out a copy.
+    _choose(index, rows[np.argsort(-votes.surprise[rows], kind="stable")], VOTED, chosen)
+    _choose(index, rows[np.argsort(-surprise[rows], kind="stable")], MOST_VERIFIED, chosen)
     return np.array(list(chosen.values()), dtype=np.int64)
 
 
@@ -356,6 +367,32 @@ def _choose(index: FingerprintIndex, rows: np.ndarray, limit: int, chosen: dict[
         chosen.setdefault(index.media_id(row), int(row))
 
 
+def _tail_surprise(tail: tuple[int, float, float]) -> np.ndarray:
+    """-ln(share of strangers this close) for each distance 0..255 (255: not compared)."""
+    bits, share, per_bit = tail
+    distance = np.arange(256, dtype=np.float64)
+    surprise = -math.log(share) + per_bit * (bits - distance)
+    return np.maximum(surprise, 0.0).astype(np.float32)
+
+
+_FINE_SURPRISE = _tail_surprise(FINE_TAIL)
+_COARSE_SURPRISE = _tail_surprise(COARSE_TAIL)
+
+
+def chance_surprise(mean: float, most: int) -> np.ndarray:
+    """-ln P(X >= k) for k = 0..most, X Poisson with ``mean``: how rarely a stored picture
+    gets k votes by chance, when it gets ``mean`` on average."""
+    k = np.arange(most + 1 + _TAIL_TERMS, dtype=np.float64)
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(k[1:]))])
+    log_pmf = k * math.log(max(mean, _LEAST_MEAN)) - mean - log_factorial
+    tail = np.logaddexp.accumulate(log_pmf[::-1])[::-1]
+    return np.maximum(-tail[: most + 1], 0.0).astype(np.float32)
+
+
+_TAIL_TERMS = 64  # a Poisson tail is summed this far past its first term
+_LEAST_MEAN = 1e-3  # an archive without words: a vote would be a surprise, none comes
+
+
 @dataclass
 class Votes:
     """Per index row: the most words it shares with one view of the query, and which view."""
@@ -363,12 +400,19 @@ class Votes:
     count: np.ndarray
     view: np.ndarray  # index into ``_views(probe)``
     own: np.ndarray  # the votes of the query picture's own keypoints (the first view)
+    surprise: np.ndarray  # -ln of the chance of so many votes, the most of any view
 
 
 def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
-    """Each stored picture's votes from the views of the query (see ``_views``)."""
+    """Each stored picture's votes from the views of the query (see ``_views``).
+
+    A view's chance votes per stored picture are its gathered postings over the rows: the
+    words a query shares with a stranger at random, whatever the archive's size.
+    """
     n = len(index)
-    votes = Votes(np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int64))
+    votes = Votes(
+        np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int64), np.zeros(n, np.float32)
+    )
     if len(index.words) == 0:
         return votes
     for number, view in enumerate(_views(probe)):
@@ -376,6 +420,8 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
             count = index.words.votes(view.words(), n)
             more = count > votes.count
             votes.count[more], votes.view[more] = count[more], number
+            table = chance_surprise(float(count.sum()) / n, int(count.max(initial=0)))
+            np.maximum(votes.surprise, table[count], out=votes.surprise)
             if number == 0:
                 votes.own = count
     return votes

@@ -8,6 +8,7 @@ rows added since, so a batch intake loads the archive once.
 from __future__ import annotations
 
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ KEYPOINTS_KIND = f"orb-v{VERSION}"
 # Rows read one by one cost about a microsecond each, and rows added since the snapshot are
 # held in memory beside it (about 1.2 kB a picture): past this many, write a new one.
 SNAPSHOT_AFTER = 20_000
+# Decoded keypoints of the rows verified last, kept (about 20 KB each).
+KEYPOINTS_KEPT = 256
 
 
 class ArchivedMedia(Protocol):
@@ -175,6 +178,7 @@ class ArchiveSearch:
         self.snapshot = f"index/{RECORD_KIND}.snapshot"
         self.unsaved = 0  # rows held that the snapshot lacks
         self._started = False
+        self._decoded: OrderedDict[int, Keypoints] = OrderedDict()
 
     def refresh(self) -> None:
         """Load the fingerprint rows written since the last load (all of them the first time)."""
@@ -286,8 +290,21 @@ class ArchiveSearch:
         return described
 
     def _keypoints(self, keys: Sequence[int]) -> dict[int, Keypoints]:
-        stored = self.store.sibling_fingerprints(keys, KEYPOINTS_KIND)
-        return {key: Keypoints.from_bytes(data) for key, data in stored.items()}
+        """The stored keypoints of rows ``keys``; those verified lately are kept decoded
+        (a video's keyframes, a batch of one event's pictures verify the same rows)."""
+        missing = [key for key in keys if key not in self._decoded]
+        if missing:
+            stored = self.store.sibling_fingerprints(missing, KEYPOINTS_KIND)
+            for key, data in stored.items():
+                self._decoded[key] = Keypoints.from_bytes(data)
+        found = {}
+        for key in keys:
+            if key in self._decoded:
+                self._decoded.move_to_end(key)
+                found[key] = self._decoded[key]
+        while len(self._decoded) > KEYPOINTS_KEPT:
+            self._decoded.popitem(last=False)
+        return found
 
 
 def _identical(media_id: str) -> Match:

@@ -35,9 +35,10 @@ TAIL = 1 << 16
 # Postings merged at a time when a snapshot is written: its working memory.
 MERGE_CHUNK = 1 << 22
 # A word with more than COMMON times the average list's postings, and more than
-# COMMON_FLOOR, says nothing (a flat patch, an edge of a caption band): it gives no votes.
+# COMMON_FLOOR pictures, says nothing (a flat patch, an edge of a caption band): it gives
+# no votes.
 COMMON = 16
-COMMON_FLOOR = 64
+COMMON_FLOOR = 16
 
 _NONE = np.zeros(0, np.uint32)
 
