@@ -336,7 +336,7 @@ def steps(folder: Path, files: int) -> None:
         return result
 
     def probes(image: Image.Image) -> None:
-        seen.picture_probes(seen.media_pictures(folder, image, [], []))
+        seen.picture_probes([seen.PictureOf(None, image)])
 
     with tempfile.TemporaryDirectory() as tmp:
         blobs = Store.open(config.resolve(store=Path(tmp) / "cases", user="bench")).blobs

@@ -21,9 +21,11 @@ from PIL import Image
 
 from mediacheck import config
 from mediacheck.history import chain as history
+from mediacheck.match.search import RECORD_KIND
 from mediacheck.store.database import Store
+from mediacheck.store.models import Media
 from tests.conftest import Cli
-from tests.media import photo
+from tests.media import QUICK, photo
 from tests.video_clips import write_clip
 
 pytestmark = pytest.mark.slow
@@ -157,3 +159,71 @@ def test_a_full_disk_stops_the_batch_with_one_line_naming_the_store(small_disk, 
     assert [r["status"] for r in again[len(reported) :]] == ["added"] * (len(files) - len(reported))
     assert_store_holds(store, store_dir, files)
     assert cli("verify").exit_code == 0
+
+
+def test_a_batch_killed_inside_a_group_of_commits_leaves_whole_files(store_dir, db_url, tmp_path):
+    """Quick intakes of small photos commit in groups: a kill inside a group leaves whole files.
+
+    Every file reported is stored; every file stored has its original, its case membership,
+    its ``media-added`` event and (the clip) its keyframes with their fingerprints.
+    """
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    files = [photo(folder / f"q{i:02d}.jpg", size=QUICK, seed=i) for i in range(20)]
+    files.append(write_clip(folder / "r-clip.mp4", seconds=2))
+    env = desk_env(store_dir, db_url)
+    settings = config.resolve(store=store_dir, db_url=db_url, user="alice")
+    Store.open(settings).engine.dispose()
+    for lines in (2, 9, 15):
+        reported = intake_lines_then_kill(env, folder, lines)
+        store = Store.open(settings)
+        stored = {m.id: m for m in store.all_media()}
+        assert set(reported) <= set(stored)
+        assert_whole(store, store_dir, stored)
+        store.engine.dispose()
+    done = Cli(store_dir, db_url=db_url).json("intake", folder, "--quick")
+    assert {r["status"] for r in done} <= {"added", "already-stored"}
+    store = Store.open(settings)
+    assert_store_holds(store, store_dir, files)
+    assert_whole(store, store_dir, {m.id: m for m in store.all_media()})
+
+
+def intake_lines_then_kill(env: dict[str, str], folder: Path, lines: int) -> list[str]:
+    """The media ids of the first ``lines`` files an intake reports; then it is SIGKILLed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediacheck", "intake", str(folder), "--quick", "--jobs", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    reported = []
+    for _ in range(lines):
+        words = proc.stdout.readline().split()
+        if words and words[0] == "added":
+            reported.append(words[2])
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    return reported
+
+
+def assert_whole(store: Store, store_dir: Path, stored: dict[str, Media]) -> None:
+    members: dict[str, list[str]] = {}
+    for listing in store.list_cases():
+        case_id = listing.case.id
+        events = store.events(case_id)
+        added = [json.loads(e.details)["media_id"] for e in events if e.action == "media-added"]
+        held = [media.id for _, media in store.case_media(case_id)]
+        assert sorted(added) == sorted(held)
+        for media_id in held:
+            members.setdefault(media_id, []).append(case_id)
+    for media in stored.values():
+        assert members.get(media.id), media.id
+        original = store_dir / media.blob_path
+        assert hashlib.sha256(original.read_bytes()).hexdigest() == media.sha256
+        if media.kind == "video":
+            frames = store.keyframes(media.id)
+            times = {t for _, m, t, _ in store.fingerprint_rows(RECORD_KIND, 0) if m == media.id}
+            assert frames and {f.time_s for f in frames} == times

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -147,3 +148,26 @@ def test_reads_do_not_wait_for_another_desks_write_lock(tmp_path):
         other.execute("ROLLBACK")
         other.close()
         store.engine.dispose()
+
+
+def _intake_of(sha256: str) -> MediaIntake:
+    row = _media()
+    row.id, row.sha256 = sha256[:12], sha256
+    return MediaIntake(media=row, membership=_link(), details={}, new_case=CaseFields(title="x"))
+
+
+def test_commits_that_do_not_wait_for_the_disk_are_flushed_with_their_group(store):
+    # A group's records: atomic and visible at once, durable with the group's last commit.
+    store.add_media_to_case(_intake_of("1" * 64), durable=False)
+    store.add_media_to_case(_intake_of("2" * 64), durable=False)
+    assert store.unflushed
+    assert {m.sha256 for m in store.all_media()} == {"1" * 64, "2" * 64}
+    store.add_media_to_case(_intake_of("3" * 64))  # a durable commit that wrote
+    assert not store.unflushed
+    store.add_media_to_case(_intake_of("4" * 64), durable=False)
+    known = replace(_intake_of("4" * 64), only_new=True)
+    assert store.add_media_to_case(known)[0] is None  # wrote nothing: known bytes make no case
+    assert store.unflushed
+    store.flush()
+    assert not store.unflushed
+    assert len(store.all_media()) == 4

@@ -243,6 +243,28 @@ def test_keyframe_posted_as_a_photo_hashes_alike(rel, tmp_path):
         assert hamming(photo["pdq"], keyframe.hashes["pdq"]) <= 8
 
 
+@pytest.mark.parametrize("size", [(160, 96), (1088, 1040), (2064, 1040)])
+def test_look_sees_each_keyframe_as_its_saved_file_decodes(size, tmp_path):
+    # Intake fingerprints keyframes from memory: the pixels must be those of the saved file,
+    # at the scale open_picture decodes it (1; 1/2; 1/2 and a thumbnail to 1024 px).
+    clip = write_clip(tmp_path / "clip.mp4", seconds=2, size=size)
+    found = extract_keyframes(clip, tmp_path / "frames", look=lambda picture: picture.copy())
+    assert len(found.looks) == len(found.keyframes) == 2
+    for keyframe, picture in zip(found.keyframes, found.looks, strict=True):
+        saved = open_picture(tmp_path / "frames" / keyframe.file).image
+        assert picture.size == saved.size
+        assert np.array_equal(np.asarray(picture), np.asarray(saved))
+
+
+@needs_corpus
+@pytest.mark.parametrize("rel", ["mde/with-gps.mov", "gpmf/karma.mp4"])
+def test_look_sees_corpus_keyframes_as_their_saved_files_decode(rel, tmp_path):
+    found = extract_keyframes(FILES / rel, tmp_path, look=lambda picture: picture.copy())
+    for keyframe, picture in zip(found.keyframes, found.looks, strict=True):
+        saved = open_picture(tmp_path / keyframe.file).image
+        assert np.array_equal(np.asarray(picture), np.asarray(saved))
+
+
 @needs_corpus
 def test_contact_sheet_holds_every_keyframe(tmp_path):
     result = extract_keyframes(FILES / "gpmf" / "max-heromode.mp4", tmp_path)

@@ -134,14 +134,14 @@ def _describe(
     heard: list[str] = []
     with library_messages(heard):
         analysis = read_content(blob)
-        no_frames: list[KeyframeRow] = []
-        keyframes = analysis.guarded(
+        no_frames: tuple[list[KeyframeRow], list[Probe | Exception]] = ([], [])
+        keyframes, looks = analysis.guarded(
             "keyframes", lambda: _video_pictures(blobs, blob, analysis), no_frames
         )
         image = analysis.picture.image if analysis.picture else None
         no_probes: list[tuple[float | None, Probe]] = []
         probes = analysis.guarded(
-            "fingerprints", lambda: _probes(blobs, image, keyframes, analysis.errors), no_probes
+            "fingerprints", lambda: _probes(image, keyframes, looks), no_probes
         )
         media = new_media(blobs, blob, analysis, link.original_name)
         no_findings: list[FindingRow] = []
@@ -240,21 +240,27 @@ def _read_video(blob: StoredBlob, analysis: Analysis) -> None:
     analysis.errors.extend(probe.errors)
 
 
-def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> list[KeyframeRow]:
-    """Keyframes and contact sheet of a video, saved beside its original."""
+def _video_pictures(
+    blobs: BlobStore, blob: StoredBlob, analysis: Analysis
+) -> tuple[list[KeyframeRow], list[Probe | Exception]]:
+    """Keyframes and contact sheet of a video, saved beside its original, and their probes.
+
+    Each keyframe is probed in the thread that saved it, while the next one decodes, from
+    the pixels its saved file decodes to: the file is not read back.
+    """
     if analysis.kind != "video" or analysis.video is None:
-        return []
+        return [], []
     out_dir = blobs.derived_dir(blob.sha256)
     try:
-        pictures = extract_keyframes(blob.path, out_dir)
+        pictures = extract_keyframes(blob.path, out_dir, look=_probe_or_failure)
     except UnsupportedMedia as exc:
         analysis.errors.append(exc.cause)
-        return []
+        return [], []
     analysis.errors.extend(pictures.errors)
     if pictures.contact_sheet:
         sheet = blobs.relative(out_dir / pictures.contact_sheet)
         analysis.video["contact_sheet"] = sheet
-    return [
+    rows = [
         KeyframeRow(
             media_id=new_media_id(blob.sha256),
             idx=frame.index,
@@ -265,13 +271,29 @@ def _video_pictures(blobs: BlobStore, blob: StoredBlob, analysis: Analysis) -> l
         )
         for frame in pictures.keyframes
     ]
+    return rows, pictures.looks
+
+
+def _probe_or_failure(image: Image.Image) -> Probe | Exception:
+    try:
+        return Probe(image)
+    except Exception as exc:  # noqa: BLE001 - raised in the fingerprints step, as before
+        return exc
 
 
 def _probes(
-    blobs: BlobStore, image: Image.Image | None, keyframes: list[KeyframeRow], errors: list[str]
+    image: Image.Image | None, keyframes: list[KeyframeRow], looks: list[Probe | Exception]
 ) -> list[tuple[float | None, Probe]]:
-    pictures = seen.media_pictures(blobs.root, image, keyframes, errors)
-    return seen.picture_probes(pictures)
+    """The probe of a photo, or those its keyframes' saving threads made."""
+    if image is not None:
+        return seen.picture_probes([seen.PictureOf(None, image)])
+    return [(frame.time_s, _probed(look)) for frame, look in zip(keyframes, looks, strict=True)]
+
+
+def _probed(look: Probe | Exception) -> Probe:
+    if isinstance(look, Exception):
+        raise look
+    return look
 
 
 def _unsupported(mime: str) -> str:

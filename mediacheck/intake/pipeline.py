@@ -12,12 +12,18 @@ A kill at any moment leaves nothing half-done that a re-run cannot finish: a
 new original waits in staging until just before the transaction that writes
 its media row, its case (if new) and the case's first events; an original a
 kill left without its row is found again by its hash and described then.
+
+Files recorded one after the other make a group (``_Group``): each is its own
+transaction, but only the group's last waits for the disk, and the group's
+results are reported once it has (docs/performance.md, "Database writes").
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +54,10 @@ from mediacheck.store.media import MediaIntake
 from mediacheck.store.models import Case, CaseMedia, FindingRow, FingerprintRow, Media
 
 DEFAULT_BOUNDS = Bounds()
+# A group of records sharing one wait for the disk ends at this many files, or at the
+# first commit this long after its first, or before a file whose description is not ready.
+GROUP_FILES = 8
+GROUP_SECONDS = 0.1
 
 __all__ = ["Bounds", "IntakeRequest", "IntakeResult", "collect", "collect_files", "intake"]
 
@@ -163,15 +173,62 @@ def intake(
     items = files if files is not None else collect_files(paths, store.root)
     archive = seen.ArchiveSearch(store)
     results = []
+    group = _Group(store, on_result)
     with Pool(max(1, min(jobs, len(items))), bounds) as pool:
-        for prepared in _prepare_all(store, pool, items, request, claims, jobs):
-            result = record(store, archive, prepared, request)
-            if request.one_case and request.case_id is None and result.case_id:
-                request = replace(request, case_id=result.case_id)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+        try:
+            ready = _prepare_all(store, pool, items, request, claims, jobs, group.patience)
+            for prepared, next_ready in ready:
+                last = group.ends_with_next(next_ready)
+                result = record(store, archive, prepared, request, durable=last)
+                if request.one_case and request.case_id is None and result.case_id:
+                    request = replace(request, case_id=result.case_id)
+                results.append(result)
+                group.add(result)
+                if last:
+                    group.close()
+        except BaseException:
+            with suppress(StoreError):
+                group.close()  # the files recorded before the failure are reported
+            raise
     return results
+
+
+@dataclass
+class _Group:
+    """Results whose records are committed but may not be on disk yet, until ``close``.
+
+    Each file's record is one transaction, atomic either way; only the group's last
+    commit waits for the disk (a durable commit makes all before it durable, on
+    SQLite and PostgreSQL alike), or ``Store.flush`` if the last file wrote nothing.
+    A result is reported only then: a crash of the machine may lose a group's records,
+    never one that was reported, and never part of one.
+    """
+
+    store: Store
+    on_result: Callable[[IntakeResult], None] | None
+    waiting: list[IntakeResult] = field(default_factory=list)
+    started: float = 0.0
+
+    def patience(self) -> float:
+        """How long the file about to be recorded may wait for the next: the group's time left."""
+        if not self.waiting:
+            self.started = time.monotonic()
+        return self.started + GROUP_SECONDS - time.monotonic()
+
+    def ends_with_next(self, next_ready: bool) -> bool:
+        """Whether the next file recorded ends the group: full, old, or the one after not ready."""
+        full = len(self.waiting) + 1 >= GROUP_FILES
+        return full or not next_ready or time.monotonic() - self.started >= GROUP_SECONDS
+
+    def add(self, result: IntakeResult) -> None:
+        self.waiting.append(result)
+
+    def close(self) -> None:
+        self.store.flush()
+        waiting, self.waiting = self.waiting, []
+        if self.on_result is not None:
+            for result in waiting:
+                self.on_result(result)
 
 
 def _claims(store: Store, request: IntakeRequest) -> Case:
@@ -198,8 +255,13 @@ def _prepare_all(
     request: IntakeRequest,
     claims: Case,
     jobs: int,
-) -> Iterator[Prepared]:
-    """Each file prepared, in input order, with up to ``jobs`` files ahead in workers."""
+    patience: Callable[[], float],
+) -> Iterator[tuple[Prepared, bool]]:
+    """Each file prepared, in input order, with up to ``jobs`` files ahead in workers.
+
+    With each, whether the next file is ready to be recorded, waiting up to ``patience()``
+    seconds for its worker.
+    """
     ahead: deque[Prepared | _Pending | StoreError] = deque()
     for item in items:
         try:
@@ -207,9 +269,18 @@ def _prepare_all(
         except StoreError as exc:
             ahead.append(exc)  # raised in its turn: the files before it are recorded first
         if len(ahead) > jobs:
-            yield _finish(store, pool, ahead.popleft())
+            finished = _finish(store, pool, ahead.popleft())
+            yield finished, _ready(pool, ahead, patience())
     while ahead:
-        yield _finish(store, pool, ahead.popleft())
+        finished = _finish(store, pool, ahead.popleft())
+        yield finished, _ready(pool, ahead, patience())
+
+
+def _ready(pool: Pool, ahead: deque[Prepared | _Pending | StoreError], timeout: float) -> bool:
+    if not ahead:
+        return False
+    following = ahead[0]
+    return not isinstance(following, _Pending) or pool.ready(following.ticket, timeout)
 
 
 def prepare(
@@ -286,22 +357,29 @@ def _failure(why: Exception) -> FindingRow:
 
 
 def record(
-    store: Store, archive: seen.ArchiveSearch, prepared: Prepared, request: IntakeRequest
+    store: Store,
+    archive: seen.ArchiveSearch,
+    prepared: Prepared,
+    request: IntakeRequest,
+    durable: bool = True,
 ) -> IntakeResult:
-    """Search the archive for a prepared file, store it in its case and log the event."""
+    """Search the archive for a prepared file, store it in its case and log the event.
+
+    ``durable=False``: its commit does not wait for the disk (see ``Store.session``).
+    """
     if isinstance(prepared, Unreadable):
         return prepared.result
     if isinstance(prepared, Held):
         return _held(archive, prepared.shown, prepared.media)
     prepared.link.case_id = request.case_id or ""
     if isinstance(prepared, KnownMedia):
-        return _record_known(store, archive, prepared, request)
+        return _record_known(store, archive, prepared, request, durable)
     earlier = None if request.adds_known else store.media_by_sha256(prepared.blob.sha256)
     if earlier is not None:
         _place(store, prepared.blob)  # the same bytes came earlier in this batch: drops the copy
         return _held(archive, prepared.shown, earlier)
     try:
-        return _record_new(store, archive, prepared, request)
+        return _record_new(store, archive, prepared, request, durable)
     except MediacheckError:
         raise
     except Exception as exc:  # noqa: BLE001 - the database refused what the file's description holds
@@ -311,7 +389,7 @@ def record(
         described = stopped(store.blobs, placed, prepared.link.original_name, why)
         link = CaseMedia(**prepared.link.model_dump(exclude={"id"}))
         fallback = replace(prepared, blob=placed, link=link, described=described)
-        return _record_new(store, archive, fallback, request)
+        return _record_new(store, archive, fallback, request, durable)
 
 
 def _held(archive: seen.ArchiveSearch, shown: str, media: Media) -> IntakeResult:
@@ -323,7 +401,11 @@ def _held(archive: seen.ArchiveSearch, shown: str, media: Media) -> IntakeResult
 
 
 def _record_known(
-    store: Store, archive: seen.ArchiveSearch, prepared: KnownMedia, request: IntakeRequest
+    store: Store,
+    archive: seen.ArchiveSearch,
+    prepared: KnownMedia,
+    request: IntakeRequest,
+    durable: bool,
 ) -> IntakeResult:
     link, media = prepared.link, prepared.media
     holders = archive.identical(media.id, exclude_case=request.case_id)
@@ -332,7 +414,7 @@ def _record_known(
         findings=prepared.findings,
         seen_before=seen_before_rows(holders),
     )
-    case_id, stored, _ = store.add_media_to_case(recorded)
+    case_id, stored, _ = store.add_media_to_case(recorded, durable)
     fatal = prepared.problem or _problem(stored)
     result = _result(prepared.shown, case_id, stored, "already-stored", fatal, holders)
     result.cases = list(dict.fromkeys(m.case_id for m in holders if m.case_id))
@@ -340,7 +422,11 @@ def _record_known(
 
 
 def _record_new(
-    store: Store, archive: seen.ArchiveSearch, prepared: NewMedia, request: IntakeRequest
+    store: Store,
+    archive: seen.ArchiveSearch,
+    prepared: NewMedia,
+    request: IntakeRequest,
+    durable: bool,
 ) -> IntakeResult:
     link, described = prepared.link, prepared.described
     media = described.media
@@ -353,7 +439,7 @@ def _record_new(
         seen_before=seen_before_rows(found),
         findings=described.findings,
     )
-    case_id, stored, _ = store.add_media_to_case(recorded)
+    case_id, stored, _ = store.add_media_to_case(recorded, durable)
     if case_id is None:  # another desk stored these bytes first, and they make no case
         return _held(archive, prepared.shown, stored)
     if stored is not media:  # another desk was quicker, and this intake names a case

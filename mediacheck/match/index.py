@@ -29,7 +29,10 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
+from mediacheck.match import snapshot
+from mediacheck.match.columns import Column
 from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe, entry_words
+from mediacheck.match.snapshot import Planned
 from mediacheck.match.words import WORDS, WordIndex
 
 FINE_BITS = 64
@@ -91,7 +94,13 @@ KeypointLoader = Callable[[Sequence[int]], dict[int, Keypoints]]
 
 
 class FingerprintIndex:
-    """Every stored picture's fingerprint record in numpy arrays, searched all at once."""
+    """Every stored picture's fingerprint record in numpy arrays, searched all at once.
+
+    The arrays may be memory maps of a snapshot (``load``); ``append`` adds rows in
+    place at amortised cost (``columns.Column``, ``WordIndex.add``), copying nothing of
+    the rows already held but once, when the first row is added to a mapped snapshot's
+    row columns (121 bytes a picture; the posting lists, the bulk, stay mapped).
+    """
 
     # Row-wise arrays; ``fine`` and ``coarse`` are stored column by column ((2, n) and
     # (16, n)) so that each comparison reads one contiguous array.
@@ -99,14 +108,38 @@ class FingerprintIndex:
     WORD_ARRAYS = ("offsets", "postings")
 
     def __init__(self, words: WordIndex | None = None, **arrays: np.ndarray):
-        self.keys = arrays["keys"]  # the caller's id of each row, handed back for keypoints
-        self.media_ids = arrays["media_ids"]  # bytes: a million str would double the load time
-        self.frame_times = arrays["frame_times"]
-        self.pixels = arrays["pixels"]
-        self.fine = arrays["fine"]
-        self.coarse = arrays["coarse"]
-        self.informative = arrays["informative"]
+        # keys: the caller's id of each row, handed back for keypoints; media_ids: bytes
+        # (a million str would double the load time).
+        self._columns = {name: Column(arrays[name]) for name in self.ARRAYS}
         self.words = WordIndex.empty() if words is None else words
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._columns["keys"].values
+
+    @property
+    def media_ids(self) -> np.ndarray:
+        return self._columns["media_ids"].values
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        return self._columns["frame_times"].values
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self._columns["pixels"].values
+
+    @property
+    def fine(self) -> np.ndarray:
+        return self._columns["fine"].values
+
+    @property
+    def coarse(self) -> np.ndarray:
+        return self._columns["coarse"].values
+
+    @property
+    def informative(self) -> np.ndarray:
+        return self._columns["informative"].values
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[int, str, float | None, bytes]]) -> FingerprintIndex:
@@ -115,58 +148,56 @@ class FingerprintIndex:
         An entry is a fixed-width record and the picture's keypoint words after it
         (``Fingerprint.entry``).
         """
-        keys, media_ids, times, blobs, words = [], [], [], [], []
-        width = RECORD.itemsize
-        for key, media_id, time_s, blob in rows:
-            keys.append(key)
-            media_ids.append(media_id.encode())
-            times.append(ONE_FRAME if time_s is None else time_s)
-            blobs.append(blob[:width])
-            words.append(entry_words(np.frombuffer(blob, dtype="<u4", offset=width)))
-        records = np.frombuffer(b"".join(blobs), dtype=RECORD)
-        return cls(
-            words=WordIndex.from_words(words),
-            keys=np.array(keys, dtype=np.int64),
-            media_ids=np.array(media_ids, dtype=np.bytes_),
-            frame_times=np.array(times, dtype=np.float64),
-            pixels=np.ascontiguousarray(records["pixels"]),
-            fine=np.ascontiguousarray(records["fine"].T),
-            coarse=np.ascontiguousarray(records["coarse"].T),
-            informative=records["informative"].astype(bool),
-        )
+        arrays, words = _parsed(rows)
+        return cls(words=WordIndex.from_words(words), **arrays)
 
-    def save(self, path: Path | BinaryIO) -> None:
-        """Write the index as one .npz file (a snapshot the next load starts from)."""
-        self.words = self.words.merged()
-        words = {name: getattr(self.words, name) for name in self.WORD_ARRAYS}
-        np.savez(path, **{name: getattr(self, name) for name in self.ARRAYS}, **words)
+    def append_rows(self, rows: Iterable[tuple[int, str, float | None, bytes]]) -> None:
+        """Add rows (as ``from_rows`` takes them) after the index's own, in place."""
+        arrays, words = _parsed(rows)
+        self.words.add(words, len(self))
+        for name, column in self._columns.items():
+            column.extend(arrays[name])
+
+    def save(self, handle: BinaryIO) -> None:
+        """Write the index to the open file ``handle`` as a snapshot (``snapshot.write``):
+        a range of words at a time, whatever the size of the index."""
+        arrays = [
+            Planned(name, column.values.dtype, column.values.shape, [column.values])
+            for name, column in self._columns.items()
+        ]
+        snapshot.write(handle, arrays + self.words.snapshot_arrays())
 
     @classmethod
-    def load(cls, path: Path | BinaryIO) -> FingerprintIndex:
-        with np.load(path, allow_pickle=False) as npz:
-            if len(npz["offsets"]) != WORDS + 1:
-                raise ValueError("a snapshot of other keypoint words: rebuilt from the rows")
-            words = WordIndex(npz["offsets"], npz["postings"])
-            return cls(words=words, **{name: npz[name] for name in cls.ARRAYS})
+    def load(cls, path: Path) -> FingerprintIndex:
+        """The index of the snapshot file at ``path``, memory-mapped (``ValueError`` if it
+        is none)."""
+        arrays = snapshot.read(path)
+        missing = {*cls.ARRAYS, *cls.WORD_ARRAYS} - set(arrays)
+        if missing:
+            raise ValueError(f"{path}: no {sorted(missing)[0]} in the snapshot")
+        words = WordIndex(arrays["offsets"], arrays["postings"])
+        if len(words.offsets) != WORDS + 1:
+            raise ValueError(f"{path}: a snapshot of another vocabulary")
+        index = cls(words=words, **{name: arrays[name] for name in cls.ARRAYS})
+        if len({len(index.keys), *(a.shape[-1] for a in index.arrays())}) != 1:
+            raise ValueError(f"{path}: arrays of different lengths")
+        return index
+
+    def arrays(self) -> list[np.ndarray]:
+        """Every row array (as views of what is held)."""
+        return [column.values for column in self._columns.values()]
 
     def media_id(self, row: int) -> str:
         return self.media_ids[row].decode()
 
+    @property
+    def last_key(self) -> int:
+        """The key of the last row (0 for an empty index)."""
+        return int(self.keys[-1]) if len(self) else 0
+
     @classmethod
     def empty(cls) -> FingerprintIndex:
         return cls.from_rows([])
-
-    def extended(self, more: FingerprintIndex) -> FingerprintIndex:
-        """This index with the rows of ``more`` after its own (new prints in the archive)."""
-        if len(more) == 0:
-            return self
-        return FingerprintIndex(
-            words=self.words.joined(more.words, len(self)),
-            **{
-                name: np.concatenate([getattr(self, name), getattr(more, name)], axis=-1)
-                for name in self.ARRAYS
-            },
-        )
 
     @classmethod
     def from_prints(
@@ -213,6 +244,31 @@ class FingerprintIndex:
             (int(self.fine[column, row]) ^ h).bit_count() for h, column, _ in _fine_pairs(probe)
         ]
         return _fine_pairs(probe)[distances.index(min(distances))][2]
+
+
+def _parsed(
+    rows: Iterable[tuple[int, str, float | None, bytes]],
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The row arrays and each row's keypoint words of ``from_rows``'s rows."""
+    keys, media_ids, times, blobs, words = [], [], [], [], []
+    width = RECORD.itemsize
+    for key, media_id, time_s, blob in rows:
+        keys.append(key)
+        media_ids.append(media_id.encode())
+        times.append(ONE_FRAME if time_s is None else time_s)
+        blobs.append(blob[:width])
+        words.append(entry_words(np.frombuffer(blob, dtype="<u4", offset=width)))
+    records = np.frombuffer(b"".join(blobs), dtype=RECORD)
+    arrays = {
+        "keys": np.array(keys, dtype=np.int64),
+        "media_ids": np.array(media_ids, dtype=np.bytes_),
+        "frame_times": np.array(times, dtype=np.float64),
+        "pixels": np.ascontiguousarray(records["pixels"]),
+        "fine": np.ascontiguousarray(records["fine"].T),
+        "coarse": np.ascontiguousarray(records["coarse"].T),
+        "informative": records["informative"].astype(bool),
+    }
+    return arrays, words
 
 
 def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:

@@ -15,6 +15,7 @@ desks can neither lose an event nor fork the chain.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -24,6 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -80,6 +82,8 @@ from mediacheck.store.transfer import CaseRecords
 
 RETRIES = 20
 NUL_REPLACEMENT = "\ufffd"
+# How often to ask PostgreSQL whether its WAL writer has flushed the late commits.
+FLUSH_POLL_S = 0.005
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -93,6 +97,8 @@ class Store:
         self.root = settings.store
         self.blobs: BlobStore = open_blobs(settings.store, settings.blobs)
         self.engine = _make_engine(settings)
+        # Commits made with ``durable=False`` that no later flush has made durable yet.
+        self.unflushed = False
 
     @classmethod
     def open(cls, settings: Settings, check_schema: bool = True, create: bool = True) -> Store:
@@ -151,21 +157,57 @@ class Store:
         return make_url(self.settings.db_url).render_as_string(hide_password=True)
 
     @contextmanager
-    def session(self, read_only: bool = False) -> Iterator[Session]:
+    def session(self, read_only: bool = False, durable: bool = True) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any error.
 
         ``read_only``: on SQLite it does not take the write lock (see ``_sqlite_engine``).
+        ``durable=False``: the commit is atomic but does not wait for the disk (SQLite
+        ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``): a crash of the
+        machine, not of the process, may lose it until the next durable commit or
+        ``flush``, which make every commit before them durable too.
         """
-        bind = self.engine.execution_options(read_only=True) if read_only else self.engine
+        bind = self.engine
+        if read_only or not durable:
+            bind = self.engine.execution_options(read_only=read_only, durable=durable)
         with self._database_errors("use"), Session(bind, expire_on_commit=False) as session:
             try:
+                if not durable and self.engine.dialect.name == "postgresql":
+                    session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+        if not durable:
+            self.unflushed = True
+        elif session.info.get("wrote"):
+            self.unflushed = False  # a durable commit that wrote synced every commit before it
 
-    def _retrying(self, work: Callable[[Session], T]) -> T:
+    def flush(self) -> None:
+        """Make every commit of this store made with ``durable=False`` durable (see ``session``).
+
+        SQLite: one fsync of the write-ahead log, where those commits wrote their pages.
+        PostgreSQL: wait until the server's WAL writer has flushed past them, which it
+        does within ``wal_writer_delay`` (200 ms by default).
+        """
+        if not self.unflushed:
+            return
+        with self._database_errors("use"):
+            if self.engine.dialect.name == "postgresql":
+                self._wait_for_wal_flush()
+            else:
+                _fsync_wal(self.engine)
+        self.unflushed = False
+
+    def _wait_for_wal_flush(self) -> None:
+        with self.engine.connect() as conn:
+            written = conn.exec_driver_sql("SELECT pg_current_wal_insert_lsn()").scalar()
+            check = text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)")
+            while not conn.execute(check, {"lsn": written}).scalar():
+                conn.rollback()
+                time.sleep(FLUSH_POLL_S)
+
+    def _retrying(self, work: Callable[[Session], T], durable: bool = True) -> T:
         """Run ``work(session)`` in a transaction, again while another desk wins an id race.
 
         For the writes that take a new case number or a new media id: only the
@@ -176,7 +218,7 @@ class Store:
         while True:
             attempt += 1
             try:
-                with self.session() as session:
+                with self.session(durable=durable) as session:
                     return work(session)
             except IntegrityError as exc:
                 race = ids.race_of(exc)
@@ -234,14 +276,20 @@ class Store:
         """Media by its id, its full SHA-256 or an unambiguous prefix of either."""
         return self._read(media.get_media, media_id)
 
-    def add_media_to_case(self, intake: MediaIntake) -> tuple[str | None, Media, bool]:
+    def add_media_to_case(
+        self, intake: MediaIntake, durable: bool = True
+    ) -> tuple[str | None, Media, bool]:
         """Store one file's intake, add it to its case and log it (see ``MediaIntake``).
 
+        One transaction, so one atomic record; ``durable=False`` for all but the last of a
+        group of files whose results wait for the group's last commit (see ``session``).
         Returns the case id (None: known bytes that make no case), the stored media and
         whether it is new to the case.
         """
         desk = self.settings.desk
-        return self._retrying(lambda session: media.add_media_to_case(session, intake, desk))
+        return self._retrying(
+            lambda session: media.add_media_to_case(session, intake, desk), durable
+        )
 
     def case_media(self, case_id: str) -> list[tuple[CaseMedia, Media]]:
         return self._read(media.case_media, case_id)
@@ -467,10 +515,36 @@ def _sqlite_engine(db_url: str) -> Engine:
     def _on_begin(conn):
         # Take the write lock up front: two desks never both read then both write.
         # A transaction that only reads needs no lock: WAL gives it a snapshot.
-        read_only = conn.get_execution_options().get("read_only")
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get("read_only"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        # FULL syncs the log at each commit; NORMAL leaves it to the next FULL commit or
+        # checkpoint, or to ``Store.flush``. Set on every write: pooled connections are reused.
+        durable = options.get("durable", True)
+        conn.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _fsync_wal(engine: Engine) -> None:
+    """fsync the SQLite database's write-ahead log: the commits written to it are then durable.
+
+    SQLite keeps the log while a connection is open (the engine's pool holds one); a log
+    already gone was checkpointed into the database, and checkpoints sync.
+    """
+    database = engine.url.database
+    if not database:
+        return
+    try:
+        fd = os.open(f"{database}-wal", os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 @sa_event.listens_for(Session, "before_flush")
@@ -482,6 +556,12 @@ def _replace_nul(session: Session, _flush_context, _instances) -> None:
             value = getattr(row, attr.key)
             if isinstance(value, str) and "\x00" in value:
                 setattr(row, attr.key, value.replace("\x00", NUL_REPLACEMENT))
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _note_write(session: Session, _flush_context) -> None:
+    # Whether the transaction wrote: one that did not commits without a sync (see ``flush``).
+    session.info["wrote"] = True
 
 
 def _first_line(exc: BaseException) -> str:

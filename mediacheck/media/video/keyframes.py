@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import av.logging
@@ -25,6 +27,7 @@ import simplejpeg
 from PIL import Image, ImageDraw, ImageFont
 
 from mediacheck.media.hashes import KEYFRAME_HASH_NAMES, PDQ_INPUT_SIZE, compute_hashes
+from mediacheck.media.pictures import DRAFT_SIZE, WORKING_SIZE
 from mediacheck.media.video.probe import (
     clockwise_rotation,
     ffmpeg_cause,
@@ -83,6 +86,11 @@ class KeyframeSet:
     keyframes: list[Keyframe]
     contact_sheet: str | None
     errors: list[str] = field(default_factory=list)
+    looks: list[Any] = field(default_factory=list)  # what ``look`` said of each keyframe
+
+
+# Called in a saving thread with a saved keyframe as ``open_picture`` would decode its file.
+Look = Callable[[Image.Image], Any]
 
 
 @dataclass
@@ -125,9 +133,12 @@ def extract_keyframes(
     *,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     max_frames: int = DEFAULT_MAX_FRAMES,
+    look: Look | None = None,
 ) -> KeyframeSet:
     """Save the pictures of a video as JPEGs in ``out_dir``, hashed, with a contact sheet.
 
+    ``look``, if given, is called on each saved picture at working size while the next
+    one decodes (intake fingerprints them so); its answers are ``looks``, one a keyframe.
     Raises UnsupportedMedia when FFmpeg cannot open the file. A file without video gives an
     empty set; a broken one gives what decoded, with the failures in ``errors``.
     """
@@ -140,16 +151,24 @@ def extract_keyframes(
             refused = f"{width}x{height} frames are beyond the {MAX_PIXELS // 1_000_000} MP limit"
             return KeyframeSet(keyframes=[], contact_sheet=None, errors=[refused])
         out_dir.mkdir(parents=True, exist_ok=True)
-        run = Extraction(container, stream, out_dir, max_seconds, max_frames)
+        run = Extraction(container, stream, out_dir, max_seconds, max_frames, look)
         run.go()
     sheet = write_contact_sheet(run.tiles, out_dir, run.errors)
-    return KeyframeSet(keyframes=run.keyframes, contact_sheet=sheet, errors=run.errors)
+    return KeyframeSet(run.keyframes, sheet, run.errors, run.looks)
 
 
 class Extraction:
     """One pass over the video packets, feeding the decoder only what is needed."""
 
-    def __init__(self, container, stream, out_dir: Path, max_seconds: float, max_frames: int):
+    def __init__(
+        self,
+        container,
+        stream,
+        out_dir: Path,
+        max_seconds: float,
+        max_frames: int,
+        look: Look | None,
+    ):
         self.container = container
         self.stream = stream
         self.out_dir = out_dir
@@ -164,6 +183,8 @@ class Extraction:
         self.errors: list[str] = []
         self.keyframes: list[Keyframe] = []
         self.tiles: list[tuple[float, Image.Image]] = []
+        self.look = look
+        self.looks: list[Any] = []
         self.pending: deque[Future] = deque()
         self.decode_failures: list[str] = []
         self.stopped = False
@@ -297,7 +318,7 @@ class Extraction:
             return
         index = self.select.keep(time_s)
         job = self.pool.submit(
-            save_picture, frame, self.aspect, self.out_dir, index, time_s, reason
+            save_picture, frame, self.aspect, self.out_dir, index, time_s, reason, self.look
         )
         self.pending.append(job)
         if len(self.pending) >= MAX_PENDING:
@@ -312,12 +333,14 @@ class Extraction:
 
     def collect(self, job: Future) -> None:
         try:
-            keyframe, tile = job.result()
+            keyframe, tile, looked = job.result()
         except (av.FFmpegError, OSError, ValueError, cv2.error) as exc:
             self.errors.append(f"a picture could not be saved: {ffmpeg_cause(exc)}")
             return
         self.keyframes.append(keyframe)
         self.tiles.append((keyframe.time_s, tile))
+        if self.look is not None:
+            self.looks.append(looked)
 
 
 def save_picture(
@@ -327,19 +350,22 @@ def save_picture(
     index: int,
     time_s: float,
     reason: str,
-) -> tuple[Keyframe, Image.Image]:
-    """Upright JPEG, hashes and contact-sheet tile of one frame.
+    look: Look | None = None,
+) -> tuple[Keyframe, Image.Image, Any]:
+    """Upright JPEG, hashes, contact-sheet tile and ``look``'s answer of one frame.
 
     The full-size picture goes from the decoder's YUV planes straight to libjpeg-turbo:
     no RGB picture is made at full size. The hashes and the tile come from one small
-    RGB copy that FFmpeg scales down.
+    RGB copy that FFmpeg scales down; ``look`` gets the JPEG's bytes decoded from memory.
     """
     cv2_turn, pil_turn = UPRIGHT.get(clockwise_rotation(frame), (None, None))
     width, height = display_size(frame, aspect)
     name = keyframe_name(index, time_s)
-    saved_width, saved_height = write_jpeg(
-        jpeg_planes(frame, width, height, cv2_turn), out_dir / name
-    )
+    planes = jpeg_planes(frame, width, height, cv2_turn)
+    saved_width, saved_height = planes[0].shape[1], planes[0].shape[0]
+    data = simplejpeg.encode_jpeg_yuv_planes(*planes, quality=JPEG_QUALITY)
+    (out_dir / name).write_bytes(data)
+    looked = None if look is None else look(working_picture(data, saved_width, saved_height))
     small_width, small_height = fit(width, height, PDQ_INPUT_SIZE)
     small = Image.fromarray(
         frame.to_ndarray(width=small_width, height=small_height, format="rgb24")
@@ -358,7 +384,23 @@ def save_picture(
         height=saved_height,
         reason=reason,
     )
-    return keyframe, small
+    return keyframe, small, looked
+
+
+def working_picture(data: bytes, width: int, height: int) -> Image.Image:
+    """A saved keyframe as ``open_picture`` decodes its file, from its bytes in memory.
+
+    The same pixels: libjpeg-turbo scales the DCT by the factor Pillow's draft mode picks
+    (1/2, 1/4 or 1/8, the coarsest that keeps ``DRAFT_SIZE``), then the same thumbnail.
+    """
+    factor = min(width // DRAFT_SIZE[0], height // DRAFT_SIZE[1])
+    scale = next((s for s in (8, 4, 2) if factor >= s), 1)
+    rgb = simplejpeg.decode_jpeg(
+        data, colorspace="RGB", min_width=-(-width // scale), min_height=-(-height // scale)
+    )
+    picture = Image.fromarray(rgb)
+    picture.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BILINEAR)
+    return picture
 
 
 def jpeg_planes(
@@ -392,12 +434,6 @@ def ffmpeg_log():
             yield log
     finally:
         av.logging.set_level(previous)
-
-
-def write_jpeg(planes: list[np.ndarray], path: Path) -> tuple[int, int]:
-    """Encode Y, U and V planes as a JPEG file; its width and height."""
-    path.write_bytes(simplejpeg.encode_jpeg_yuv_planes(*planes, quality=JPEG_QUALITY))
-    return planes[0].shape[1], planes[0].shape[0]
 
 
 def display_size(frame: av.VideoFrame, aspect: Fraction | None) -> tuple[int, int]:
