@@ -982,8 +982,8 @@ def run_records(sizes: list[int], folder: Path) -> None:
     print("\n".join(rows))
     print()
     print(
-        f"| stored pictures | RSS after load | add one picture, CPU median (p99, max) "
-        f"| search after adds, CPU median | RSS after {APPENDED:,} added (peak) "
+        f"| stored pictures | RSS after load (private) | add one picture, CPU median (p99, max) "
+        f"| search after adds, CPU median | RSS after {APPENDED:,} added (private) "
         "| new snapshot, CPU (wall) | its peak above RSS |"
     )
     print("|---|---|---|---|---|---|---|")
@@ -1009,7 +1009,7 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, 
     load_cpu = time.process_time()
     load_s, index = best_of(1, lambda: FingerprintIndex.load(path))
     load_cpu = time.process_time() - load_cpu
-    loaded_rss = _status_mb("VmRSS")
+    loaded_rss = (_status_mb("VmRSS"), _status_mb("RssAnon"))
     memory = index_bytes(index)
     keypoints = {size + i: fp.keypoints for i, fp in enumerate(photos)}
     appended: dict[int, int] = {}  # key of an appended picture: its pool picture
@@ -1058,7 +1058,7 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, 
     return row, append
 
 
-def appended_row(index, pool, rng, keypoints, queries, loaded_rss: int, path: Path) -> str:
+def appended_row(index, pool, rng, keypoints, queries, loaded_rss, path: Path) -> str:
     """APPENDED pictures added one at a time, searches among them, then a new snapshot."""
     size = len(index)
     loader, appended = keypoints
@@ -1078,7 +1078,7 @@ def appended_row(index, pool, rng, keypoints, queries, loaded_rss: int, path: Pa
             cpu = time.process_time()
             search(index, queries[(i // every) % len(queries)], loader)
             searching.append(time.process_time() - cpu)
-    added_rss, added_peak = _status_mb("VmRSS"), _status_mb("VmHWM")
+    added_rss, added_anon = _status_mb("VmRSS"), _status_mb("RssAnon")
     Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
     before = _status_mb("VmRSS")
     wall, cpu = time.perf_counter(), time.process_time()
@@ -1090,9 +1090,9 @@ def appended_row(index, pool, rng, keypoints, queries, loaded_rss: int, path: Pa
     rewritten.unlink()
     add_ms = np.array(adding) * 1000
     return (
-        f"| {size:,} | {loaded_rss:,} MB | {np.median(add_ms):.2f} ms "
+        f"| {size:,} | {loaded_rss[0]:,} MB ({loaded_rss[1]:,} MB) | {np.median(add_ms):.2f} ms "
         f"({np.percentile(add_ms, 99):.2f} ms, {add_ms.max():.0f} ms) "
-        f"| {np.median(searching) * 1000:.0f} ms | {added_rss:,} MB ({added_peak:,} MB) "
+        f"| {np.median(searching) * 1000:.0f} ms | {added_rss:,} MB ({added_anon:,} MB) "
         f"| {cpu * 1000:,.0f} ms ({wall * 1000:,.0f} ms) | {peak:,} MB |"
     )
 
