@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from mediacheck import config  # noqa: E402
 from mediacheck.errors import UnsupportedMedia  # noqa: E402
+from mediacheck.intake.bounds import Bounds  # noqa: E402
 from mediacheck.match import search as seen  # noqa: E402
 from mediacheck.match.fingerprints import (  # noqa: E402
     INDEXED_KEYPOINTS,
@@ -609,7 +610,7 @@ def _take_in_photos(run: ArchiveRun) -> None:
 
     stored, _ = split(corpus_photos())
     paths = _photo_files(run.folder / "photos", stored)
-    results = intake(run.store, paths, _request(), jobs=run.jobs)
+    results = intake(run.store, paths, _request(), jobs=run.jobs, bounds=BOUNDS)
     errors = [r.error for r in results if r.status == "error"]
     print(f"  {len(paths)} stored photos taken in, errors: {errors}", file=sys.stderr)
 
@@ -631,6 +632,9 @@ def _start_maker(run: ArchiveRun, first: int):
 
 
 AHEAD = 2  # batches the maker keeps ready
+# The CLI's 120 s of wall clock per file, stretched: on a machine shared at a load average of
+# 15-30 a 290-keyframe video's analysis took longer, and was kept with its hashes only.
+BOUNDS = Bounds(seconds=600.0)
 
 
 def _next_batch(run: ArchiveRun, maker, first: int) -> list[Item]:
@@ -684,6 +688,7 @@ def _take_in_batch(run: ArchiveRun, items: list[Item]) -> None:
         _request(),
         on_result=lambda _: done.append(time.perf_counter()),
         jobs=run.jobs,
+        bounds=BOUNDS,
     )
     wall = time.perf_counter() - started
     cpu = (time.process_time() - cpu, _children_cpu(children))
@@ -702,7 +707,6 @@ def _batch_row(run, items, results, done, started, wall, cpu, added) -> dict:
     errors = [r.error for r in results if r.status == "error"]
     for error in errors[:3]:
         print(f"  intake error: {error}", file=sys.stderr)
-    status = _status()
     return {
         "utc": time.strftime("%H:%M:%S", time.gmtime()),
         "load": f"{os.getloadavg()[0]:.1f}",
@@ -721,8 +725,8 @@ def _batch_row(run, items, results, done, started, wall, cpu, added) -> dict:
         ),
         "cpu_ms_per_picture": f"{sum(cpu) / max(1, added) * 1000:.0f}",
         "main_cpu_ms_per_picture": f"{cpu[0] / max(1, added) * 1000:.0f}",
-        "vmrss_mb": status["VmRSS"],
-        "vmhwm_mb": status["VmHWM"],
+        "vmrss_mb": _status_mb("VmRSS"),
+        "vmhwm_mb": _status_mb("VmHWM"),
         "workers_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
         "video_pictures": " ".join(
             f"{i.frames}->{per_video.get(r.media_id, 0)}"
@@ -735,16 +739,6 @@ def _batch_row(run, items, results, done, started, wall, cpu, added) -> dict:
 def _children_cpu(before) -> float:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def _status() -> dict[str, int]:
-    """VmRSS and VmHWM of this process in MB."""
-    fields = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0]) // 1024
-    return fields
 
 
 def _log(run: ArchiveRun, row: dict) -> None:
