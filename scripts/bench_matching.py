@@ -533,8 +533,10 @@ def write_queries(
             for j in range(min(per_photo, len(names))):
                 transform = names[(i * per_photo + j) % len(names)]
                 path = folder / f"{label}-{i:03d}-{transform}.png"
-                if not path.exists():
-                    reshare(photo, transform).save(path)
+                if not path.exists():  # written whole or not at all: a stopped run resumes
+                    partial = path.with_suffix(".partial.png")
+                    reshare(photo, transform).save(partial)
+                    partial.rename(path)
                 made[label].append((photo.name, transform, path))
     return Queries(made["stored"], made["unseen"])
 
