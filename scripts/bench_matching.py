@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from mediacheck import config  # noqa: E402
 from mediacheck.errors import UnsupportedMedia  # noqa: E402
+from mediacheck.intake.bounds import Bounds  # noqa: E402
 from mediacheck.match import search as seen  # noqa: E402
 from mediacheck.match.fingerprints import (  # noqa: E402
     INDEXED_KEYPOINTS,
@@ -532,8 +533,10 @@ def write_queries(
             for j in range(min(per_photo, len(names))):
                 transform = names[(i * per_photo + j) % len(names)]
                 path = folder / f"{label}-{i:03d}-{transform}.png"
-                if not path.exists():
-                    reshare(photo, transform).save(path)
+                if not path.exists():  # written whole or not at all: a stopped run resumes
+                    partial = path.with_suffix(".partial.png")
+                    reshare(photo, transform).save(partial)
+                    partial.rename(path)
                 made[label].append((photo.name, transform, path))
     return Queries(made["stored"], made["unseen"])
 
@@ -609,7 +612,7 @@ def _take_in_photos(run: ArchiveRun) -> None:
 
     stored, _ = split(corpus_photos())
     paths = _photo_files(run.folder / "photos", stored)
-    results = intake(run.store, paths, _request(), jobs=run.jobs)
+    results = intake(run.store, paths, _request(), jobs=run.jobs, bounds=BOUNDS)
     errors = [r.error for r in results if r.status == "error"]
     print(f"  {len(paths)} stored photos taken in, errors: {errors}", file=sys.stderr)
 
@@ -631,6 +634,9 @@ def _start_maker(run: ArchiveRun, first: int):
 
 
 AHEAD = 2  # batches the maker keeps ready
+# The CLI's 120 s of wall clock per file, stretched: on a machine shared at a load average of
+# 15-30 a 290-keyframe video's analysis took longer, and was kept with its hashes only.
+BOUNDS = Bounds(seconds=600.0)
 
 
 def _next_batch(run: ArchiveRun, maker, first: int) -> list[Item]:
@@ -684,6 +690,7 @@ def _take_in_batch(run: ArchiveRun, items: list[Item]) -> None:
         _request(),
         on_result=lambda _: done.append(time.perf_counter()),
         jobs=run.jobs,
+        bounds=BOUNDS,
     )
     wall = time.perf_counter() - started
     cpu = (time.process_time() - cpu, _children_cpu(children))
@@ -702,7 +709,6 @@ def _batch_row(run, items, results, done, started, wall, cpu, added) -> dict:
     errors = [r.error for r in results if r.status == "error"]
     for error in errors[:3]:
         print(f"  intake error: {error}", file=sys.stderr)
-    status = _status()
     return {
         "utc": time.strftime("%H:%M:%S", time.gmtime()),
         "load": f"{os.getloadavg()[0]:.1f}",
@@ -721,8 +727,8 @@ def _batch_row(run, items, results, done, started, wall, cpu, added) -> dict:
         ),
         "cpu_ms_per_picture": f"{sum(cpu) / max(1, added) * 1000:.0f}",
         "main_cpu_ms_per_picture": f"{cpu[0] / max(1, added) * 1000:.0f}",
-        "vmrss_mb": status["VmRSS"],
-        "vmhwm_mb": status["VmHWM"],
+        "vmrss_mb": _status_mb("VmRSS"),
+        "vmhwm_mb": _status_mb("VmHWM"),
         "workers_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
         "video_pictures": " ".join(
             f"{i.frames}->{per_video.get(r.media_id, 0)}"
@@ -735,16 +741,6 @@ def _batch_row(run, items, results, done, started, wall, cpu, added) -> dict:
 def _children_cpu(before) -> float:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def _status() -> dict[str, int]:
-    """VmRSS and VmHWM of this process in MB."""
-    fields = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0]) // 1024
-    return fields
 
 
 def _log(run: ArchiveRun, row: dict) -> None:
@@ -811,7 +807,8 @@ def _measure(run: ArchiveRun) -> str:
         "commit": _commit(),
         "utc": f"{started}-{time.strftime('%H:%M', time.gmtime())}",
         "load": [round(x, 1) for x in (*load, *os.getloadavg())],
-        "ms_per_query": round(per_query * 1000),
+        "ms_per_query": round(per_query[0] * 1000),
+        "cpu_ms_per_query": round(per_query[1] * 1000),
         "counts": counts,
     }
     (run.folder / f"recall-{pictures}.json").write_text(json.dumps(result, indent=1))
@@ -829,12 +826,12 @@ def _backend(store: Store) -> str:
     return store.engine.url.get_backend_name()
 
 
-def archive_recall(store: Store, queries: Queries) -> tuple[dict, float]:
+def archive_recall(store: Store, queries: Queries) -> tuple[dict, tuple[float, float]]:
     """Per transform: [hits, queries] of each half and [false, queries] over never-stored
-    photos, via ``match`` as a desk runs it; and the wall time per query file."""
+    photos, via ``match`` as a desk runs it; and the wall and CPU time per query file."""
     names = _photo_media(store)
     counts = {t: {"tune": [0, 0], "eval": [0, 0], "false": [0, 0]} for t in TRANSFORMS}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     order = list(dict.fromkeys(n for n, _, _ in queries.stored))
     stored_paths = [p for _, _, p in queries.stored]
     for (name, transform, _), result in zip(
@@ -842,8 +839,11 @@ def archive_recall(store: Store, queries: Queries) -> tuple[dict, float]:
     ):
         hits = {names.get(m.media_id) for m in result.matches}
         cell = counts[transform][_half(name)]
-        cell[0] += f"photo-{order.index(name):03d}.png" in hits
+        found = f"photo-{order.index(name):03d}.png" in hits
+        cell[0] += found
         cell[1] += 1
+        if not found:
+            print(f"  missed: {transform} of {name}", file=sys.stderr, flush=True)
     unseen_paths = [p for _, _, p in queries.unseen]
     for (name, transform, _), result in zip(
         queries.unseen, seen.match_files(store, unseen_paths), strict=True
@@ -853,8 +853,8 @@ def archive_recall(store: Store, queries: Queries) -> tuple[dict, float]:
         if result.matches:
             wrong = sorted({m.media_id for m in result.matches})
             print(f"  false match: {transform} of {name} -> {wrong}", file=sys.stderr)
-    per_query = (time.perf_counter() - started) / (len(stored_paths) + len(unseen_paths))
-    return counts, per_query
+    count = len(stored_paths) + len(unseen_paths)
+    return counts, ((time.perf_counter() - started) / count, (time.process_time() - cpu) / count)
 
 
 def _photo_media(store: Store) -> dict[str, str]:
@@ -880,8 +880,8 @@ def recall_table(results: list[dict]) -> str:
         lines.append(f"| {transform or '**all**'} | " + " | ".join(cells) + " |")
     false = [_false_cell(r["counts"]) for r in results]
     lines.append("| **false matches** | " + " | ".join(false) + " |")
-    per_query = [f"{r['ms_per_query']} ms" for r in results]
-    lines.append("| match, wall per query file | " + " | ".join(per_query) + " |")
+    per_query = [f"{r['ms_per_query']} ms ({r.get('cpu_ms_per_query', '-')} ms)" for r in results]
+    lines.append("| match per query file, wall (CPU) | " + " | ".join(per_query) + " |")
     return "\n".join(lines)
 
 
