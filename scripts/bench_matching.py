@@ -764,7 +764,7 @@ def _log(run: ArchiveRun, row: dict) -> None:
 
 def stored_pictures(store: Store) -> int:
     """Pictures in the archive index: rows of the record kind (a photo 1, a video's each)."""
-    return store.fingerprint_count(seen.RECORD_KIND, up_to_id=2**62)
+    return store.fingerprint_count(seen.RECORD_KIND, up_to_id=2**31 - 1)  # an INTEGER id
 
 
 def _pictures_of(store: Store, media_ids: list[str]) -> dict[str, int]:
