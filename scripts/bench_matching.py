@@ -870,7 +870,7 @@ def recall_table(results: list[dict]) -> str:
     """One column per measurement (archive size, backend): recall of the tuning / evaluation
     halves per transform (queries in brackets), then the false matches."""
     results = sorted(results, key=lambda r: (r["backend"], r["stored_pictures"]))
-    head = [f"{r['stored_pictures']:,}, {r['backend']}" for r in results]
+    head = [f"{r['stored_pictures']:,}, {r['backend']} ({r['commit']})" for r in results]
     lines = [
         "| transform | " + " | ".join(head) + " |",
         "|---|" + "---|" * len(results),
