@@ -555,6 +555,7 @@ class ArchiveRun:
     queries: Queries
     jobs: int
     batch: int
+    commit: str  # the code this run took in and searched with (HEAD when it started)
 
     @property
     def incoming(self) -> Path:
@@ -804,7 +805,7 @@ def _measure(run: ArchiveRun) -> str:
     result = {
         "stored_pictures": pictures,
         "backend": _backend(run.store),
-        "commit": _commit(),
+        "commit": run.commit,
         "utc": f"{started}-{time.strftime('%H:%M', time.gmtime())}",
         "load": [round(x, 1) for x in (*load, *os.getloadavg())],
         "ms_per_query": round(per_query[0] * 1000),
@@ -943,7 +944,7 @@ def open_archive(args) -> ArchiveRun:
         raise SystemExit(f"no corpus photos in {FILES} (set MEDIACHECK_CORPUS)")
     stored, unseen = split(photos)
     queries = write_queries(args.folder / "queries", stored, unseen, args.per_photo)
-    run = ArchiveRun(args.folder, store, queries, args.jobs, args.batch)
+    run = ArchiveRun(args.folder, store, queries, args.jobs, args.batch, _commit())
     distractor_pool(run.pool)
     return run
 
