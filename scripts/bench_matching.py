@@ -555,6 +555,7 @@ class ArchiveRun:
     queries: Queries
     jobs: int
     batch: int
+    commit: str  # the code this run took in and searched with (HEAD when it started)
 
     @property
     def incoming(self) -> Path:
@@ -764,7 +765,7 @@ def _log(run: ArchiveRun, row: dict) -> None:
 
 def stored_pictures(store: Store) -> int:
     """Pictures in the archive index: rows of the record kind (a photo 1, a video's each)."""
-    return store.fingerprint_count(seen.RECORD_KIND, up_to_id=2**62)
+    return store.fingerprint_count(seen.RECORD_KIND, up_to_id=2**31 - 1)  # an INTEGER id
 
 
 def _pictures_of(store: Store, media_ids: list[str]) -> dict[str, int]:
@@ -804,7 +805,7 @@ def _measure(run: ArchiveRun) -> str:
     result = {
         "stored_pictures": pictures,
         "backend": _backend(run.store),
-        "commit": _commit(),
+        "commit": run.commit,
         "utc": f"{started}-{time.strftime('%H:%M', time.gmtime())}",
         "load": [round(x, 1) for x in (*load, *os.getloadavg())],
         "ms_per_query": round(per_query[0] * 1000),
@@ -870,7 +871,7 @@ def recall_table(results: list[dict]) -> str:
     """One column per measurement (archive size, backend): recall of the tuning / evaluation
     halves per transform (queries in brackets), then the false matches."""
     results = sorted(results, key=lambda r: (r["backend"], r["stored_pictures"]))
-    head = [f"{r['stored_pictures']:,}, {r['backend']}" for r in results]
+    head = [f"{r['stored_pictures']:,}, {r['backend']} ({r['commit']})" for r in results]
     lines = [
         "| transform | " + " | ".join(head) + " |",
         "|---|" + "---|" * len(results),
@@ -943,7 +944,7 @@ def open_archive(args) -> ArchiveRun:
         raise SystemExit(f"no corpus photos in {FILES} (set MEDIACHECK_CORPUS)")
     stored, unseen = split(photos)
     queries = write_queries(args.folder / "queries", stored, unseen, args.per_photo)
-    run = ArchiveRun(args.folder, store, queries, args.jobs, args.batch)
+    run = ArchiveRun(args.folder, store, queries, args.jobs, args.batch, _commit())
     distractor_pool(run.pool)
     return run
 
