@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
+import json
+import os
 import random
+import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,27 +33,28 @@ from pathlib import Path
 
 import imagehash
 import numpy as np
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mediacheck import config  # noqa: E402
 from mediacheck.errors import UnsupportedMedia  # noqa: E402
+from mediacheck.intake.bounds import Bounds  # noqa: E402
 from mediacheck.match import search as seen  # noqa: E402
 from mediacheck.match.fingerprints import (  # noqa: E402
     INDEXED_KEYPOINTS,
     RECORD,
     WINDOWS,
+    WORD_BITS,
     Probe,
     fingerprint,
     probe,
 )
-from mediacheck.match.index import COARSE_SHORT, FingerprintIndex, geometric_check, search  # noqa: E402
+from mediacheck.match.index import FingerprintIndex, geometric_check, search  # noqa: E402
 from mediacheck.match.words import WordIndex  # noqa: E402
 from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
 from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
-from mediacheck.media.video.keyframes import extract_keyframes  # noqa: E402
 from mediacheck.store.cases import CaseFields  # noqa: E402
 from mediacheck.store.database import Store  # noqa: E402
 from mediacheck.store.media import MediaIntake  # noqa: E402
@@ -58,6 +63,18 @@ from tests.backends import postgres_schema  # noqa: E402
 from tests.corpus import FILES, manifest  # noqa: E402
 from tests.reshare import TRANSFORMS  # noqa: E402
 
+sys.path.insert(0, str(REPO / "scripts"))
+from archive_strangers import (  # noqa: E402
+    Item,
+    Pool,
+    batch_folder,
+    clear_incoming,
+    distractor,
+    generate,
+    read_batch,
+)
+
+COARSE_NEAR = 6  # a window this close: the margin reported for unrelated pairs
 MIN_SIDE = 100  # smaller files are icons and test stubs, not photos
 MIN_SPREAD = 3.0  # grey-level spread of a blank picture
 # Corpus files that are copies of one picture (found by eye): never split across the halves.
@@ -145,7 +162,7 @@ class Margins:
         near = index.nearest(query)
         self.pairs += len(index)
         self.fine_16 += int((near.fine <= 16).sum())
-        self.coarse_short += int((near.coarse <= COARSE_SHORT).sum())
+        self.coarse_short += int((near.coarse <= COARSE_NEAR).sum())
         self.closest_fine = min(self.closest_fine, int(near.fine.min()))
         for theirs in keypoints.values():
             inliers = geometric_check(query.keypoints, theirs).inliers
@@ -155,7 +172,7 @@ class Margins:
         return (
             f"Unrelated pairs (distractor copies x stored photos): {self.pairs}; "
             f"pHash within 16 bits: {self.fine_16 / self.pairs:.2%}; "
-            f"a window within {COARSE_SHORT} bits: {self.coarse_short / self.pairs:.2%}; "
+            f"a window within {COARSE_NEAR} bits: {self.coarse_short / self.pairs:.2%}; "
             f"closest pHash: {self.closest_fine} bits; most keypoint inliers: {self.most_inliers}"
         )
 
@@ -180,6 +197,17 @@ def run_recall() -> None:
     print(_row_text("**all**", *totals))
     print()
     print(margins.report())
+    print(_verified_report(VERIFIED))
+
+
+def _verified_report(verified: dict[str, list[int]]) -> str:
+    """How many stored pictures the geometric check saw per query (the short list's cost)."""
+    parts = [
+        f"{label}: mean {np.mean(rows):.2f}, max {max(rows)}, none {np.mean(np.equal(rows, 0)):.0%}"
+        for label, rows in verified.items()
+        if rows
+    ]
+    return "Rows verified per query: " + "; ".join(parts)
 
 
 def _recall_row(transform, stored, distractors, index, keypoints, baseline, margins):
@@ -187,14 +215,14 @@ def _recall_row(transform, stored, distractors, index, keypoints, baseline, marg
     for photo in stored:
         copy = reshare(photo, transform)
         query = probe(copy)
-        hits += photo.name in _found(index, query, keypoints)
+        hits += photo.name in _found(index, query, keypoints, VERIFIED["copies"])
         agree += _verified(query, keypoints[index_row(index, photo.name)])
         by_phash, by_pdq = baseline.found(copy)
         base_ph += photo.name in by_phash
         base_pdq += photo.name in by_pdq
     for photo in distractors:
         query = probe(reshare(photo, transform))
-        wrong = _found(index, query, keypoints)
+        wrong = _found(index, query, keypoints, VERIFIED["unrelated"])
         margins.add(index, query, keypoints)
         false += bool(wrong)
         if wrong:
@@ -221,25 +249,140 @@ def _verified(query: Probe, source) -> bool:
     return _check_views(_views(query), source).inliers >= MIN_INLIERS
 
 
-def _found(index: FingerprintIndex, query: Probe, keypoints: dict) -> set[str]:
-    loader = lambda keys: {k: keypoints[k] for k in keys}  # noqa: E731
-    return {m.media_id for m in search(index, query, loader)}
+VERIFIED: dict[str, list[int]] = {"copies": [], "unrelated": []}  # rows checked per query
+
+
+def _found(
+    index: FingerprintIndex, query: Probe, keypoints: dict, verified: list[int] | None = None
+) -> set[str]:
+    asked: list[int] = []
+
+    def loader(keys):
+        asked.extend(keys)
+        return {k: keypoints[k] for k in keys}
+
+    found = {m.media_id for m in search(index, query, loader)}
+    if verified is not None:
+        verified.append(len(asked))
+    return found
 
 
 FRAMES_PER_VIDEO = 250  # an archive of long videos: most stored pictures are keyframes
 
 
-def run_scale(sizes: list[int], postgres: bool, queries: int) -> None:
+def run_scale(sizes: list[int], postgres: bool, queries: int, adds: int) -> None:
+    rows, appends = [], []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp, _database(postgres) as db_url:
+            store = Store.open(config.resolve(store=Path(tmp), db_url=db_url, user="bench"))
+            rows.append(scale_row(store, size, queries))
+            print(rows[-1], file=sys.stderr, flush=True)
+            appends.append(_appended_in_a_fresh_process(Path(tmp), db_url, adds))
+            print(appends[-1], file=sys.stderr, flush=True)
+            store.engine.dispose()
     print(
         "| stored pictures | backend | insert | load, all rows | load, snapshot + rows "
         "| query (stage 1) | search |"
     )
     print("|---|---|---|---|---|---|---|")
-    for size in sizes:
-        with tempfile.TemporaryDirectory() as tmp, _database(postgres) as db_url:
-            store = Store.open(config.resolve(store=Path(tmp), db_url=db_url, user="bench"))
-            print(scale_row(store, size, queries))
-            store.engine.dispose()
+    print("\n".join(rows))
+    print()
+    print(
+        "| stored pictures | backend | load from snapshot, CPU (wall) | RSS after load "
+        "| intake --quick per file, CPU (wall) | add one picture: insert, wall "
+        "| refresh, CPU median (p99, max) | search, CPU median "
+        f"| RSS after {adds:,} added (peak) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(appends))
+
+
+def _appended_in_a_fresh_process(folder: Path, db_url: str, adds: int) -> str:
+    """``append`` in a process of its own: its memory is the intake process's."""
+    command = [sys.executable, __file__, "append", str(folder), "--db", db_url]
+    return subprocess.run(
+        [*command, "--adds", str(adds)], check=True, stdout=subprocess.PIPE, text=True
+    ).stdout.strip()
+
+
+SEARCHED_ADDS = 200  # adds timed with a search each; the rest only refresh (for memory)
+
+
+def run_append(folder: Path, db_url: str, adds: int) -> None:
+    """Load the archive of a ``scale`` store from its snapshot, then add ``adds`` pictures
+    one at a time as intake does (insert the row, then the search refreshes the index)."""
+    store = Store.open(config.resolve(store=folder, db_url=db_url, user="bench"))
+    query = probe(corpus_photos()[0].image)
+    case = store.create_case(CaseFields(title="appended"), "bench")
+    _add_media(store, case.id, "appended", "video")
+    rng = np.random.default_rng(adds)
+    wall, cpu = time.perf_counter(), time.process_time()
+    archive = seen.ArchiveSearch(store)
+    archive.refresh()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    size, loaded_rss = len(archive.index), _status_mb("VmRSS")
+    intake_cpu, intake_wall = _intake_per_file(store, folder)
+    inserting, refreshing, searching = [], [], []
+    for i in range(adds):
+        record = _random_records(rng, 1)
+        started = time.perf_counter()
+        store.insert_fingerprints(
+            [
+                {
+                    "media_id": "appended",
+                    "frame_time_s": float(i),
+                    "kind": seen.RECORD_KIND,
+                    "bits": record.tobytes(),
+                }
+            ]
+        )
+        inserting.append(time.perf_counter() - started)
+        started = time.process_time()
+        archive.refresh()
+        refreshing.append(time.process_time() - started)
+        if i < SEARCHED_ADDS:
+            started = time.process_time()
+            archive.search([query])
+            searching.append(time.process_time() - started)
+    assert len(archive.index) == size + INTAKE_PHOTOS + adds
+    refresh_ms = np.array(refreshing) * 1000
+    print(
+        f"| {size:,} | {store.engine.url.get_backend_name()} "
+        f"| {cpu * 1000:.0f} ms ({wall * 1000:.0f} ms) | {loaded_rss:,} MB "
+        f"| {intake_cpu * 1000:.0f} ms ({intake_wall * 1000:.0f} ms) "
+        f"| {np.median(inserting) * 1000:.1f} ms | {np.median(refresh_ms):.2f} ms "
+        f"({np.percentile(refresh_ms, 99):.2f} ms, {refresh_ms.max():.0f} ms) "
+        f"| {np.median(searching) * 1000:.1f} ms "
+        f"| {_status_mb('VmRSS'):,} MB ({_status_mb('VmHWM'):,} MB) |"
+    )
+
+
+INTAKE_PHOTOS = 4
+
+
+def _intake_per_file(store: Store, folder: Path) -> tuple[float, float]:
+    """CPU and wall time per file of a real ``--quick`` intake of a few corpus photos."""
+    from mediacheck.intake.pipeline import IntakeRequest, intake
+
+    paths = []
+    for i, photo in enumerate(corpus_photos()[1 : 1 + INTAKE_PHOTOS]):
+        paths.append(folder / f"intake-{i}.jpg")
+        photo.image.save(paths[-1], quality=90)
+    wall, cpu = time.perf_counter(), time.process_time()
+    results = intake(store, paths, IntakeRequest(user="bench", quick=True))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert [r.status for r in results] == ["added"] * len(paths), [r.status for r in results]
+    return cpu / len(paths), wall / len(paths)
+
+
+def _random_records(rng, count: int) -> np.ndarray:
+    """Records with random hashes (``scale`` measures the cost of rows, not recall)."""
+    records = np.zeros(count, dtype=RECORD)
+    records["pixels"] = rng.integers(0, 2**63, count, dtype=np.uint64)
+    records["fine"] = rng.integers(0, 2**63, (count, 2), dtype=np.uint64)
+    records["coarse"] = rng.integers(0, 2**32, (count, len(WINDOWS)), dtype=np.uint64)
+    records["informative"] = 1
+    return records
 
 
 @contextmanager
@@ -298,11 +441,7 @@ def fill(store: Store, size: int) -> Probe:
     )
     for start in range(0, size, 100_000):
         count = min(100_000, size - start)
-        records = np.zeros(count, dtype=RECORD)
-        records["pixels"] = rng.integers(0, 2**63, count, dtype=np.uint64)
-        records["fine"] = rng.integers(0, 2**63, (count, 2), dtype=np.uint64)
-        records["coarse"] = rng.integers(0, 2**32, (count, len(WINDOWS)), dtype=np.uint64)
-        records["informative"] = 1
+        records = _random_records(rng, count)
         store.insert_fingerprints(
             {
                 "media_id": f"video{(start + i) // FRAMES_PER_VIDEO:07d}",
@@ -368,71 +507,10 @@ def best_of(n: int, work):
 
 # --- archive size: real pictures taken in through the real intake -----------------------
 
-SKIMAGE_PHOTOS = (
-    "astronaut", "brick", "camera", "cat", "cell", "coffee", "coins", "colorwheel", "grass",
-    "gravel", "hubble_deep_field", "immunohistochemistry", "logo", "microaneurysms", "moon",
-    "page", "retina", "rocket", "text", "clock", "horse",
-)  # fmt: skip
 
-
-def distractor_sources() -> list[Image.Image]:
-    """Real pictures none of the query photos comes from: scikit-image's photos, video frames."""
-    import skimage.data
-
-    sources = []
-    for name in SKIMAGE_PHOTOS:
-        pixels = getattr(skimage.data, name)()
-        if pixels.dtype == bool:
-            pixels = pixels.astype(np.uint8) * 255
-        sources.append(Image.fromarray(np.asarray(pixels, dtype=np.uint8)).convert("RGB"))
-    with tempfile.TemporaryDirectory() as tmp:
-        for row in manifest():
-            if row["kind"] != "video":
-                continue
-            try:
-                frames = extract_keyframes(FILES / row["file"], Path(tmp))
-            except Exception:  # noqa: BLE001 - a video that does not decode gives no frames
-                continue
-            for frame in frames.keyframes:
-                sources.append(Image.open(Path(tmp) / frame.file).convert("RGB"))
-    return [s for s in sources if min(s.size) >= 64]
-
-
-def distractor(sources: list[Image.Image], number: int) -> Image.Image:
-    """A photo-like stranger: a mosaic of crops, a rotated crop or a rescaled crop of sources."""
-    rng = random.Random(number)
-    width, height = rng.randint(480, 1024), rng.randint(360, 1024)
-    kind = rng.choice(["mosaic", "rotated", "crop"])
-    if kind == "mosaic":
-        canvas = Image.new("RGB", (width, height))
-        cols, rows = rng.randint(1, 3), rng.randint(1, 3)
-        for c in range(cols):
-            for r in range(rows):
-                box = (c * width // cols, r * height // rows)
-                size = ((c + 1) * width // cols - box[0], (r + 1) * height // rows - box[1])
-                canvas.paste(_piece(sources, rng, size), box)
-    else:
-        canvas = _piece(sources, rng, (width, height), turn=kind == "rotated")
-    canvas = ImageEnhance.Color(canvas).enhance(rng.uniform(0.6, 1.4))
-    canvas = ImageEnhance.Brightness(canvas).enhance(rng.uniform(0.7, 1.3))
-    return canvas
-
-
-def _piece(
-    sources: list[Image.Image], rng: random.Random, size: tuple[int, int], turn: bool = False
-) -> Image.Image:
-    source = rng.choice(sources)
-    if turn:
-        source = source.rotate(rng.uniform(-180, 180), Image.Resampling.BICUBIC, expand=False)
-    share = rng.uniform(0.25, 0.9)
-    w, h = max(16, round(source.width * share)), max(16, round(source.height * share))
-    left, top = rng.randint(0, source.width - w), rng.randint(0, source.height - h)
-    piece = source.crop((left, top, left + w, top + h))
-    if turn:  # the rotation's black corners cut away
-        piece = piece.crop((w // 5, h // 5, w - w // 5, h - h // 5))
-    if rng.random() < 0.5:
-        piece = ImageOps.mirror(piece)
-    return piece.resize(size, Image.Resampling.BILINEAR)
+def distractor_pool(folder: Path) -> Pool:
+    """The real pictures strangers are made of (``archive_strangers``), kept in ``folder``."""
+    return Pool.cached(folder, lambda: [(p.name, p.image) for p in corpus_photos()])
 
 
 @dataclass
@@ -455,8 +533,10 @@ def write_queries(
             for j in range(min(per_photo, len(names))):
                 transform = names[(i * per_photo + j) % len(names)]
                 path = folder / f"{label}-{i:03d}-{transform}.png"
-                if not path.exists():
-                    reshare(photo, transform).save(path)
+                if not path.exists():  # written whole or not at all: a stopped run resumes
+                    partial = path.with_suffix(".partial.png")
+                    reshare(photo, transform).save(partial)
+                    partial.rename(path)
                 made[label].append((photo.name, transform, path))
     return Queries(made["stored"], made["unseen"])
 
@@ -466,53 +546,243 @@ def _half(name: str) -> str:
     return "tune" if hashlib.sha256(name.encode()).digest()[0] % 2 == 0 else "eval"
 
 
-def run_archive(folder: Path, sizes: list[int], db_url: str, batch: int, per_photo: int) -> None:
-    """Grow one archive of distractors to each size in turn, measuring after each."""
+@dataclass
+class ArchiveRun:
+    """What an ``archive`` run needs: the store, its queries, where its files and logs go."""
+
+    folder: Path
+    store: Store
+    queries: Queries
+    jobs: int
+    batch: int
+
+    @property
+    def incoming(self) -> Path:
+        return self.folder / "incoming"
+
+    @property
+    def pool(self) -> Path:
+        return self.folder.parent / "pool"  # shared by the archives beside each other
+
+    @property
+    def state(self) -> Path:
+        return self.folder / "state.json"
+
+
+def run_archive(run: ArchiveRun, sizes: list[int], profile: bool) -> None:
+    """Grow one archive of strangers past each size (stored pictures) in turn, measuring
+    recall after each; the strangers are made in another process while the intake runs."""
+    state = _read_state(run)
+    if not state["photos"]:
+        _take_in_photos(run)
+        state["photos"] = True
+        _write_state(run, state)
+    clear_incoming(run.incoming)
+    maker = _start_maker(run, state["next_item"])
+    try:
+        for size in sorted(sizes):
+            while stored_pictures(run.store) < size:
+                items = _next_batch(run, maker, state["next_item"])
+                with _profiled(run, profile and state["next_item"] == state["first_item"]):
+                    _take_in_batch(run, items)
+                shutil.rmtree(batch_folder(run.incoming, state["next_item"]))
+                state["next_item"] += run.batch
+                _write_state(run, state)
+            print(_measure(run), flush=True)
+    finally:
+        maker.kill()
+        maker.join()
+
+
+def _read_state(run: ArchiveRun) -> dict:
+    state = {"photos": False, "next_item": 0}
+    if run.state.exists():
+        state.update(json.loads(run.state.read_text()))
+    state["first_item"] = state["next_item"]  # this run's first batch (profiled)
+    return state
+
+
+def _write_state(run: ArchiveRun, state: dict) -> None:
+    kept = {k: v for k, v in state.items() if k != "first_item"}
+    run.state.write_text(json.dumps(kept))
+
+
+def _take_in_photos(run: ArchiveRun) -> None:
+    from mediacheck.intake.pipeline import intake
+
+    stored, _ = split(corpus_photos())
+    paths = _photo_files(run.folder / "photos", stored)
+    results = intake(run.store, paths, _request(), jobs=run.jobs, bounds=BOUNDS)
+    errors = [r.error for r in results if r.status == "error"]
+    print(f"  {len(paths)} stored photos taken in, errors: {errors}", file=sys.stderr)
+
+
+def _request():
     from mediacheck.intake.pipeline import IntakeRequest
 
-    folder.mkdir(parents=True, exist_ok=True)
-    store = Store.open(config.resolve(store=folder / "store", db_url=db_url or None, user="bench"))
-    stored, unseen = split(corpus_photos())
-    queries = write_queries(folder / "queries", stored, unseen, per_photo)
-    request = IntakeRequest(user="bench", quick=True)
-    held = _taken_in(store)
-    if "photos" not in held:
-        paths = _photo_files(folder / "photos", stored)
-        _timed_intake(store, paths, request, "stored photos")
-        (folder / "store" / "photos.done").write_text("")
-    sources = distractor_sources()
-    count = held.get("distractors", 0)
-    log = folder / "archive.md"
-    for size in sizes:
-        while count < size:
-            step = min(batch, size - count)
-            paths = _distractor_files(folder / "distractors", sources, count, step)
-            seconds, rss = _timed_intake(store, paths, request, f"distractors {count}+{step}")
-            for path in paths:
-                path.unlink()
-            count += step
-            (folder / "store" / "distractors.count").write_text(str(count))
-            with log.open("a") as out:
-                out.write(f"intake {count}: {seconds / step * 1000:.0f} ms/file, rss {rss} MB\n")
-        rows = archive_recall(store, queries)
-        with log.open("a") as out:
-            out.write(f"\n## {count} distractors + {len(stored)} photos ({_backend(store)})\n")
-            out.write(rows + "\n")
-        print(rows, flush=True)
+    return IntakeRequest(user="bench", quick=True)
 
 
-def _taken_in(store: Store) -> dict[str, int]:
-    root = store.root
-    held = {}
-    if (root / "photos.done").exists():
-        held["photos"] = 1
-    if (root / "distractors.count").exists():
-        held["distractors"] = int((root / "distractors.count").read_text())
-    return held
+def _start_maker(run: ArchiveRun, first: int):
+    import multiprocessing
+
+    maker = multiprocessing.get_context("spawn").Process(
+        target=generate, args=(run.pool, run.incoming, first, run.batch, AHEAD), daemon=True
+    )
+    maker.start()
+    return maker
 
 
-def _backend(store: Store) -> str:
-    return store.engine.url.get_backend_name()
+AHEAD = 2  # batches the maker keeps ready
+# The CLI's 120 s of wall clock per file, stretched: on a machine shared at a load average of
+# 15-30 a 290-keyframe video's analysis took longer, and was kept with its hashes only.
+BOUNDS = Bounds(seconds=600.0)
+
+
+def _next_batch(run: ArchiveRun, maker, first: int) -> list[Item]:
+    folder = batch_folder(run.incoming, first)
+    while not folder.exists():
+        if not maker.is_alive():
+            raise SystemExit(f"the distractor maker stopped (exit code {maker.exitcode})")
+        time.sleep(0.2)
+    return read_batch(folder)
+
+
+@contextmanager
+def _profiled(run: ArchiveRun, on: bool) -> Iterator[None]:
+    """cProfile of the intake process (recording and search; the workers' part is not in it)."""
+    if not on:
+        yield
+        return
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        path = run.folder / f"profile-{stored_pictures(run.store)}.pstats"
+        profiler.dump_stats(path)
+        pstats.Stats(str(path), stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+
+
+LOG_FIELDS = (
+    "utc", "load", "stored_pictures", "files", "photos", "videos", "pictures_added", "errors",
+    "wall_s", "ms_per_file", "ms_per_picture", "ms_per_photo", "ms_per_video_picture",
+    "cpu_ms_per_picture", "main_cpu_ms_per_picture", "vmrss_mb", "vmhwm_mb",
+    "workers_maxrss_mb", "video_pictures",
+)  # fmt: skip
+
+
+def _take_in_batch(run: ArchiveRun, items: list[Item]) -> None:
+    """One batch through the real intake, logged: time per file and picture, memory."""
+    from mediacheck.intake.pipeline import intake
+
+    before = stored_pictures(run.store)
+    done: list[float] = []
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu, started = time.process_time(), time.perf_counter()
+    results = intake(
+        run.store,
+        [i.path for i in items],
+        _request(),
+        on_result=lambda _: done.append(time.perf_counter()),
+        jobs=run.jobs,
+        bounds=BOUNDS,
+    )
+    wall = time.perf_counter() - started
+    cpu = (time.process_time() - cpu, _children_cpu(children))
+    added = stored_pictures(run.store) - before
+    _log(run, _batch_row(run, items, results, done, started, wall, cpu, added))
+
+
+def _batch_row(run, items, results, done, started, wall, cpu, added) -> dict:
+    """The log row: each file's share of the wall time is the gap since the one before;
+    ``cpu`` is (this process's, its workers') CPU seconds."""
+    gaps = np.diff([started, *done])
+    photo = np.array([i.kind == "photo" for i in items])
+    videos = [r.media_id for r, i in zip(results, items, strict=True) if i.kind == "video"]
+    per_video = _pictures_of(run.store, [m for m in videos if m])
+    video_pictures = sum(per_video.values())
+    errors = [r.error for r in results if r.status == "error"]
+    for error in errors[:3]:
+        print(f"  intake error: {error}", file=sys.stderr)
+    return {
+        "utc": time.strftime("%H:%M:%S", time.gmtime()),
+        "load": f"{os.getloadavg()[0]:.1f}",
+        "stored_pictures": stored_pictures(run.store),
+        "files": len(items),
+        "photos": int(photo.sum()),
+        "videos": len(videos),
+        "pictures_added": added,
+        "errors": len(errors),
+        "wall_s": f"{wall:.1f}",
+        "ms_per_file": f"{wall / len(items) * 1000:.0f}",
+        "ms_per_picture": f"{wall / max(1, added) * 1000:.0f}",
+        "ms_per_photo": f"{gaps[photo].mean() * 1000:.0f}" if photo.any() else "-",
+        "ms_per_video_picture": (
+            f"{gaps[~photo].sum() / video_pictures * 1000:.0f}" if video_pictures else "-"
+        ),
+        "cpu_ms_per_picture": f"{sum(cpu) / max(1, added) * 1000:.0f}",
+        "main_cpu_ms_per_picture": f"{cpu[0] / max(1, added) * 1000:.0f}",
+        "vmrss_mb": _status_mb("VmRSS"),
+        "vmhwm_mb": _status_mb("VmHWM"),
+        "workers_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
+        "video_pictures": " ".join(
+            f"{i.frames}->{per_video.get(r.media_id, 0)}"
+            for r, i in zip(results, items, strict=True)
+            if i.kind == "video"
+        ),
+    }
+
+
+def _children_cpu(before) -> float:
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _log(run: ArchiveRun, row: dict) -> None:
+    path = run.folder / "intake-log.tsv"
+    if not path.exists():
+        path.write_text("\t".join(LOG_FIELDS) + "\n")
+    with path.open("a") as out:
+        out.write("\t".join(str(row[f]) for f in LOG_FIELDS) + "\n")
+    print(
+        f"  {row['utc']} load {row['load']}: {row['stored_pictures']} pictures "
+        f"(+{row['pictures_added']} from {row['files']} files, {row['errors']} errors), "
+        f"{row['ms_per_file']} ms/file, {row['ms_per_picture']} ms/picture "
+        f"(photo {row['ms_per_photo']} ms, video picture {row['ms_per_video_picture']} ms; "
+        f"CPU {row['cpu_ms_per_picture']} ms, {row['main_cpu_ms_per_picture']} ms of it "
+        f"in this process), VmRSS {row['vmrss_mb']} MB, "
+        f"VmHWM {row['vmhwm_mb']} MB",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def stored_pictures(store: Store) -> int:
+    """Pictures in the archive index: rows of the record kind (a photo 1, a video's each)."""
+    return store.fingerprint_count(seen.RECORD_KIND, up_to_id=2**62)
+
+
+def _pictures_of(store: Store, media_ids: list[str]) -> dict[str, int]:
+    """How many pictures each of these media put in the index."""
+    from sqlmodel import Session, col, func, select
+
+    from mediacheck.store.models import FingerprintRow
+
+    if not media_ids:
+        return {}
+    query = (
+        select(FingerprintRow.media_id, func.count())
+        .where(col(FingerprintRow.media_id).in_(media_ids))
+        .where(FingerprintRow.kind == seen.RECORD_KIND)
+        .group_by(col(FingerprintRow.media_id))
+    )
+    with Session(store.engine) as session:
+        return {media_id: count for media_id, count in session.exec(query).all()}
 
 
 def _photo_files(folder: Path, photos: list[Photo]) -> list[Path]:
@@ -525,91 +795,157 @@ def _photo_files(folder: Path, photos: list[Photo]) -> list[Path]:
     return paths
 
 
-def _distractor_files(
-    folder: Path, sources: list[Image.Image], first: int, count: int
-) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for number in range(first, first + count):
-        path = folder / f"distractor-{number:07d}.jpg"
-        distractor(sources, number).save(path, quality=random.Random(number).randint(70, 95))
-        paths.append(path)
-    return paths
+def _measure(run: ArchiveRun) -> str:
+    """Recall at this size, saved as JSON beside the store and returned as a table."""
+    pictures = stored_pictures(run.store)
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    load = os.getloadavg()
+    counts, per_query = archive_recall(run.store, run.queries)
+    result = {
+        "stored_pictures": pictures,
+        "backend": _backend(run.store),
+        "commit": _commit(),
+        "utc": f"{started}-{time.strftime('%H:%M', time.gmtime())}",
+        "load": [round(x, 1) for x in (*load, *os.getloadavg())],
+        "ms_per_query": round(per_query[0] * 1000),
+        "cpu_ms_per_query": round(per_query[1] * 1000),
+        "counts": counts,
+    }
+    (run.folder / f"recall-{pictures}.json").write_text(json.dumps(result, indent=1))
+    return recall_table([result])
 
 
-def _timed_intake(store, paths, request, label) -> tuple[float, int]:
-    from mediacheck.intake.pipeline import intake
-
-    started = time.perf_counter()
-    results = intake(store, paths, request)
-    seconds = time.perf_counter() - started
-    failed = [r for r in results if r.status == "error"]
-    rss = _rss_mb()
-    print(
-        f"  {label}: {seconds:.0f} s, {seconds / len(paths) * 1000:.0f} ms/file, "
-        f"{len(failed)} errors, rss {rss} MB",
-        file=sys.stderr,
-        flush=True,
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     )
-    return seconds, rss
+    return done.stdout.strip()
 
 
-def _rss_mb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) // 1024
-    return 0
+def _backend(store: Store) -> str:
+    return store.engine.url.get_backend_name()
 
 
-def archive_recall(store: Store, queries: Queries) -> str:
-    """Recall per transform (tuning and evaluation halves) and false matches, via ``match``."""
-    names = {m.id: m.first_name for m in _all_media(store)}
-    found: dict[tuple[str, str], bool] = {}
-    false: dict[str, int] = {}
-    started = time.perf_counter()
+def archive_recall(store: Store, queries: Queries) -> tuple[dict, tuple[float, float]]:
+    """Per transform: [hits, queries] of each half and [false, queries] over never-stored
+    photos, via ``match`` as a desk runs it; and the wall and CPU time per query file."""
+    names = _photo_media(store)
+    counts = {t: {"tune": [0, 0], "eval": [0, 0], "false": [0, 0]} for t in TRANSFORMS}
+    started, cpu = time.perf_counter(), time.process_time()
+    order = list(dict.fromkeys(n for n, _, _ in queries.stored))
     stored_paths = [p for _, _, p in queries.stored]
     for (name, transform, _), result in zip(
         queries.stored, seen.match_files(store, stored_paths), strict=True
     ):
         hits = {names.get(m.media_id) for m in result.matches}
-        found[(name, transform)] = f"photo-{_photo_number(name, queries)}.png" in hits
+        cell = counts[transform][_half(name)]
+        found = f"photo-{order.index(name):03d}.png" in hits
+        cell[0] += found
+        cell[1] += 1
+        if not found:
+            print(f"  missed: {transform} of {name}", file=sys.stderr, flush=True)
     unseen_paths = [p for _, _, p in queries.unseen]
     for (name, transform, _), result in zip(
         queries.unseen, seen.match_files(store, unseen_paths), strict=True
     ):
+        counts[transform]["false"][0] += bool(result.matches)
+        counts[transform]["false"][1] += 1
         if result.matches:
-            false[transform] = false.get(transform, 0) + 1
-            wrong = sorted({names.get(m.media_id) for m in result.matches} - {None})
+            wrong = sorted({m.media_id for m in result.matches})
             print(f"  false match: {transform} of {name} -> {wrong}", file=sys.stderr)
-    per_query = (time.perf_counter() - started) / (len(stored_paths) + len(unseen_paths))
-    lines = ["| transform | recall, tune | recall, eval | false matches |", "|---|---|---|---|"]
-    for transform in TRANSFORMS:
-        tried = sum(t == transform for _, t, _ in queries.unseen)
-        lines.append(_archive_row(transform, found, false.get(transform, 0), tried))
-    lines.append(_archive_row(None, found, sum(false.values()), len(queries.unseen)))
-    lines.append(f"\n{per_query * 1000:.0f} ms per query file (match, whole pipeline)")
+    count = len(stored_paths) + len(unseen_paths)
+    return counts, ((time.perf_counter() - started) / count, (time.process_time() - cpu) / count)
+
+
+def _photo_media(store: Store) -> dict[str, str]:
+    """Media id -> file name of the stored photos (``photo-NNN.png``)."""
+    from sqlmodel import Session, col, select
+
+    query = select(Media.id, Media.first_name).where(col(Media.first_name).like("photo-%"))
+    with Session(store.engine) as session:
+        return dict(session.exec(query).all())
+
+
+def recall_table(results: list[dict]) -> str:
+    """One column per measurement (archive size, backend): recall of the tuning / evaluation
+    halves per transform (queries in brackets), then the false matches."""
+    results = sorted(results, key=lambda r: (r["backend"], r["stored_pictures"]))
+    head = [f"{r['stored_pictures']:,}, {r['backend']}" for r in results]
+    lines = [
+        "| transform | " + " | ".join(head) + " |",
+        "|---|" + "---|" * len(results),
+    ]
+    for transform in [*TRANSFORMS, None]:
+        cells = [_recall_cell(r["counts"], transform) for r in results]
+        lines.append(f"| {transform or '**all**'} | " + " | ".join(cells) + " |")
+    false = [_false_cell(r["counts"]) for r in results]
+    lines.append("| **false matches** | " + " | ".join(false) + " |")
+    per_query = [f"{r['ms_per_query']} ms ({r.get('cpu_ms_per_query', '-')} ms)" for r in results]
+    lines.append("| match per query file, wall (CPU) | " + " | ".join(per_query) + " |")
     return "\n".join(lines)
 
 
-def _photo_number(name: str, queries: Queries) -> str:
-    order = list(dict.fromkeys(n for n, _, _ in queries.stored))
-    return f"{order.index(name):03d}"
+def _recall_cell(counts: dict, transform: str | None) -> str:
+    rows = [c for t, c in counts.items() if transform in (None, t)]
+    halves = []
+    for half in ("tune", "eval"):
+        hits, n = sum(r[half][0] for r in rows), sum(r[half][1] for r in rows)
+        halves.append(f"{hits / n:.2f}" if n else "-")
+    total = sum(r[h][1] for r in rows for h in ("tune", "eval"))
+    return f"{halves[0]} / {halves[1]} ({total})"
 
 
-def _archive_row(transform, found, false: int, unseen: int) -> str:
-    def recall(half: str) -> str:
-        hits = [v for (n, t), v in found.items() if (transform in (None, t)) and _half(n) == half]
-        return f"{sum(hits) / len(hits):.3f} ({len(hits)})" if hits else "-"
-
-    label = transform or "**all**"
-    return f"| {label} | {recall('tune')} | {recall('eval')} | {false}/{unseen} |"
+def _false_cell(counts: dict) -> str:
+    false, n = (sum(c["false"][i] for c in counts.values()) for i in (0, 1))
+    return f"{false}/{n}"
 
 
-def _all_media(store: Store) -> list[Media]:
-    from sqlmodel import Session, select
+def run_archive_table(paths: list[Path]) -> None:
+    results = [json.loads(p.read_text()) for p in paths]
+    print(recall_table(results))
+    for r in sorted(results, key=lambda r: (r["backend"], r["stored_pictures"])):
+        print(
+            f"- {r['stored_pictures']:,}, {r['backend']}: commit {r['commit']}, {r['utc']} UTC, "
+            f"load average {r['load'][0]}-{r['load'][3]}"
+        )
 
-    with Session(store.engine) as session:
-        return list(session.exec(select(Media)).all())
+
+@contextmanager
+def _archive_database(folder: Path, postgres: bool) -> Iterator[str]:
+    """SQLite inside the store, or a schema of the tests' PostgreSQL server kept for the
+    next run (its name in ``postgres-schema``; drop it by hand when done)."""
+    if not postgres:
+        yield ""
+        return
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from tests.backends import POSTGRES_URL, admin_engine
+
+    named = folder / "postgres-schema"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not named.exists():
+        name = f"archive_{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
+        with admin_engine().connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{name}"'))
+        named.write_text(name)
+    name = named.read_text().strip()
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={name}"})
+    yield url.render_as_string(hide_password=False)
+
+
+def open_archive(args) -> ArchiveRun:
+    args.folder.mkdir(parents=True, exist_ok=True)
+    settings = config.resolve(store=args.folder / "store", db_url=args.db_url or None, user="bench")
+    store = Store.open(settings)
+    photos = corpus_photos()
+    if not photos:
+        raise SystemExit(f"no corpus photos in {FILES} (set MEDIACHECK_CORPUS)")
+    stored, unseen = split(photos)
+    queries = write_queries(args.folder / "queries", stored, unseen, args.per_photo)
+    run = ArchiveRun(args.folder, store, queries, args.jobs, args.batch)
+    distractor_pool(run.pool)
+    return run
 
 
 # --- a million pictures, on records ---------------------------------------------------
@@ -621,85 +957,162 @@ def run_records(sizes: list[int], folder: Path) -> None:
     """Each stage's cost at sizes no intake here could reach, on realistic records.
 
     Every synthetic picture is a variant of a real distractor picture (its pHashes with 8
-    of 64 bits flipped, its windows with 4 of 32) whose keypoint words come half from that
-    picture and half from another: the words' real frequencies, the hashes' real spread.
-    The real stored photos are added last; their re-shared copies are searched.
+    of 64 bits flipped, its windows with 4 of 32, its keypoint words' bits flipped at
+    5/16): the words' real bit statistics, the hashes' real spread.
+    The real stored photos are added last; their re-shared copies are searched. Then
+    APPENDED more synthetic pictures are added one at a time to the loaded snapshot (the
+    "append" table) and a new snapshot is written from base and delta.
     """
-    sources = distractor_sources()
+    sources = distractor_pool(folder / "pool")
     pool = [fingerprint(distractor(sources, 20_000_000 + i)) for i in range(POOL)]
     stored, unseen = split(corpus_photos())
     photos = [fingerprint(p.image) for p in stored]
+    rows, appends = [], []
+    for size in sizes:
+        row, append = records_row(size, pool, stored, photos, unseen, folder)
+        print(row, file=sys.stderr, flush=True)
+        rows.append(row)
+        appends.append(append)
     print(
         "| stored pictures | index memory | per picture | build | snapshot load, CPU (wall) "
         "| query fingerprint, CPU | search (all stages), CPU | query, wall | recall "
-        "| false matches |"
+        "| false matches | rows verified |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for size in sizes:
-        print(records_row(size, pool, stored, photos, unseen, folder), flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print()
+    print(
+        f"| stored pictures | RSS after load (private) | add one picture, CPU median (p99, max) "
+        f"| search after adds, CPU median | RSS after {APPENDED:,} added (private) "
+        "| new snapshot, CPU (wall) | its peak above RSS |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(appends))
 
 
-def records_row(size, pool, stored, photos, unseen, folder: Path) -> str:
+APPENDED = 5_000  # pictures added one at a time to the loaded snapshot in ``records``
+SEARCHES_WHILE_ADDING = 20
+
+
+def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, str]:
     rng = np.random.default_rng(size)
     started = time.perf_counter()
     index, sources = synthetic_index(size, pool, rng)
-    real = FingerprintIndex.from_prints(
-        (size + i, p.name, None, fp) for i, (p, fp) in enumerate(zip(stored, photos, strict=True))
+    index.append_rows(
+        (size + i, p.name, None, fp.entry())
+        for i, (p, fp) in enumerate(zip(stored, photos, strict=True))
     )
-    index = index.extended(real)
-    index.words = index.words.merged()
     build_s = time.perf_counter() - started
-    path = folder / f"records-{size}.npz"
-    index.save(path)
+    path = folder / f"records-{size}.snapshot"
+    _write(index, path)
     del index
     load_cpu = time.process_time()
-    load_s, index = best_of(1, lambda: FingerprintIndex.load(io.BytesIO(path.read_bytes())))
+    load_s, index = best_of(1, lambda: FingerprintIndex.load(path))
     load_cpu = time.process_time() - load_cpu
-    path.unlink()
+    loaded_rss = (_status_mb("VmRSS"), _status_mb("RssAnon"))
     memory = index_bytes(index)
     keypoints = {size + i: fp.keypoints for i, fp in enumerate(photos)}
+    appended: dict[int, int] = {}  # key of an appended picture: its pool picture
+
+    def keypoints_of(key: int):
+        if key in keypoints:
+            return keypoints[key]
+        return pool[appended[key] if key in appended else sources[key]].keypoints
+
+    asked: list[int] = []
 
     def loader(keys):
-        return {k: keypoints[k] if k >= size else pool[sources[k]].keypoints for k in keys}
+        asked.extend(keys)
+        return {k: keypoints_of(k) for k in keys}
 
     probing, searching, walls, hits, false = [], [], [], 0, 0
+    verified: dict[str, list[int]] = {"copies": [], "unrelated": []}
     transforms = list(TRANSFORMS)
+    queries = []
     for i, photo in enumerate([*stored, *unseen]):
         query = reshare(photo, transforms[i % len(transforms)])
         wall, cpu = time.perf_counter(), time.process_time()
         picture = probe(query)
         probed = time.process_time()
+        asked.clear()
         found = {m.media_id for m in search(index, picture, loader)}
+        verified["copies" if i < len(stored) else "unrelated"].append(len(asked))
         probing.append(probed - cpu)
         searching.append(time.process_time() - probed)
         walls.append(time.perf_counter() - wall)
+        queries.append(picture)
         if i < len(stored):
             hits += photo.name in found
         else:
             false += bool(found)
     probe_ms, search_ms, wall_ms = (np.median(t) * 1000 for t in (probing, searching, walls))
-    return (
+    row = (
         f"| {size:,} | {memory / 2**20:.0f} MB | {memory / len(index):.0f} B "
         f"| {build_s:.0f} s | {load_cpu * 1000:.0f} ms ({load_s * 1000:.0f} ms) "
         f"| {probe_ms:.0f} ms | {search_ms:.0f} ms "
         f"(p90 {np.percentile(searching, 90) * 1000:.0f} ms) | {wall_ms:.0f} ms "
-        f"| {hits}/{len(stored)} | {false}/{len(unseen)} |"
+        f"| {hits}/{len(stored)} | {false}/{len(unseen)} | {_verified_report(verified)} |"
     )
+    append = appended_row(index, pool, rng, (loader, appended), queries, loaded_rss, path)
+    path.unlink()
+    return row, append
+
+
+def appended_row(index, pool, rng, keypoints, queries, loaded_rss, path: Path) -> str:
+    """APPENDED pictures added one at a time, searches among them, then a new snapshot."""
+    size = len(index)
+    loader, appended = keypoints
+    records, lists, picked = synthetic_records(APPENDED, pool, rng)
+    appended.update((size + i, int(p)) for i, p in enumerate(picked))
+    entries = [
+        (size + i, "appended", float(i), records[i : i + 1].tobytes() + lists[i].tobytes())
+        for i in range(APPENDED)
+    ]
+    adding, searching = [], []
+    every = APPENDED // SEARCHES_WHILE_ADDING
+    for i, entry in enumerate(entries):
+        cpu = time.process_time()
+        index.append_rows([entry])
+        adding.append(time.process_time() - cpu)
+        if i % every == every - 1:
+            cpu = time.process_time()
+            search(index, queries[(i // every) % len(queries)], loader)
+            searching.append(time.process_time() - cpu)
+    added_rss, added_anon = _status_mb("VmRSS"), _status_mb("RssAnon")
+    Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
+    before = _status_mb("VmRSS")
+    wall, cpu = time.perf_counter(), time.process_time()
+    rewritten = path.with_suffix(".rewritten")
+    _write(index, rewritten)
+    FingerprintIndex.load(rewritten)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    peak = _status_mb("VmHWM") - before
+    rewritten.unlink()
+    add_ms = np.array(adding) * 1000
+    return (
+        f"| {size:,} | {loaded_rss[0]:,} MB ({loaded_rss[1]:,} MB) | {np.median(add_ms):.2f} ms "
+        f"({np.percentile(add_ms, 99):.2f} ms, {add_ms.max():.0f} ms) "
+        f"| {np.median(searching) * 1000:.0f} ms | {added_rss:,} MB ({added_anon:,} MB) "
+        f"| {cpu * 1000:,.0f} ms ({wall * 1000:,.0f} ms) | {peak:,} MB |"
+    )
+
+
+def _write(index: FingerprintIndex, path: Path) -> None:
+    with open(path, "wb") as handle:
+        index.save(handle)
+
+
+def _status_mb(field: str) -> int:
+    """A field of /proc/self/status (VmRSS, VmHWM) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) // 1024
+    return 0
 
 
 def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]:
     """``size`` variants of the pool's pictures, as keyframes of videos of FRAMES_PER_VIDEO."""
-    sources = rng.integers(0, len(pool), size)
-    others = rng.integers(0, len(pool), size)
-    records = np.frombuffer(b"".join(fp.record() for fp in pool), dtype=RECORD)[sources].copy()
-    records["pixels"] = rng.integers(0, 2**63, size, dtype=np.uint64)
-    records["fine"] ^= _sparse_bits(rng, (size, 2), 64, 8)
-    records["coarse"] ^= _sparse_bits(rng, (size, len(WINDOWS)), 32, 4).astype(np.uint32)
-    words = [fp.keypoints.words(INDEXED_KEYPOINTS).ravel() for fp in pool]
-    lists = []
-    for a, b in zip(sources, others, strict=True):
-        half = len(words[a]) // 2
-        lists.append(np.concatenate([words[a][:half], words[b][half:]]))
+    records, lists, sources = synthetic_records(size, pool, rng)
     media = np.array([f"video{i // FRAMES_PER_VIDEO:07d}".encode() for i in range(size)])
     index = FingerprintIndex(
         words=WordIndex.from_words(lists),
@@ -714,16 +1127,47 @@ def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]
     return index, sources
 
 
+def synthetic_records(size: int, pool, rng) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Records and keypoint words of ``size`` variants of the pool's pictures, and the
+    pool picture each is a variant of."""
+    sources = rng.integers(0, len(pool), size)
+    records = np.frombuffer(b"".join(fp.record() for fp in pool), dtype=RECORD)[sources].copy()
+    records["pixels"] = rng.integers(0, 2**63, size, dtype=np.uint64)
+    records["fine"] ^= _sparse_bits(rng, (size, 2), 64, 8)
+    records["coarse"] ^= _sparse_bits(rng, (size, len(WINDOWS)), 32, 4).astype(np.uint32)
+    words = [fp.keypoints.words(INDEXED_KEYPOINTS) for fp in pool]
+    lists = [_kin_words(words[a], rng) for a in sources]
+    return records, lists, sources
+
+
+def _kin_words(words: np.ndarray, rng) -> np.ndarray:
+    """A synthetic picture's words: its source's with each word bit flipped at 5/16.
+
+    Copying the pool's words as they are would put each of them in a thousandth of the
+    archive (a million pictures from 300), lists no real archive has and the common-word
+    filter drops; flipped bits keep each table's bit statistics of real descriptors while a
+    word is shared by a few kin pictures at most ((11/16)**20 of them keep it).
+    """
+    a, b, c, d = rng.integers(0, 2**32, (4, *words.shape), dtype=np.uint32)
+    masks = a & (b | (c & d)) & np.uint32((1 << WORD_BITS) - 1)
+    return (words ^ masks).ravel()
+
+
 def _sparse_bits(rng, shape: tuple[int, int], bits: int, flips: int) -> np.ndarray:
-    """Masks of ``flips`` random bits of ``bits`` each."""
-    chosen = np.argsort(rng.random((*shape, bits)), axis=-1)[..., :flips]
-    return (np.uint64(1) << chosen.astype(np.uint64)).sum(axis=-1, dtype=np.uint64)
+    """Masks of ``flips`` random bits of ``bits`` each (drawn 64k rows at a time: the same
+    stream of random numbers as one draw, without its gigabytes of working memory)."""
+    masks = []
+    for start in range(0, shape[0], 1 << 16):
+        rows = min(1 << 16, shape[0] - start)
+        chosen = np.argsort(rng.random((rows, shape[1], bits)), axis=-1)[..., :flips]
+        masks.append((np.uint64(1) << chosen.astype(np.uint64)).sum(axis=-1, dtype=np.uint64))
+    return np.concatenate([np.zeros((0, shape[1]), np.uint64), *masks])
 
 
 def index_bytes(index: FingerprintIndex) -> int:
-    arrays = [getattr(index, name) for name in FingerprintIndex.ARRAYS]
     words = index.words
-    arrays += [words.offsets, words.postings, words.tail_rows, words.tail_words]
+    arrays = [*index.arrays(), words.offsets, words.postings, words.delta_rows, words.delta_words]
+    arrays += [words.tail_rows, words.tail_words]
     return sum(a.nbytes for a in arrays)
 
 
@@ -735,14 +1179,23 @@ def main() -> None:
     scale.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     scale.add_argument("--postgres", action="store_true", help="the test server, not SQLite")
     scale.add_argument("--queries", type=int, default=5)
-    archive = sub.add_parser("archive", help="distractors through the real intake, measured")
-    archive.add_argument("sizes", nargs="+", type=int, help="distractor counts to measure at")
+    scale.add_argument("--adds", type=int, default=5_000, help="pictures added after the load")
+    append = sub.add_parser("append", help="(for scale) add pictures to a scale store, timed")
+    append.add_argument("folder", type=Path)
+    append.add_argument("--db", default="")
+    append.add_argument("--adds", type=int, default=5_000)
+    archive = sub.add_parser("archive", help="strangers through the real intake, measured")
+    archive.add_argument("sizes", nargs="+", type=int, help="stored pictures to measure at")
     archive.add_argument("--folder", type=Path, required=True, help="store and files (grown)")
-    archive.add_argument("--postgres", action="store_true", help="a fresh schema, tests' server")
-    archive.add_argument("--batch", type=int, default=250)
+    archive.add_argument("--postgres", action="store_true", help="a schema on the tests' server")
+    archive.add_argument("--batch", type=int, default=120, help="files per intake call")
+    archive.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="intake workers")
     archive.add_argument(
         "--per-photo", type=int, default=len(TRANSFORMS), help="transforms of each query photo"
     )
+    archive.add_argument("--profile", action="store_true", help="cProfile this run's 1st batch")
+    table = sub.add_parser("archive-table", help="one table of archive runs' recall-*.json")
+    table.add_argument("results", nargs="+", type=Path)
     records = sub.add_parser("records", help="each stage's cost on realistic records")
     records.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     records.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()))
@@ -750,12 +1203,16 @@ def main() -> None:
     if args.what == "recall":
         run_recall()
     elif args.what == "archive":
-        with _database(args.postgres) as db_url:
-            run_archive(args.folder, args.sizes, db_url, args.batch, args.per_photo)
+        with _archive_database(args.folder, args.postgres) as args.db_url:
+            run_archive(open_archive(args), args.sizes, args.profile)
+    elif args.what == "archive-table":
+        run_archive_table(args.results)
     elif args.what == "records":
         run_records(args.sizes, args.folder)
+    elif args.what == "append":
+        run_append(args.folder, args.db, args.adds)
     else:
-        run_scale(args.sizes, args.postgres, args.queries)
+        run_scale(args.sizes, args.postgres, args.queries, args.adds)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,28 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from mediacheck.match.fingerprints import INDEXED_KEYPOINTS, WORD_TABLES, fingerprint, probe
+from mediacheck.match.fingerprints import (
+    INDEXED_KEYPOINTS,
+    WORD_BITS,
+    WORD_TABLES,
+    WORDS_MARK,
+    Keypoints,
+    entry_words,
+    fingerprint,
+    probe,
+)
 from mediacheck.match.index import (
-    CLOSEST,
     FINE_ACCEPT,
     FINE_SURE,
+    MOST_VERIFIED,
     FingerprintIndex,
+    chance_surprise,
     keypoint_votes,
     search,
 )
-from mediacheck.match.words import TAIL, WORDS, WordIndex
+from mediacheck.match.words import COMMON_FLOOR, WORDS, WordIndex
 from tests.test_matching import _scene
 
 
@@ -29,43 +40,138 @@ def scenes():
 def test_words_are_pieces_of_the_strongest_descriptors(scenes):
     fp = scenes[0]
     words = fp.keypoints.words(INDEXED_KEYPOINTS)
-    assert words.shape == (INDEXED_KEYPOINTS, WORD_TABLES)
-    first = fp.keypoints.descriptors[0]
-    assert int(words[0, 1]) == (1 << 16) + int(first[2]) + (int(first[3]) << 8)
+    assert words.shape == (min(len(fp.keypoints), INDEXED_KEYPOINTS), WORD_TABLES)
+    first = int.from_bytes(fp.keypoints.descriptors[0, :8].tobytes(), "little")
+    piece = (first >> WORD_BITS) & ((1 << WORD_BITS) - 1)
+    assert int(words[0, 1]) == (1 << WORD_BITS) + piece
     entry = np.frombuffer(fp.entry(), dtype="<u4", offset=len(fp.record()))
-    assert np.array_equal(entry, words.ravel())
+    assert entry[0] == WORDS_MARK
+    assert np.array_equal(entry_words(entry), words.ravel())
 
 
-def test_posting_lists_merge_and_vote_as_the_pictures_say():
+def test_entries_of_the_old_words_give_the_same_words_of_their_keypoints(scenes):
+    """match-v1 rows stored four 16-bit pieces of 64 keypoints: their words are cut again."""
+    keypoints = scenes[0].keypoints.strongest(64)
+    pieces = np.ascontiguousarray(keypoints.descriptors[:, :8]).view("<u2").astype(np.uint32)
+    old = (pieces + (np.arange(4, dtype=np.uint32) << 16)).ravel()
+    assert np.array_equal(entry_words(old), keypoints.words().ravel())
+    assert len(entry_words(np.zeros(0, np.uint32))) == 0
+
+
+def test_stored_keypoints_of_either_layout_are_read(scenes):
+    kept = scenes[0].keypoints
+    old = io.BytesIO()
+    np.savez(old, points=kept.points, descriptors=kept.descriptors, side=kept.side)
+    for data in (kept.to_bytes(), old.getvalue()):
+        again = Keypoints.from_bytes(data)
+        assert np.array_equal(again.points, kept.points)
+        assert np.array_equal(again.descriptors, kept.descriptors)
+        assert again.side == kept.side
+
+
+def test_posting_lists_vote_as_the_pictures_say_in_base_delta_and_tail(monkeypatch):
     pictures = [np.array([5, 9, 9, 70000], np.uint32), np.array([], np.uint32), np.array([9, 3])]
     words = WordIndex.from_words(pictures)
-    assert len(words.tail_rows) == 6 and len(words.postings) == 0
-    merged = words.merged()
-    assert (len(merged.tail_rows), len(merged.postings), len(merged.offsets)) == (0, 6, WORDS + 1)
-    assert merged.postings[merged.offsets[9] : merged.offsets[10]].tolist() == [0, 0, 2]
+    assert (len(words.postings), len(words.offsets), len(words.tail_rows)) == (6, WORDS + 1, 0)
+    assert words.postings[words.offsets[9] : words.offsets[10]].tolist() == [0, 0, 2]
     query = np.array([9, 3, 3, 12], np.uint32)
-    for index in (words, merged):
-        assert index.votes(query, 3).tolist() == [2, 0, 2]
-    more = merged.joined(WordIndex.from_words([np.array([3, 5], np.uint32)]), 3)
-    assert more.votes(query, 4).tolist() == [2, 0, 2, 1]
-    assert more.merged().votes(query, 4).tolist() == [2, 0, 2, 1]
+    assert words.votes(query, 3).tolist() == [2, 0, 2]
+    words.add([np.array([3, 5], np.uint32)], 3)
+    assert (len(words.tail_rows), len(words.delta_rows)) == (2, 0)
+    assert words.votes(query, 4).tolist() == [2, 0, 2, 1]
+    monkeypatch.setattr("mediacheck.match.words.TAIL", 2)
+    words.add([np.array([9, 9, 3], np.uint32)], 4)
+    assert (len(words.tail_rows), words.delta_words.tolist(), words.delta_rows.tolist()) == (
+        0,
+        [3, 3, 5, 9, 9],
+        [3, 4, 3, 4, 4],
+    )
+    assert words.votes(query, 5).tolist() == [2, 0, 2, 1, 3]
+    assert len(words) == 11
 
 
-def test_a_long_tail_is_merged_on_its_own():
-    many = [np.arange(i, i + 1000, dtype=np.uint32) for i in range(TAIL // 1000 + 1)]
-    words = WordIndex.from_words(many)
-    assert len(words.tail_rows) == 0 and len(words.postings) == len(many) * 1000
-    assert words.votes(np.array([0, 1], np.uint32), len(many)).tolist()[:3] == [2, 1, 0]
+def test_an_empty_base_holds_no_vocabulary_table():
+    words = WordIndex.empty()
+    assert len(words.offsets) == 1
+    words.add([np.array([7, 8], np.uint32)], 0)
+    assert words.votes(np.array([7], np.uint32), 1).tolist() == [1]
 
 
-def test_snapshot_keeps_the_words(scenes, tmp_path):
-    index = FingerprintIndex.from_prints((i, f"m{i}", None, fp) for i, fp in enumerate(scenes))
-    buffer = io.BytesIO()
-    index.save(buffer)
-    again = FingerprintIndex.load(io.BytesIO(buffer.getvalue()))
+def test_a_common_word_gives_no_votes_wherever_its_postings_are(monkeypatch):
+    # Word 1 is in COMMON_FLOOR pictures (kept), word 2 in eight more (too common).
+    rare, more = COMMON_FLOOR, 8
+    common = [np.array([1, 2], np.uint32)] * rare + [np.array([2], np.uint32)] * more
+    rows = rare + more
+    whole = WordIndex.from_words(common)
+    split = WordIndex.from_words(common[: rows // 2])
+    monkeypatch.setattr("mediacheck.match.words.TAIL", 5)
+    for i in range(rows // 2, rows):
+        split.add([common[i]], i)
+    query = np.array([1, 2], np.uint32)
+    assert whole.votes(query, rows).tolist() == [1] * rare + [0] * more
+    assert split.votes(query, rows).tolist() == whole.votes(query, rows).tolist()
+
+
+def _rows(scenes):
+    return [
+        (i + 1, f"m{i}", None if i % 2 else float(i), fp.entry()) for i, fp in enumerate(scenes)
+    ]
+
+
+def _saved(index: FingerprintIndex, path):
+    with open(path, "wb") as handle:
+        index.save(handle)
+    return FingerprintIndex.load(path)
+
+
+def test_a_snapshot_is_the_index_it_was_written_from(scenes, tmp_path):
+    index = FingerprintIndex.from_rows(_rows(scenes))
+    again = _saved(index, tmp_path / "index.snapshot")
+    assert isinstance(again.words.postings, np.memmap)
+    for name in FingerprintIndex.ARRAYS:
+        assert np.array_equal(getattr(again, name), getattr(index, name)), name
     query = probe(_scene(4).resize((320, 240)))
     assert np.array_equal(keypoint_votes(again, query).count, keypoint_votes(index, query).count)
     assert int(np.argmax(keypoint_votes(again, query).count)) == 4
+
+
+@pytest.mark.parametrize("tail", [1 << 16, 100])
+def test_rows_added_to_a_snapshot_search_as_if_loaded_at_once(scenes, tmp_path, monkeypatch, tail):
+    """Base (mapped) + delta + tail, and their merge into a new snapshot, equal one build."""
+    monkeypatch.setattr("mediacheck.match.words.TAIL", tail)
+    monkeypatch.setattr("mediacheck.match.words.MERGE_CHUNK", 50)  # many ranges of words
+    rows = _rows(scenes)
+    whole = FingerprintIndex.from_rows(rows)
+    grown = _saved(FingerprintIndex.from_rows(rows[:5]), tmp_path / "first.snapshot")
+    for row in rows[5:]:
+        grown.append_rows([row])
+    merged = _saved(grown, tmp_path / "second.snapshot")
+    keypoints = {key: fp.keypoints for (key, *_), fp in zip(rows, scenes, strict=True)}
+    queries = [probe(_scene(seed).crop((100, 80, 600, 460))) for seed in (2, 7, 11)]
+    for index in (grown, merged):
+        for name in FingerprintIndex.ARRAYS:
+            assert np.array_equal(getattr(index, name), getattr(whole, name)), name
+        for query in queries:
+            assert np.array_equal(
+                keypoint_votes(index, query).count, keypoint_votes(whole, query).count
+            )
+            found = search(index, query, lambda keys: {k: keypoints[k] for k in keys})
+            assert found == search(whole, query, lambda keys: {k: keypoints[k] for k in keys})
+    assert np.array_equal(merged.words.offsets, whole.words.offsets)
+    assert np.array_equal(merged.words.postings, whole.words.postings)
+    assert [m.media_id for m in search(merged, queries[0], lambda k: keypoints)] == ["m2"]
+
+
+def test_a_file_that_is_no_snapshot_is_a_value_error(scenes, tmp_path):
+    bad = tmp_path / "bad.snapshot"
+    bad.write_bytes(b"PK\x03\x04 an old .npz")
+    with pytest.raises(ValueError, match="not an index snapshot"):
+        FingerprintIndex.load(bad)
+    path = tmp_path / "index.snapshot"
+    _saved(FingerprintIndex.from_rows(_rows(scenes)), path)
+    path.write_bytes(path.read_bytes()[:-5000])
+    with pytest.raises(ValueError, match="cut short in postings"):
+        FingerprintIndex.load(path)
 
 
 def test_a_crop_is_found_when_strangers_fill_the_hash_short_list(scenes):
@@ -81,7 +187,7 @@ def test_a_crop_is_found_when_strangers_fill_the_hash_short_list(scenes):
         )
         for fp in scenes * 2
     ]
-    assert len(decoys) > CLOSEST and FINE_SURE < 6 <= FINE_ACCEPT
+    assert len(decoys) > MOST_VERIFIED and FINE_SURE < 6 <= FINE_ACCEPT
     prints = [(i, f"decoy{i}", None, fp) for i, fp in enumerate(decoys)]
     prints.append((len(prints), "original", None, fingerprint(original)))
     index = FingerprintIndex.from_prints(prints)
@@ -101,3 +207,59 @@ def test_a_close_hash_without_agreeing_keypoints_is_no_match(scenes):
     index = FingerprintIndex.from_prints([(0, "sure", None, sure)])
     found = search(index, query, lambda keys: {0: sure.keypoints})
     assert [(m.media_id, m.method, m.distance) for m in found] == [("sure", "phash", 4.0)]
+
+
+def test_chance_votes_are_judged_by_their_poisson_tail():
+    surprise = chance_surprise(0.5, 6)
+    assert surprise[0] == 0.0
+    assert np.all(np.diff(surprise) > 0)
+    assert abs(float(surprise[1]) - (-np.log(1 - np.exp(-0.5)))) < 1e-4
+
+
+def _checked(index, prints):
+    """``search`` with a keypoint loader that records which rows were verified."""
+    asked: list[int] = []
+    keypoints = {key: fp.keypoints for key, _, _, fp in prints}
+
+    def loader(keys):
+        asked.extend(keys)
+        return {k: keypoints[k] for k in keys}
+
+    return loader, asked
+
+
+def test_an_unrelated_picture_verifies_nothing(scenes):
+    prints = [(i, f"m{i}", None, fp) for i, fp in enumerate(scenes)]
+    index = FingerprintIndex.from_prints(prints)
+    loader, asked = _checked(index, prints)
+    assert search(index, probe(_scene(300)), loader) == []
+    assert asked == []
+    copy = _scene(4).crop((100, 80, 600, 460)).resize((400, 304))
+    found = search(index, probe(copy), loader)
+    assert [m.media_id for m in found] == ["m4"] and asked[0] == 4
+
+
+def test_a_weak_copy_is_found_among_many_strangers(scenes):
+    """A collage tile, among 20,000 strangers whose words are as many and as random."""
+    rng = np.random.default_rng(7)
+    original = _scene(100)
+    strangers = [
+        replace(fp, keypoints=_random_keypoints(rng)) for fp in scenes for _ in range(1666)
+    ]
+    prints = [(i, f"stranger{i}", None, fp) for i, fp in enumerate(strangers)]
+    prints.append((len(prints), "original", None, fingerprint(original)))
+    index = FingerprintIndex.from_prints(prints)
+    tile = Image.new("RGB", (1280, 480), "white")
+    tile.paste(original, (0, 0))
+    tile.paste(_scene(101), (640, 0))
+    loader, asked = _checked(index, prints)
+    found = search(index, probe(tile.resize((960, 360))), loader)
+    assert [m.media_id for m in found] == ["original"]
+    assert len(asked) <= 3
+
+
+def _random_keypoints(rng) -> Keypoints:
+    count = INDEXED_KEYPOINTS
+    descriptors = rng.integers(0, 256, (count, 32), dtype=np.uint8)
+    points = rng.uniform(0, 512, (count, 2)).astype(np.float32)
+    return Keypoints(points, descriptors, 512)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import random
 from pathlib import Path
@@ -14,7 +13,13 @@ from sqlalchemy import text
 
 from mediacheck.intake.pipeline import IntakeRequest, intake
 from mediacheck.match.index import FingerprintIndex
-from mediacheck.match.search import ArchiveSearch, match_files
+from mediacheck.match.search import (
+    RECORD_KIND,
+    ArchiveSearch,
+    file_pictures,
+    match_files,
+    picture_probes,
+)
 from mediacheck.media.pictures import open_picture
 from tests.corpus import FILES, needs_corpus
 from tests.objects import on_both_blob_stores
@@ -203,7 +208,8 @@ def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
     intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
     first = ArchiveSearch(store)
     first.refresh()
-    assert store.blobs.read_shared(first.snapshot) is not None
+    assert store.blobs.shared_file(first.snapshot) is not None
+    assert isinstance(first.index.words.postings, np.memmap)  # the snapshot it wrote, mapped
     read_after = []
     rows = store.fingerprint_rows
     monkeypatch.setattr(
@@ -220,12 +226,17 @@ def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
     ]
 
 
+def _snapshot_rows(store) -> list:
+    path = store.blobs.shared_file(ArchiveSearch(store).snapshot)
+    index = FingerprintIndex.load(path)
+    return [index.media_id(i) for i in range(len(index))]
+
+
 def test_a_stale_snapshot_is_ignored(store, monkeypatch):
     monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
     intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
     ArchiveSearch(store).refresh()
-    snapshot = store.blobs.read_shared(ArchiveSearch(store).snapshot)
-    assert len(FingerprintIndex.load(io.BytesIO(snapshot))) == 2
+    assert len(_snapshot_rows(store)) == 2
     door = _media_id(store, DOOR)
     with store.engine.begin() as conn:
         conn.execute(text("DELETE FROM fingerprints WHERE media_id = :m"), {"m": door})
@@ -234,6 +245,78 @@ def test_a_stale_snapshot_is_ignored(store, monkeypatch):
     assert [archive.index.media_id(i) for i in range(len(archive.index))] == [
         _media_id(store, HOUSE)
     ]
+
+
+def test_a_snapshot_missing_a_row_committed_late_is_ignored(store):
+    intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
+    rows = store.fingerprint_rows(RECORD_KIND)
+    late = FingerprintIndex.from_rows(rows[1:])  # as if the first row's commit came after
+    store.blobs.write_shared_file(ArchiveSearch(store).snapshot, late.save)
+    archive = ArchiveSearch(store)
+    archive.refresh()
+    assert [archive.index.media_id(i) for i in range(len(archive.index))] == [
+        _media_id(store, HOUSE),
+        _media_id(store, DOOR),
+    ]
+
+
+def test_an_unreadable_snapshot_is_ignored(store):
+    intake(store, [HOUSE], IntakeRequest(user="alice"))
+    store.blobs.write_shared_file(ArchiveSearch(store).snapshot, lambda f: f.write(b"garbage"))
+    archive = ArchiveSearch(store)
+    archive.refresh()
+    assert [archive.index.media_id(0)] == [_media_id(store, HOUSE)]
+
+
+@on_both_blob_stores
+def test_pictures_added_after_a_snapshot_are_found_and_saved_in_the_next(
+    store, monkeypatch, tmp_path
+):
+    monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
+    intake(store, [HOUSE], IntakeRequest(user="alice"))
+    archive = ArchiveSearch(store)
+    archive.refresh()
+    monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 2)
+    intake(store, [DOOR], IntakeRequest(user="alice"))
+    archive.refresh()  # one row since the snapshot: held beside it
+    assert (len(archive.index), archive.unsaved) == (2, 1)
+    assert _snapshot_rows(store) == [_media_id(store, HOUSE)]
+    [result] = match_files(store, [reshared(tmp_path, DOOR, "rotate")])
+    assert [m.media_id for m in result.matches] == [_media_id(store, DOOR)]
+    third = FILES / "exifr/IMG_20180725_163423.jpg"
+    intake(store, [third], IntakeRequest(user="alice"))
+    archive.refresh()  # two since: a new snapshot of all three, mapped in place of the old
+    assert archive.unsaved == 0
+    assert _snapshot_rows(store) == [_media_id(store, p) for p in (HOUSE, DOOR, third)]
+    assert isinstance(archive.index.words.postings, np.memmap)
+
+
+@on_both_blob_stores
+def test_a_reader_keeps_its_snapshot_while_another_replaces_it(store, monkeypatch, tmp_path):
+    monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
+    intake(store, [HOUSE, DOOR], IntakeRequest(user="alice"))
+    ArchiveSearch(store).refresh()
+    reader = ArchiveSearch(store)
+    reader.refresh()
+    assert isinstance(reader.index.words.postings, np.memmap)
+    copy = reshared(tmp_path, DOOR, "rotate")
+    before = reader.search(file_probes(copy))
+    third = FILES / "exifr/IMG_20180725_163423.jpg"
+    intake(store, [third], IntakeRequest(user="alice"))
+    writer = ArchiveSearch(store)
+    writer.refresh()  # writes a snapshot of three rows over the one the reader maps
+    assert _snapshot_rows(store) == [_media_id(store, p) for p in (HOUSE, DOOR, third)]
+    assert reader.search(file_probes(copy)) == before
+    assert [reader.index.media_id(i) for i in range(2)] == [
+        _media_id(store, HOUSE),
+        _media_id(store, DOOR),
+    ]
+    reader.refresh()
+    assert len(reader.index) == 3
+
+
+def file_probes(path: Path) -> list:
+    return [probe for _, probe in picture_probes(file_pictures(path))]
 
 
 def approved(cli, case_id: str, rating: str = "DecontextualizedContent") -> None:

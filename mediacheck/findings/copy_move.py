@@ -34,6 +34,7 @@ GRID = 8  # the picture is cut into GRID x GRID parts, each keeping its stronges
 CONTRAST_THRESHOLD = 0.01  # below OpenCV's 0.04: low-texture areas need keypoints too
 BLOCK = 1024  # descriptors compared at once: a block x keypoints matrix of similarities
 NEIGHBOURS = 6  # nearest descriptors looked at per keypoint (g2NN)
+GROUP = 64  # columns of similarities whose maximum is taken at once in the nearest search
 # RootSIFT distance of a copy's keypoints to their twins: at most 0.35 after a JPEG save
 # at quality 70 (the benchmark's forgeries); farther descriptors are never twins.
 MAX_DISTANCE = 0.45
@@ -233,14 +234,35 @@ def _nearest(descriptors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         similar[rows, start + rows] = -1.0
         close = np.flatnonzero(similar.max(axis=1) >= least)
         similar[rows, start + rows] = itself
-        similar = similar[close]
-        nearest = np.argpartition(-similar, k - 1, axis=1)[:, :k]
-        values = np.take_along_axis(similar, nearest, axis=1)
-        order = np.argsort(-values, axis=1)
+        nearest, values = _largest(similar[close], k)
+        order = np.lexsort((nearest, -values), axis=1)  # equal similarities: lower index first
         index[start + close] = np.take_along_axis(nearest, order, axis=1)
         values = np.take_along_axis(values, order, axis=1)
         distance[start + close] = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * values))
     return index, distance
+
+
+def _largest(similar: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of each row's ``k`` largest values, and the values, in no order.
+
+    A row's ``k`` largest values lie in the ``k`` groups of GROUP columns whose maxima are
+    largest, so only those ``k * GROUP`` candidates are partitioned, not the whole row: the
+    same values as partitioning the row, a fraction of the work.
+    """
+    rows, columns = similar.shape
+    if columns <= 2 * k * GROUP:
+        nearest = np.argpartition(-similar, k - 1, axis=1)[:, :k]
+        return nearest, np.take_along_axis(similar, nearest, axis=1)
+    starts = np.arange(0, columns, GROUP)
+    maxima = np.maximum.reduceat(similar, starts, axis=1)
+    groups = np.argpartition(-maxima, k - 1, axis=1)[:, :k]
+    candidates = (starts[groups][:, :, None] + np.arange(GROUP)).reshape(rows, -1)
+    outside = candidates >= columns  # the last group is shorter
+    candidates[outside] = columns - 1
+    values = np.take_along_axis(similar, candidates, axis=1)
+    values[outside] = -np.inf
+    best = np.argpartition(-values, k - 1, axis=1)[:, :k]
+    return np.take_along_axis(candidates, best, axis=1), np.take_along_axis(values, best, axis=1)
 
 
 def _plausible(pairs: np.ndarray, sizes: np.ndarray, angles: np.ndarray) -> np.ndarray:

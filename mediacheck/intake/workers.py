@@ -137,7 +137,7 @@ class Pool:
             if worker.ticket is None:
                 return worker
         if len(self._workers) < self.size:
-            self._workers.append(_start_worker(self.bounds))
+            self._workers.append(_start_worker(self.bounds, _threads(self.size)))
             return self._workers[-1]
         return None
 
@@ -186,11 +186,21 @@ def _death(exitcode: int | None) -> str:
     return f"its worker process exited with code {exitcode}"
 
 
-def _start_worker(bounds: Bounds) -> _Worker:
+def _threads(workers: int) -> int:
+    """Threads each worker's libraries may use: the pool is the parallelism, one per core.
+
+    Left to itself OpenBLAS starts a thread per core in every worker, and its wait for
+    more work spins: two workers on two cores each burn a second core
+    after every matrix product (copy-move's: about 0.2 s of CPU per photo).
+    """
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _start_worker(bounds: Bounds, threads: int) -> _Worker:
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe()
     process = context.Process(
-        target=_serve, args=(theirs, os.getpid(), bounds.memory_mb), daemon=True
+        target=_serve, args=(theirs, os.getpid(), bounds.memory_mb, threads), daemon=True
     )
     try:
         process.start()
@@ -202,9 +212,10 @@ def _start_worker(bounds: Bounds) -> _Worker:
     return _Worker(process, ours)
 
 
-def _serve(conn: Connection, parent: int, memory_mb: int) -> None:
+def _serve(conn: Connection, parent: int, memory_mb: int, threads: int) -> None:
     """The worker: run tasks until told to stop, answering each on ``conn``."""
     _die_with(parent)
+    _limit_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     faulthandler.disable()  # a crash is told by the parent in one line, not as a stack dump
     # The bound is on what a file's analysis adds: a worker forked from a large process
@@ -222,6 +233,14 @@ def _serve(conn: Connection, parent: int, memory_mb: int) -> None:
             conn.send_bytes(_run(*task))
         except OSError:
             return  # the parent is gone or stopped listening
+
+
+def _limit_threads(threads: int) -> None:
+    # BLAS and OpenMP pools, for this process's life. Not OpenCV's: cv2.setNumThreads
+    # hangs in a forked child once the parent has used its pool.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
 
 
 def _address_space() -> int:

@@ -8,7 +8,7 @@ A picture (a photo, or one keyframe of a video) gets:
 - sixteen 32-bit coarse DCT hashes of the content box and of windows of it, so that a copy
   cropped by up to a quarter of a side still lands near one of them;
 - ORB keypoints, strongest first, to verify a short list geometrically;
-- the *words* of its strongest keypoints: 16-bit pieces of their ORB descriptors, which the
+- the *words* of its strongest keypoints: 20-bit pieces of their ORB descriptors, which the
   index keeps in posting lists so that a query's keypoints vote for the stored pictures
   that share them (the short list for the geometric check, at any archive size).
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -75,13 +76,25 @@ MIN_KEYPOINTS = 100
 # cannot even be built from a picture a pixel or two across: a thinner one has no keypoints.
 ORB_MIN_SIDE = 2 * 31 + 1
 # Words: the strongest INDEXED_KEYPOINTS keypoints of a stored picture each give WORD_TABLES
-# words, its descriptor's first WORD_TABLES 16-bit pieces (ORB's tests are chosen to be
-# uncorrelated and balanced, so a piece is a hash bucket as it is; no vocabulary to train).
-INDEXED_KEYPOINTS = 64
-WORD_TABLES = 4
-WORD_BITS = 16
+# words, its descriptor's first WORD_TABLES pieces of WORD_BITS bits (ORB's tests are chosen
+# to be uncorrelated and balanced, so a piece is a hash bucket as it is; no vocabulary to
+# train). 20 bits make a chance vote rare (about 0.1 per stored picture and query view),
+# where 16 gave every stored picture about 4: docs/matching.md measures the choice.
+INDEXED_KEYPOINTS = 128
+WORD_TABLES = 3
+WORD_BITS = 20
+# Entries stored before these words (match-v1 rows up to 2026-12) hold four 16-bit pieces
+# of each of 64 keypoints, tagged ``t << 16``: the first 64 bits of the descriptor, from
+# which these tables' words are cut again at load (``entry_words``). Newer entries start
+# with WORDS_MARK and hold the words themselves.
+WORDS_MARK = 0xFFFFFFFF
+_OLD_PIECES = 4
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
+
+# Stored keypoints: magic, count, side, then the points and descriptors (an .npz before).
+_KEYPOINTS_MAGIC = b"MCKP"
+_KEYPOINTS_HEAD = struct.Struct("<4sII")
 
 _ZIGZAG = sorted(((i, j) for i in range(9) for j in range(9)), key=lambda p: (p[0] + p[1], p[0]))
 FINE_COEFFS = tuple(_ZIGZAG[1:65])  # the 64 lowest frequencies after the mean
@@ -95,14 +108,22 @@ class Keypoints:
     side: int  # long side of the picture the points are measured in
 
     def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        np.savez(buf, points=self.points, descriptors=self.descriptors, side=self.side)
-        return buf.getvalue()
+        """A fixed layout read without parsing: header, float32 points, uint8 descriptors."""
+        head = _KEYPOINTS_HEAD.pack(_KEYPOINTS_MAGIC, len(self), self.side)
+        points = np.ascontiguousarray(self.points, dtype="<f4").tobytes()
+        return head + points + np.ascontiguousarray(self.descriptors, dtype=np.uint8).tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Keypoints:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return cls(npz["points"], npz["descriptors"], int(npz["side"]))
+        """Either layout: this one, or the .npz that rows stored before it hold."""
+        if not data.startswith(_KEYPOINTS_MAGIC):
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                return cls(npz["points"], npz["descriptors"], int(npz["side"]))
+        _, count, side = _KEYPOINTS_HEAD.unpack_from(data)
+        at = _KEYPOINTS_HEAD.size
+        points = np.frombuffer(data, "<f4", 2 * count, at).reshape(count, 2)
+        descriptors = np.frombuffer(data, np.uint8, 32 * count, at + 8 * count)
+        return cls(points, descriptors.reshape(count, 32), side)
 
     def __len__(self) -> int:
         return len(self.descriptors)
@@ -113,12 +134,32 @@ class Keypoints:
     def words(self, limit: int | None = None) -> np.ndarray:
         """(n, WORD_TABLES) uint32 words of the first ``limit`` keypoints (the strongest).
 
-        Table ``t``'s word is ``t * 2**16`` plus the descriptor's ``t``-th 16-bit piece, so
-        that the tables share one range of posting lists.
+        Table ``t``'s word is ``t * 2**WORD_BITS`` plus bits ``t * WORD_BITS`` on of the
+        descriptor (little-endian), so that the tables share one range of posting lists.
         """
-        pieces = np.ascontiguousarray(self.descriptors[:limit, : 2 * WORD_TABLES])
-        values = pieces.view("<u2").astype(np.uint32)
-        return values + (np.arange(WORD_TABLES, dtype=np.uint32) << WORD_BITS)
+        head = np.zeros((len(self.descriptors[:limit]), 8), np.uint8)
+        head[:] = self.descriptors[:limit, :8]
+        return _cut_words(head.view("<u8")[:, 0])
+
+
+def entry_words(words: np.ndarray) -> np.ndarray:
+    """The index words of an entry's words part (``Fingerprint.entry``), of either layout."""
+    if len(words) and words[0] == WORDS_MARK:
+        return words[1:]
+    pieces = words[: len(words) // _OLD_PIECES * _OLD_PIECES].reshape(-1, _OLD_PIECES)
+    bits = np.zeros(len(pieces), np.uint64)
+    for number in range(_OLD_PIECES):
+        piece = (pieces[:, number] & 0xFFFF).astype(np.uint64)
+        bits |= piece << np.uint64(16 * number)
+    return _cut_words(bits).ravel()
+
+
+def _cut_words(bits: np.ndarray) -> np.ndarray:
+    """(n, WORD_TABLES) words of descriptors' first 64 bits (as uint64)."""
+    shifts = np.arange(WORD_TABLES, dtype=np.uint64) * np.uint64(WORD_BITS)
+    pieces = (bits[:, None] >> shifts) & np.uint64((1 << WORD_BITS) - 1)
+    tables = np.arange(WORD_TABLES, dtype=np.uint64) << np.uint64(WORD_BITS)
+    return (pieces + tables).astype(np.uint32)
 
 
 @dataclass(frozen=True)
@@ -133,10 +174,12 @@ class Fingerprint:
     def entry(self) -> bytes:
         """What the index loads of this picture: its record, then its keypoint words.
 
-        The words are the strongest keypoints' (``INDEXED_KEYPOINTS`` of them at most, as
-        little-endian uint32); an entry of a record alone (stored before words) has none.
+        The words are WORDS_MARK, then the strongest keypoints' (``INDEXED_KEYPOINTS`` of
+        them at most), as little-endian uint32; an entry of a record alone (stored before
+        words) has none, one of older words is read by ``entry_words``.
         """
-        return self.record() + self.keypoints.words(INDEXED_KEYPOINTS).astype("<u4").tobytes()
+        words = self.keypoints.words(INDEXED_KEYPOINTS).astype("<u4").tobytes()
+        return self.record() + np.uint32(WORDS_MARK).astype("<u4").tobytes() + words
 
     def record(self) -> bytes:
         """The fixed-width bytes the index stores (see ``RECORD``)."""
@@ -157,25 +200,38 @@ class Probe:
     """
 
     def __init__(self, img: Image.Image):
-        self.print, self.keypoints, self._work = _fingerprint(img)
-        self._mirrored = ImageOps.mirror(self._work)
-        self.mirror_fine = (
-            fine_hash(_grey(self._mirrored)),
-            fine_hash(_grey(self._mirrored.crop(content_box(self._mirrored)))),
-        )
+        self.print, self.keypoints, work = _fingerprint(img)
+        self._size = work.rgb.size
+        self._luma = work.luma
+        # The grey levels of the mirror image are those of the picture, mirrored: only the
+        # content box needs the mirrored colours (its bands are found on a thumbnail).
+        mirrored = np.ascontiguousarray(np.fliplr(work.grey))
+        mirrored_box = _crop(mirrored, content_box(ImageOps.mirror(work.rgb)))
+        self.mirror_fine = (fine_hash(mirrored), fine_hash(mirrored_box))
         # Views only a query has, never stored: the mirror image's windows (a mirrored crop),
         # the picture a page or screenshot holds (``picture_box``), quarter turns.
-        self.mirror_coarse = coarse_hash(_grey(self._mirrored.crop(content_box(self._mirrored))))
-        self._picture = picture_box(self._work)
-        self.picture_fine = fine_hash(_grey(self._work.crop(self._picture)))
-        grey = _grey(self._work)
-        turned = (np.ascontiguousarray(np.rot90(grey, k)) for k in (1, -1))
+        self.mirror_coarse = coarse_hash(mirrored_box)
+        self._picture = _picture_box(work.rgb, work.box)
+        self.picture_fine = fine_hash(_crop(work.grey, self._picture))
+        turned = (np.ascontiguousarray(np.rot90(work.grey, k)) for k in (1, -1))
         self.turned_fine = tuple(fine_hash(view) for view in turned)
+
+    def complete(self) -> Probe:
+        """The probe with every view worked out, as the search asks for them all.
+
+        Intake calls it in the worker that decoded the picture, so that the parent, which
+        searches for every worker's files in turn, does not; the grey copy is then let go
+        (it would only be pickled back).
+        """
+        self.mirror_keypoints  # noqa: B018 - worked out and cached
+        self.content_keypoints  # noqa: B018
+        del self._luma
+        return self
 
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
         """Keypoints of the mirror image (a flipped re-share votes and is checked with them)."""
-        return keypoints(self._mirrored, QUERY_FEATURES)
+        return _luma_keypoints(np.fliplr(self._luma), QUERY_FEATURES)
 
     @cached_property
     def content_keypoints(self) -> Keypoints | None:
@@ -185,9 +241,22 @@ class Probe:
         """
         box = self._picture
         area = (box[2] - box[0]) * (box[3] - box[1])
-        if area >= TRIMMED_AREA * self._work.width * self._work.height:
+        if area >= TRIMMED_AREA * self._size[0] * self._size[1]:
             return None
-        return keypoints(self._work.crop(box), QUERY_FEATURES)
+        return _luma_keypoints(_crop(self._luma, box), QUERY_FEATURES)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """The reduced copy a picture is fingerprinted from, and what is read off it once."""
+
+    rgb: Image.Image
+    luma: np.ndarray  # its grey levels (Pillow's "L"), uint8
+    box: tuple[int, int, int, int]  # its content box
+
+    @cached_property
+    def grey(self) -> np.ndarray:
+        return self.luma.astype(np.float32)
 
 
 def fingerprint(img: Image.Image) -> Fingerprint:
@@ -195,21 +264,21 @@ def fingerprint(img: Image.Image) -> Fingerprint:
     return _fingerprint(img)[0]
 
 
-def _fingerprint(img: Image.Image) -> tuple[Fingerprint, Keypoints, Image.Image]:
+def _fingerprint(img: Image.Image) -> tuple[Fingerprint, Keypoints, _Work]:
     """The fingerprint, the keypoints a query looks with (those it keeps, and more) and
-    the reduced RGB copy they were made from (a query's other views start from it)."""
+    the reduced copy they were made from (a query's other views start from it)."""
     rgb = img if img.mode == "RGB" else img.convert("RGB")
-    work = _reduced(rgb)
-    box = content_box(work)
-    content = work.crop(box)
-    grey = _grey(content)
-    found = keypoints(work, QUERY_FEATURES)
+    small = _reduced(rgb)
+    # Grey levels are per pixel: those of a crop are the crop of the whole picture's.
+    work = _Work(small, np.asarray(small.convert("L")), content_box(small))
+    grey = np.ascontiguousarray(_crop(work.grey, work.box))  # its std sums as it always did
+    found = _luma_keypoints(work.luma, QUERY_FEATURES)
     fingerprint = Fingerprint(
         pixels=pixel_digest(rgb),
-        fine=(fine_hash(_grey(work)), fine_hash(grey)),
+        fine=(fine_hash(work.grey), fine_hash(grey)),
         coarse=tuple(coarse_hash(_window(grey, w)) for w in WINDOWS),
         informative=bool(grey.std() >= MIN_SPREAD),
-        content_box=_scaled_box(box, work.size, rgb.size),
+        content_box=_scaled_box(work.box, small.size, rgb.size),
         keypoints=found.strongest(ORB_FEATURES),
     )
     return fingerprint, found, work
@@ -278,13 +347,18 @@ def picture_box(img: Image.Image) -> tuple[int, int, int, int]:
     first content box's width or height; a smaller one is a flat stretch of a photo or a
     graphic peeled away, and the first content box stands.
     """
+    return _picture_box(img, content_box(img))
+
+
+def _picture_box(img: Image.Image, outer: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """``picture_box`` of a picture whose content box is ``outer``."""
     box = (0, 0, img.width, img.height)
     page: list[np.ndarray] = []
     first = None
-    for _ in range(PEEL_ROUNDS):
-        part = img.crop(box)
+    for round_ in range(PEEL_ROUNDS):
+        part = img.crop(box) if round_ else img
         page += _edge_colours(part)
-        inner = _widest_part(part, content_box(part), np.array(page))
+        inner = _widest_part(part, content_box(part) if round_ else outer, np.array(page))
         if inner == (0, 0, part.width, part.height):
             break
         box = (box[0] + inner[0], box[1] + inner[1], box[0] + inner[2], box[1] + inner[3])
@@ -298,9 +372,9 @@ def picture_box(img: Image.Image) -> tuple[int, int, int, int]:
 
 def _edge_colours(img: Image.Image) -> list[np.ndarray]:
     """The median colour of each of the four outermost lines (what a page's background is)."""
-    pixels = np.asarray(img, dtype=np.int16)
+    pixels = np.asarray(img)
     edges = (pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1])
-    return [np.median(edge, axis=0) for edge in edges]
+    return [np.median(edge.astype(np.int16), axis=0) for edge in edges]
 
 
 def _widest_part(
@@ -320,9 +394,9 @@ def _widest_part(
 def _between_gutters(lines: np.ndarray, page: np.ndarray) -> tuple[int, int]:
     """The longest run of ``lines`` between lines of a ``page`` colour, as (start, stop)."""
     gutter = np.zeros(len(lines), dtype=bool)
+    planes = _planes(lines)
     for colour in page:
-        near = (np.abs(lines - colour) <= BAND_TOLERANCE).all(axis=2)
-        gutter |= near.mean(axis=1) >= GUTTER_SHARE
+        gutter |= _near(planes, colour).mean(axis=1) >= GUTTER_SHARE
     runs, start = [], 0
     for i, is_gutter in enumerate([*gutter, True]):
         if is_gutter:
@@ -340,8 +414,7 @@ def _between_gutters(lines: np.ndarray, page: np.ndarray) -> tuple[int, int]:
 def _band_depth(lines: np.ndarray) -> int:
     """How many lines, from ``lines[0]`` inwards, belong to a band of lines[0]'s colour."""
     colour = np.median(lines[0], axis=0)
-    near = (np.abs(lines - colour) <= BAND_TOLERANCE).all(axis=2)
-    band = near.mean(axis=1) >= BAND_SHARE
+    band = _near(_planes(lines), colour).mean(axis=1) >= BAND_SHARE
     gap = max(1, round(BAND_GAP * len(lines)))
     depth, i = 0, 0
     while i < len(band):
@@ -355,16 +428,45 @@ def _band_depth(lines: np.ndarray) -> int:
     return depth
 
 
+def _planes(pixels: np.ndarray) -> np.ndarray:
+    """Lines x pixels x channels (int16) as one contiguous plane per channel."""
+    return np.ascontiguousarray(np.moveaxis(pixels, -1, 0))
+
+
+def _near(planes: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Whether each pixel of ``planes`` (``_planes``) is within BAND_TOLERANCE of
+    ``colour`` in every channel.
+
+    ``colour`` is a median (a whole or half level), so the test is one of whole levels:
+    ``low <= level <= low + span``, which one unsigned comparison makes.
+    """
+    low = np.ceil(colour - BAND_TOLERANCE).astype(np.int16)
+    span = (np.floor(colour + BAND_TOLERANCE) - low).astype(np.uint16)
+    near = (planes[0] - low[0]).view(np.uint16) <= span[0]
+    for plane, least, width in zip(planes[1:], low[1:], span[1:], strict=True):
+        near &= (plane - least).view(np.uint16) <= width
+    return near
+
+
 def keypoints(img: Image.Image, features: int = ORB_FEATURES) -> Keypoints:
     """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged).
 
     Strongest first (by FAST corner response): the index keeps the first ones' words.
     """
-    scale = WORK_SIDE / max(img.size)
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return _luma_keypoints(np.asarray(img.convert("L")), features)
+
+
+def _luma_keypoints(luma: np.ndarray, features: int) -> Keypoints:
+    """``keypoints`` of a picture given by its grey levels (uint8, height x width)."""
+    height, width = luma.shape
+    scale = WORK_SIDE / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if min(size) < ORB_MIN_SIDE:
         return _no_keypoints()
-    grey = np.asarray(img.convert("L").resize(size, Image.Resampling.BILINEAR))
+    if size == (width, height):
+        grey = np.ascontiguousarray(luma)  # what Pillow's resize to its own size gives
+    else:
+        grey = np.asarray(Image.fromarray(luma).resize(size, Image.Resampling.BILINEAR))
     descriptors = None
     for threshold in FAST_THRESHOLDS:
         orb = cv2.ORB.create(nfeatures=features, fastThreshold=threshold)
@@ -382,8 +484,9 @@ def _no_keypoints() -> Keypoints:
     return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), WORK_SIDE)
 
 
-def _grey(img: Image.Image) -> np.ndarray:
-    return np.asarray(img.convert("L"), dtype=np.float32)
+def _crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    left, top, right, bottom = box
+    return pixels[top:bottom, left:right]
 
 
 def _reduced(img: Image.Image) -> Image.Image:

@@ -7,9 +7,9 @@ Search runs in three stages, from cheap and broad to costly and precise:
    mirror image, and the query's coarse hash against every window of every stored picture;
    and the query's keypoint words (of the picture, its content box and its mirror image)
    vote for the stored pictures that share them (``words.WordIndex``);
-2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are; a
-   few of the closest by hash (``CLOSEST``) and the most-voted pictures (``VOTED``) make
-   the short list, which goes to
+2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are;
+   the rows whose votes and closeness by hash would be a surprise by chance, in an archive
+   of this size (``CHANCE``), make the short list, which goes to
 3. geometric check: ORB descriptors matched (ratio test, each stored keypoint once) and
    a similarity transform (scale, rotation, shift) fitted with RANSAC; enough agreeing
    keypoints make a match. A checked picture within ``FINE_ACCEPT`` bits keeps its hash
@@ -29,8 +29,11 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
-from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe
-from mediacheck.match.words import WordIndex
+from mediacheck.match import snapshot
+from mediacheck.match.columns import Column
+from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe, entry_words
+from mediacheck.match.snapshot import Planned
+from mediacheck.match.words import WORDS, WordIndex
 
 FINE_BITS = 64
 COARSE_BITS = 32
@@ -39,13 +42,23 @@ COARSE_BITS = 32
 FINE_SURE = 4
 # A 64-bit hash this close is the same picture once its keypoints agree.
 FINE_ACCEPT = 10
-# Short-list limits: loose on purpose, keypoints decide.
-FINE_SHORT = 18
-COARSE_SHORT = 6
-CLOSEST = 8  # media items closest by hash (pictures with few keypoints to vote)
-VOTED = 16  # media items with the most keypoint votes
-MIN_VOTES = 3  # fewer shared words than this is chance
-VOTED_SORTED = 64 * VOTED  # the most-voted rows sorted (several may be one video's keyframes)
+# The short list admits a row only when its evidence (keypoint votes, closeness by hash)
+# would come by chance to fewer than CHANCE of this archive's rows, a bar that rises with
+# the archive's size: a stranger is rarely verified, at any size (docs/matching.md).
+CHANCE = 0.05
+MOST_VERIFIED = 16  # media items verified at most, most surprising first
+VOTED = 8  # of which the most surprising by their votes alone
+# The most voted rows verified under the bar too, when their votes are this surprising
+# (nats: chance gives it to 1 row in 55 per view): a bounded cost for weak copies.
+EVEN_SO_ROWS = 3
+EVEN_SO = 4.0
+VIEWS = 3  # views of the query that vote (``_views``): each one's chance counts
+MIN_VOTES = 3  # fewer shared words than this from every view: a row on the list for its hash
+# How often an unrelated stored picture comes within ``bits`` of a query (a share of the
+# stored pictures, over all of a query's comparisons), and how much rarer each bit closer
+# makes it (in nats): log-linear tails of the unrelated pairs measured in docs/matching.md.
+FINE_TAIL = (16, 2.8e-3, 1.13)
+COARSE_TAIL = (6, 2.43e-2, 1.15)
 # The geometric check of keypoints.
 RATIO = 0.8  # Lowe's ratio test
 MIN_INLIERS = 15
@@ -81,7 +94,13 @@ KeypointLoader = Callable[[Sequence[int]], dict[int, Keypoints]]
 
 
 class FingerprintIndex:
-    """Every stored picture's fingerprint record in numpy arrays, searched all at once."""
+    """Every stored picture's fingerprint record in numpy arrays, searched all at once.
+
+    The arrays may be memory maps of a snapshot (``load``); ``append`` adds rows in
+    place at amortised cost (``columns.Column``, ``WordIndex.add``), copying nothing of
+    the rows already held but once, when the first row is added to a mapped snapshot's
+    row columns (121 bytes a picture; the posting lists, the bulk, stay mapped).
+    """
 
     # Row-wise arrays; ``fine`` and ``coarse`` are stored column by column ((2, n) and
     # (16, n)) so that each comparison reads one contiguous array.
@@ -89,14 +108,38 @@ class FingerprintIndex:
     WORD_ARRAYS = ("offsets", "postings")
 
     def __init__(self, words: WordIndex | None = None, **arrays: np.ndarray):
-        self.keys = arrays["keys"]  # the caller's id of each row, handed back for keypoints
-        self.media_ids = arrays["media_ids"]  # bytes: a million str would double the load time
-        self.frame_times = arrays["frame_times"]
-        self.pixels = arrays["pixels"]
-        self.fine = arrays["fine"]
-        self.coarse = arrays["coarse"]
-        self.informative = arrays["informative"]
+        # keys: the caller's id of each row, handed back for keypoints; media_ids: bytes
+        # (a million str would double the load time).
+        self._columns = {name: Column(arrays[name]) for name in self.ARRAYS}
         self.words = WordIndex.empty() if words is None else words
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._columns["keys"].values
+
+    @property
+    def media_ids(self) -> np.ndarray:
+        return self._columns["media_ids"].values
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        return self._columns["frame_times"].values
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self._columns["pixels"].values
+
+    @property
+    def fine(self) -> np.ndarray:
+        return self._columns["fine"].values
+
+    @property
+    def coarse(self) -> np.ndarray:
+        return self._columns["coarse"].values
+
+    @property
+    def informative(self) -> np.ndarray:
+        return self._columns["informative"].values
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[int, str, float | None, bytes]]) -> FingerprintIndex:
@@ -105,56 +148,56 @@ class FingerprintIndex:
         An entry is a fixed-width record and the picture's keypoint words after it
         (``Fingerprint.entry``).
         """
-        keys, media_ids, times, blobs, words = [], [], [], [], []
-        width = RECORD.itemsize
-        for key, media_id, time_s, blob in rows:
-            keys.append(key)
-            media_ids.append(media_id.encode())
-            times.append(ONE_FRAME if time_s is None else time_s)
-            blobs.append(blob[:width])
-            words.append(np.frombuffer(blob, dtype="<u4", offset=width))
-        records = np.frombuffer(b"".join(blobs), dtype=RECORD)
-        return cls(
-            words=WordIndex.from_words(words),
-            keys=np.array(keys, dtype=np.int64),
-            media_ids=np.array(media_ids, dtype=np.bytes_),
-            frame_times=np.array(times, dtype=np.float64),
-            pixels=np.ascontiguousarray(records["pixels"]),
-            fine=np.ascontiguousarray(records["fine"].T),
-            coarse=np.ascontiguousarray(records["coarse"].T),
-            informative=records["informative"].astype(bool),
-        )
+        arrays, words = _parsed(rows)
+        return cls(words=WordIndex.from_words(words), **arrays)
 
-    def save(self, path: Path | BinaryIO) -> None:
-        """Write the index as one .npz file (a snapshot the next load starts from)."""
-        self.words = self.words.merged()
-        words = {name: getattr(self.words, name) for name in self.WORD_ARRAYS}
-        np.savez(path, **{name: getattr(self, name) for name in self.ARRAYS}, **words)
+    def append_rows(self, rows: Iterable[tuple[int, str, float | None, bytes]]) -> None:
+        """Add rows (as ``from_rows`` takes them) after the index's own, in place."""
+        arrays, words = _parsed(rows)
+        self.words.add(words, len(self))
+        for name, column in self._columns.items():
+            column.extend(arrays[name])
+
+    def save(self, handle: BinaryIO) -> None:
+        """Write the index to the open file ``handle`` as a snapshot (``snapshot.write``):
+        a range of words at a time, whatever the size of the index."""
+        arrays = [
+            Planned(name, column.values.dtype, column.values.shape, [column.values])
+            for name, column in self._columns.items()
+        ]
+        snapshot.write(handle, arrays + self.words.snapshot_arrays())
 
     @classmethod
-    def load(cls, path: Path | BinaryIO) -> FingerprintIndex:
-        with np.load(path, allow_pickle=False) as npz:
-            words = WordIndex(npz["offsets"], npz["postings"])
-            return cls(words=words, **{name: npz[name] for name in cls.ARRAYS})
+    def load(cls, path: Path) -> FingerprintIndex:
+        """The index of the snapshot file at ``path``, memory-mapped (``ValueError`` if it
+        is none)."""
+        arrays = snapshot.read(path)
+        missing = {*cls.ARRAYS, *cls.WORD_ARRAYS} - set(arrays)
+        if missing:
+            raise ValueError(f"{path}: no {sorted(missing)[0]} in the snapshot")
+        words = WordIndex(arrays["offsets"], arrays["postings"])
+        if len(words.offsets) != WORDS + 1:
+            raise ValueError(f"{path}: a snapshot of another vocabulary")
+        index = cls(words=words, **{name: arrays[name] for name in cls.ARRAYS})
+        if len({len(index.keys), *(a.shape[-1] for a in index.arrays())}) != 1:
+            raise ValueError(f"{path}: arrays of different lengths")
+        return index
+
+    def arrays(self) -> list[np.ndarray]:
+        """Every row array (as views of what is held)."""
+        return [column.values for column in self._columns.values()]
 
     def media_id(self, row: int) -> str:
         return self.media_ids[row].decode()
 
+    @property
+    def last_key(self) -> int:
+        """The key of the last row (0 for an empty index)."""
+        return int(self.keys[-1]) if len(self) else 0
+
     @classmethod
     def empty(cls) -> FingerprintIndex:
         return cls.from_rows([])
-
-    def extended(self, more: FingerprintIndex) -> FingerprintIndex:
-        """This index with the rows of ``more`` after its own (new prints in the archive)."""
-        if len(more) == 0:
-            return self
-        return FingerprintIndex(
-            words=self.words.joined(more.words, len(self)),
-            **{
-                name: np.concatenate([getattr(self, name), getattr(more, name)], axis=-1)
-                for name in self.ARRAYS
-            },
-        )
 
     @classmethod
     def from_prints(
@@ -201,6 +244,31 @@ class FingerprintIndex:
             (int(self.fine[column, row]) ^ h).bit_count() for h, column, _ in _fine_pairs(probe)
         ]
         return _fine_pairs(probe)[distances.index(min(distances))][2]
+
+
+def _parsed(
+    rows: Iterable[tuple[int, str, float | None, bytes]],
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The row arrays and each row's keypoint words of ``from_rows``'s rows."""
+    keys, media_ids, times, blobs, words = [], [], [], [], []
+    width = RECORD.itemsize
+    for key, media_id, time_s, blob in rows:
+        keys.append(key)
+        media_ids.append(media_id.encode())
+        times.append(ONE_FRAME if time_s is None else time_s)
+        blobs.append(blob[:width])
+        words.append(entry_words(np.frombuffer(blob, dtype="<u4", offset=width)))
+    records = np.frombuffer(b"".join(blobs), dtype=RECORD)
+    arrays = {
+        "keys": np.array(keys, dtype=np.int64),
+        "media_ids": np.array(media_ids, dtype=np.bytes_),
+        "frame_times": np.array(times, dtype=np.float64),
+        "pixels": np.ascontiguousarray(records["pixels"]),
+        "fine": np.ascontiguousarray(records["fine"].T),
+        "coarse": np.ascontiguousarray(records["coarse"].T),
+        "informative": records["informative"].astype(bool),
+    }
+    return arrays, words
 
 
 def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
@@ -277,16 +345,26 @@ def hash_score(distance: int) -> float:
 def _short_list(
     index: FingerprintIndex, every: Distances, votes: Votes, usable: np.ndarray
 ) -> np.ndarray:
-    """Rows worth a geometric check, one per media item: the closest by hash, the most voted."""
-    near = np.flatnonzero(usable & ((every.fine <= FINE_SHORT) | (every.coarse <= COARSE_SHORT)))
-    closeness = np.minimum(every.fine[near] / FINE_BITS, every.coarse[near] / COARSE_BITS)
+    """Rows worth a geometric check, one per media item, most surprising first.
+
+    A row's surprise adds how unlikely its votes are by chance (``Votes.surprise``) and how
+    unlikely its closeness by hash is: a copy with few votes but a close window, or a
+    distant hash but many votes, gets in; a stranger's chance evidence does not.
+    """
+    surprise = votes.surprise + np.maximum(
+        _FINE_SURPRISE[every.fine], _COARSE_SURPRISE[every.coarse]
+    )
+    bar = math.log(max(len(index), 1) * VIEWS / CHANCE)
+    rows = np.flatnonzero(usable & (surprise >= bar))
     chosen: dict[str, int] = {}
-    _choose(index, near[np.argsort(closeness, kind="stable")], CLOSEST, chosen)
-    voted = np.flatnonzero(usable & (votes.count >= MIN_VOTES))
-    if len(voted) > VOTED_SORTED:  # nearly every row has a few votes by chance: sort the top
-        voted = voted[np.argpartition(-votes.count[voted], VOTED_SORTED)[:VOTED_SORTED]]
-    order = np.argsort(-votes.count[voted], kind="stable")
-    _choose(index, voted[order], CLOSEST + VOTED, chosen)
+    # The most voted first, so that strangers close by hash cannot crowd out a copy.
+    _choose(index, rows[np.argsort(-votes.surprise[rows], kind="stable")], VOTED, chosen)
+    # A weak copy (a collage tile, a piece pasted elsewhere) may stay under the bar and
+    # still top the votes: the best few by votes are checked even so, a bounded cost.
+    likely = np.flatnonzero(usable & (votes.surprise >= EVEN_SO))
+    best = likely[np.argsort(-votes.surprise[likely], kind="stable")][:EVEN_SO_ROWS]
+    _choose(index, best, len(chosen) + EVEN_SO_ROWS, chosen)
+    _choose(index, rows[np.argsort(-surprise[rows], kind="stable")], MOST_VERIFIED, chosen)
     return np.array(list(chosen.values()), dtype=np.int64)
 
 
@@ -298,6 +376,32 @@ def _choose(index: FingerprintIndex, rows: np.ndarray, limit: int, chosen: dict[
         chosen.setdefault(index.media_id(row), int(row))
 
 
+def _tail_surprise(tail: tuple[int, float, float]) -> np.ndarray:
+    """-ln(share of strangers this close) for each distance 0..255 (255: not compared)."""
+    bits, share, per_bit = tail
+    distance = np.arange(256, dtype=np.float64)
+    surprise = -math.log(share) + per_bit * (bits - distance)
+    return np.maximum(surprise, 0.0).astype(np.float32)
+
+
+_FINE_SURPRISE = _tail_surprise(FINE_TAIL)
+_COARSE_SURPRISE = _tail_surprise(COARSE_TAIL)
+
+
+def chance_surprise(mean: float, most: int) -> np.ndarray:
+    """-ln P(X >= k) for k = 0..most, X Poisson with ``mean``: how rarely a stored picture
+    gets k votes by chance, when it gets ``mean`` on average."""
+    k = np.arange(most + 1 + _TAIL_TERMS, dtype=np.float64)
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(k[1:]))])
+    log_pmf = k * math.log(max(mean, _LEAST_MEAN)) - mean - log_factorial
+    tail = np.logaddexp.accumulate(log_pmf[::-1])[::-1]
+    return np.maximum(-tail[: most + 1], 0.0).astype(np.float32)
+
+
+_TAIL_TERMS = 64  # a Poisson tail is summed this far past its first term
+_LEAST_MEAN = 1e-3  # an archive without words: a vote would be a surprise, none comes
+
+
 @dataclass
 class Votes:
     """Per index row: the most words it shares with one view of the query, and which view."""
@@ -305,12 +409,19 @@ class Votes:
     count: np.ndarray
     view: np.ndarray  # index into ``_views(probe)``
     own: np.ndarray  # the votes of the query picture's own keypoints (the first view)
+    surprise: np.ndarray  # -ln of the chance of so many votes, the most of any view
 
 
 def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
-    """Each stored picture's votes from the views of the query (see ``_views``)."""
+    """Each stored picture's votes from the views of the query (see ``_views``).
+
+    A view's chance votes per stored picture are its gathered postings over the rows: the
+    words a query shares with a stranger at random, whatever the archive's size.
+    """
     n = len(index)
-    votes = Votes(np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int64))
+    votes = Votes(
+        np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int64), np.zeros(n, np.float32)
+    )
     if len(index.words) == 0:
         return votes
     for number, view in enumerate(_views(probe)):
@@ -318,6 +429,8 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
             count = index.words.votes(view.words(), n)
             more = count > votes.count
             votes.count[more], votes.view[more] = count[more], number
+            table = chance_surprise(float(count.sum()) / n, int(count.max(initial=0)))
+            np.maximum(votes.surprise, table[count], out=votes.surprise)
             if number == 0:
                 votes.own = count
     return votes

@@ -7,12 +7,12 @@ rows added since, so a batch intake loads the archive once.
 
 from __future__ import annotations
 
-import io
 import tempfile
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from PIL import Image
 
@@ -36,8 +36,11 @@ from mediacheck.review import ratings
 # keeps in posting lists), and the keypoints beside it (read for the short list only).
 RECORD_KIND = f"match-v{VERSION}"
 KEYPOINTS_KIND = f"orb-v{VERSION}"
-# Rows read one by one cost about a microsecond each: past this many, keep a snapshot.
+# Rows read one by one cost about a microsecond each, and rows added since the snapshot are
+# held in memory beside it (about 1.2 kB a picture): past this many, write a new one.
 SNAPSHOT_AFTER = 20_000
+# Decoded keypoints of the rows verified last, kept (about 20 KB each).
+KEYPOINTS_KEPT = 256
 
 
 class ArchivedMedia(Protocol):
@@ -62,9 +65,9 @@ class ArchivedCase(Protocol):
 class SharedFiles(Protocol):
     """Where every machine of a desk finds the snapshot of the index (the blob store)."""
 
-    def read_shared(self, key: str) -> bytes | None: ...
+    def shared_file(self, key: str) -> Path | None: ...
 
-    def write_shared(self, key: str, data: bytes) -> None: ...
+    def write_shared_file(self, key: str, write: Callable[[BinaryIO], object]) -> None: ...
 
 
 class ArchiveReads(Protocol):
@@ -160,48 +163,66 @@ class FileMatches:
 class ArchiveSearch:
     """The store's fingerprints in memory, searched without ever writing to the database.
 
-    A large archive loads from a snapshot of the index in the store folder, checked against
-    the database, plus the rows written after it; the snapshot is renewed once that many
-    rows have piled up.
+    A large archive starts from a snapshot of the index (a file of the blob store, mapped
+    into memory: ``FingerprintIndex.load``), checked against the database, plus the rows
+    written after it, which are added in place. Once SNAPSHOT_AFTER rows are held that
+    the snapshot lacks, a new one is written beside it (base and new rows merged a range
+    at a time), put in its place in one rename, and mapped instead: a process still
+    searching the old one keeps its file until it lets go.
     """
 
     def __init__(self, store: ArchiveReads):
         self.store = store
         self.index = FingerprintIndex.empty()
         self.last_id = 0
-        self.snapshot = f"index/{RECORD_KIND}.npz"
+        self.snapshot = f"index/{RECORD_KIND}.snapshot"
+        self.unsaved = 0  # rows held that the snapshot lacks
+        self._started = False
+        self._decoded: OrderedDict[int, Keypoints] = OrderedDict()
 
     def refresh(self) -> None:
         """Load the fingerprint rows written since the last load (all of them the first time)."""
-        if self.last_id == 0:
+        if not self._started:
             self._start_from_snapshot()
+            self._started = True
         rows = self.store.fingerprint_rows(RECORD_KIND, after_id=self.last_id)
         if rows:
-            self.index = self.index.extended(FingerprintIndex.from_rows(rows))
+            if len(self.index) == 0:
+                self.index = FingerprintIndex.from_rows(rows)  # sorted once, not appended
+            else:
+                self.index.append_rows(rows)
             self.last_id = rows[-1][0]
-        if len(rows) >= SNAPSHOT_AFTER:
+            self.unsaved += len(rows)
+        if self.unsaved >= SNAPSHOT_AFTER:
             self._save_snapshot()
 
     def _start_from_snapshot(self) -> None:
-        try:
-            data = self.store.blobs.read_shared(self.snapshot)
-            if data is None:
-                return  # none yet: everything comes from the database
-            index = FingerprintIndex.load(io.BytesIO(data))
-        except (OSError, StoreError, ValueError, KeyError):
-            return  # unreadable: everything comes from the database
-        last = int(index.keys[-1]) if len(index) else 0
+        index = self._mapped()
+        if index is None:
+            return
+        last = index.last_key
         # Rows deleted since the snapshot (or committed late below its last id) make it stale.
         if self.store.fingerprint_count(RECORD_KIND, up_to_id=last) == len(index):
             self.index, self.last_id = index, last
 
-    def _save_snapshot(self) -> None:
-        buffer = io.BytesIO()
-        self.index.save(buffer)
+    def _mapped(self) -> FingerprintIndex | None:
+        """The shared snapshot, memory-mapped; None when there is none or it is unreadable."""
         try:
-            self.store.blobs.write_shared(self.snapshot, buffer.getvalue())
+            path = self.store.blobs.shared_file(self.snapshot)
+            return None if path is None else FingerprintIndex.load(path)
+        except (OSError, StoreError, ValueError, KeyError):
+            return None
+
+    def _save_snapshot(self) -> None:
+        self.unsaved = 0  # a store that cannot take one is tried again as many rows later
+        try:
+            self.store.blobs.write_shared_file(self.snapshot, self.index.save)
         except (OSError, StoreError):
-            pass  # a read-only store: every load reads the database, only slower
+            return  # a read-only store: every load reads the database, only slower
+        saved = self._mapped()
+        # Another process may have put its own in place since: only ours replaces the index.
+        if saved is not None and len(saved) == len(self.index) and saved.last_key == self.last_id:
+            self.index = saved
 
     def search(self, probes: Iterable[Probe], sha256: str | None = None) -> list[Match]:
         """Archive media the probed pictures are copies of, best first; same bytes first."""
@@ -269,8 +290,21 @@ class ArchiveSearch:
         return described
 
     def _keypoints(self, keys: Sequence[int]) -> dict[int, Keypoints]:
-        stored = self.store.sibling_fingerprints(keys, KEYPOINTS_KIND)
-        return {key: Keypoints.from_bytes(data) for key, data in stored.items()}
+        """The stored keypoints of rows ``keys``; those verified lately are kept decoded
+        (a video's keyframes, a batch of one event's pictures verify the same rows)."""
+        missing = [key for key in keys if key not in self._decoded]
+        if missing:
+            stored = self.store.sibling_fingerprints(missing, KEYPOINTS_KIND)
+            for key, data in stored.items():
+                self._decoded[key] = Keypoints.from_bytes(data)
+        found = {}
+        for key in keys:
+            if key in self._decoded:
+                self._decoded.move_to_end(key)
+                found[key] = self._decoded[key]
+        while len(self._decoded) > KEYPOINTS_KEPT:
+            self._decoded.popitem(last=False)
+        return found
 
 
 def _identical(media_id: str) -> Match:
@@ -318,8 +352,9 @@ def file_pictures(path: Path) -> list[PictureOf]:
 
 
 def picture_probes(pictures: Sequence[PictureOf]) -> list[tuple[float | None, Probe]]:
-    """Each picture's probe, with its time in a video: the costly part, done before the search."""
-    return [(p.time_s, Probe(p.image)) for p in pictures]
+    """Each picture's probe, with its time in a video: the costly part, done before the search
+    (every view of it: in intake, this runs in the worker)."""
+    return [(p.time_s, Probe(p.image).complete()) for p in pictures]
 
 
 def _sha256(path: Path) -> str:

@@ -1,113 +1,174 @@
 """Posting lists of keypoint words: which stored pictures share a query's keypoints.
 
 Every stored picture contributes the words of its strongest keypoints (see
-``Keypoints.words``); for each word the index keeps the rows of the pictures that have it,
-sorted by word in one array (``offsets`` says where each word's rows start). A query's
-words gather their rows and every row counts its votes: a copy shares dozens of keypoints
-with its original, a stranger a few by chance, whatever the size of the archive.
+``Keypoints.words``); for each word the index keeps the rows of the pictures that have it.
+A query's words gather their rows and every row counts its votes: a copy shares dozens of
+keypoints with its original, a stranger a few by chance, whatever the size of the archive.
 
-Rows added since the lists were last sorted wait in a small unsorted tail, searched
-directly, and are merged in once the tail is long: adding a picture never rebuilds
-the lists.
+The lists live in three parts, searched together:
+
+- the **base**: every posting sorted by word in one array, ``offsets`` saying where each
+  word's rows start; it is what a snapshot holds, memory-mapped and never changed;
+- the **delta**: the postings added since, as (word, row) pairs sorted by word (found with
+  ``np.searchsorted``, no table as long as the vocabulary);
+- the **tail**: the newest postings, unsorted, found by comparison with the query's words,
+  and sorted into the delta once longer than ``TAIL``.
+
+Adding a picture copies nothing of the base; the delta is bounded by the snapshot that
+``ArchiveSearch`` writes once it is long (``snapshot_arrays``: base and delta merged one
+range of words at a time into a new file).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
+from mediacheck.match.columns import Column
 from mediacheck.match.fingerprints import WORD_BITS, WORD_TABLES
+from mediacheck.match.snapshot import Planned
 
 WORDS = WORD_TABLES << WORD_BITS
-# Unsorted postings kept before a merge: searched by comparison with every query word.
-TAIL = 1 << 18
+# Unsorted postings kept before they are sorted into the delta (about 256 pictures).
+TAIL = 1 << 16
+# Postings merged at a time when a snapshot is written: its working memory.
+MERGE_CHUNK = 1 << 22
 # A word with more than COMMON times the average list's postings, and more than
-# COMMON_FLOOR, says nothing (a flat patch, an edge of a caption band): it gives no votes.
+# COMMON_FLOOR pictures, says nothing (a flat patch, an edge of a caption band): it gives
+# no votes.
 COMMON = 16
-COMMON_FLOOR = 64
+COMMON_FLOOR = 16
+
+_NONE = np.zeros(0, np.uint32)
 
 
 class WordIndex:
     """Posting lists over the rows of a ``FingerprintIndex`` (see the module docstring)."""
 
-    def __init__(
-        self,
-        offsets: np.ndarray,
-        postings: np.ndarray,
-        tail_rows: np.ndarray | None = None,
-        tail_words: np.ndarray | None = None,
-    ):
-        self.offsets = offsets  # (WORDS + 1,) int64: word w's rows are postings[o[w]:o[w+1]]
-        self.postings = postings  # uint32 index rows, grouped by word
-        self.tail_rows = np.zeros(0, np.uint32) if tail_rows is None else tail_rows
-        self.tail_words = np.zeros(0, np.uint32) if tail_words is None else tail_words
+    def __init__(self, offsets: np.ndarray, postings: np.ndarray):
+        # The base. Word w's rows are postings[o[w]:o[w+1]]; an empty base may have a
+        # single offset (a table of WORDS + 1 for nothing would be the largest array).
+        self.offsets = offsets
+        self.postings = postings
+        self.delta_words = _NONE  # sorted; rows ascending within a word
+        self.delta_rows = _NONE
+        self._tail_words = Column(_NONE)
+        self._tail_rows = Column(_NONE)
 
     @classmethod
     def empty(cls) -> WordIndex:
-        return cls(np.zeros(WORDS + 1, np.int64), np.zeros(0, np.uint32))
+        return cls(np.zeros(1, np.int64), _NONE)
 
     @classmethod
     def from_words(cls, words: list[np.ndarray], first_row: int = 0) -> WordIndex:
-        """Lists of pictures whose words are ``words[i]`` (rows ``first_row + i``)."""
-        return cls.empty().added(words, first_row)
-
-    def added(self, words: list[np.ndarray], first_row: int) -> WordIndex:
-        """These lists with more pictures' words (rows from ``first_row`` on) in the tail."""
-        counts = [len(w) for w in words]
-        rows = np.repeat(np.arange(first_row, first_row + len(words), dtype=np.uint32), counts)
-        return self._grown(rows, np.concatenate([np.zeros(0, np.uint32), *words]))
-
-    def joined(self, other: WordIndex, first_row: int) -> WordIndex:
-        """These lists with those of ``other``, whose rows are numbered from ``first_row``."""
-        rows, words = other.pairs()
-        return self._grown(rows + np.uint32(first_row), words)
-
-    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every (row, word) posting, sorted part first."""
-        words = np.repeat(np.arange(WORDS, dtype=np.uint32), np.diff(self.offsets))
-        return (
-            np.concatenate([self.postings, self.tail_rows]),
-            np.concatenate([words, self.tail_words]),
-        )
-
-    def _grown(self, rows: np.ndarray, words: np.ndarray) -> WordIndex:
+        """A base of the pictures whose words are ``words[i]`` (rows ``first_row + i``)."""
+        rows, flat = _pairs(words, first_row)
         if len(rows) == 0:
-            return self
-        grown = WordIndex(
-            self.offsets,
-            self.postings,
-            np.concatenate([self.tail_rows, rows.astype(np.uint32)]),
-            np.concatenate([self.tail_words, words.astype(np.uint32)]),
-        )
-        return grown.merged() if len(grown.tail_rows) > TAIL else grown
+            return cls.empty()
+        order = np.argsort(flat, kind="stable")
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(flat, minlength=WORDS))])
+        return cls(offsets.astype(np.int64), rows[order])
 
-    def merged(self) -> WordIndex:
-        """The same lists with the tail sorted in (each word's new rows after its old ones)."""
-        if len(self.tail_rows) == 0:
-            return self
+    def add(self, words: list[np.ndarray], first_row: int) -> None:
+        """More pictures' words (rows from ``first_row`` on), in place, into the tail."""
+        rows, flat = _pairs(words, first_row)
+        self._tail_rows.extend(rows)
+        self._tail_words.extend(flat)
+        if len(self._tail_rows) > TAIL:
+            self.delta_words, self.delta_rows = self._delta()
+            self._tail_words, self._tail_rows = Column(_NONE), Column(_NONE)
+
+    @property
+    def tail_words(self) -> np.ndarray:
+        return self._tail_words.values
+
+    @property
+    def tail_rows(self) -> np.ndarray:
+        return self._tail_rows.values
+
+    def _delta(self) -> tuple[np.ndarray, np.ndarray]:
+        """Delta and tail as one sorted pair array (each word's tail rows after its own)."""
         order = np.argsort(self.tail_words, kind="stable")
         words, rows = self.tail_words[order], self.tail_rows[order]
-        # np.insert puts values before the given positions: the end of each word's list.
-        postings = np.insert(self.postings, self.offsets[words + 1], rows)
-        offsets = self.offsets + np.concatenate(
-            [[0], np.cumsum(np.bincount(words, minlength=WORDS))]
-        )
-        return WordIndex(offsets, postings)
+        at = np.searchsorted(self.delta_words, words, side="right")
+        return np.insert(self.delta_words, at, words), np.insert(self.delta_rows, at, rows)
 
     def __len__(self) -> int:
-        return len(self.postings) + len(self.tail_rows)
+        return len(self.postings) + len(self.delta_rows) + len(self.tail_rows)
 
     def votes(self, query: np.ndarray, rows: int) -> np.ndarray:
         """For each of ``rows`` index rows, how many postings the query's words hit."""
         words = np.unique(query.astype(np.uint32))
-        starts, stops = self.offsets[words], self.offsets[words + 1]
-        sizes = stops - starts
-        fair = len(self) / WORDS
-        keep = sizes <= max(COMMON_FLOOR, COMMON * fair)
-        starts, sizes = starts[keep], sizes[keep]
-        # The positions of every kept word's postings, in one array (no loop over words).
-        at = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
-        counts = np.bincount(self.postings[at], minlength=rows)
-        if len(self.tail_rows):
-            hit = np.isin(self.tail_words, words[keep], assume_unique=False)
-            counts += np.bincount(self.tail_rows[hit], minlength=rows)
+        base_starts, base_sizes = self._base_lists(words)
+        delta_starts = np.searchsorted(self.delta_words, words, side="left")
+        delta_sizes = np.searchsorted(self.delta_words, words, side="right") - delta_starts
+        in_tail = np.flatnonzero(np.isin(self.tail_words, words))
+        tail_of = np.searchsorted(words, self.tail_words[in_tail])
+        sizes = base_sizes + delta_sizes + np.bincount(tail_of, minlength=len(words))
+        keep = sizes <= max(COMMON_FLOOR, COMMON * len(self) / WORDS)
+        counts = np.bincount(
+            self.postings[_gather(base_starts[keep], base_sizes[keep])], minlength=rows
+        )
+        newer = np.concatenate(
+            [
+                self.delta_rows[_gather(delta_starts[keep], delta_sizes[keep])],
+                self.tail_rows[in_tail[keep[tail_of]]],
+            ]
+        )
+        np.add.at(counts, newer.astype(np.intp), 1)
         return counts[:rows]
+
+    def _base_lists(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each word's list starts in the base, and its length."""
+        if len(self.postings) == 0:
+            return np.zeros(len(words), np.int64), np.zeros(len(words), np.int64)
+        starts = self.offsets[words]
+        return starts, self.offsets[words + 1] - starts
+
+    def snapshot_arrays(self) -> list[Planned]:
+        """``offsets`` and ``postings`` of base and delta merged, written a range at a time."""
+        words, rows = self._delta()
+        base = self._base_offsets()
+        offsets = base + np.concatenate([[0], np.cumsum(np.bincount(words, minlength=WORDS))])
+        return [
+            Planned("offsets", np.dtype(np.int64), (WORDS + 1,), [offsets]),
+            Planned("postings", np.dtype(np.uint32), (len(self),), self._merged(base, words, rows)),
+        ]
+
+    def _base_offsets(self) -> np.ndarray:
+        if len(self.offsets) == WORDS + 1:
+            return np.asarray(self.offsets, dtype=np.int64)
+        return np.zeros(WORDS + 1, np.int64)
+
+    def _merged(self, base: np.ndarray, words: np.ndarray, rows: np.ndarray) -> Iterator:
+        """Postings in word order, each word's base rows then its delta rows, by ranges of
+        words holding about MERGE_CHUNK base postings."""
+        step = max(1, min(WORDS, WORDS * MERGE_CHUNK // max(1, len(self.postings))))
+        for first in range(0, WORDS, step):
+            last = min(WORDS, first + step)
+            old = self.postings[base[first] : base[last]]
+            lo, hi = np.searchsorted(words, [first, last])
+            if lo == hi:
+                yield old
+                continue
+            # A delta posting goes after its word's base rows and the delta rows before it.
+            at = base[words[lo:hi].astype(np.int64) + 1] - base[first] + np.arange(hi - lo)
+            out = np.empty(len(old) + hi - lo, np.uint32)
+            out[at] = rows[lo:hi]
+            rest = np.ones(len(out), bool)
+            rest[at] = False
+            out[rest] = old
+            yield out
+
+
+def _pairs(words: list[np.ndarray], first_row: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, word) of every posting of pictures ``first_row``, ``first_row + 1``, ..."""
+    counts = [len(w) for w in words]
+    rows = np.repeat(np.arange(first_row, first_row + len(words), dtype=np.uint32), counts)
+    return rows, np.concatenate([_NONE, *words]).astype(np.uint32)
+
+
+def _gather(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The positions of every list ``starts[i]:starts[i] + sizes[i]``, in one array."""
+    return np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())

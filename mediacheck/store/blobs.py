@@ -131,6 +131,18 @@ class BlobStore(Protocol):
 
     def write_shared(self, key: str, data: bytes) -> None: ...
 
+    def shared_file(self, key: str) -> Path | None:
+        """A file on this machine with the current bytes of a shared file; None if absent.
+
+        It stays readable while held open or mapped, whoever replaces the shared file.
+        """
+        ...
+
+    def write_shared_file(self, key: str, write: Callable[[BinaryIO], object]) -> None:
+        """Replace a shared file with what ``write`` writes to the open file it is given,
+        in one step: a reader sees the old file or the new one, never a part."""
+        ...
+
 
 def is_derived_key(key: object) -> bool:
     """Whether a recorded picture path names a derived picture (never ``..`` or absolute)."""
@@ -218,12 +230,33 @@ class FolderBlobs:
             return None
 
     def write_shared(self, key: str, data: bytes) -> None:
+        self.write_shared_file(key, lambda handle: handle.write(data))
+
+    def shared_file(self, key: str) -> Path | None:
+        path = self.root / key
+        return path if path.is_file() else None
+
+    def write_shared_file(self, key: str, write: Callable[[BinaryIO], object]) -> None:
         target = self.root / key
-        partial = target.with_name(f".{target.name}.partial")
+        with self._partial(target, write) as partial, self._writing():
+            os.replace(partial, target)
+
+    @contextmanager
+    def _partial(self, target: Path, write: Callable[[BinaryIO], object]) -> Iterator[Path]:
+        """A new file beside ``target`` holding what ``write`` wrote (gone after the block
+        unless moved)."""
         with self._writing():
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(data)
-            os.replace(partial, target)
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        partial = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as handle, self._writing():
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            yield partial
+        finally:
+            partial.unlink(missing_ok=True)
 
     def derived_dir(self, sha256: str) -> Path:
         """Where pictures made from one original live (keyframes, ELA, thumbnails)."""

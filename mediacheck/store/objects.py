@@ -24,8 +24,8 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -277,7 +277,49 @@ class ObjectBlobs(FolderBlobs):
                 ChecksumSHA256=_b64(hashlib.sha256(data).digest()),
             )
 
+    def write_shared_file(self, key: str, write: Callable[[BinaryIO], object]) -> None:
+        """Uploaded from a local file that then becomes this machine's cached copy."""
+        from boto3.exceptions import S3UploadFailedError
+
+        target = self.root / "cache" / key
+        with self._partial(target, write) as partial:
+            with self._errors("write to", key):
+                try:
+                    self.client.upload_file(str(partial), self.bucket, self._key(key))
+                except S3UploadFailedError as exc:
+                    raise self._failed("write to", exc) from exc
+                tag = self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ETag"]
+            self._keep_cached(partial, target, tag)
+
     # Reading
+
+    def shared_file(self, key: str) -> Path | None:
+        """The copy in ``cache/``, fetched again when the object's ETag says it changed."""
+        target = self.root / "cache" / key
+        try:
+            with self._errors("read from", key):
+                tag = self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ETag"]
+        except FileNotFoundError:
+            return None
+        if target.is_file() and _read_tag(target) == tag:
+            return target
+        try:
+            with self._errors("read from", key):
+                answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+                with (
+                    closing(answer["Body"]) as body,
+                    self._partial(target, lambda out: _copy(body, out)) as partial,
+                ):
+                    self._keep_cached(partial, target, answer["ETag"])
+        except FileNotFoundError:
+            return None  # replaced by nothing between the two requests
+        return target
+
+    def _keep_cached(self, partial: Path, target: Path, tag: str) -> None:
+        """Put a fetched or uploaded copy in ``cache/``, with the ETag it was checked by."""
+        with self._writing():
+            os.replace(partial, target)
+            _tag_file(target).write_text(tag)
 
     def exists(self, key: str) -> bool:
         try:
@@ -371,6 +413,22 @@ class ObjectBlobs(FolderBlobs):
 
     def _failed(self, verb: str, exc: Exception) -> StoreError:
         return StoreError(f"cannot {verb} the object store {self.location}: {one_line(exc)}")
+
+
+def _tag_file(cached: Path) -> Path:
+    return cached.with_name(f"{cached.name}.etag")
+
+
+def _read_tag(cached: Path) -> str | None:
+    try:
+        return _tag_file(cached).read_text()
+    except FileNotFoundError:
+        return None
+
+
+def _copy(src: Any, out: BinaryIO) -> None:
+    while chunk := src.read(CHUNK):
+        out.write(chunk)
 
 
 def _check_sent(found: str, expected: str | None, key: str) -> None:
