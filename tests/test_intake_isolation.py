@@ -100,7 +100,7 @@ STEPS = {
     "metadata": ("mediacheck.intake.describe.extract_metadata", {"photo"}),
     "video probe": ("mediacheck.intake.describe.probe_video", {"clip"}),
     "keyframes": ("mediacheck.intake.describe.extract_keyframes", {"clip"}),
-    "fingerprints": ("mediacheck.match.search.picture_probes", {"photo", "clip"}),
+    "fingerprints": ("mediacheck.match.fingerprints.Probe.__init__", {"photo", "clip"}),
     "findings": ("mediacheck.intake.describe.finding_rows", {"photo", "clip"}),
     "archive search": ("mediacheck.intake.pipeline.intake_look_up", {"photo", "clip"}),
 }
