@@ -9,6 +9,7 @@ import pty
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,11 @@ def intake_on_a_terminal(tmp_path: Path, results_too: bool) -> tuple[int, bytes,
         "COLUMNS": "200",
     }
     terminal, its_side = pty.openpty()
+    # The terminal is read while intake runs: a terminal nobody reads fills up, and a
+    # slow intake's progress bar would then block on it.
+    shown: list[str] = []
+    reader = threading.Thread(target=lambda: shown.append(_drain(terminal)))
+    reader.start()
     try:
         done = subprocess.run(
             [sys.executable, "-m", "mediacheck", "intake", *map(str, files), "--jobs", "1"],
@@ -160,7 +166,8 @@ def intake_on_a_terminal(tmp_path: Path, results_too: bool) -> tuple[int, bytes,
         )
     finally:
         os.close(its_side)
-    return done.returncode, done.stdout or b"", _drain(terminal)
+        reader.join()
+    return done.returncode, done.stdout or b"", shown[0]
 
 
 def test_progress_shows_on_a_terminal_and_never_mixes_with_results(tmp_path):
