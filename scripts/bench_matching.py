@@ -205,6 +205,7 @@ def run_recall() -> None:
     print()
     print(margins.report())
     print(_verified_report(VERIFIED))
+    print(_halves_report())
 
 
 def run_verify(rounds: int = 3) -> None:
@@ -252,7 +253,9 @@ def _recall_row(transform, stored, distractors, index, keypoints, baseline, marg
     for photo in stored:
         copy = reshare(photo, transform)
         query = probe(copy)
-        hits += photo.name in _found(index, query, keypoints, VERIFIED["copies"])
+        hit = photo.name in _found(index, query, keypoints, VERIFIED["copies"])
+        hits += hit
+        HALVES.setdefault((transform, _half(photo.name)), []).append(hit)
         agree += _verified(query, keypoints[index_row(index, photo.name)])
         by_phash, by_pdq = baseline.found(copy)
         base_ph += photo.name in by_phash
@@ -287,6 +290,21 @@ def _verified(query: Probe, source) -> bool:
 
 
 VERIFIED: dict[str, list[int]] = {"copies": [], "unrelated": []}  # rows checked per query
+HALVES: dict[tuple[str, str], list[bool]] = {}  # (transform, tune / eval): found or not
+
+
+def _halves_report() -> str:
+    """Recall of the stored photos' copies in the tuning and the evaluation half."""
+    cells = [
+        f"{transform} {_half_cell(transform, 'tune')} {_half_cell(transform, 'eval')}"
+        for transform in TRANSFORMS
+    ]
+    return "Found per half (tune, eval): " + "; ".join(cells)
+
+
+def _half_cell(transform: str, half: str) -> str:
+    found = HALVES.get((transform, half), [])
+    return f"{sum(found)}/{len(found)}"
 
 
 def _found(

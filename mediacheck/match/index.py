@@ -50,9 +50,10 @@ CHANCE = 0.05
 MOST_VERIFIED = 16  # media items verified at most, most surprising first
 VOTED = 8  # of which the most surprising by their votes alone
 # The most voted rows verified under the bar too, when their votes are this surprising
-# (nats: chance gives it to 1 row in 55 per view): a bounded cost for weak copies.
-EVEN_SO_ROWS = 3
-EVEN_SO = 4.0
+# (nats: chance gives it to 1 row in 2.7 per view): a fixed budget for weak copies that a
+# check at ~1 ms of CPU affords (docs/matching.md, "Cheaper checks").
+EVEN_SO_ROWS = 6
+EVEN_SO = 1.0
 VIEWS = 3  # views of the query that vote (``_views``): each one's chance counts
 MIN_VOTES = 3  # fewer shared words than this from every view: a row on the list for its hash
 # How often an unrelated stored picture comes within ``bits`` of a query (a share of the
