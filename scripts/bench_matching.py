@@ -2,6 +2,7 @@
 
     python scripts/bench_matching.py recall            # real photos of ../shared/corpus
     python scripts/bench_matching.py scale 100000 1000000
+    python scripts/bench_matching.py verify            # one geometric check's CPU cost
 
 ``recall``: the corpus photos are split into a stored half and a distractor half (copies of
 one picture stay in one half). Every transform of ``tests/reshare.py`` is applied to every
@@ -51,7 +52,12 @@ from mediacheck.match.fingerprints import (  # noqa: E402
     fingerprint,
     probe,
 )
-from mediacheck.match.index import FingerprintIndex, geometric_check, search  # noqa: E402
+from mediacheck.match.index import (  # noqa: E402
+    FingerprintIndex,
+    _mutual_pairs,
+    geometric_check,
+    search,
+)
 from mediacheck.match.words import WordIndex  # noqa: E402
 from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
 from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
@@ -60,6 +66,7 @@ from mediacheck.store.database import Store  # noqa: E402
 from mediacheck.store.media import MediaIntake  # noqa: E402
 from mediacheck.store.models import CaseMedia, Media  # noqa: E402
 from tests.backends import postgres_schema  # noqa: E402
+from tests.brute_force import matcher_pairs  # noqa: E402
 from tests.corpus import FILES, manifest  # noqa: E402
 from tests.reshare import TRANSFORMS  # noqa: E402
 
@@ -198,6 +205,37 @@ def run_recall() -> None:
     print()
     print(margins.report())
     print(_verified_report(VERIFIED))
+    print(_halves_report())
+
+
+def run_verify(rounds: int = 3) -> None:
+    """CPU per geometric check: a crop of each stored photo against every stored photo,
+    with the keypoint pairs found by faiss (today) and by OpenCV's brute-force matcher."""
+    stored, _ = split(corpus_photos())
+    theirs = [fingerprint(p.image).keypoints for p in stored]
+    queries = [probe(reshare(p, "crop")).keypoints for p in stored]
+    checks = [(q, t) for q in queries for t in theirs]
+    for label, pairs in (("faiss", _mutual_pairs), ("BFMatcher", matcher_pairs)):
+        started = time.process_time()
+        for _ in range(rounds):
+            inliers = [_checked(q, t, pairs) for q, t in checks]
+        per_check = (time.process_time() - started) / rounds / len(checks)
+        print(
+            f"{label}: {len(checks)} checks, {per_check * 1000:.2f} ms CPU per check "
+            f"({len(queries)} queries x {len(theirs)} stored), {sum(inliers)} inliers in all"
+        )
+
+
+def _checked(query, stored, pairs) -> int:
+    """``geometric_check`` with the pairs of ``pairs``: the same RANSAC on either's."""
+    import mediacheck.match.index as index
+
+    held = index._mutual_pairs
+    index._mutual_pairs = pairs
+    try:
+        return geometric_check(query, stored).inliers
+    finally:
+        index._mutual_pairs = held
 
 
 def _verified_report(verified: dict[str, list[int]]) -> str:
@@ -215,7 +253,9 @@ def _recall_row(transform, stored, distractors, index, keypoints, baseline, marg
     for photo in stored:
         copy = reshare(photo, transform)
         query = probe(copy)
-        hits += photo.name in _found(index, query, keypoints, VERIFIED["copies"])
+        hit = photo.name in _found(index, query, keypoints, VERIFIED["copies"])
+        hits += hit
+        HALVES.setdefault((transform, _half(photo.name)), []).append(hit)
         agree += _verified(query, keypoints[index_row(index, photo.name)])
         by_phash, by_pdq = baseline.found(copy)
         base_ph += photo.name in by_phash
@@ -250,6 +290,21 @@ def _verified(query: Probe, source) -> bool:
 
 
 VERIFIED: dict[str, list[int]] = {"copies": [], "unrelated": []}  # rows checked per query
+HALVES: dict[tuple[str, str], list[bool]] = {}  # (transform, tune / eval): found or not
+
+
+def _halves_report() -> str:
+    """Recall of the stored photos' copies in the tuning and the evaluation half."""
+    cells = [
+        f"{transform} {_half_cell(transform, 'tune')} {_half_cell(transform, 'eval')}"
+        for transform in TRANSFORMS
+    ]
+    return "Found per half (tune, eval): " + "; ".join(cells)
+
+
+def _half_cell(transform: str, half: str) -> str:
+    found = HALVES.get((transform, half), [])
+    return f"{sum(found)}/{len(found)}"
 
 
 def _found(
@@ -1176,6 +1231,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("recall")
+    sub.add_parser("verify", help="one geometric check's CPU cost, faiss and BFMatcher")
     scale = sub.add_parser("scale")
     scale.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     scale.add_argument("--postgres", action="store_true", help="the test server, not SQLite")
@@ -1203,6 +1259,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "recall":
         run_recall()
+    elif args.what == "verify":
+        run_verify()
     elif args.what == "archive":
         with _archive_database(args.folder, args.postgres) as args.db_url:
             run_archive(open_archive(args), args.sizes, args.profile)

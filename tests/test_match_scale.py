@@ -20,6 +20,7 @@ from mediacheck.match.fingerprints import (
     probe,
 )
 from mediacheck.match.index import (
+    EVEN_SO_ROWS,
     FINE_ACCEPT,
     FINE_SURE,
     MOST_VERIFIED,
@@ -228,12 +229,13 @@ def _checked(index, prints):
     return loader, asked
 
 
-def test_an_unrelated_picture_verifies_nothing(scenes):
+def test_an_unrelated_picture_verifies_no_more_than_the_budget_under_the_bar(scenes):
     prints = [(i, f"m{i}", None, fp) for i, fp in enumerate(scenes)]
     index = FingerprintIndex.from_prints(prints)
     loader, asked = _checked(index, prints)
     assert search(index, probe(_scene(300)), loader) == []
-    assert asked == []
+    assert len(asked) <= EVEN_SO_ROWS
+    asked.clear()
     copy = _scene(4).crop((100, 80, 600, 460)).resize((400, 304))
     found = search(index, probe(copy), loader)
     assert [m.media_id for m in found] == ["m4"] and asked[0] == 4
@@ -255,7 +257,7 @@ def test_a_weak_copy_is_found_among_many_strangers(scenes):
     loader, asked = _checked(index, prints)
     found = search(index, probe(tile.resize((960, 360))), loader)
     assert [m.media_id for m in found] == ["original"]
-    assert len(asked) <= 3
+    assert len(asked) <= EVEN_SO_ROWS
 
 
 def _random_keypoints(rng) -> Keypoints:

@@ -23,12 +23,14 @@ from mediacheck.match.index import (
     MIN_INLIERS,
     FingerprintIndex,
     Match,
+    _mutual_pairs,
     best_per_media,
     geometric_check,
     hash_score,
     search,
 )
 from mediacheck.media.pictures import WORKING_SIZE, open_picture
+from tests.brute_force import matcher_pairs
 from tests.corpus import FILES, needs_corpus
 from tests.reshare import HARDER, TRANSFORMS
 
@@ -91,6 +93,22 @@ def test_a_piece_of_a_stored_photo_inside_another_picture_is_verified(archive, n
     query = probe(copy).print.keypoints
     inliers = [geometric_check(query, stored[key]).inliers for key in range(len(STORED))]
     assert [n >= MIN_INLIERS for n in inliers] == [n == name for n in STORED], inliers
+
+
+@needs_corpus
+@pytest.mark.parametrize("transform", ["crop", "rotate", "collage", "composite", "mirror-crop"])
+@pytest.mark.parametrize("name", [*STORED, UNRELATED[0]])
+def test_keypoint_pairs_are_the_brute_force_matchers_in_its_order(archive, name, transform):
+    """RANSAC samples pairs by position: the same pairs in the same order, the same result."""
+    make = HARDER.get(transform) or TRANSFORMS[transform]
+    copy = make(corpus_picture(name), random.Random(name))
+    copy.thumbnail((WORKING_SIZE, WORKING_SIZE))
+    query = probe(copy)
+    _, stored = archive
+    for view in (query.keypoints, query.mirror_keypoints):
+        for theirs in stored.values():
+            old = matcher_pairs(view.descriptors, theirs.descriptors)
+            assert np.array_equal(_mutual_pairs(view.descriptors, theirs.descriptors), old)
 
 
 @needs_corpus

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import cv2
+import faiss
 import numpy as np
 
 from mediacheck.match import snapshot
@@ -49,9 +50,10 @@ CHANCE = 0.05
 MOST_VERIFIED = 16  # media items verified at most, most surprising first
 VOTED = 8  # of which the most surprising by their votes alone
 # The most voted rows verified under the bar too, when their votes are this surprising
-# (nats: chance gives it to 1 row in 55 per view): a bounded cost for weak copies.
-EVEN_SO_ROWS = 3
-EVEN_SO = 4.0
+# (nats: chance gives it to 1 row in 2.7 per view): a fixed budget for weak copies that a
+# check at ~1 ms of CPU affords (docs/matching.md, "Cheaper checks").
+EVEN_SO_ROWS = 6
+EVEN_SO = 1.0
 VIEWS = 3  # views of the query that vote (``_views``): each one's chance counts
 MIN_VOTES = 3  # fewer shared words than this from every view: a row on the list for its hash
 # How often an unrelated stored picture comes within ``bits`` of a query (a share of the
@@ -64,6 +66,10 @@ RATIO = 0.8  # Lowe's ratio test
 MIN_INLIERS = 15
 RANSAC_ERROR = 0.015  # of the long side
 MAX_SCALE = 10.0
+
+# A check compares about 1,000 x 500 codes in well under a millisecond: OpenMP threads
+# woken for it spin for far longer (20x the CPU, measured in docs/matching.md).
+faiss.omp_set_num_threads(1)
 
 ONE_FRAME = -1.0  # frame_time_s of a photo in the index arrays (NaN would not compare)
 BLOCK = 1 << 16  # rows compared at a time: 64k keeps the working buffers in the CPU cache
@@ -522,17 +528,31 @@ def geometric_check(query: Keypoints, stored: Keypoints) -> GeometricCheck:
 
 
 def _mutual_pairs(query: np.ndarray, stored: np.ndarray) -> np.ndarray:
-    """Ratio-test matches with each stored keypoint used once (its closest query keypoint)."""
-    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    best: dict[int, tuple[float, int]] = {}
-    for pair in matcher.knnMatch(query, stored, k=2):
-        if len(pair) < 2 or pair[0].distance >= RATIO * pair[1].distance:
-            continue
-        first = pair[0]
-        held = best.get(first.trainIdx)
-        if held is None or first.distance < held[0]:
-            best[first.trainIdx] = (first.distance, first.queryIdx)
-    return np.array([(q, t) for t, (_, q) in best.items()], dtype=np.int64).reshape(-1, 2)
+    """Ratio-test matches with each stored keypoint used once (its closest query keypoint,
+    the first of equally close ones), ordered by the first query keypoint that chose it:
+    RANSAC samples by position, so the order keeps its result reproducible."""
+    distance, nearest = _two_nearest(query, stored)
+    close = distance[:, 0].astype(np.float64) < RATIO * distance[:, 1]
+    chose = np.flatnonzero(close & (nearest[:, 1] >= 0))
+    train = nearest[chose, 0].astype(np.int64)
+    if len(train) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    by_train = np.lexsort((chose, distance[chose, 0], train))
+    first = np.r_[True, train[by_train][1:] != train[by_train][:-1]]
+    best = chose[by_train][first]
+    trains, first_chosen = np.unique(train, return_index=True)
+    order = np.argsort(first_chosen, kind="stable")
+    return np.stack([best[order], trains[order]], axis=1).astype(np.int64).reshape(-1, 2)
+
+
+def _two_nearest(query: np.ndarray, stored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hamming distances to, and indices of, each query descriptor's two closest stored
+    ones: a ratio test needs only these (a tie for the closest fails it whichever comes
+    first). faiss compares 256-bit codes several times faster than OpenCV's matcher."""
+    flat = faiss.IndexBinaryFlat(stored.shape[1] * 8)
+    flat.add(np.ascontiguousarray(stored, dtype=np.uint8))
+    distance, nearest = flat.search(np.ascontiguousarray(query, dtype=np.uint8), 2)
+    return distance, nearest
 
 
 def _plausible(transform: np.ndarray) -> bool:
