@@ -238,9 +238,11 @@ def _serve(conn: Connection, parent: int, memory_mb: int, threads: int) -> None:
 def _limit_threads(threads: int) -> None:
     # BLAS and OpenMP pools, for this process's life. Not OpenCV's: cv2.setNumThreads
     # hangs in a forked child once the parent has used its pool.
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
 
-    threadpool_limits(threads)
+    # Never more than a pool already has: OPENBLAS_NUM_THREADS=1 (set by `serve` and the
+    # tests) keeps a forked child's OpenBLAS from starting threads that can spin forever.
+    threadpool_limits(min([threads, *(pool["num_threads"] for pool in threadpool_info())]))
 
 
 def _address_space() -> int:
