@@ -109,7 +109,7 @@ def test_staged_bytes_that_changed_are_never_uploaded(blobs, tmp_path):
 def test_a_missing_object_is_file_not_found(blobs):
     with pytest.raises(FileNotFoundError):
         blobs.digests("0" * 64)
-    assert blobs.read_shared("index/none.npz") is None
+    assert blobs.shared_file("index/none.snapshot") is None
     assert blobs.exists("derived/00/" + "0" * 64 + "/kf.jpg") is False
 
 

@@ -125,12 +125,6 @@ class BlobStore(Protocol):
         """A lasting local copy of ``key`` (for files handed to other programs)."""
         ...
 
-    def read_shared(self, key: str) -> bytes | None:
-        """A replaceable file every machine shares (the index snapshot); None if absent."""
-        ...
-
-    def write_shared(self, key: str, data: bytes) -> None: ...
-
     def shared_file(self, key: str) -> Path | None:
         """A file on this machine with the current bytes of a shared file; None if absent.
 
@@ -222,15 +216,6 @@ class FolderBlobs:
 
     def cached(self, key: str) -> Path:
         return self.root / key
-
-    def read_shared(self, key: str) -> bytes | None:
-        try:
-            return (self.root / key).read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def write_shared(self, key: str, data: bytes) -> None:
-        self.write_shared_file(key, lambda handle: handle.write(data))
 
     def shared_file(self, key: str) -> Path | None:
         path = self.root / key

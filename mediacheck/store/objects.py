@@ -268,15 +268,6 @@ class ObjectBlobs(FolderBlobs):
         until = datetime.now(UTC) + timedelta(days=self.retain_days)
         return {"ObjectLockMode": self.lock_mode, "ObjectLockRetainUntilDate": until}
 
-    def write_shared(self, key: str, data: bytes) -> None:
-        with self._errors("write to", key):
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=self._key(key),
-                Body=data,
-                ChecksumSHA256=_b64(hashlib.sha256(data).digest()),
-            )
-
     def write_shared_file(self, key: str, write: Callable[[BinaryIO], object]) -> None:
         """Uploaded from a local file that then becomes this machine's cached copy."""
         from boto3.exceptions import S3UploadFailedError
@@ -373,13 +364,6 @@ class ObjectBlobs(FolderBlobs):
     def digests(self, sha256: str) -> Digests:
         with self.open_blob(self.original_key(sha256)) as src:
             return copy_and_hash(src, None)
-
-    def read_shared(self, key: str) -> bytes | None:
-        try:
-            with self.open_blob(key) as src:
-                return src.read()
-        except FileNotFoundError:
-            return None
 
     def stored_originals(self) -> Iterator[str]:
         """Every key that names an original by its own hash (a listing, no reads)."""
