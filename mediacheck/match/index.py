@@ -99,6 +99,16 @@ class GeometricCheck:
 KeypointLoader = Callable[[Sequence[int]], dict[int, Keypoints]]
 
 
+class _Column:
+    """A row array of a ``FingerprintIndex``, read from the column that holds it."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, index: FingerprintIndex, owner: type | None = None) -> np.ndarray:
+        return index._columns[self.name].values
+
+
 class FingerprintIndex:
     """Every stored picture's fingerprint record in numpy arrays, searched all at once.
 
@@ -119,33 +129,13 @@ class FingerprintIndex:
         self._columns = {name: Column(arrays[name]) for name in self.ARRAYS}
         self.words = WordIndex.empty() if words is None else words
 
-    @property
-    def keys(self) -> np.ndarray:
-        return self._columns["keys"].values
-
-    @property
-    def media_ids(self) -> np.ndarray:
-        return self._columns["media_ids"].values
-
-    @property
-    def frame_times(self) -> np.ndarray:
-        return self._columns["frame_times"].values
-
-    @property
-    def pixels(self) -> np.ndarray:
-        return self._columns["pixels"].values
-
-    @property
-    def fine(self) -> np.ndarray:
-        return self._columns["fine"].values
-
-    @property
-    def coarse(self) -> np.ndarray:
-        return self._columns["coarse"].values
-
-    @property
-    def informative(self) -> np.ndarray:
-        return self._columns["informative"].values
+    keys = _Column()
+    media_ids = _Column()
+    frame_times = _Column()
+    pixels = _Column()
+    fine = _Column()
+    coarse = _Column()
+    informative = _Column()
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[int, str, float | None, bytes]]) -> FingerprintIndex:
