@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from mediacheck.match.fingerprints import (
+    QUERY_FEATURES,
     RECORD,
     WINDOWS,
+    WORK_SIDE,
     Keypoints,
     content_box,
     fingerprint,
@@ -32,7 +34,7 @@ from mediacheck.match.index import (
 from mediacheck.media.pictures import WORKING_SIZE, open_picture
 from tests.brute_force import matcher_pairs
 from tests.corpus import FILES, needs_corpus
-from tests.reshare import HARDER, TRANSFORMS
+from tests.reshare import HARDER, TRANSFORMS, encode, scaled
 
 STORED = ["mde/simple.jpg", "exifr/door-knocker.jpg", "exifr/issue-fast-exif-2.jpg"]
 UNRELATED = ["mde/nikonMakernoteType2b.jpg", "exifr/canon-dslr.jpg", "mde/noExif.jpg"]
@@ -93,6 +95,64 @@ def test_a_piece_of_a_stored_photo_inside_another_picture_is_verified(archive, n
     query = probe(copy).print.keypoints
     inliers = [geometric_check(query, stored[key]).inliers for key in range(len(STORED))]
     assert [n >= MIN_INLIERS for n in inliers] == [n == name for n in STORED], inliers
+
+
+# Stored beside STORED when the short list must pick a weak copy out of a crowd.
+CROWD = [
+    "exifr/Bush-dog.jpg",
+    "exifr/cookiezen.jpg",
+    "exifr/issue-exifr-3.jpg",
+    "exifr/issue-exifr-59.jpg",
+    "exifr/img_1771_no_exif.jpg",
+    "elodie/plain.jpg",
+    "exifr/iptc-staff-photographer-example.jpg",
+    "exifr/BonTonARTSTORplusIPTC.jpg",
+    "exifr/32d08f4a5eb10332506ebedbb9bc7257.jpg",
+]
+
+
+@pytest.fixture(scope="module")
+def crowded() -> tuple[FingerprintIndex, dict[int, Keypoints]]:
+    names = [*STORED, *CROWD]
+    prints = [fingerprint(corpus_picture(name)) for name in names]
+    index = FingerprintIndex.from_prints(
+        (key, name, None, fp) for key, (name, fp) in enumerate(zip(names, prints, strict=True))
+    )
+    return index, {key: fp.keypoints for key, fp in enumerate(prints)}
+
+
+def tiled(tile: Image.Image, cols: int, rows: int, at: int) -> Image.Image:
+    """``tile`` as cell ``at`` of a grid of real unrelated photos, the grid at 70%."""
+    others = iter([corpus_picture(name) for name in UNRELATED] * 3)
+    sheet = Image.new("RGB", (cols * 480, rows * 360), "white")
+    for cell in range(cols * rows):
+        picture = tile if cell == at else next(others)
+        sheet.paste(picture.resize((480, 360)), ((cell % cols) * 480, (cell // cols) * 360))
+    return encode(scaled(sheet, 0.7), quality=80)
+
+
+@needs_corpus
+@pytest.mark.parametrize("grid", [(3, 3, 4), (3, 3, 0), (3, 2, 5)])
+@pytest.mark.parametrize("name", STORED[1:])
+def test_a_small_collage_tile_is_found_among_stored_strangers(crowded, name, grid):
+    """A tile a third of the query's side is found by the query's enlarged keypoints: at
+    the working side its corners are finer than the stored picture's (this missed 5 of
+    these 6 before the enlarged view; ``mde/simple.jpg``, small and smooth, is missed
+    either way)."""
+    copy = tiled(corpus_picture(name), *grid)
+    assert [m.media_id for m in find(crowded, copy)] == [name]
+
+
+@needs_corpus
+def test_enlarged_keypoints_are_in_working_side_pixels():
+    door = probe(corpus_picture(STORED[1]))
+    found = door.enlarged_keypoints
+    assert found.side == WORK_SIDE and len(found) == QUERY_FEATURES
+    assert 0 <= found.points.min() and found.points.max() < WORK_SIDE
+    # Corners at twice the side: some are new, finer than any at the working side.
+    own = {tuple(p) for p in np.round(door.keypoints.points).astype(int).tolist()}
+    mine = {tuple(p) for p in np.round(found.points).astype(int).tolist()}
+    assert 0 < len(mine & own) < len(mine)
 
 
 @needs_corpus

@@ -91,6 +91,11 @@ WORDS_MARK = 0xFFFFFFFF
 _OLD_PIECES = 4
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
+# A query also looks for keypoints at this many times the working side: a collage tile or
+# a pasted piece is a smaller part of the query than its original is of the stored
+# picture, so its corners sit finer than ORB's pyramid (which only shrinks) reaches from
+# WORK_SIDE (docs/matching.md, "Composites and collages").
+ENLARGED = 2
 
 # Stored keypoints: magic, count, side, then the points and descriptors (an .npz before).
 _KEYPOINTS_MAGIC = b"MCKP"
@@ -195,14 +200,17 @@ class Probe:
     """A picture looked for in the archive: its fingerprint and its mirror image's hashes.
 
     ``keypoints`` are the query's own (up to QUERY_FEATURES, of which the fingerprint keeps
-    the strongest ORB_FEATURES); those of the mirror image and of the content box alone
-    are worked out when first needed.
+    the strongest ORB_FEATURES); those of the mirror image, of the content box alone and of
+    the picture enlarged are worked out when first needed.
     """
 
     def __init__(self, img: Image.Image):
         self.print, self.keypoints, work = _fingerprint(img)
         self._size = work.rgb.size
         self._luma = work.luma
+        # The enlarged view starts from the picture as given (up to the working size of
+        # ``media.pictures``), not from the reduced copy: the detail it looks for is there.
+        self._large_luma = np.asarray(img.convert("L"))
         # The grey levels of the mirror image are those of the picture, mirrored: only the
         # content box needs the mirrored colours (its bands are found on a thumbnail).
         mirrored = np.ascontiguousarray(np.fliplr(work.grey))
@@ -225,8 +233,16 @@ class Probe:
         """
         self.mirror_keypoints  # noqa: B018 - worked out and cached
         self.content_keypoints  # noqa: B018
-        del self._luma
+        self.enlarged_keypoints  # noqa: B018
+        del self._luma, self._large_luma
         return self
+
+    @cached_property
+    def enlarged_keypoints(self) -> Keypoints:
+        """Keypoints of the picture at ENLARGED times the working side, in working-side
+        pixels: the finer corners of a smaller part (a collage tile, a pasted piece)."""
+        found = _luma_keypoints(self._large_luma, QUERY_FEATURES, ENLARGED * WORK_SIDE)
+        return Keypoints(found.points / ENLARGED, found.descriptors, WORK_SIDE)
 
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
@@ -456,10 +472,11 @@ def keypoints(img: Image.Image, features: int = ORB_FEATURES) -> Keypoints:
     return _luma_keypoints(np.asarray(img.convert("L")), features)
 
 
-def _luma_keypoints(luma: np.ndarray, features: int) -> Keypoints:
-    """``keypoints`` of a picture given by its grey levels (uint8, height x width)."""
+def _luma_keypoints(luma: np.ndarray, features: int, side: int = WORK_SIDE) -> Keypoints:
+    """``keypoints`` of a picture given by its grey levels (uint8, height x width), brought
+    to ``side`` on its long side."""
     height, width = luma.shape
-    scale = WORK_SIDE / max(width, height)
+    scale = side / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if min(size) < ORB_MIN_SIDE:
         return _no_keypoints()
@@ -477,7 +494,7 @@ def _luma_keypoints(luma: np.ndarray, features: int) -> Keypoints:
         return _no_keypoints()
     order = np.argsort([-k.response for k in found], kind="stable")
     points = np.array([found[i].pt for i in order], dtype=np.float32).reshape(-1, 2)
-    return Keypoints(points, descriptors[order], WORK_SIDE)
+    return Keypoints(points, descriptors[order], side)
 
 
 def _no_keypoints() -> Keypoints:

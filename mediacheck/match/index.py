@@ -5,8 +5,8 @@ Search runs in three stages, from cheap and broad to costly and precise:
 1. every stored picture is compared at once (numpy XOR and popcount over the whole archive):
    equal pixel digests, 64-bit hashes of the picture, of its content box and of the query's
    mirror image, and the query's coarse hash against every window of every stored picture;
-   and the query's keypoint words (of the picture, its content box and its mirror image)
-   vote for the stored pictures that share them (``words.WordIndex``);
+   and the query's keypoint words (of the picture, its content box, its mirror image and
+   the picture enlarged) vote for the stored pictures that share them (``words.WordIndex``);
 2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are;
    the rows whose votes and closeness by hash would be a surprise by chance, in an archive
    of this size (``CHANCE``), make the short list, which goes to
@@ -54,7 +54,7 @@ VOTED = 8  # of which the most surprising by their votes alone
 # check at ~1 ms of CPU affords (docs/matching.md, "Cheaper checks").
 EVEN_SO_ROWS = 6
 EVEN_SO = 1.0
-VIEWS = 3  # views of the query that vote (``_views``): each one's chance counts
+VIEWS = 4  # views of the query that vote (``_views``): each one's chance counts
 MIN_VOTES = 3  # fewer shared words than this from every view: a row on the list for its hash
 # How often an unrelated stored picture comes within ``bits`` of a query (a share of the
 # stored pictures, over all of a query's comparisons), and how much rarer each bit closer
@@ -433,8 +433,13 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
 
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:
-    """The picture, then its content box alone, then its mirror image."""
-    return (probe.keypoints, probe.content_keypoints, probe.mirror_keypoints)
+    """The picture, its content box alone, its mirror image, the picture enlarged."""
+    return (
+        probe.keypoints,
+        probe.content_keypoints,
+        probe.mirror_keypoints,
+        probe.enlarged_keypoints,
+    )
 
 
 def _by_keypoints(
