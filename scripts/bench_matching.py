@@ -3,6 +3,7 @@
     python scripts/bench_matching.py recall            # real photos of ../shared/corpus
     python scripts/bench_matching.py scale 100000 1000000
     python scripts/bench_matching.py verify            # one geometric check's CPU cost
+    python scripts/bench_matching.py recall-wide       # composites and collages, wider
 
 ``recall``: the corpus photos are split into a stored half and a distractor half (copies of
 one picture stay in one half). Every transform of ``tests/reshare.py`` is applied to every
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import imagehash
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -53,9 +54,12 @@ from mediacheck.match.fingerprints import (  # noqa: E402
     probe,
 )
 from mediacheck.match.index import (  # noqa: E402
+    CHANCE,
+    VIEWS,
     FingerprintIndex,
     _mutual_pairs,
     geometric_check,
+    keypoint_votes,
     search,
 )
 from mediacheck.match.words import WordIndex  # noqa: E402
@@ -68,7 +72,7 @@ from mediacheck.store.models import CaseMedia, Media  # noqa: E402
 from tests.backends import postgres_schema  # noqa: E402
 from tests.brute_force import matcher_pairs  # noqa: E402
 from tests.corpus import FILES, manifest  # noqa: E402
-from tests.reshare import TRANSFORMS  # noqa: E402
+from tests.reshare import TRANSFORMS, encode, scaled, scene  # noqa: E402
 
 sys.path.insert(0, str(REPO / "scripts"))
 from archive_strangers import (  # noqa: E402
@@ -1004,6 +1008,130 @@ def open_archive(args) -> ArchiveRun:
     return run
 
 
+# --- composites and collages with their parameters drawn wider than tests/reshare.py's ---
+
+WIDE_STRANGERS = 300  # real-statistics strangers stored beside the 26 photos (as ``records``)
+WIDE_GRIDS = [(2, 1), (1, 2), (2, 2), (3, 1), (1, 3), (3, 2), (2, 3), (3, 3)]
+
+
+def wide_composite(img: Image.Image, rng: random.Random, others: list[Photo] | None):
+    """A piece (a quarter to a half of the area) scaled by 0.5-1.5, turned by up to 30
+    degrees in half of them, pasted into a scene or a real photo 1-1.6 times the size."""
+    w, h = img.size
+    area = rng.uniform(0.25, 0.5)
+    share_w = rng.uniform(max(area, 0.4), min(1.0, area / 0.4))
+    pw, ph = round(share_w * w), round(area / share_w * h)
+    x, y = rng.randint(0, w - pw), rng.randint(0, h - ph)
+    piece = scaled(img.crop((x, y, x + pw, y + ph)), rng.uniform(0.5, 1.5))
+    mask = Image.new("L", piece.size, 0)
+    edge = max(1, min(piece.size) // 40)
+    ImageDraw.Draw(mask).rectangle((edge, edge, piece.width - edge, piece.height - edge), fill=255)
+    mask = mask.filter(ImageFilter.GaussianBlur(edge))
+    if rng.random() < 0.5:
+        angle = rng.uniform(-30, 30)
+        piece = piece.rotate(angle, Image.Resampling.BICUBIC, expand=True)
+        mask = mask.rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    size = (round(w * rng.uniform(1.0, 1.6)), round(h * rng.uniform(1.0, 1.6)))
+    canvas = _backdrop(size, rng, others)
+    if piece.width > canvas.width or piece.height > canvas.height:
+        factor = min(canvas.width / piece.width, canvas.height / piece.height)
+        piece, mask = scaled(piece, factor), scaled(mask, factor)
+    at = (rng.randint(0, canvas.width - piece.width), rng.randint(0, canvas.height - piece.height))
+    canvas.paste(piece, at, mask)
+    return encode(canvas, quality=rng.randint(60, 90))
+
+
+def wide_collage(img: Image.Image, rng: random.Random, others: list[Photo] | None):
+    """The picture as one tile of a 2x1 to 3x3 grid of scenes or real photos, gutters of
+    0-30 px, the whole scaled by 0.3-0.9."""
+    w, h = img.size
+    gutter = rng.choice([0, 4, 10, 20, 30])
+    cols, rows = rng.choice(WIDE_GRIDS)
+    size = (cols * w + (cols + 1) * gutter, rows * h + (rows + 1) * gutter)
+    out = Image.new("RGB", size, rng.choice(["white", "black"]))
+    mine = rng.randrange(cols * rows)
+    for cell in range(cols * rows):
+        tile = img if cell == mine else _backdrop((w, h), rng, others)
+        at = (gutter + (cell % cols) * (w + gutter), gutter + (cell // cols) * (h + gutter))
+        out.paste(tile, at)
+    return encode(scaled(out, rng.uniform(0.3, 0.9)), quality=rng.randint(60, 90))
+
+
+def _backdrop(size: tuple[int, int], rng: random.Random, others: list[Photo] | None):
+    if others is None:
+        return scene(*size, rng)
+    return others[rng.randrange(len(others))].image.resize(size, Image.Resampling.BILINEAR)
+
+
+WIDE = {"composite": wide_composite, "collage": wide_collage}
+
+
+def _wide_copy(photo: Photo, transform: str, seed: int, others) -> Image.Image:
+    key = f"{photo.name}|{transform}|{seed}".encode()
+    rng = random.Random(int(hashlib.sha256(key).hexdigest()[:8], 16))
+    copy = WIDE[transform](photo.image, rng, others)
+    copy.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BILINEAR)
+    return copy
+
+
+def run_recall_wide(folder: Path, seeds: int) -> None:
+    """``seeds`` wide composites and collages of each photo, in a scene or among the
+    never-stored photos, searched among the stored photos alone and among them and
+    WIDE_STRANGERS real-statistics strangers; per half, as ``recall`` reports."""
+    stored, unseen = split(corpus_photos())
+    sources = distractor_pool(folder / "pool")
+    strangers = [fingerprint(distractor(sources, 20_000_000 + i)) for i in range(WIDE_STRANGERS)]
+    prints = [fingerprint(p.image) for p in stored]
+    alone = FingerprintIndex.from_prints(
+        (i, p.name, None, fp) for i, (p, fp) in enumerate(zip(stored, prints, strict=True))
+    )
+    crowd = FingerprintIndex.from_prints(
+        [(i, p.name, None, fp) for i, (p, fp) in enumerate(zip(stored, prints, strict=True))]
+        + [(len(stored) + i, f"stranger-{i}", None, fp) for i, fp in enumerate(strangers)]
+    )
+    keypoints = {i: fp.keypoints for i, fp in enumerate([*prints, *strangers])}
+    bar = float(np.log(1_000_000 * VIEWS / CHANCE))
+    print(
+        f"{len(stored)} stored photos (+ {WIDE_STRANGERS} strangers), {seeds} copies each\n\n"
+        "| transform | into | half | found, stored alone | found among strangers "
+        "| votes over the 1M bar | keypoints agree | false matches | rows verified, unrelated |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for transform in WIDE:
+        for into, others in (("scenes", None), ("photos", unseen)):
+            for half in ("tune", "eval"):
+                cell = (transform, half, seeds, others)
+                row = _wide_row(cell, (stored, unseen), (alone, crowd), keypoints, bar)
+                print(f"| {transform} | {into} | {half} | {row} |", flush=True)
+
+
+def _wide_row(cell, photos, indexes, keypoints, bar) -> str:
+    """One cell's shares of copies found (stored alone, among strangers), over the bar,
+    agreeing, and its unrelated queries' false matches and rows verified."""
+    transform, half, seeds, others = cell
+    stored, unseen = photos
+    alone, crowd = indexes
+    found = [0, 0, 0, 0]
+    copies = 0
+    for row, photo in enumerate(stored):
+        if _half(photo.name) != half:
+            continue
+        for seed in range(seeds):
+            query = probe(_wide_copy(photo, transform, seed, others))
+            copies += 1
+            found[0] += photo.name in _found(alone, query, keypoints)
+            found[1] += photo.name in _found(crowd, query, keypoints)
+            found[2] += float(keypoint_votes(crowd, query).surprise[row]) >= bar
+            found[3] += _verified(query, keypoints[row])
+    false, verified = 0, []
+    queries = [p for p in unseen if _half(p.name) == half]
+    for photo in queries:
+        query = probe(_wide_copy(photo, transform, 100, others))
+        false += bool(_found(crowd, query, keypoints, verified))
+    shares = " | ".join(f"{n / copies:.2f}" for n in found)
+    return f"{shares} | {false}/{len(queries)} | {np.mean(verified):.1f} (max {max(verified)})"
+
+
 # --- a million pictures, on records ---------------------------------------------------
 
 POOL = 300  # real distractor pictures whose records and keypoints the synthetic ones reuse
@@ -1232,6 +1360,9 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("recall")
     sub.add_parser("verify", help="one geometric check's CPU cost, faiss and BFMatcher")
+    wide = sub.add_parser("recall-wide", help="composites and collages, parameters drawn wider")
+    wide.add_argument("--seeds", type=int, default=3, help="copies of each photo per cell")
+    wide.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()))
     scale = sub.add_parser("scale")
     scale.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     scale.add_argument("--postgres", action="store_true", help="the test server, not SQLite")
@@ -1261,6 +1392,8 @@ def main() -> None:
         run_recall()
     elif args.what == "verify":
         run_verify()
+    elif args.what == "recall-wide":
+        run_recall_wide(args.folder, args.seeds)
     elif args.what == "archive":
         with _archive_database(args.folder, args.postgres) as args.db_url:
             run_archive(open_archive(args), args.sizes, args.profile)
