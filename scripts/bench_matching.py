@@ -1159,7 +1159,7 @@ def run_records(sizes: list[int], folder: Path) -> None:
         appends.append(append)
     print(
         "| stored pictures | index memory | per picture | build | snapshot load, CPU (wall) "
-        "| query fingerprint, CPU | search (all stages), CPU | query, wall | recall "
+        "| query fingerprint (every view), CPU | search (all stages), CPU | query, wall | recall "
         "| false matches | rows verified |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -1216,7 +1216,8 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, 
     for i, photo in enumerate([*stored, *unseen]):
         query = reshare(photo, transforms[i % len(transforms)])
         wall, cpu = time.perf_counter(), time.process_time()
-        picture = probe(query)
+        # Every view worked out first, as intake's workers do: "search" is the search.
+        picture = probe(query).complete()
         probed = time.process_time()
         asked.clear()
         found = {m.media_id for m in search(index, picture, loader)}
