@@ -49,6 +49,7 @@ from mediacheck.match.fingerprints import (  # noqa: E402
     RECORD,
     WINDOWS,
     WORD_BITS,
+    WORDS_MARK,
     Probe,
     fingerprint,
     probe,
@@ -62,7 +63,7 @@ from mediacheck.match.index import (  # noqa: E402
     keypoint_votes,
     search,
 )
-from mediacheck.match.words import WordIndex  # noqa: E402
+from mediacheck.match.words import NO_WORD, WordIndex  # noqa: E402
 from mediacheck.media.hashes import hamming, pdq_hash  # noqa: E402
 from mediacheck.media.pictures import WORKING_SIZE, open_picture  # noqa: E402
 from mediacheck.store.cases import CaseFields  # noqa: E402
@@ -1247,10 +1248,10 @@ def appended_row(index, pool, rng, keypoints, queries, loaded_rss, path: Path) -
     """APPENDED pictures added one at a time, searches among them, then a new snapshot."""
     size = len(index)
     loader, appended = keypoints
-    records, lists, picked = synthetic_records(APPENDED, pool, rng)
+    records, words, picked = synthetic_records(APPENDED, pool, rng)
     appended.update((size + i, int(p)) for i, p in enumerate(picked))
     entries = [
-        (size + i, "appended", float(i), records[i : i + 1].tobytes() + lists[i].tobytes())
+        (size + i, "appended", float(i), entry_of(records[i : i + 1], words[i]))
         for i in range(APPENDED)
     ]
     adding, searching = [], []
@@ -1297,12 +1298,12 @@ def _status_mb(field: str) -> int:
 
 def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]:
     """``size`` variants of the pool's pictures, as keyframes of videos of FRAMES_PER_VIDEO."""
-    records, lists, sources = synthetic_records(size, pool, rng)
-    media = np.array([f"video{i // FRAMES_PER_VIDEO:07d}".encode() for i in range(size)])
+    records, words, sources = synthetic_records(size, pool, rng)
+    videos = np.array([f"video{v:07d}".encode() for v in range(-(-size // FRAMES_PER_VIDEO))])
     index = FingerprintIndex(
-        words=WordIndex.from_words(lists),
+        words=WordIndex.from_word_array(words),
         keys=np.arange(size, dtype=np.int64),
-        media_ids=media,
+        media_ids=np.repeat(videos, FRAMES_PER_VIDEO)[:size],
         frame_times=(np.arange(size) % FRAMES_PER_VIDEO).astype(np.float64),
         pixels=np.ascontiguousarray(records["pixels"]),
         fine=np.ascontiguousarray(records["fine"].T),
@@ -1312,30 +1313,45 @@ def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]
     return index, sources
 
 
-def synthetic_records(size: int, pool, rng) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
-    """Records and keypoint words of ``size`` variants of the pool's pictures, and the
-    pool picture each is a variant of."""
+def synthetic_records(size: int, pool, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Records and keypoint words ((size, k) uint32, NO_WORD after a picture's last) of
+    ``size`` variants of the pool's pictures, and the pool picture each is a variant of."""
     sources = rng.integers(0, len(pool), size)
     records = np.frombuffer(b"".join(fp.record() for fp in pool), dtype=RECORD)[sources].copy()
     records["pixels"] = rng.integers(0, 2**63, size, dtype=np.uint64)
     records["fine"] ^= _sparse_bits(rng, (size, 2), 64, 8)
     records["coarse"] ^= _sparse_bits(rng, (size, len(WINDOWS)), 32, 4).astype(np.uint32)
-    words = [fp.keypoints.words(INDEXED_KEYPOINTS) for fp in pool]
-    lists = [_kin_words(words[a], rng) for a in sources]
-    return records, lists, sources
+    words = [fp.keypoints.words(INDEXED_KEYPOINTS).ravel() for fp in pool]
+    padded = np.full((len(pool), max(map(len, words))), NO_WORD, dtype=np.uint32)
+    for row, picture in zip(padded, words, strict=True):
+        row[: len(picture)] = picture
+    return records, _kin_words(padded[sources], rng), sources
+
+
+KIN_BLOCK = 1 << 14  # pictures whose words are flipped at a time (four random draws each)
 
 
 def _kin_words(words: np.ndarray, rng) -> np.ndarray:
-    """A synthetic picture's words: its source's with each word bit flipped at 5/16.
+    """Synthetic pictures' words, in place: their sources' with each word bit flipped at 5/16.
 
     Copying the pool's words as they are would put each of them in a thousandth of the
     archive (a million pictures from 300), lists no real archive has and the common-word
     filter drops; flipped bits keep each table's bit statistics of real descriptors while a
     word is shared by a few kin pictures at most ((11/16)**20 of them keep it).
     """
-    a, b, c, d = rng.integers(0, 2**32, (4, *words.shape), dtype=np.uint32)
-    masks = a & (b | (c & d)) & np.uint32((1 << WORD_BITS) - 1)
-    return (words ^ masks).ravel()
+    for start in range(0, len(words), KIN_BLOCK):
+        block = words[start : start + KIN_BLOCK]
+        a, b, c, d = rng.integers(0, 2**32, (4, *block.shape), dtype=np.uint32)
+        masks = a & (b | (c & d)) & np.uint32((1 << WORD_BITS) - 1)
+        masks[block == NO_WORD] = 0
+        block ^= masks
+    return words
+
+
+def entry_of(record: np.ndarray, words: np.ndarray) -> bytes:
+    """The index entry (``Fingerprint.entry``) of a synthetic record and its padded words."""
+    held = words[words != NO_WORD].astype("<u4")
+    return record.tobytes() + np.uint32(WORDS_MARK).astype("<u4").tobytes() + held.tobytes()
 
 
 def _sparse_bits(rng, shape: tuple[int, int], bits: int, flips: int) -> np.ndarray:

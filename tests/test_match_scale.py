@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mediacheck.match import snapshot
 from mediacheck.match.fingerprints import (
     INDEXED_KEYPOINTS,
     WORD_BITS,
@@ -25,11 +26,12 @@ from mediacheck.match.index import (
     FINE_SURE,
     MOST_VERIFIED,
     FingerprintIndex,
+    _most,
     chance_surprise,
     keypoint_votes,
     search,
 )
-from mediacheck.match.words import COMMON_FLOOR, WORDS, WordIndex
+from mediacheck.match.words import COMMON_FLOOR, NO_WORD, WORDS, WordIndex
 from tests.test_matching import _scene
 
 
@@ -113,6 +115,33 @@ def test_a_common_word_gives_no_votes_wherever_its_postings_are(monkeypatch):
     assert split.votes(query, rows).tolist() == whole.votes(query, rows).tolist()
 
 
+@pytest.mark.parametrize("chunk", [1 << 22, 100])
+def test_a_base_built_from_one_word_array_is_the_one_built_from_lists(scenes, monkeypatch, chunk):
+    """Real pictures' words, one without keypoints: a padded array (sorted a block at a time)
+    gives the postings of a stable sort by word of every (row, word) pair at once."""
+    monkeypatch.setattr("mediacheck.match.words.BUILD_CHUNK", chunk)
+    lists = [fp.keypoints.words(INDEXED_KEYPOINTS).ravel() for fp in scenes]
+    lists.insert(3, np.zeros(0, np.uint32))
+    padded = np.full((len(lists), max(map(len, lists))), NO_WORD, np.uint32)
+    for row, words in zip(padded, lists, strict=True):
+        row[: len(words)] = words
+    rows = np.repeat(np.arange(7, 7 + len(lists)), [len(w) for w in lists])
+    flat = np.concatenate(lists)
+    order = np.argsort(flat, kind="stable")
+    for built in (WordIndex.from_words(lists, 7), WordIndex.from_word_array(padded, 7)):
+        assert built.postings.tolist() == rows[order].tolist()
+        assert np.diff(built.offsets).tolist() == np.bincount(flat, minlength=WORDS).tolist()
+    assert len(WordIndex.from_word_array(np.full((2, 3), NO_WORD, np.uint32)).offsets) == 1
+
+
+def test_the_most_voted_rows_are_those_of_a_stable_sort():
+    values = np.array([3, 1, 5, 5, 0, 5, 2, 3, 5], np.float32)
+    rows = np.array([0, 1, 2, 3, 5, 6, 7, 8])
+    for count in range(10):
+        stable = rows[np.argsort(-values[rows], kind="stable")][:count]
+        assert _most(values, rows, count).tolist() == stable.tolist()
+
+
 def _rows(scenes):
     return [
         (i + 1, f"m{i}", None if i % 2 else float(i), fp.entry()) for i, fp in enumerate(scenes)
@@ -128,7 +157,7 @@ def _saved(index: FingerprintIndex, path):
 def test_a_snapshot_is_the_index_it_was_written_from(scenes, tmp_path):
     index = FingerprintIndex.from_rows(_rows(scenes))
     again = _saved(index, tmp_path / "index.snapshot")
-    assert isinstance(again.words.postings, np.memmap)
+    assert snapshot.mapped(again.words.postings)
     for name in FingerprintIndex.ARRAYS:
         assert np.array_equal(getattr(again, name), getattr(index, name)), name
     query = probe(_scene(4).resize((320, 240)))

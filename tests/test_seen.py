@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import text
 
 from mediacheck.intake.pipeline import IntakeRequest, intake
+from mediacheck.match import snapshot
 from mediacheck.match.index import FingerprintIndex
 from mediacheck.match.search import (
     RECORD_KIND,
@@ -209,7 +210,7 @@ def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
     first = ArchiveSearch(store)
     first.refresh()
     assert store.blobs.shared_file(first.snapshot) is not None
-    assert isinstance(first.index.words.postings, np.memmap)  # the snapshot it wrote, mapped
+    assert snapshot.mapped(first.index.words.postings)  # the snapshot it wrote, mapped
     read_after = []
     rows = store.fingerprint_rows
     monkeypatch.setattr(
@@ -288,7 +289,7 @@ def test_pictures_added_after_a_snapshot_are_found_and_saved_in_the_next(
     archive.refresh()  # two since: a new snapshot of all three, mapped in place of the old
     assert archive.unsaved == 0
     assert _snapshot_rows(store) == [_media_id(store, p) for p in (HOUSE, DOOR, third)]
-    assert isinstance(archive.index.words.postings, np.memmap)
+    assert snapshot.mapped(archive.index.words.postings)
 
 
 @on_both_blob_stores
@@ -298,7 +299,7 @@ def test_a_reader_keeps_its_snapshot_while_another_replaces_it(store, monkeypatc
     ArchiveSearch(store).refresh()
     reader = ArchiveSearch(store)
     reader.refresh()
-    assert isinstance(reader.index.words.postings, np.memmap)
+    assert snapshot.mapped(reader.index.words.postings)
     copy = reshared(tmp_path, DOOR, "rotate")
     before = reader.search(file_probes(copy))
     third = FILES / "exifr/IMG_20180725_163423.jpg"

@@ -358,10 +358,22 @@ def _short_list(
     # A weak copy (a collage tile, a piece pasted elsewhere) may stay under the bar and
     # still top the votes: the best few by votes are checked even so, a bounded cost.
     likely = np.flatnonzero(usable & (votes.surprise >= EVEN_SO))
-    best = likely[np.argsort(-votes.surprise[likely], kind="stable")][:EVEN_SO_ROWS]
+    best = _most(votes.surprise, likely, EVEN_SO_ROWS)
     _choose(index, best, len(chosen) + EVEN_SO_ROWS, chosen)
     _choose(index, rows[np.argsort(-surprise[rows], kind="stable")], MOST_VERIFIED, chosen)
     return np.array(list(chosen.values()), dtype=np.int64)
+
+
+def _most(values: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` of ``rows`` of the highest ``values``, as a stable sort of them all by
+    descending value would give them: only those as high as the count-th are sorted (a
+    quarter of a million rows have a chance vote in an archive of a million; a plain sort
+    of the values is SIMD, ~20x faster than the stable argsort, and than ``np.partition``
+    of so many equal values)."""
+    if 0 < count < len(rows):
+        kept = values[rows]
+        rows = rows[kept >= np.sort(kept)[len(rows) - count]]
+    return rows[np.argsort(-values[rows], kind="stable")][:count]
 
 
 def _choose(index: FingerprintIndex, rows: np.ndarray, limit: int, chosen: dict[str, int]) -> None:
@@ -423,8 +435,9 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
     for number, view in enumerate(_views(probe)):
         if view is not None and len(view):
             count = index.words.votes(view.words(), n)
-            more = count > votes.count
-            votes.count[more], votes.view[more] = count[more], number
+            # Masked copies: an assignment through a mask of a million rows costs ~10 ms.
+            np.copyto(votes.view, number, where=count > votes.count)
+            np.maximum(votes.count, count, out=votes.count)
             table = chance_surprise(float(count.sum()) / n, int(count.max(initial=0)))
             np.maximum(votes.surprise, table[count], out=votes.surprise)
             if number == 0:

@@ -21,7 +21,7 @@ range of words at a time into a new file).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -34,6 +34,10 @@ WORDS = WORD_TABLES << WORD_BITS
 TAIL = 1 << 16
 # Postings merged at a time when a snapshot is written: its working memory.
 MERGE_CHUNK = 1 << 22
+# Postings sorted at a time when a base is built (``_base``): its working memory.
+BUILD_CHUNK = 1 << 22
+# Pads the words of a picture with fewer than the others in ``from_word_array``.
+NO_WORD = 0xFFFFFFFF
 # A word with more than COMMON times the average list's postings, and more than
 # COMMON_FLOOR pictures, says nothing (a flat patch, an edge of a caption band): it gives
 # no votes.
@@ -64,11 +68,19 @@ class WordIndex:
     def from_words(cls, words: list[np.ndarray], first_row: int = 0) -> WordIndex:
         """A base of the pictures whose words are ``words[i]`` (rows ``first_row + i``)."""
         rows, flat = _pairs(words, first_row)
-        if len(rows) == 0:
-            return cls.empty()
-        order = np.argsort(flat, kind="stable")
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(flat, minlength=WORDS))])
-        return cls(offsets.astype(np.int64), rows[order])
+        return cls._sorted(lambda: _blocks(rows, flat))
+
+    @classmethod
+    def from_word_array(cls, words: np.ndarray, first_row: int = 0) -> WordIndex:
+        """``from_words`` of the rows of one (pictures, k) uint32 array, NO_WORD padding a
+        picture of fewer words: no array per picture, none as long as the postings but them."""
+        step = max(1, BUILD_CHUNK // max(1, words.shape[1]))
+        return cls._sorted(lambda: _padded(words, first_row, step))
+
+    @classmethod
+    def _sorted(cls, blocks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]) -> WordIndex:
+        offsets, postings = _base(blocks)
+        return cls(offsets, postings) if len(postings) else cls.empty()
 
     def add(self, words: list[np.ndarray], first_row: int) -> None:
         """More pictures' words (rows from ``first_row`` on), in place, into the tail."""
@@ -167,6 +179,48 @@ def _pairs(words: list[np.ndarray], first_row: int) -> tuple[np.ndarray, np.ndar
     counts = [len(w) for w in words]
     rows = np.repeat(np.arange(first_row, first_row + len(words), dtype=np.uint32), counts)
     return rows, np.concatenate([_NONE, *words]).astype(np.uint32)
+
+
+def _base(
+    blocks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and postings (by word, then row) of the (rows, words) pairs of ``blocks()``,
+    whose rows ascend from block to block. A counting sort, a block at a time: an argsort of
+    every posting at once would hold three times the postings' size beside them."""
+    counts = np.zeros(WORDS, np.int64)
+    for _, words in blocks():
+        np.add.at(counts, words, 1)
+    offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(counts)])
+    postings = np.empty(offsets[-1], np.uint32)
+    free = offsets[:-1].copy()  # where each word's next posting goes
+    for rows, words in blocks():
+        pairs = (words.astype(np.uint64) << np.uint64(32)) | rows
+        pairs.sort()
+        word = (pairs >> np.uint64(32)).astype(np.intp)
+        here = np.bincount(word, minlength=WORDS)
+        # The i-th posting of the block is the (i - first of its word in the block)-th of its
+        # word's in the block, after those of the blocks before.
+        at = free[word] + np.arange(len(word)) - (np.cumsum(here) - here)[word]
+        postings[at] = pairs.astype(np.uint32)  # the low half: the row
+        free += here
+    return offsets, postings
+
+
+def _blocks(rows: np.ndarray, words: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for start in range(0, len(rows), BUILD_CHUNK):
+        yield rows[start : start + BUILD_CHUNK], words[start : start + BUILD_CHUNK]
+
+
+def _padded(
+    words: np.ndarray, first_row: int, step: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(rows, words) of ``step`` pictures of a padded word array at a time."""
+    for start in range(0, len(words), step):
+        block = words[start : start + step]
+        rows = np.arange(first_row + start, first_row + start + len(block), dtype=np.uint32)
+        flat = block.ravel()
+        held = flat != NO_WORD
+        yield np.repeat(rows, block.shape[1])[held], flat[held]
 
 
 def _gather(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
