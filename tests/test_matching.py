@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from mediacheck.match.fingerprints import (
+    INDEXED_KEYPOINTS,
     QUERY_FEATURES,
     RECORD,
     WINDOWS,
     WORK_SIDE,
     Keypoints,
+    _indexed_first,
     content_box,
     fingerprint,
     picture_box,
@@ -141,6 +143,21 @@ def test_a_small_collage_tile_is_found_among_stored_strangers(crowded, name, gri
     either way)."""
     copy = tiled(corpus_picture(name), *grid)
     assert [m.media_id for m in find(crowded, copy)] == [name]
+
+
+def test_indexed_keypoints_are_taken_in_turn_from_every_pyramid_level():
+    # Level 0 holds the 300 strongest corners, levels 1-7 weaker ones, 10 each: by strength
+    # alone every indexed keypoint would be of level 0.
+    responses = np.r_[np.linspace(1000, 701, 300), np.linspace(500, 431, 70)]
+    levels = np.r_[np.zeros(300, int), np.repeat(np.arange(1, 8), 10)]
+    order = _indexed_first(responses, levels)
+    assert sorted(order.tolist()) == list(range(370))  # each keypoint once
+    first = order[:INDEXED_KEYPOINTS]
+    # Each of the 8 levels' 10 strongest (80), then level 0's next 48, strongest first.
+    assert np.bincount(levels[first], minlength=8).tolist() == [58] + [10] * 7
+    assert order[:8].tolist() == [0, 300, 310, 320, 330, 340, 350, 360]
+    rest = order[INDEXED_KEYPOINTS:]
+    assert np.all(np.diff(responses[rest]) <= 0)  # the others by strength
 
 
 @needs_corpus

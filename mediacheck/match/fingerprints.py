@@ -492,9 +492,34 @@ def _luma_keypoints(luma: np.ndarray, features: int, side: int = WORK_SIDE) -> K
             break
     if descriptors is None:
         return _no_keypoints()
-    order = np.argsort([-k.response for k in found], kind="stable")
+    order = _indexed_first(
+        np.array([k.response for k in found], dtype=np.float64),
+        np.array([k.octave for k in found], dtype=np.int64),
+    )
     points = np.array([found[i].pt for i in order], dtype=np.float32).reshape(-1, 2)
     return Keypoints(points, descriptors[order], side)
+
+
+def _indexed_first(responses: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Keypoint order: first the INDEXED_KEYPOINTS whose words the index keeps, taken in
+    turn from every pyramid level (the strongest of each level, then the second...), then
+    the others, strongest first.
+
+    By strength alone nearly half of them came from ORB's finest level (60 of 128 on the
+    corpus photos, 20 from the four coarsest): a copy shrunk to a half or a third (an album
+    tile, a photo in a page or a story) has no corners at those fine scales, so only a
+    dozen of its stored words could ever vote (docs/matching.md, "Pages a browser drew").
+    """
+    by_strength = np.argsort(-responses, kind="stable")
+    level = levels[by_strength]
+    rank = np.zeros(len(level), np.int64)
+    for one in np.unique(level):
+        at = level == one
+        rank[at] = np.arange(int(at.sum()))
+    turns = np.lexsort((level, rank))[:INDEXED_KEYPOINTS]  # positions in by_strength
+    rest = np.ones(len(level), bool)
+    rest[turns] = False
+    return np.concatenate([by_strength[turns], by_strength[rest]])
 
 
 def _no_keypoints() -> Keypoints:
