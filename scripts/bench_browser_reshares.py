@@ -20,6 +20,7 @@ import argparse
 import base64
 import hashlib
 import html
+import io
 import random
 import sys
 import tempfile
@@ -386,7 +387,7 @@ def sent_on(png: bytes, rng: random.Random, path: Path) -> Path:
         path = path.with_suffix(".png")
         path.write_bytes(png)
         return path
-    image = Image.open(__import__("io").BytesIO(png)).convert("RGB")
+    image = Image.open(io.BytesIO(png)).convert("RGB")
     image.thumbnail((1280, 1280), Image.Resampling.LANCZOS)
     path = path.with_suffix(".jpg")
     image.save(path, quality=rng.randint(65, 85))
