@@ -438,7 +438,10 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
             # Masked copies: an assignment through a mask of a million rows costs ~10 ms.
             np.copyto(votes.view, number, where=count > votes.count)
             np.maximum(votes.count, count, out=votes.count)
-            table = chance_surprise(float(count.sum()) / n, int(count.max(initial=0)))
+            # Chance is judged from the other rows: the best row's own votes would be most of
+            # the mean in a small archive (with one stored picture, all of it).
+            top = int(count.max(initial=0))
+            table = chance_surprise(float(count.sum() - top) / max(n - 1, 1), top)
             np.maximum(votes.surprise, table[count], out=votes.surprise)
             if number == 0:
                 votes.own = count
