@@ -73,7 +73,7 @@ from mediacheck.store.models import CaseMedia, Media  # noqa: E402
 from tests.backends import postgres_schema  # noqa: E402
 from tests.brute_force import matcher_pairs  # noqa: E402
 from tests.corpus import FILES, manifest  # noqa: E402
-from tests.reshare import TRANSFORMS, encode, scaled, scene  # noqa: E402
+from tests.reshare import TRANSFORMS, encode, piece_box, scaled, scene  # noqa: E402
 
 sys.path.insert(0, str(REPO / "scripts"))
 from archive_strangers import (  # noqa: E402
@@ -1019,11 +1019,7 @@ def wide_composite(img: Image.Image, rng: random.Random, others: list[Photo] | N
     """A piece (a quarter to a half of the area) scaled by 0.5-1.5, turned by up to 30
     degrees in half of them, pasted into a scene or a real photo 1-1.6 times the size."""
     w, h = img.size
-    area = rng.uniform(0.25, 0.5)
-    share_w = rng.uniform(max(area, 0.4), min(1.0, area / 0.4))
-    pw, ph = round(share_w * w), round(area / share_w * h)
-    x, y = rng.randint(0, w - pw), rng.randint(0, h - ph)
-    piece = scaled(img.crop((x, y, x + pw, y + ph)), rng.uniform(0.5, 1.5))
+    piece = scaled(img.crop(piece_box(w, h, rng)), rng.uniform(0.5, 1.5))
     mask = Image.new("L", piece.size, 0)
     edge = max(1, min(piece.size) // 40)
     ImageDraw.Draw(mask).rectangle((edge, edge, piece.width - edge, piece.height - edge), fill=255)

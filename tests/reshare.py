@@ -398,14 +398,19 @@ def collage(img: Image.Image, rng: random.Random) -> Image.Image:
     return encode(scaled(out, rng.uniform(0.4, 0.8)), quality=80)
 
 
-def composite(img: Image.Image, rng: random.Random) -> Image.Image:
-    """A piece of the picture (a quarter to a half of its area) pasted into another scene."""
-    w, h = img.size
+def piece_box(w: int, h: int, rng: random.Random) -> tuple[int, int, int, int]:
+    """Where a composite's piece is cut: a quarter to a half of the area, 0.4-1 of the width."""
     area = rng.uniform(0.25, 0.5)
     share_w = rng.uniform(max(area, 0.4), min(1.0, area / 0.4))
     pw, ph = round(share_w * w), round(area / share_w * h)
     x, y = rng.randint(0, w - pw), rng.randint(0, h - ph)
-    piece = scaled(img.crop((x, y, x + pw, y + ph)), rng.uniform(0.8, 1.2))
+    return (x, y, x + pw, y + ph)
+
+
+def composite(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A piece of the picture (a quarter to a half of its area) pasted into another scene."""
+    w, h = img.size
+    piece = scaled(img.crop(piece_box(w, h, rng)), rng.uniform(0.8, 1.2))
     canvas = scene(round(w * rng.uniform(1.0, 1.3)), round(h * rng.uniform(1.0, 1.3)), rng)
     if piece.width > canvas.width or piece.height > canvas.height:
         piece = fitted(piece, canvas.width, canvas.height)

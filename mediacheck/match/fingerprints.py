@@ -7,10 +7,10 @@ A picture (a photo, or one keyframe of a video) gets:
   borders, caption bands and screenshot bars cut away;
 - sixteen 32-bit coarse DCT hashes of the content box and of windows of it, so that a copy
   cropped by up to a quarter of a side still lands near one of them;
-- ORB keypoints, strongest first, to verify a short list geometrically;
-- the *words* of its strongest keypoints: 20-bit pieces of their ORB descriptors, which the
-  index keeps in posting lists so that a query's keypoints vote for the stored pictures
-  that share them (the short list for the geometric check, at any archive size).
+- ORB keypoints, to verify a short list geometrically;
+- the *words* of its first keypoints (taken in turn from every pyramid level): 20-bit
+  pieces of their ORB descriptors, which the index keeps in posting lists so that a
+  query's keypoints vote for the stored pictures that share them (the short list for the geometric check, at any archive size).
 
 ``docs/matching.md`` explains the choice and measures it.
 """
@@ -467,7 +467,8 @@ def _near(planes: np.ndarray, colour: np.ndarray) -> np.ndarray:
 def keypoints(img: Image.Image, features: int = ORB_FEATURES) -> Keypoints:
     """ORB keypoints of a picture brought to WORK_SIDE (small pictures are enlarged).
 
-    Strongest first (by FAST corner response): the index keeps the first ones' words.
+    The first INDEXED_KEYPOINTS are taken in turn from every pyramid level, the others
+    strongest first (``_indexed_first``): the index keeps the first ones' words.
     """
     return _luma_keypoints(np.asarray(img.convert("L")), features)
 
