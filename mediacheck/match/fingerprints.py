@@ -10,7 +10,8 @@ A picture (a photo, or one keyframe of a video) gets:
 - ORB keypoints, to verify a short list geometrically;
 - the *words* of its first keypoints (taken in turn from every pyramid level): 20-bit
   pieces of their ORB descriptors, which the index keeps in posting lists so that a
-  query's keypoints vote for the stored pictures that share them (the short list for the geometric check, at any archive size).
+  query's keypoints vote for the stored pictures that share them (the short list for the
+  geometric check, at any archive size).
 
 ``docs/matching.md`` explains the choice and measures it.
 """
