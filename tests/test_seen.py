@@ -227,6 +227,18 @@ def test_a_large_archive_starts_from_its_snapshot(store, monkeypatch):
     ]
 
 
+@on_both_blob_stores
+def test_a_new_snapshot_removes_the_old_formats_file(store, monkeypatch):
+    old = "index/match-v1.npz"
+    store.blobs.write_shared_file(old, lambda f: f.write(b"an index of an earlier version"))
+    monkeypatch.setattr("mediacheck.match.search.SNAPSHOT_AFTER", 1)
+    intake(store, [HOUSE], IntakeRequest(user="alice"))
+    archive = ArchiveSearch(store)
+    archive.refresh()
+    assert store.blobs.shared_file(old) is None
+    assert _snapshot_rows(store) == [_media_id(store, HOUSE)]
+
+
 def _snapshot_rows(store) -> list:
     path = store.blobs.shared_file(ArchiveSearch(store).snapshot)
     index = FingerprintIndex.load(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -39,6 +40,9 @@ KEYPOINTS_KIND = f"orb-v{VERSION}"
 # Rows read one by one cost about a microsecond each, and rows added since the snapshot are
 # held in memory beside it (about 1.2 kB a picture): past this many, write a new one.
 SNAPSHOT_AFTER = 20_000
+# Snapshots in the formats of earlier versions, which this one never reads: removed once a
+# new one is saved (the numpy archive of the index was as large as the index itself).
+OLD_SNAPSHOTS = (f"index/{RECORD_KIND}.npz",)
 # Decoded keypoints of the rows verified last, kept (about 20 KB each).
 KEYPOINTS_KEPT = 256
 
@@ -68,6 +72,8 @@ class SharedFiles(Protocol):
     def shared_file(self, key: str) -> Path | None: ...
 
     def write_shared_file(self, key: str, write: Callable[[BinaryIO], object]) -> None: ...
+
+    def remove_shared_file(self, key: str) -> None: ...
 
 
 class ArchiveReads(Protocol):
@@ -219,10 +225,17 @@ class ArchiveSearch:
             self.store.blobs.write_shared_file(self.snapshot, self.index.save)
         except (OSError, StoreError):
             return  # a read-only store: every load reads the database, only slower
+        self._remove_old_snapshots()
         saved = self._mapped()
         # Another process may have put its own in place since: only ours replaces the index.
         if saved is not None and len(saved) == len(self.index) and saved.last_key == self.last_id:
             self.index = saved
+
+    def _remove_old_snapshots(self) -> None:
+        for key in OLD_SNAPSHOTS:
+            # One that cannot be removed (a locked bucket) costs room, never a wrong answer.
+            with suppress(OSError, StoreError):
+                self.store.blobs.remove_shared_file(key)
 
     def search(self, probes: Iterable[Probe], sha256: str | None = None) -> list[Match]:
         """Archive media the probed pictures are copies of, best first; same bytes first."""

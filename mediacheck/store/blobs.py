@@ -137,6 +137,10 @@ class BlobStore(Protocol):
         in one step: a reader sees the old file or the new one, never a part."""
         ...
 
+    def remove_shared_file(self, key: str) -> None:
+        """Remove a shared file that nothing reads any more (gone already is fine)."""
+        ...
+
 
 def is_derived_key(key: object) -> bool:
     """Whether a recorded picture path names a derived picture (never ``..`` or absolute)."""
@@ -225,6 +229,10 @@ class FolderBlobs:
         target = self.root / key
         with self._partial(target, write) as partial, self._writing():
             os.replace(partial, target)
+
+    def remove_shared_file(self, key: str) -> None:
+        with self._writing():
+            (self.root / key).unlink(missing_ok=True)
 
     @contextmanager
     def _partial(self, target: Path, write: Callable[[BinaryIO], object]) -> Iterator[Path]:

@@ -282,6 +282,16 @@ class ObjectBlobs(FolderBlobs):
                 tag = self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ETag"]
             self._keep_cached(partial, target, tag)
 
+    def remove_shared_file(self, key: str) -> None:
+        """The object and this machine's cached copy (other machines' copies are checked
+        by ETag before each use, so they fetch nothing once it is gone)."""
+        with self._errors("remove from", key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        cached = self.root / "cache" / key
+        with self._writing():
+            cached.unlink(missing_ok=True)
+            _tag_file(cached).unlink(missing_ok=True)
+
     # Reading
 
     def shared_file(self, key: str) -> Path | None:
