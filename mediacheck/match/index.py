@@ -517,25 +517,47 @@ def _check_views(views: Iterable[Keypoints | None], stored: Keypoints) -> Geomet
 
 def geometric_check(query: Keypoints, stored: Keypoints) -> GeometricCheck:
     """Keypoints of ``query`` that a single similarity transform maps onto ``stored``."""
-    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
+    fit = _fit(query, stored)
+    if fit is None:
         return GeometricCheck(0, 0.0)
+    count = len(fit.inliers)
+    return GeometricCheck(count, count / min(len(query), len(stored)))
+
+
+def correspondences(query: Keypoints, stored: Keypoints) -> np.ndarray:
+    """The keypoint pairs ``geometric_check`` counts: (k, 2) indices of query and stored
+    keypoints that one similarity transform maps onto each other (empty when none does)."""
+    fit = _fit(query, stored)
+    return np.zeros((0, 2), dtype=np.int64) if fit is None else fit.inliers
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """RANSAC's similarity of the query's keypoints onto a stored picture's."""
+
+    pairs: np.ndarray  # (n, 2) ratio-test pairs: query and stored keypoint indices
+    inliers: np.ndarray  # (k, 2) the pairs the transform maps within RANSAC_ERROR
+
+
+def _fit(query: Keypoints, stored: Keypoints) -> _Fit | None:
+    """The similarity transform most pairs agree on, or None (too few pairs, no plausible
+    transform)."""
+    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
+        return None
     pairs = _mutual_pairs(query.descriptors, stored.descriptors)
     if len(pairs) < MIN_INLIERS:
-        return GeometricCheck(0, 0.0)
-    src = query.points[pairs[:, 0]]
-    dst = stored.points[pairs[:, 1]]
+        return None
     transform, inliers = cv2.estimateAffinePartial2D(
-        src,
-        dst,
+        query.points[pairs[:, 0]],
+        stored.points[pairs[:, 1]],
         method=cv2.RANSAC,
         ransacReprojThreshold=RANSAC_ERROR * stored.side,
         maxIters=2000,
         confidence=0.995,
     )
     if transform is None or not _plausible(transform):
-        return GeometricCheck(0, 0.0)
-    count = int(inliers.sum())
-    return GeometricCheck(count, count / min(len(query), len(stored)))
+        return None
+    return _Fit(pairs, pairs[inliers.ravel().astype(bool)])
 
 
 def _mutual_pairs(query: np.ndarray, stored: np.ndarray) -> np.ndarray:
@@ -581,25 +603,3 @@ def _match(index: FingerprintIndex, row: int, method: str, distance: float, scor
         distance=distance,
         score=score,
     )
-
-
-def correspondences(query: Keypoints, stored: Keypoints) -> np.ndarray:
-    """The keypoint pairs ``geometric_check`` counts: (k, 2) indices of query and stored
-    keypoints that one similarity transform maps onto each other (empty when none does)."""
-    none = np.zeros((0, 2), dtype=np.int64)
-    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
-        return none
-    pairs = _mutual_pairs(query.descriptors, stored.descriptors)
-    if len(pairs) < MIN_INLIERS:
-        return none
-    transform, inliers = cv2.estimateAffinePartial2D(
-        query.points[pairs[:, 0]],
-        stored.points[pairs[:, 1]],
-        method=cv2.RANSAC,
-        ransacReprojThreshold=RANSAC_ERROR * stored.side,
-        maxIters=2000,
-        confidence=0.995,
-    )
-    if transform is None or not _plausible(transform):
-        return none
-    return pairs[inliers.ravel().astype(bool)]
