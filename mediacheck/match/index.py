@@ -63,9 +63,17 @@ FINE_TAIL = (16, 2.8e-3, 1.13)
 COARSE_TAIL = (6, 2.43e-2, 1.15)
 # The geometric check of keypoints.
 RATIO = 0.8  # Lowe's ratio test
-MIN_INLIERS = 15
 RANSAC_ERROR = 0.015  # of the long side
 MAX_SCALE = 10.0
+# A fit is a match when its inliers would be a surprise among pairs that point anywhere
+# (``significance``: -log10 of the expected number of fits as good, in the inliers' own
+# extent, so that inliers bunched on a line of text or a small patch count for less) and
+# when there are at least MIN_INLIERS of them (two faces agree on 11: no chance model
+# of corners knows that eyes and mouths sit alike). Chosen on measured unrelated fits
+# (docs/matching.md, "Inliers judged against chance").
+MIN_INLIERS = 12
+SIGNIFICANCE = 4.0
+SCORE_INLIERS = 15  # a match's score is inliers / (inliers + this)
 
 # A check compares about 1,000 x 500 codes in well under a millisecond: OpenMP threads
 # woken for it spin for far longer (20x the CPU, measured in docs/matching.md).
@@ -94,6 +102,11 @@ class Match:
 class GeometricCheck:
     inliers: int
     share: float  # inliers over the smaller keypoint set
+    significance: float = 0.0  # -log10 of the expected number of chance fits as good
+
+    @property
+    def accepted(self) -> bool:
+        return self.inliers >= MIN_INLIERS and self.significance >= SIGNIFICANCE
 
 
 KeypointLoader = Callable[[Sequence[int]], dict[int, Keypoints]]
@@ -482,12 +495,12 @@ def _by_keypoints(
         if theirs is None:
             continue
         found = _check_views(_views_for(probe, votes, row), theirs)
-        if found.inliers < MIN_INLIERS:
+        if not found.accepted:
             continue
         if fine[row] <= FINE_ACCEPT:
             matches += _by_hash(index, probe, np.array([row]), fine[[row]])
             continue
-        score = round(found.inliers / (found.inliers + MIN_INLIERS), 3)
+        score = round(found.inliers / (found.inliers + SCORE_INLIERS), 3)
         matches.append(_match(index, row, "keypoints", round(1 - found.share, 3), score))
     return matches
 
@@ -509,9 +522,9 @@ def _check_views(views: Iterable[Keypoints | None], stored: Keypoints) -> Geomet
         if view is None:
             continue
         found = geometric_check(view, stored)
-        if found.inliers >= MIN_INLIERS:
+        if found.accepted:
             return found
-        best = max(best, found, key=lambda v: v.inliers)
+        best = max(best, found, key=lambda v: (v.inliers, v.significance))
     return best
 
 
@@ -521,7 +534,47 @@ def geometric_check(query: Keypoints, stored: Keypoints) -> GeometricCheck:
     if fit is None:
         return GeometricCheck(0, 0.0)
     count = len(fit.inliers)
-    return GeometricCheck(count, count / min(len(query), len(stored)))
+    return GeometricCheck(count, count / min(len(query), len(stored)), significance(fit, stored))
+
+
+def significance(fit: _Fit, stored: Keypoints) -> float:
+    """-log10 of how many fits as good as ``fit`` chance would give (a contrario).
+
+    Chance here is a pair whose stored keypoint could be anywhere in the inliers' extent
+    (two standard deviations either way along their principal axes, at least two
+    tolerances): it lands within the tolerance of where the transform sends its query
+    keypoint with probability p = pi * tolerance^2 / extent. Of the n pairs, two fix a
+    similarity (n (n - 1) / 2 choices) and at least k - 2 of the other n - 2 must land:
+    the expected number of such fits is n (n - 1) / 2 * P(Binomial(n - 2, p) >= k - 2).
+    Inliers bunched on one line of text or one small patch have a small extent, so they
+    are a far smaller surprise than as many spread over the picture.
+    """
+    n, k = len(fit.pairs), len(fit.inliers)
+    if k < 3:
+        return 0.0
+    tolerance = RANSAC_ERROR * stored.side
+    points = stored.points[fit.inliers[:, 1]].astype(np.float64)
+    spread = np.linalg.svd(points - points.mean(axis=0), compute_uv=False) / math.sqrt(k)
+    sides = np.maximum(4 * spread, 4 * tolerance)
+    p = min(1.0, math.pi * tolerance**2 / float(sides[0] * sides[1]))
+    log_fits = math.log(n * (n - 1) / 2) + _log_binomial_tail(n - 2, k - 2, p)
+    return -log_fits / math.log(10)
+
+
+def _log_binomial_tail(n: int, k: int, p: float) -> float:
+    """ln P(X >= k), X Binomial(n, p)."""
+    if k <= 0 or p >= 1.0:
+        return 0.0
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1)))])
+    j = np.arange(k, n + 1)
+    log_terms = (
+        log_factorial[n]
+        - log_factorial[j]
+        - log_factorial[n - j]
+        + j * math.log(p)
+        + (n - j) * math.log1p(-p)
+    )
+    return float(np.logaddexp.reduce(log_terms))
 
 
 def correspondences(query: Keypoints, stored: Keypoints) -> np.ndarray:
