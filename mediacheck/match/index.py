@@ -54,7 +54,7 @@ VOTED = 8  # of which the most surprising by their votes alone
 # check at ~1 ms of CPU affords (docs/matching.md, "Cheaper checks").
 EVEN_SO_ROWS = 6
 EVEN_SO = 1.0
-VIEWS = 4  # views of the query that vote (``_views``): each one's chance counts
+VIEWS = 5  # views of the query that vote (``_views``): each one's chance counts
 MIN_VOTES = 3  # fewer shared words than this from every view: a row on the list for its hash
 # How often an unrelated stored picture comes within ``bits`` of a query (a share of the
 # stored pictures, over all of a query's comparisons), and how much rarer each bit closer
@@ -462,12 +462,14 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
 
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:
-    """The picture, its content box alone, its mirror image, the picture enlarged."""
+    """The picture, its content box alone, its mirror image, the picture enlarged, its
+    pieces each at the working side."""
     return (
         probe.keypoints,
         probe.content_keypoints,
         probe.mirror_keypoints,
         probe.enlarged_keypoints,
+        probe.piece_keypoints,
     )
 
 
