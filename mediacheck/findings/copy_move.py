@@ -152,7 +152,7 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     if descriptors is None or len(found) < MIN_INLIERS * 2:
         empty = np.zeros((0, 2), np.float32)
         return empty, np.zeros(0), np.zeros(0), np.zeros((0, 128), np.float32)
-    points = np.array([k.pt for k in found], np.float32)
+    points = np.asarray(cv2.KeyPoint.convert(found))  # each k.pt, float32 as stored
     sizes = np.array([k.size for k in found], np.float32)
     angles = np.array([k.angle for k in found], np.float32)
     # RootSIFT: Hellinger distance instead of Euclidean, which separates twins better.
@@ -171,9 +171,11 @@ def _spread(found: Sequence[cv2.KeyPoint], shape: tuple[int, ...]) -> list[cv2.K
     if len(found) <= MAX_KEYPOINTS:
         return list(found)
     height, width = shape[:2]
-    cells = np.array(
-        [int(k.pt[1] * GRID / height) * GRID + int(k.pt[0] * GRID / width) for k in found]
-    )
+    # The same double-precision arithmetic and truncation as int(k.pt[1] * GRID / height),
+    # without a Python loop over every candidate.
+    where = np.asarray(cv2.KeyPoint.convert(found), np.float64)
+    rows = (where[:, 1] * GRID / height).astype(np.int64)
+    cells = rows * GRID + (where[:, 0] * GRID / width).astype(np.int64)
     response = np.array([k.response for k in found])
     order = np.lexsort((-response, cells))
     sorted_cells = cells[order]
