@@ -110,6 +110,14 @@ def timed(fn, paths) -> float:
     return time.perf_counter() - start
 
 
+def timed_cpu(fn, paths) -> tuple[float, float]:
+    """Wall and CPU seconds, this process and its finished workers (``os.times``)."""
+    before, start = os.times(), time.perf_counter()
+    fn(paths)
+    wall, after = time.perf_counter() - start, os.times()
+    return wall, sum(after[:4]) - sum(before[:4])
+
+
 def huge_file_peak_mb(folder: Path, gigabytes: float) -> float:
     huge = folder / "huge.jpg"
     head = make_jpegs(folder, (1600, 1200), 1)[0].read_bytes()
@@ -265,7 +273,10 @@ METHODS = ("naive", "mediacheck", "--jobs N", "--quick", "floor")
 
 def speed_table(folder: Path, files: int, jobs: int) -> dict[str, dict[str, float]]:
     """Seconds of each method on each set, every figure of a set measured in the same minute."""
-    print(f"{'set':<6} {'method':<11} {'files/s':>8} {'MB/s':>8} {'vs naive':>9} {'vs floor':>9}")
+    print(
+        f"{'set':<6} {'method':<11} {'files/s':>8} {'MB/s':>8} {'vs naive':>9} {'vs floor':>9}"
+        f" {'CPU ms/file':>12} {'CPU vs naive':>13}"
+    )
     table = {}
     for label, size in SIZES.items():
         paths = make_jpegs(folder, size, files)
@@ -283,13 +294,17 @@ def speed_table(folder: Path, files: int, jobs: int) -> dict[str, dict[str, floa
                 strict=True,
             )
         )
-        times = {name: timed(fn, paths) for name, fn in work.items()}
+        measured = {name: timed_cpu(fn, paths) for name, fn in work.items()}
+        times = {name: wall for name, (wall, _) in measured.items()}
+        cpus = {name: cpu for name, (_, cpu) in measured.items()}
         for name, seconds in times.items():
             rates = f"{len(paths) / seconds:>8.2f} {megabytes / seconds:>8.1f}"
             ratios = f"{times['naive'] / seconds:>8.1f}x {seconds / times['floor']:>8.2f}x"
+            cpu = f"{1000 * cpus[name] / len(paths):>12.0f} {cpus['naive'] / cpus[name]:>12.1f}x"
             shown = name.replace("N", str(jobs))
-            print(f"{label:<6} {shown:<11} {rates} {ratios}")
+            print(f"{label:<6} {shown:<11} {rates} {ratios} {cpu}")
         table[label] = times
+    print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
     return table
 
 

@@ -56,6 +56,7 @@ from mediacheck.match.fingerprints import (  # noqa: E402
 )
 from mediacheck.match.index import (  # noqa: E402
     CHANCE,
+    MIN_INLIERS,
     VIEWS,
     FingerprintIndex,
     _mutual_pairs,
@@ -169,6 +170,7 @@ class Margins:
     coarse_short: int = 0
     closest_fine: int = 64
     most_inliers: int = 0
+    most_significant: float = 0.0  # of the fits with at least MIN_INLIERS inliers
 
     def add(self, index: FingerprintIndex, query: Probe, keypoints: dict) -> None:
         near = index.nearest(query)
@@ -177,15 +179,18 @@ class Margins:
         self.coarse_short += int((near.coarse <= COARSE_NEAR).sum())
         self.closest_fine = min(self.closest_fine, int(near.fine.min()))
         for theirs in keypoints.values():
-            inliers = geometric_check(query.keypoints, theirs).inliers
-            self.most_inliers = max(self.most_inliers, inliers)
+            check = geometric_check(query.keypoints, theirs)
+            self.most_inliers = max(self.most_inliers, check.inliers)
+            if check.inliers >= MIN_INLIERS:
+                self.most_significant = max(self.most_significant, check.significance)
 
     def report(self) -> str:
         return (
             f"Unrelated pairs (distractor copies x stored photos): {self.pairs}; "
             f"pHash within 16 bits: {self.fine_16 / self.pairs:.2%}; "
             f"a window within {COARSE_NEAR} bits: {self.coarse_short / self.pairs:.2%}; "
-            f"closest pHash: {self.closest_fine} bits; most keypoint inliers: {self.most_inliers}"
+            f"closest pHash: {self.closest_fine} bits; most keypoint inliers: {self.most_inliers}; "
+            f"most significant fit of {MIN_INLIERS}+ inliers: {self.most_significant:.1f}"
         )
 
 
@@ -289,9 +294,9 @@ def index_row(index: FingerprintIndex, name: str) -> int:
 def _verified(query: Probe, source) -> bool:
     """Whether the copy's keypoints (any view) agree with its own source's, short-listed or
     not ("keypoints agree"): a copy missed that passes was missed by the short list."""
-    from mediacheck.match.index import MIN_INLIERS, _check_views, _views
+    from mediacheck.match.index import _check_views, _views
 
-    return _check_views(_views(query), source).inliers >= MIN_INLIERS
+    return _check_views(_views(query), source).accepted
 
 
 VERIFIED: dict[str, list[int]] = {"copies": [], "unrelated": []}  # rows checked per query

@@ -128,3 +128,16 @@ def test_intake_finds_it_quick_intake_leaves_it_to_analyze(cli, tmp_path):
     assert "copy-move" not in {f["code"] for f in media["findings"]}
     (analyzed,) = cli.json("analyze", quick["case_id"])["media"]
     assert "copy-move" in {f["code"] for f in analyzed["findings"]}
+
+
+def test_keypoints_without_any_near_twin_give_no_pairs():
+    # Over 2 * 7 * GROUP descriptors, none within MAX_DISTANCE of another: no row is left
+    # to search (this raised ValueError when the nearest search was given no rows).
+    rng = np.random.default_rng(0)
+    descriptors = rng.random((1000, 128), dtype=np.float32)
+    descriptors /= np.linalg.norm(descriptors, axis=1, keepdims=True)
+    index, distance = cm._nearest(descriptors, cm.NEIGHBOURS + 1)
+    assert (index == -1).all()
+    assert np.isinf(distance).all()
+    points = (rng.random((1000, 2)) * 1000).astype(np.float32)
+    assert len(cm._twins(points, descriptors, 1000)) == 0

@@ -21,10 +21,10 @@ from mediacheck.match.fingerprints import (
     content_box,
     fingerprint,
     picture_box,
+    pieces,
     probe,
 )
 from mediacheck.match.index import (
-    MIN_INLIERS,
     FingerprintIndex,
     Match,
     _mutual_pairs,
@@ -95,8 +95,67 @@ def test_a_piece_of_a_stored_photo_inside_another_picture_is_verified(archive, n
     copy.thumbnail((WORKING_SIZE, WORKING_SIZE))
     _, stored = archive
     query = probe(copy).print.keypoints
-    inliers = [geometric_check(query, stored[key]).inliers for key in range(len(STORED))]
-    assert [n >= MIN_INLIERS for n in inliers] == [n == name for n in STORED], inliers
+    checks = [geometric_check(query, stored[key]) for key in range(len(STORED))]
+    assert [c.accepted for c in checks] == [n == name for n in STORED], checks
+
+
+def album_page(tiles: list[Image.Image], gap: int) -> tuple[Image.Image, list[tuple]]:
+    """A 2 x 2 grid of ``tiles`` on a plain page, ``gap`` pixels apart, and the tiles' boxes."""
+    side = 300
+    page = Image.new("RGB", (2 * side + gap + 40, 2 * side + gap + 200), (250, 250, 250))
+    boxes = []
+    for number, tile in enumerate(tiles):
+        left, top = 20 + (number % 2) * (side + gap), 100 + (number // 2) * (side + gap)
+        page.paste(tile.convert("RGB").resize((side, side)), (left, top))
+        boxes.append((left, top, left + side, top + side))
+    return page, boxes
+
+
+@needs_corpus
+def test_the_pieces_of_an_album_page_are_its_tiles():
+    names = [*STORED, UNRELATED[0]]
+    page, boxes = album_page([corpus_picture(n) for n in names], gap=6)
+    found = pieces(np.asarray(page.convert("L")))
+    assert len(found) == len(boxes)
+
+    def area(box):
+        return (box[2] - box[0]) * (box[3] - box[1])
+
+    # Each tile holds one piece, most of it: a photo's own flat edge (a plain stretch of
+    # sky or wall along it) is cut with the gutter.
+    for tile in boxes:
+        inside = [b for b in found if tile[0] <= b[0] and tile[1] <= b[1] and b[2] <= tile[2]]
+        inside = [b for b in inside if b[3] <= tile[3]]
+        assert len(inside) == 1 and area(inside[0]) >= 0.8 * area(tile), (tile, found)
+    assert pieces(np.asarray(corpus_picture(STORED[1]).convert("L"))) == []
+
+
+@needs_corpus
+def test_an_album_tile_a_third_of_the_page_finds_its_original(archive):
+    """Each tile's keypoints at the working side (the pieces view) agree with its original."""
+    names = [UNRELATED[0], STORED[1], UNRELATED[1], UNRELATED[2]]
+    page, _ = album_page([corpus_picture(n) for n in names], gap=4)
+    assert [m.media_id for m in find(archive, page)] == [STORED[1]]
+
+
+def _pairs_of(points: np.ndarray, rng: np.random.Generator) -> Keypoints:
+    codes = rng.integers(0, 256, (len(points), 32), dtype=np.uint8)
+    return Keypoints(points.astype(np.float32), codes, WORK_SIDE)
+
+
+def test_inliers_bunched_on_a_line_are_no_match_where_as_many_spread_are():
+    """13 agreeing keypoints among 40 pairs: spread over the picture they are far beyond
+    chance; bunched on one line of text (a strip a tolerance tall) they are not."""
+    rng = np.random.default_rng(5)
+    for spread, accepted in (((400, 300), True), ((40, 4), False)):
+        points = np.concatenate([rng.uniform(0, 1, (13, 2)) * spread + 50, np.zeros((27, 2))])
+        points[13:] = rng.uniform(0, 380, (27, 2))
+        stored = _pairs_of(points, rng)
+        moved = stored.points + np.float32(7)
+        moved[13:] = rng.uniform(0, 380, (27, 2))  # the other pairs point anywhere
+        check = geometric_check(Keypoints(moved, stored.descriptors, WORK_SIDE), stored)
+        assert check.inliers >= 13
+        assert check.accepted is accepted, check
 
 
 # Stored beside STORED when the short list must pick a weak copy out of a crowd.

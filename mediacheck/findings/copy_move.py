@@ -152,7 +152,7 @@ def _keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     if descriptors is None or len(found) < MIN_INLIERS * 2:
         empty = np.zeros((0, 2), np.float32)
         return empty, np.zeros(0), np.zeros(0), np.zeros((0, 128), np.float32)
-    points = np.array([k.pt for k in found], np.float32)
+    points = np.asarray(cv2.KeyPoint.convert(found))  # each k.pt, float32 as stored
     sizes = np.array([k.size for k in found], np.float32)
     angles = np.array([k.angle for k in found], np.float32)
     # RootSIFT: Hellinger distance instead of Euclidean, which separates twins better.
@@ -171,9 +171,11 @@ def _spread(found: Sequence[cv2.KeyPoint], shape: tuple[int, ...]) -> list[cv2.K
     if len(found) <= MAX_KEYPOINTS:
         return list(found)
     height, width = shape[:2]
-    cells = np.array(
-        [int(k.pt[1] * GRID / height) * GRID + int(k.pt[0] * GRID / width) for k in found]
-    )
+    # The same double-precision arithmetic and truncation as int(k.pt[1] * GRID / height),
+    # without a Python loop over every candidate.
+    where = np.asarray(cv2.KeyPoint.convert(found), np.float64)
+    rows = (where[:, 1] * GRID / height).astype(np.int64)
+    cells = rows * GRID + (where[:, 0] * GRID / width).astype(np.int64)
     response = np.array([k.response for k in found])
     order = np.lexsort((-response, cells))
     sorted_cells = cells[order]
@@ -227,14 +229,21 @@ def _nearest(descriptors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     index = np.full((count, k), -1, np.int64)
     distance = np.full((count, k), np.inf, np.float32)
     least = 1.0 - MAX_DISTANCE**2 / 2
+    starts = np.arange(0, count, GROUP)
     for start in range(0, count, BLOCK):
         similar = descriptors[start : start + BLOCK] @ descriptors.T
         rows = np.arange(len(similar))
         itself = similar[rows, start + rows].copy()
         similar[rows, start + rows] = -1.0
-        close = np.flatnonzero(similar.max(axis=1) >= least)
+        # Each group of GROUP columns' maximum, without the descriptor itself: the rows
+        # with a near neighbour follow from them, then the descriptor's own group gets
+        # its similarity back (the same maxima as of the whole row with it).
+        maxima = np.maximum.reduceat(similar, starts, axis=1)
+        close = np.flatnonzero(maxima.max(axis=1) >= least)
         similar[rows, start + rows] = itself
-        nearest, values = _largest(similar[close], k)
+        own = (start + rows) // GROUP
+        maxima[rows, own] = np.maximum(maxima[rows, own], itself)
+        nearest, values = _largest(similar, maxima, close, k)
         order = np.lexsort((nearest, -values), axis=1)  # equal similarities: lower index first
         index[start + close] = np.take_along_axis(nearest, order, axis=1)
         values = np.take_along_axis(values, order, axis=1)
@@ -242,24 +251,28 @@ def _nearest(descriptors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return index, distance
 
 
-def _largest(similar: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The columns of each row's ``k`` largest values, and the values, in no order.
+def _largest(
+    similar: np.ndarray, maxima: np.ndarray, rows: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of the ``k`` largest values of each of ``rows``, and the values, in no order.
 
-    A row's ``k`` largest values lie in the ``k`` groups of GROUP columns whose maxima are
-    largest, so only those ``k * GROUP`` candidates are partitioned, not the whole row: the
-    same values as partitioning the row, a fraction of the work.
+    ``maxima`` holds the maximum of each group of GROUP columns. A row's ``k`` largest
+    values lie in the ``k`` groups whose maxima are largest, so only those ``k * GROUP``
+    candidates are partitioned, not the whole row: the same values as partitioning the
+    row, a fraction of the work.
     """
-    rows, columns = similar.shape
+    columns = similar.shape[1]
+    if not len(rows):  # no row has a near neighbour
+        return np.zeros((0, k), np.int64), np.zeros((0, k), similar.dtype)
     if columns <= 2 * k * GROUP:
-        nearest = np.argpartition(-similar, k - 1, axis=1)[:, :k]
-        return nearest, np.take_along_axis(similar, nearest, axis=1)
-    starts = np.arange(0, columns, GROUP)
-    maxima = np.maximum.reduceat(similar, starts, axis=1)
-    groups = np.argpartition(-maxima, k - 1, axis=1)[:, :k]
-    candidates = (starts[groups][:, :, None] + np.arange(GROUP)).reshape(rows, -1)
+        chosen = similar[rows]
+        nearest = np.argpartition(-chosen, k - 1, axis=1)[:, :k]
+        return nearest, np.take_along_axis(chosen, nearest, axis=1)
+    groups = np.argpartition(-maxima[rows], k - 1, axis=1)[:, :k]
+    candidates = (groups[:, :, None] * GROUP + np.arange(GROUP)).reshape(len(rows), -1)
     outside = candidates >= columns  # the last group is shorter
     candidates[outside] = columns - 1
-    values = np.take_along_axis(similar, candidates, axis=1)
+    values = similar[rows[:, None], candidates]
     values[outside] = -np.inf
     best = np.argpartition(-values, k - 1, axis=1)[:, :k]
     return np.take_along_axis(candidates, best, axis=1), np.take_along_axis(values, best, axis=1)

@@ -97,6 +97,18 @@ TRIMMED_AREA = 0.8
 # picture, so its corners sit finer than ORB's pyramid (which only shrinks) reaches from
 # WORK_SIDE (docs/matching.md, "Composites and collages").
 ENLARGED = 2
+# A query's pieces: the parts of the picture between flat lines (the gutters of an album
+# grid or a collage, a page's background around its pictures), each brought to the working
+# side on its own. A tile a third of the query's side holds its picture's corners at a
+# third of their stored scale, where few survive ORB's pass over the whole query
+# (docs/matching.md, "A view of the query's pieces"). A line is flat when its grey levels
+# spread by less than PIECE_FLAT; a part narrower or shorter than PIECE_SIDE of the picture
+# is a line of text or an icon; a part of PIECE_AREA of the picture or more is the picture
+# itself (the other views see it); the MAX_PIECES largest parts share QUERY_FEATURES.
+PIECE_FLAT = 4.0
+PIECE_SIDE = 0.1
+PIECE_AREA = 0.5
+MAX_PIECES = 6
 
 # Stored keypoints: magic, count, side, then the points and descriptors (an .npz before).
 _KEYPOINTS_MAGIC = b"MCKP"
@@ -235,6 +247,7 @@ class Probe:
         self.mirror_keypoints  # noqa: B018 - worked out and cached
         self.content_keypoints  # noqa: B018
         self.enlarged_keypoints  # noqa: B018
+        self.piece_keypoints  # noqa: B018
         del self._luma, self._large_luma
         return self
 
@@ -244,6 +257,22 @@ class Probe:
         pixels: the finer corners of a smaller part (a collage tile, a pasted piece)."""
         found = _luma_keypoints(self._large_luma, QUERY_FEATURES, ENLARGED * WORK_SIDE)
         return Keypoints(found.points / ENLARGED, found.descriptors, WORK_SIDE)
+
+    @cached_property
+    def piece_keypoints(self) -> Keypoints | None:
+        """Keypoints of each of the picture's pieces (``pieces``) brought to the working side,
+        side by side in one set (each in its own piece's pixels: a fit finds the one that
+        agrees, the others' are outliers); None when the picture is in one piece."""
+        boxes = pieces(self._large_luma)
+        if not boxes:
+            return None
+        features = max(MIN_KEYPOINTS, QUERY_FEATURES // len(boxes))
+        found = [_luma_keypoints(_crop(self._large_luma, box), features) for box in boxes]
+        return Keypoints(
+            np.concatenate([f.points for f in found]),
+            np.concatenate([f.descriptors for f in found]),
+            WORK_SIDE,
+        )
 
     @cached_property
     def mirror_keypoints(self) -> Keypoints:
@@ -350,6 +379,34 @@ def content_box(img: Image.Image) -> tuple[int, int, int, int]:
     if right - left < MIN_CONTENT * width:
         return (0, 0, img.width, img.height)
     return _scaled_box((left, top, right, bottom), small.size, img.size)
+
+
+def pieces(luma: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes of the parts of a picture (grey levels) between flat lines, largest first.
+
+    Rows whose grey levels barely vary cut the picture into bands, and columns likewise cut
+    each band: an album grid's tiles, a collage's panels, the pictures of a page. Only parts
+    of at least PIECE_SIDE of each side and under PIECE_AREA of the picture count, the
+    MAX_PIECES largest of them.
+    """
+    height, width = luma.shape
+    grey = luma.astype(np.float32)
+    found = []
+    for top, bottom in _unflat_runs(grey.std(axis=1), PIECE_SIDE * height):
+        band = grey[top:bottom]
+        for left, right in _unflat_runs(band.std(axis=0), PIECE_SIDE * width):
+            if (right - left) * (bottom - top) < PIECE_AREA * width * height:
+                found.append((left, top, right, bottom))
+    found.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+    return found[:MAX_PIECES]
+
+
+def _unflat_runs(spread: np.ndarray, least: float) -> list[tuple[int, int]]:
+    """(start, stop) of each run of lines whose ``spread`` is PIECE_FLAT or more, at least
+    ``least`` lines long."""
+    edges = np.diff(np.concatenate([[0], (spread >= PIECE_FLAT).astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if b - a >= least]
 
 
 def picture_box(img: Image.Image) -> tuple[int, int, int, int]:

@@ -5,15 +5,16 @@ Search runs in three stages, from cheap and broad to costly and precise:
 1. every stored picture is compared at once (numpy XOR and popcount over the whole archive):
    equal pixel digests, 64-bit hashes of the picture, of its content box and of the query's
    mirror image, and the query's coarse hash against every window of every stored picture;
-   and the query's keypoint words (of the picture, its content box, its mirror image and
-   the picture enlarged) vote for the stored pictures that share them (``words.WordIndex``);
+   and the query's keypoint words (of the picture, its content box, its mirror image, the
+   picture enlarged and its pieces) vote for the stored pictures that share them
+   (``words.WordIndex``);
 2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are;
    the rows whose votes and closeness by hash would be a surprise by chance, in an archive
    of this size (``CHANCE``), make the short list, which goes to
 3. geometric check: ORB descriptors matched (ratio test, each stored keypoint once) and
    a similarity transform (scale, rotation, shift) fitted with RANSAC; enough agreeing
-   keypoints make a match. A checked picture within ``FINE_ACCEPT`` bits keeps its hash
-   method's name.
+   keypoints, beyond chance in their own extent, make a match. A checked picture within
+   ``FINE_ACCEPT`` bits keeps its hash method's name.
 
 ``docs/matching.md`` gives the thresholds and what they were measured on.
 """
@@ -54,7 +55,7 @@ VOTED = 8  # of which the most surprising by their votes alone
 # check at ~1 ms of CPU affords (docs/matching.md, "Cheaper checks").
 EVEN_SO_ROWS = 6
 EVEN_SO = 1.0
-VIEWS = 4  # views of the query that vote (``_views``): each one's chance counts
+VIEWS = 5  # views of the query that vote (``_views``): each one's chance counts
 MIN_VOTES = 3  # fewer shared words than this from every view: a row on the list for its hash
 # How often an unrelated stored picture comes within ``bits`` of a query (a share of the
 # stored pictures, over all of a query's comparisons), and how much rarer each bit closer
@@ -63,9 +64,17 @@ FINE_TAIL = (16, 2.8e-3, 1.13)
 COARSE_TAIL = (6, 2.43e-2, 1.15)
 # The geometric check of keypoints.
 RATIO = 0.8  # Lowe's ratio test
-MIN_INLIERS = 15
 RANSAC_ERROR = 0.015  # of the long side
 MAX_SCALE = 10.0
+# A fit is a match when its inliers would be a surprise among pairs that point anywhere
+# (``significance``: -log10 of the expected number of fits as good, in the inliers' own
+# extent, so that inliers bunched on a line of text or a small patch count for less) and
+# when there are at least MIN_INLIERS of them (two faces agree on 11: no chance model
+# of corners knows that eyes and mouths sit alike). Chosen on measured unrelated fits
+# (docs/matching.md, "Inliers judged against chance").
+MIN_INLIERS = 12
+SIGNIFICANCE = 4.0
+SCORE_INLIERS = 15  # a match's score is inliers / (inliers + this)
 
 # A check compares about 1,000 x 500 codes in well under a millisecond: OpenMP threads
 # woken for it spin for far longer (20x the CPU, measured in docs/matching.md).
@@ -94,6 +103,11 @@ class Match:
 class GeometricCheck:
     inliers: int
     share: float  # inliers over the smaller keypoint set
+    significance: float = 0.0  # -log10 of the expected number of chance fits as good
+
+    @property
+    def accepted(self) -> bool:
+        return self.inliers >= MIN_INLIERS and self.significance >= SIGNIFICANCE
 
 
 KeypointLoader = Callable[[Sequence[int]], dict[int, Keypoints]]
@@ -449,12 +463,14 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
 
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:
-    """The picture, its content box alone, its mirror image, the picture enlarged."""
+    """The picture, its content box alone, its mirror image, the picture enlarged, its
+    pieces each at the working side."""
     return (
         probe.keypoints,
         probe.content_keypoints,
         probe.mirror_keypoints,
         probe.enlarged_keypoints,
+        probe.piece_keypoints,
     )
 
 
@@ -482,12 +498,12 @@ def _by_keypoints(
         if theirs is None:
             continue
         found = _check_views(_views_for(probe, votes, row), theirs)
-        if found.inliers < MIN_INLIERS:
+        if not found.accepted:
             continue
         if fine[row] <= FINE_ACCEPT:
             matches += _by_hash(index, probe, np.array([row]), fine[[row]])
             continue
-        score = round(found.inliers / (found.inliers + MIN_INLIERS), 3)
+        score = round(found.inliers / (found.inliers + SCORE_INLIERS), 3)
         matches.append(_match(index, row, "keypoints", round(1 - found.share, 3), score))
     return matches
 
@@ -509,33 +525,95 @@ def _check_views(views: Iterable[Keypoints | None], stored: Keypoints) -> Geomet
         if view is None:
             continue
         found = geometric_check(view, stored)
-        if found.inliers >= MIN_INLIERS:
+        if found.accepted:
             return found
-        best = max(best, found, key=lambda v: v.inliers)
+        best = max(best, found, key=lambda v: (v.inliers, v.significance))
     return best
 
 
 def geometric_check(query: Keypoints, stored: Keypoints) -> GeometricCheck:
     """Keypoints of ``query`` that a single similarity transform maps onto ``stored``."""
-    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
+    fit = _fit(query, stored)
+    if fit is None:
         return GeometricCheck(0, 0.0)
+    count = len(fit.inliers)
+    return GeometricCheck(count, count / min(len(query), len(stored)), significance(fit, stored))
+
+
+def significance(fit: _Fit, stored: Keypoints) -> float:
+    """-log10 of how many fits as good as ``fit`` chance would give (a contrario).
+
+    Chance here is a pair whose stored keypoint could be anywhere in the inliers' extent
+    (two standard deviations either way along their principal axes, at least two
+    tolerances): it lands within the tolerance of where the transform sends its query
+    keypoint with probability p = pi * tolerance^2 / extent. Of the n pairs, two fix a
+    similarity (n (n - 1) / 2 choices) and at least k - 2 of the other n - 2 must land:
+    the expected number of such fits is n (n - 1) / 2 * P(Binomial(n - 2, p) >= k - 2).
+    Inliers bunched on one line of text or one small patch have a small extent, so they
+    are a far smaller surprise than as many spread over the picture.
+    """
+    n, k = len(fit.pairs), len(fit.inliers)
+    if k < 3:
+        return 0.0
+    tolerance = RANSAC_ERROR * stored.side
+    points = stored.points[fit.inliers[:, 1]].astype(np.float64)
+    spread = np.linalg.svd(points - points.mean(axis=0), compute_uv=False) / math.sqrt(k)
+    sides = np.maximum(4 * spread, 4 * tolerance)
+    p = min(1.0, math.pi * tolerance**2 / float(sides[0] * sides[1]))
+    log_fits = math.log(n * (n - 1) / 2) + _log_binomial_tail(n - 2, k - 2, p)
+    return -log_fits / math.log(10)
+
+
+def _log_binomial_tail(n: int, k: int, p: float) -> float:
+    """ln P(X >= k), X Binomial(n, p)."""
+    if k <= 0 or p >= 1.0:
+        return 0.0
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1)))])
+    j = np.arange(k, n + 1)
+    log_terms = (
+        log_factorial[n]
+        - log_factorial[j]
+        - log_factorial[n - j]
+        + j * math.log(p)
+        + (n - j) * math.log1p(-p)
+    )
+    return float(np.logaddexp.reduce(log_terms))
+
+
+def correspondences(query: Keypoints, stored: Keypoints) -> np.ndarray:
+    """The keypoint pairs ``geometric_check`` counts: (k, 2) indices of query and stored
+    keypoints that one similarity transform maps onto each other (empty when none does)."""
+    fit = _fit(query, stored)
+    return np.zeros((0, 2), dtype=np.int64) if fit is None else fit.inliers
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """RANSAC's similarity of the query's keypoints onto a stored picture's."""
+
+    pairs: np.ndarray  # (n, 2) ratio-test pairs: query and stored keypoint indices
+    inliers: np.ndarray  # (k, 2) the pairs the transform maps within RANSAC_ERROR
+
+
+def _fit(query: Keypoints, stored: Keypoints) -> _Fit | None:
+    """The similarity transform most pairs agree on, or None (too few pairs, no plausible
+    transform)."""
+    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
+        return None
     pairs = _mutual_pairs(query.descriptors, stored.descriptors)
     if len(pairs) < MIN_INLIERS:
-        return GeometricCheck(0, 0.0)
-    src = query.points[pairs[:, 0]]
-    dst = stored.points[pairs[:, 1]]
+        return None
     transform, inliers = cv2.estimateAffinePartial2D(
-        src,
-        dst,
+        query.points[pairs[:, 0]],
+        stored.points[pairs[:, 1]],
         method=cv2.RANSAC,
         ransacReprojThreshold=RANSAC_ERROR * stored.side,
         maxIters=2000,
         confidence=0.995,
     )
     if transform is None or not _plausible(transform):
-        return GeometricCheck(0, 0.0)
-    count = int(inliers.sum())
-    return GeometricCheck(count, count / min(len(query), len(stored)))
+        return None
+    return _Fit(pairs, pairs[inliers.ravel().astype(bool)])
 
 
 def _mutual_pairs(query: np.ndarray, stored: np.ndarray) -> np.ndarray:
@@ -581,25 +659,3 @@ def _match(index: FingerprintIndex, row: int, method: str, distance: float, scor
         distance=distance,
         score=score,
     )
-
-
-def correspondences(query: Keypoints, stored: Keypoints) -> np.ndarray:
-    """The keypoint pairs ``geometric_check`` counts: (k, 2) indices of query and stored
-    keypoints that one similarity transform maps onto each other (empty when none does)."""
-    none = np.zeros((0, 2), dtype=np.int64)
-    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
-        return none
-    pairs = _mutual_pairs(query.descriptors, stored.descriptors)
-    if len(pairs) < MIN_INLIERS:
-        return none
-    transform, inliers = cv2.estimateAffinePartial2D(
-        query.points[pairs[:, 0]],
-        stored.points[pairs[:, 1]],
-        method=cv2.RANSAC,
-        ransacReprojThreshold=RANSAC_ERROR * stored.side,
-        maxIters=2000,
-        confidence=0.995,
-    )
-    if transform is None or not _plausible(transform):
-        return none
-    return pairs[inliers.ravel().astype(bool)]
