@@ -55,7 +55,7 @@ VOTED = 8  # of which the most surprising by their votes alone
 # check at ~1 ms of CPU affords (docs/matching.md, "Cheaper checks").
 EVEN_SO_ROWS = 6
 EVEN_SO = 1.0
-VIEWS = 5  # views of the query that vote (``_views``): each one's chance counts
+VIEWS = 5  # views of the query that may vote (``_views``); each one that does counts for chance
 MIN_VOTES = 3  # fewer shared words than this from every view: a row on the list for its hash
 # How often an unrelated stored picture comes within ``bits`` of a query (a share of the
 # stored pictures, over all of a query's comparisons), and how much rarer each bit closer
@@ -72,8 +72,13 @@ MAX_SCALE = 10.0
 # when there are at least MIN_INLIERS of them (two faces agree on 11: no chance model
 # of corners knows that eyes and mouths sit alike). Chosen on measured unrelated fits
 # (docs/matching.md, "Inliers judged against chance").
-MIN_INLIERS = 12
+MIN_INLIERS = 15
 SIGNIFICANCE = 4.0
+# A fit this close to MIN_INLIERS in the views the votes chose (a shrunk album tile seen
+# whole) is checked with every view of the query: the pieces or the enlarged picture may
+# hold its corners at their stored scale. Unrelated pairs reach 10 inliers at most
+# (docs/matching.md), so strangers rarely cost the extra checks.
+NEAR_INLIERS = 12
 SCORE_INLIERS = 15  # a match's score is inliers / (inliers + this)
 
 # A check compares about 1,000 x 500 codes in well under a millisecond: OpenMP threads
@@ -364,7 +369,9 @@ def _short_list(
     surprise = votes.surprise + np.maximum(
         _FINE_SURPRISE[every.fine], _COARSE_SURPRISE[every.coarse]
     )
-    bar = math.log(max(len(index), 1) * VIEWS / CHANCE)
+    # Each view that voted was one more chance for a stranger's votes: a photo without a
+    # content box or pieces is judged over the views it has, not over all it could have.
+    bar = math.log(max(len(index), 1) * max(votes.views, 1) / CHANCE)
     rows = np.flatnonzero(usable & (surprise >= bar))
     chosen: dict[str, int] = {}
     # The most voted first, so that strangers close by hash cannot crowd out a copy.
@@ -432,6 +439,7 @@ class Votes:
     view: np.ndarray  # index into ``_views(probe)``
     own: np.ndarray  # the votes of the query picture's own keypoints (the first view)
     surprise: np.ndarray  # -ln of the chance of so many votes, the most of any view
+    views: int = 0  # the views of the query that voted
 
 
 def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
@@ -448,6 +456,7 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
         return votes
     for number, view in enumerate(_views(probe)):
         if view is not None and len(view):
+            votes.views += 1
             count = index.words.votes(view.words(), n)
             # Masked copies: an assignment through a mask of a million rows costs ~10 ms.
             np.copyto(votes.view, number, where=count > votes.count)
@@ -498,6 +507,8 @@ def _by_keypoints(
         if theirs is None:
             continue
         found = _check_views(_views_for(probe, votes, row), theirs)
+        if not found.accepted and found.inliers >= NEAR_INLIERS:
+            found = _check_views(_views(probe), theirs)  # a near miss: every view looks
         if not found.accepted:
             continue
         if fine[row] <= FINE_ACCEPT:
