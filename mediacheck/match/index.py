@@ -497,7 +497,8 @@ def _by_keypoints(
     A row is checked with the view of the query that gave it the most votes, then with the
     picture's own when that gave it at least half as many (a mirror image or a content box
     of a plain picture can outvote the picture itself); a row with fewer than MIN_VOTES
-    from every view (on the list for its hash) is checked with every view.
+    from every view (on the list for its hash) is checked with every view; a fit that falls
+    short by a few inliers (NEAR_INLIERS or more) is checked with the other views too.
     """
     if len(rows) == 0:
         return []
@@ -507,9 +508,10 @@ def _by_keypoints(
         theirs = stored.get(int(index.keys[row]))
         if theirs is None:
             continue
-        found = _check_views(_views_for(probe, votes, row), theirs)
-        if not found.accepted and found.inliers >= NEAR_INLIERS:
-            found = _check_views(_views(probe), theirs)  # a near miss: every view looks
+        chosen = _views_for(probe, votes, row)
+        found = _check_views(chosen, theirs)
+        if not found.accepted and found.inliers >= NEAR_INLIERS:  # a near miss: the others look
+            found = _check_views(_other_views(probe, chosen), theirs)
         if not found.accepted:
             continue
         if fine[row] <= FINE_ACCEPT:
@@ -528,6 +530,11 @@ def _views_for(probe: Probe, votes: Votes, row: int) -> tuple[Keypoints | None, 
     if best != 0 and 2 * votes.own[row] >= votes.count[row]:
         return (views[best], views[0])
     return (views[best],)
+
+
+def _other_views(probe: Probe, chosen: Sequence[Keypoints | None]) -> list[Keypoints | None]:
+    """The query's views not among ``chosen`` (by identity: a view is one cached object)."""
+    return [v for v in _views(probe) if all(v is not c for c in chosen)]
 
 
 def _check_views(views: Iterable[Keypoints | None], stored: Keypoints) -> GeometricCheck:
