@@ -104,12 +104,6 @@ def floor(paths: list[Path]) -> None:
         open_picture(path)
 
 
-def timed(fn, paths) -> float:
-    start = time.perf_counter()
-    fn(paths)
-    return time.perf_counter() - start
-
-
 def timed_cpu(fn, paths) -> tuple[float, float]:
     """Wall and CPU seconds, this process and its finished workers (``os.times``)."""
     before, start = os.times(), time.perf_counter()

@@ -150,8 +150,9 @@ def test_inliers_bunched_on_a_line_are_no_match_where_as_many_spread_are():
     not."""
     rng = np.random.default_rng(5)
     for spread, accepted in (((400, 300), True), ((40, 4), False)):
-        points = np.concatenate([rng.uniform(0, 1, (16, 2)) * spread + 50, np.zeros((24, 2))])
-        points[16:] = rng.uniform(0, 380, (24, 2))
+        points = np.concatenate(
+            [rng.uniform(0, 1, (16, 2)) * spread + 50, rng.uniform(0, 380, (24, 2))]
+        )
         stored = _pairs_of(points, rng)
         moved = stored.points + np.float32(7)
         moved[16:] = rng.uniform(0, 380, (24, 2))  # the other pairs point anywhere

@@ -76,7 +76,7 @@ MAX_SCALE = 10.0
 MIN_INLIERS = 15
 SIGNIFICANCE = 4.0
 # A fit this close to MIN_INLIERS in the views the votes chose (a shrunk album tile seen
-# whole) is checked with every view of the query: the pieces or the enlarged picture may
+# whole) is checked with the query's other views too: the pieces or the enlarged picture may
 # hold its corners at their stored scale. Unrelated pairs reach 10 inliers at most
 # (docs/matching.md), so strangers rarely cost the extra checks.
 NEAR_INLIERS = 12
