@@ -33,9 +33,19 @@ import numpy as np
 
 from mediacheck.match import snapshot
 from mediacheck.match.columns import Column
-from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe, entry_words
+from mediacheck.match.fingerprints import (
+    GEOMETRY_KNOWN,
+    LEVEL_SHIFT,
+    LEVELS,
+    ORIENTATIONS,
+    RECORD,
+    Fingerprint,
+    Keypoints,
+    Probe,
+    entry_postings,
+)
 from mediacheck.match.snapshot import Planned
-from mediacheck.match.words import WORDS, WordIndex
+from mediacheck.match.words import WORDS, Hits, WordIndex
 
 FINE_BITS = 64
 COARSE_BITS = 32
@@ -85,6 +95,17 @@ SCORE_INLIERS = 15  # a match's score is inliers / (inliers + this)
 # A check compares about 1,000 x 500 codes in well under a millisecond: OpenMP threads
 # woken for it spin for far longer (20x the CPU, measured in docs/matching.md).
 faiss.omp_set_num_threads(1)
+
+# Rows with this many votes from a view are also judged by how well their votes agree on a
+# turn and a scale (``_agreeing_surprise``), at most AGREE_ROWS of them (the most voted);
+# chance's share of each window is read off a sample of AGREE_SAMPLE of the query's hits.
+AGREE_VOTES = 3
+AGREE_ROWS = 4096
+AGREE_SAMPLE = 1 << 16
+_LEVEL_BINS = 2 * LEVELS  # differences -7..7 and an empty bin for the windows' edge
+_BINS = ORIENTATIONS * _LEVEL_BINS
+# ln of the windows chance could have filled (orientations x distinct level pairs).
+_WINDOW_CHOICES = math.log(ORIENTATIONS * (2 * LEVELS - 1))
 
 ONE_FRAME = -1.0  # frame_time_s of a photo in the index arrays (NaN would not compare)
 BLOCK = 1 << 16  # rows compared at a time: 64k keeps the working buffers in the CPU cache
@@ -164,13 +185,13 @@ class FingerprintIndex:
         An entry is a fixed-width record and the picture's keypoint words after it
         (``Fingerprint.entry``).
         """
-        arrays, words = _parsed(rows)
-        return cls(words=WordIndex.from_words(words), **arrays)
+        arrays, words, geometry = _parsed(rows)
+        return cls(words=WordIndex.from_words(words, 0, geometry), **arrays)
 
     def append_rows(self, rows: Iterable[tuple[int, str, float | None, bytes]]) -> None:
         """Add rows (as ``from_rows`` takes them) after the index's own, in place."""
-        arrays, words = _parsed(rows)
-        self.words.add(words, len(self))
+        arrays, words, geometry = _parsed(rows)
+        self.words.add(words, len(self), geometry)
         for name, column in self._columns.items():
             column.extend(arrays[name])
 
@@ -264,16 +285,19 @@ class FingerprintIndex:
 
 def _parsed(
     rows: Iterable[tuple[int, str, float | None, bytes]],
-) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-    """The row arrays and each row's keypoint words of ``from_rows``'s rows."""
-    keys, media_ids, times, blobs, words = [], [], [], [], []
+) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """The row arrays, each row's keypoint words and their geometry bytes of
+    ``from_rows``'s rows."""
+    keys, media_ids, times, blobs, words, geometry = [], [], [], [], [], []
     width = RECORD.itemsize
     for key, media_id, time_s, blob in rows:
         keys.append(key)
         media_ids.append(media_id.encode())
         times.append(ONE_FRAME if time_s is None else time_s)
         blobs.append(blob[:width])
-        words.append(entry_words(np.frombuffer(blob, dtype="<u4", offset=width)))
+        found, turns = entry_postings(np.frombuffer(blob, dtype="<u4", offset=width))
+        words.append(found)
+        geometry.append(turns)
     records = np.frombuffer(b"".join(blobs), dtype=RECORD)
     arrays = {
         "keys": np.array(keys, dtype=np.int64),
@@ -284,7 +308,7 @@ def _parsed(
         "coarse": np.ascontiguousarray(records["coarse"].T),
         "informative": records["informative"].astype(bool),
     }
-    return arrays, words
+    return arrays, words, geometry
 
 
 def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
@@ -421,11 +445,17 @@ _COARSE_SURPRISE = _tail_surprise(COARSE_TAIL)
 def chance_surprise(mean: float, most: int) -> np.ndarray:
     """-ln P(X >= k) for k = 0..most, X Poisson with ``mean``: how rarely a stored picture
     gets k votes by chance, when it gets ``mean`` on average."""
+    return _poisson_surprise(np.array([mean]), most)[0]
+
+
+def _poisson_surprise(means: np.ndarray, most: int) -> np.ndarray:
+    """``chance_surprise`` of each of ``means``: (len(means), most + 1)."""
     k = np.arange(most + 1 + _TAIL_TERMS, dtype=np.float64)
     log_factorial = np.concatenate([[0.0], np.cumsum(np.log(k[1:]))])
-    log_pmf = k * math.log(max(mean, _LEAST_MEAN)) - mean - log_factorial
-    tail = np.logaddexp.accumulate(log_pmf[::-1])[::-1]
-    return np.maximum(-tail[: most + 1], 0.0).astype(np.float32)
+    mean = np.maximum(means.astype(np.float64), _LEAST_MEAN)[:, None]
+    log_pmf = k * np.log(mean) - mean - log_factorial
+    tail = np.logaddexp.accumulate(log_pmf[:, ::-1], axis=1)[:, ::-1]
+    return np.maximum(-tail[:, : most + 1], 0.0).astype(np.float32)
 
 
 _TAIL_TERMS = 64  # a Poisson tail is summed this far past its first term
@@ -458,18 +488,75 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
     for number, view in enumerate(_views(probe)):
         if view is not None and len(view):
             votes.views += 1
-            count = index.words.votes(view.words(), n)
+            hits = index.words.hits(view.words(), view.word_geometry())
+            count = np.bincount(hits.rows, minlength=n)[:n]
             # Masked copies: an assignment through a mask of a million rows costs ~10 ms.
             np.copyto(votes.view, number, where=count > votes.count)
             np.maximum(votes.count, count, out=votes.count)
             # Chance is judged from the other rows: the best row's own votes would be most of
             # the mean in a small archive (with one stored picture, all of it).
             top = int(count.max(initial=0))
-            table = chance_surprise(float(count.sum() - top) / max(n - 1, 1), top)
-            np.maximum(votes.surprise, table[count], out=votes.surprise)
+            mean = float(count.sum() - top) / max(n - 1, 1)
+            surprise = chance_surprise(mean, top)[count]
+            _agreeing_surprise(hits, count, mean, surprise)
+            np.maximum(votes.surprise, surprise, out=votes.surprise)
             if number == 0:
                 votes.own = count
     return votes
+
+
+def _agreeing_surprise(hits: Hits, count: np.ndarray, mean: float, surprise: np.ndarray) -> None:
+    """Raise ``surprise`` of the well-voted rows whose votes agree on a turn and a scale.
+
+    A re-share turns and scales every keypoint alike: its shared words fall in one window of
+    (orientation difference, pyramid level difference), where a stranger's chance words
+    spread over all of them (weak geometric consistency). A row's votes in its best window
+    are judged against chance in that window (the mean times the window's share of all the
+    query's hits), and the number of windows chance could have chosen.
+    """
+    rows = np.flatnonzero(count >= AGREE_VOTES)
+    if len(rows) == 0:
+        return
+    if len(rows) > AGREE_ROWS:
+        rows = rows[np.argsort(-count[rows], kind="stable")[:AGREE_ROWS]]
+    local = np.full(len(count), -1, np.int64)
+    local[rows] = np.arange(len(rows))
+    picked = local[hits.rows]
+    held = picked >= 0
+    bins, known = _agreement_bins(hits.stored[held], hits.query[held])
+    counts = np.bincount(picked[held][known] * _BINS + bins, minlength=len(rows) * _BINS).reshape(
+        len(rows), ORIENTATIONS, _LEVEL_BINS
+    )
+    windows = _windows(counts)
+    # Chance's share of each window, from a sample of all the query's hits.
+    step = max(1, len(hits.postings) // AGREE_SAMPLE)
+    every, _ = _agreement_bins(hits.stored[::step], hits.query[::step])
+    shares = _windows(np.bincount(every, minlength=_BINS)[None].reshape(1, ORIENTATIONS, -1))
+    shares = shares[0].ravel() / max(1, len(hits.postings[::step]))
+    flat = windows.reshape(len(rows), -1)
+    table = _poisson_surprise(mean * shares, int(flat.max(initial=0)))
+    best = table[np.arange(flat.shape[1])[None, :], flat].max(axis=1) - _WINDOW_CHOICES
+    np.maximum(surprise[rows], best, out=best)
+    surprise[rows] = best
+
+
+def _agreement_bins(stored: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (orientation difference, level difference) bin of hits whose stored and query
+    geometry are both known, and which hits those are."""
+    known = (stored & query & GEOMETRY_KNOWN) != 0
+    stored, query = stored[known].astype(np.int64), query[known].astype(np.int64)
+    turn = (query - stored) % ORIENTATIONS
+    level = ((query >> LEVEL_SHIFT) & (LEVELS - 1)) - ((stored >> LEVEL_SHIFT) & (LEVELS - 1))
+    return turn * _LEVEL_BINS + level + LEVELS - 1, known
+
+
+def _windows(counts: np.ndarray) -> np.ndarray:
+    """Counts of (rows, orientation, level) bins summed over windows of two by two bins: a
+    turn or a scale on a bin's edge splits its votes between two (orientations wrap)."""
+    pairs = counts + np.roll(counts, -1, axis=1)
+    out = pairs.copy()
+    out[:, :, :-1] += pairs[:, :, 1:]
+    return out
 
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:
