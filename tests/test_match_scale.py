@@ -11,9 +11,9 @@ from PIL import Image
 
 from mediacheck.match import snapshot
 from mediacheck.match.fingerprints import (
-    INDEXED_KEYPOINTS,
     GEOMETRY_KNOWN,
     GEOMETRY_MARK,
+    INDEXED_KEYPOINTS,
     WORD_BITS,
     WORD_TABLES,
     WORDS_MARK,
@@ -122,7 +122,9 @@ def test_postings_keep_their_keypoints_geometry_in_base_delta_tail_and_snapshot(
         WordIndex(*[np.concatenate(list(p.pieces)) for p in words.snapshot_arrays()]),
     ):
         hits = held.hits(query, mine)
-        found = sorted(zip(hits.rows.tolist(), hits.stored.tolist(), hits.query.tolist()))
+        found = sorted(
+            zip(hits.rows.tolist(), hits.stored.tolist(), hits.query.tolist(), strict=True)
+        )
         assert found == [
             (0, 0x92, 0xF0),
             (1, 0, 0xF1),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class Hits:
     postings: np.ndarray  # uint32: row and stored geometry (ROW_BITS)
     query: np.ndarray  # uint8 geometry bytes
 
-    @property
+    @cached_property
     def rows(self) -> np.ndarray:
         return (self.postings & np.uint32(ROW_MASK)).astype(np.intp)
 
@@ -106,11 +107,14 @@ class WordIndex:
         return cls._sorted(lambda: _blocks(rows, flat))
 
     @classmethod
-    def from_word_array(cls, words: np.ndarray, first_row: int = 0) -> WordIndex:
+    def from_word_array(
+        cls, words: np.ndarray, first_row: int = 0, geometry: np.ndarray | None = None
+    ) -> WordIndex:
         """``from_words`` of the rows of one (pictures, k) uint32 array, NO_WORD padding a
-        picture of fewer words: no array per picture, none as long as the postings but them."""
+        picture of fewer words, and their (pictures, k) uint8 geometry bytes: no array per
+        picture, none as long as the postings but them."""
         step = max(1, BUILD_CHUNK // max(1, words.shape[1]))
-        return cls._sorted(lambda: _padded(words, first_row, step))
+        return cls._sorted(lambda: _padded(words, first_row, step, geometry))
 
     @classmethod
     def _sorted(cls, blocks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]) -> WordIndex:
@@ -280,15 +284,19 @@ def _blocks(rows: np.ndarray, words: np.ndarray) -> Iterator[tuple[np.ndarray, n
 
 
 def _padded(
-    words: np.ndarray, first_row: int, step: int
+    words: np.ndarray, first_row: int, step: int, geometry: np.ndarray | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(rows, words) of ``step`` pictures of a padded word array at a time."""
-    for start in range(0, len(words), step):
-        block = words[start : start + step]
+    """(postings, words) of ``step`` pictures of a padded word array at a time."""
+    for start in range(0, min(len(words), MAX_ROWS - first_row), step):
+        block = words[start : start + step][: MAX_ROWS - first_row - start]
         rows = np.arange(first_row + start, first_row + start + len(block), dtype=np.uint32)
+        postings = np.repeat(rows, block.shape[1])
+        if geometry is not None:
+            high = geometry[start : start + len(block)].ravel().astype(np.uint32)
+            postings |= high << np.uint32(ROW_BITS)
         flat = block.ravel()
         held = flat != NO_WORD
-        yield np.repeat(rows, block.shape[1])[held], flat[held]
+        yield postings[held], flat[held]
 
 
 def _gather(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
