@@ -45,7 +45,7 @@ from mediacheck.match.fingerprints import (
     entry_postings,
 )
 from mediacheck.match.snapshot import Planned
-from mediacheck.match.words import WORDS, Hits, WordIndex
+from mediacheck.match.words import ROW_BITS, WORDS, Hits, WordIndex
 
 FINE_BITS = 64
 COARSE_BITS = 32
@@ -101,11 +101,10 @@ faiss.omp_set_num_threads(1)
 # chance's share of each window is read off a sample of AGREE_SAMPLE of the query's hits.
 AGREE_VOTES = 3
 AGREE_ROWS = 4096
-AGREE_SAMPLE = 1 << 16
-_LEVEL_BINS = 2 * LEVELS  # differences -7..7 and an empty bin for the windows' edge
-_BINS = ORIENTATIONS * _LEVEL_BINS
-# ln of the windows chance could have filled (orientations x distinct level pairs).
-_WINDOW_CHOICES = math.log(ORIENTATIONS * (2 * LEVELS - 1))
+AGREE_SAMPLE = 1 << 14
+_LEVEL_BINS = 2 * LEVELS  # differences -7..7 and a spare bin, so that the windows wrap
+_WINDOWS = ORIENTATIONS * _LEVEL_BINS  # as many windows of 2 x 2 bins as bins
+_WINDOW_CHOICES = math.log(_WINDOWS)  # ln of the windows chance could have filled
 
 ONE_FRAME = -1.0  # frame_time_s of a photo in the index arrays (NaN would not compare)
 BLOCK = 1 << 16  # rows compared at a time: 64k keeps the working buffers in the CPU cache
@@ -512,51 +511,62 @@ def _agreeing_surprise(hits: Hits, count: np.ndarray, mean: float, surprise: np.
     (orientation difference, pyramid level difference), where a stranger's chance words
     spread over all of them (weak geometric consistency). A row's votes in its best window
     are judged against chance in that window (the mean times the window's share of all the
-    query's hits), and the number of windows chance could have chosen.
+    query's hits), and the number of windows chance could have chosen. Only the windows a
+    row's votes fell in are counted (a few per row, not all _WINDOWS).
     """
     rows = np.flatnonzero(count >= AGREE_VOTES)
     if len(rows) == 0:
         return
     if len(rows) > AGREE_ROWS:
-        rows = rows[np.argsort(-count[rows], kind="stable")[:AGREE_ROWS]]
-    local = np.full(len(count), -1, np.int64)
-    local[rows] = np.arange(len(rows))
-    picked = local[hits.rows]
-    held = picked >= 0
-    bins, known = _agreement_bins(hits.stored[held], hits.query[held])
-    counts = np.bincount(picked[held][known] * _BINS + bins, minlength=len(rows) * _BINS).reshape(
-        len(rows), ORIENTATIONS, _LEVEL_BINS
+        rows = np.sort(rows[np.argsort(-count[rows], kind="stable")[:AGREE_ROWS]])
+    chosen = np.zeros(len(count), bool)
+    chosen[rows] = True
+    held = np.flatnonzero(chosen[hits.rows])
+    bins, known = _agreement_bins(hits.postings[held], hits.query[held])
+    local = np.searchsorted(rows, hits.rows[held][known])
+    keys, votes = np.unique(
+        (local[:, None] * _WINDOWS + _CORNERS[bins]).ravel(), return_counts=True
     )
-    windows = _windows(counts)
+    if len(keys) == 0:
+        return
     # Chance's share of each window, from a sample of all the query's hits.
     step = max(1, len(hits.postings) // AGREE_SAMPLE)
-    every, _ = _agreement_bins(hits.stored[::step], hits.query[::step])
-    shares = _windows(np.bincount(every, minlength=_BINS)[None].reshape(1, ORIENTATIONS, -1))
-    shares = shares[0].ravel() / max(1, len(hits.postings[::step]))
-    flat = windows.reshape(len(rows), -1)
-    table = _poisson_surprise(mean * shares, int(flat.max(initial=0)))
-    best = table[np.arange(flat.shape[1])[None, :], flat].max(axis=1) - _WINDOW_CHOICES
-    np.maximum(surprise[rows], best, out=best)
-    surprise[rows] = best
+    sample = hits.postings[::step]
+    every, _ = _agreement_bins(sample, hits.query[::step])
+    shares = np.bincount(_CORNERS[every].ravel(), minlength=_WINDOWS) / len(sample)
+    table = _poisson_surprise(mean * shares, int(votes.max()))
+    each = table[keys % _WINDOWS, votes]
+    row_of = keys // _WINDOWS
+    starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+    best = np.maximum.reduceat(each, starts) - _WINDOW_CHOICES
+    at = rows[row_of[starts]]
+    surprise[at] = np.maximum(surprise[at], best)
 
 
-def _agreement_bins(stored: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The (orientation difference, level difference) bin of hits whose stored and query
-    geometry are both known, and which hits those are."""
+def _agreement_bins(postings: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (orientation difference, level difference) bin of the hits whose stored and
+    query geometry are both known, and which hits those are."""
+    stored = postings >> np.uint32(ROW_BITS)
     known = (stored & query & GEOMETRY_KNOWN) != 0
-    stored, query = stored[known].astype(np.int64), query[known].astype(np.int64)
-    turn = (query - stored) % ORIENTATIONS
-    level = ((query >> LEVEL_SHIFT) & (LEVELS - 1)) - ((stored >> LEVEL_SHIFT) & (LEVELS - 1))
+    stored, mine = stored[known].astype(np.int64), query[known].astype(np.int64)
+    turn = (mine - stored) % ORIENTATIONS
+    level = ((mine >> LEVEL_SHIFT) & (LEVELS - 1)) - ((stored >> LEVEL_SHIFT) & (LEVELS - 1))
     return turn * _LEVEL_BINS + level + LEVELS - 1, known
 
 
-def _windows(counts: np.ndarray) -> np.ndarray:
-    """Counts of (rows, orientation, level) bins summed over windows of two by two bins: a
-    turn or a scale on a bin's edge splits its votes between two (orientations wrap)."""
-    pairs = counts + np.roll(counts, -1, axis=1)
-    out = pairs.copy()
-    out[:, :, :-1] += pairs[:, :, 1:]
-    return out
+def _corners() -> np.ndarray:
+    """For each bin, the four windows of two by two bins that hold it: a turn or a scale on
+    a bin's edge splits its votes between two. Both axes wrap (orientations do; the spare
+    level bin makes the wrapped window hold one real level)."""
+    turn, level = np.divmod(np.arange(_WINDOWS), _LEVEL_BINS)
+    shifts = [(0, 0), (1, 0), (0, 1), (1, 1)]
+    return np.stack(
+        [((turn - a) % ORIENTATIONS) * _LEVEL_BINS + (level - b) % _LEVEL_BINS for a, b in shifts],
+        axis=1,
+    )
+
+
+_CORNERS = _corners()
 
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:
