@@ -35,7 +35,7 @@ from mediacheck.match.index import (
     keypoint_votes,
     search,
 )
-from mediacheck.match.words import COMMON_FLOOR, NO_WORD, WORDS, WordIndex
+from mediacheck.match.words import COMMON_FLOOR, NO_WORD, ROW_BITS, WORDS, WordIndex
 from tests.test_matching import _scene
 
 
@@ -231,6 +231,9 @@ def test_a_snapshot_is_the_index_it_was_written_from(scenes, tmp_path):
     query = probe(_scene(4).resize((320, 240)))
     assert np.array_equal(keypoint_votes(again, query).count, keypoint_votes(index, query).count)
     assert int(np.argmax(keypoint_votes(again, query).count)) == 4
+    # Every posting of a new entry carries its keypoint's geometry, snapshot or not.
+    for held in (index, again):
+        assert np.all((held.words.postings >> np.uint32(ROW_BITS)) & GEOMETRY_KNOWN)
 
 
 @pytest.mark.parametrize("tail", [1 << 16, 100])
