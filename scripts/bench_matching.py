@@ -45,11 +45,14 @@ from mediacheck.errors import UnsupportedMedia  # noqa: E402
 from mediacheck.intake.bounds import Bounds  # noqa: E402
 from mediacheck.match import search as seen  # noqa: E402
 from mediacheck.match.fingerprints import (  # noqa: E402
+    GEOMETRY_KNOWN,
+    GEOMETRY_MARK,
     INDEXED_KEYPOINTS,
+    ORIENTATIONS,
     RECORD,
     WINDOWS,
     WORD_BITS,
-    WORDS_MARK,
+    WORD_TABLES,
     Probe,
     fingerprint,
     probe,
@@ -1250,9 +1253,10 @@ def appended_row(index, pool, rng, keypoints, queries, loaded_rss, path: Path) -
     size = len(index)
     loader, appended = keypoints
     records, words, picked = synthetic_records(APPENDED, pool, rng)
+    geometry = synthetic_geometry(pool, picked, rng)
     appended.update((size + i, int(p)) for i, p in enumerate(picked))
     entries = [
-        (size + i, "appended", float(i), entry_of(records[i : i + 1], words[i]))
+        (size + i, "appended", float(i), entry_of(records[i : i + 1], words[i], geometry[i]))
         for i in range(APPENDED)
     ]
     adding, searching = [], []
@@ -1302,7 +1306,7 @@ def synthetic_index(size: int, pool, rng) -> tuple[FingerprintIndex, np.ndarray]
     records, words, sources = synthetic_records(size, pool, rng)
     videos = np.array([f"video{v:07d}".encode() for v in range(-(-size // FRAMES_PER_VIDEO))])
     index = FingerprintIndex(
-        words=WordIndex.from_word_array(words),
+        words=WordIndex.from_word_array(words, 0, synthetic_geometry(pool, sources, rng)),
         keys=np.arange(size, dtype=np.int64),
         media_ids=np.repeat(videos, FRAMES_PER_VIDEO)[:size],
         frame_times=(np.arange(size) % FRAMES_PER_VIDEO).astype(np.float64),
@@ -1329,6 +1333,21 @@ def synthetic_records(size: int, pool, rng) -> tuple[np.ndarray, np.ndarray, np.
     return records, _kin_words(padded[sources], rng), sources
 
 
+def synthetic_geometry(pool, sources: np.ndarray, rng) -> np.ndarray:
+    """Geometry bytes ((size, k) uint8) of synthetic pictures' words: their sources', each
+    picture turned by a random orientation bin (kin pictures are re-shares of one another
+    at any angle, not all alike)."""
+    geometry = [fp.keypoints.word_geometry(INDEXED_KEYPOINTS).ravel() for fp in pool]
+    padded = np.zeros((len(pool), max(map(len, geometry))), dtype=np.uint8)
+    for row, picture in zip(padded, geometry, strict=True):
+        row[: len(picture)] = picture
+    out = padded[sources]
+    turns = rng.integers(0, ORIENTATIONS, (len(sources), 1), dtype=np.uint8)
+    known = (out & GEOMETRY_KNOWN) != 0
+    turned = (out & np.uint8(0xF0)) | ((out + turns) & np.uint8(ORIENTATIONS - 1))
+    return np.where(known, turned, out)
+
+
 KIN_BLOCK = 1 << 14  # pictures whose words are flipped at a time (four random draws each)
 
 
@@ -1349,10 +1368,16 @@ def _kin_words(words: np.ndarray, rng) -> np.ndarray:
     return words
 
 
-def entry_of(record: np.ndarray, words: np.ndarray) -> bytes:
-    """The index entry (``Fingerprint.entry``) of a synthetic record and its padded words."""
-    held = words[words != NO_WORD].astype("<u4")
-    return record.tobytes() + np.uint32(WORDS_MARK).astype("<u4").tobytes() + held.tobytes()
+def entry_of(record: np.ndarray, words: np.ndarray, geometry: np.ndarray) -> bytes:
+    """The index entry (``Fingerprint.entry``) of a synthetic record, its padded words and
+    their geometry bytes (one per word here, the first of each keypoint's tables in an
+    entry)."""
+    held = words != NO_WORD
+    turns = geometry[held][::WORD_TABLES]
+    packed = np.zeros(-(-len(turns) // 4) * 4, np.uint8)
+    packed[: len(turns)] = turns
+    head = np.array([GEOMETRY_MARK, len(turns)], "<u4").tobytes()
+    return record.tobytes() + head + words[held].astype("<u4").tobytes() + packed.tobytes()
 
 
 def _sparse_bits(rng, shape: tuple[int, int], bits: int, flips: int) -> np.ndarray:

@@ -11,11 +11,14 @@ from PIL import Image
 
 from mediacheck.match import snapshot
 from mediacheck.match.fingerprints import (
+    GEOMETRY_KNOWN,
+    GEOMETRY_MARK,
     INDEXED_KEYPOINTS,
     WORD_BITS,
     WORD_TABLES,
     WORDS_MARK,
     Keypoints,
+    entry_postings,
     entry_words,
     fingerprint,
     probe,
@@ -26,12 +29,13 @@ from mediacheck.match.index import (
     FINE_SURE,
     MOST_VERIFIED,
     FingerprintIndex,
+    _agreeing_surprise,
     _most,
     chance_surprise,
     keypoint_votes,
     search,
 )
-from mediacheck.match.words import COMMON_FLOOR, NO_WORD, WORDS, WordIndex
+from mediacheck.match.words import COMMON_FLOOR, NO_WORD, ROW_BITS, WORDS, WordIndex
 from tests.test_matching import _scene
 
 
@@ -48,8 +52,20 @@ def test_words_are_pieces_of_the_strongest_descriptors(scenes):
     piece = (first >> WORD_BITS) & ((1 << WORD_BITS) - 1)
     assert int(words[0, 1]) == (1 << WORD_BITS) + piece
     entry = np.frombuffer(fp.entry(), dtype="<u4", offset=len(fp.record()))
-    assert entry[0] == WORDS_MARK
+    assert (entry[0], entry[1]) == (GEOMETRY_MARK, len(words))
+    found, geometry = entry_postings(entry)
+    assert np.array_equal(found, words.ravel())
     assert np.array_equal(entry_words(entry), words.ravel())
+    kept = fp.keypoints.geometry[:INDEXED_KEYPOINTS]
+    assert np.array_equal(geometry, np.repeat(kept, WORD_TABLES))
+    assert np.all(kept & GEOMETRY_KNOWN)
+
+
+def test_entries_before_geometry_give_their_words_and_unknown_geometry(scenes):
+    words = scenes[0].keypoints.words(INDEXED_KEYPOINTS).ravel()
+    found, geometry = entry_postings(np.concatenate([[WORDS_MARK], words]).astype(np.uint32))
+    assert np.array_equal(found, words)
+    assert not geometry.any()
 
 
 def test_entries_of_the_old_words_give_the_same_words_of_their_keypoints(scenes):
@@ -91,6 +107,58 @@ def test_posting_lists_vote_as_the_pictures_say_in_base_delta_and_tail(monkeypat
     )
     assert words.votes(query, 5).tolist() == [2, 0, 2, 1, 3]
     assert len(words) == 11
+
+
+def test_postings_keep_their_keypoints_geometry_in_base_delta_tail_and_snapshot(monkeypatch):
+    pictures = [np.array([5, 9], np.uint32), np.array([9, 3], np.uint32)]
+    turns = [np.array([0x81, 0x92], np.uint8), np.array([0x83, 0])]
+    words = WordIndex.from_words(pictures, 0, turns)
+    words.add([np.array([9], np.uint32)], 2, [np.array([0xA5], np.uint8)])
+    monkeypatch.setattr("mediacheck.match.words.TAIL", 1)
+    words.add([np.array([3, 9], np.uint32)], 3, [np.array([0x84, 0x86], np.uint8)])
+    query, mine = np.array([9, 3], np.uint32), np.array([0xF0, 0xF1], np.uint8)
+    for held in (
+        words,
+        WordIndex(*[np.concatenate(list(p.pieces)) for p in words.snapshot_arrays()]),
+    ):
+        hits = held.hits(query, mine)
+        found = sorted(
+            zip(hits.rows.tolist(), hits.stored.tolist(), hits.query.tolist(), strict=True)
+        )
+        assert found == [
+            (0, 0x92, 0xF0),
+            (1, 0, 0xF1),
+            (1, 0x83, 0xF0),
+            (2, 0xA5, 0xF0),
+            (3, 0x84, 0xF1),
+            (3, 0x86, 0xF0),
+        ]
+    assert words.votes(query, 4).tolist() == [1, 2, 1, 2]
+
+
+def test_votes_that_agree_on_a_turn_and_a_scale_are_the_larger_surprise():
+    """Two rows share six words with the query: one's all turned by the same angle at the
+    same level difference (a re-share), the other's anywhere (chance); strangers share a
+    word now and then."""
+    rng = np.random.default_rng(3)
+    strangers = [rng.integers(0, WORDS, 384).astype(np.uint32) for _ in range(3000)]
+    shared = np.arange(6, dtype=np.uint32) * 1000 + 7
+    query = np.concatenate([shared, rng.integers(0, WORDS, 1000).astype(np.uint32)])
+    mine = (GEOMETRY_KNOWN | rng.integers(0, 128, len(query))).astype(np.uint8)
+    agreeing = (mine[:6] & 0xF0) | ((mine[:6] - 3) & 0x0F)  # turned by 3 bins
+    scattered = (GEOMETRY_KNOWN | rng.integers(0, 128, 6)).astype(np.uint8)
+    noise = [np.zeros(384, np.uint8) | GEOMETRY_KNOWN for _ in strangers]
+    index = WordIndex.from_words([shared, shared, *strangers], 0, [agreeing, scattered, *noise])
+    hits = index.hits(query, mine)
+    count = np.bincount(hits.rows, minlength=len(strangers) + 2)
+    assert count[0] == count[1] == 6
+    mean = float(count[2:].mean())
+    plain = chance_surprise(mean, int(count.max()))[count]
+    surprise = plain.copy()
+    _agreeing_surprise(hits, count, mean, surprise)
+    assert surprise[0] > plain[0] + 5  # nats
+    assert surprise[1] == plain[1]
+    assert np.array_equal(surprise[2:], plain[2:])
 
 
 def test_an_empty_base_holds_no_vocabulary_table():
@@ -163,6 +231,9 @@ def test_a_snapshot_is_the_index_it_was_written_from(scenes, tmp_path):
     query = probe(_scene(4).resize((320, 240)))
     assert np.array_equal(keypoint_votes(again, query).count, keypoint_votes(index, query).count)
     assert int(np.argmax(keypoint_votes(again, query).count)) == 4
+    # Every posting of a new entry carries its keypoint's geometry, snapshot or not.
+    for held in (index, again):
+        assert np.all((held.words.postings >> np.uint32(ROW_BITS)) & GEOMETRY_KNOWN)
 
 
 @pytest.mark.parametrize("tail", [1 << 16, 100])

@@ -90,6 +90,18 @@ WORD_BITS = 20
 # with WORDS_MARK and hold the words themselves.
 WORDS_MARK = 0xFFFFFFFF
 _OLD_PIECES = 4
+# Entries since 2026-12-02 start with GEOMETRY_MARK and the number of keypoints, then their
+# words and one byte of geometry per keypoint (``Keypoints.geometry``), four to a uint32.
+GEOMETRY_MARK = 0xFFFFFFFE
+# A keypoint's geometry byte: GEOMETRY_KNOWN, its ORB pyramid level (3 bits) and its
+# orientation in one of ORIENTATIONS bins. 0 means unknown (keypoints of older entries, or
+# read back from stored bytes). The index counts a query's shared words per difference of
+# orientation and level (a re-share turns and scales every keypoint alike, a stranger's
+# chance words point anywhere): docs/matching.md, "Votes that agree on a turn and a scale".
+GEOMETRY_KNOWN = 0x80
+ORIENTATIONS = 16
+LEVEL_SHIFT = 4
+LEVELS = 8  # ORB's default pyramid
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
 # A query also looks for keypoints at this many times the working side: a collage tile or
@@ -124,6 +136,9 @@ class Keypoints:
     points: np.ndarray  # (n, 2) float32, in pixels of a picture WORK_SIDE on its long side
     descriptors: np.ndarray  # (n, 32) uint8 ORB descriptors
     side: int  # long side of the picture the points are measured in
+    # (n,) uint8 geometry bytes (GEOMETRY_KNOWN ...), None when unknown: only the index's
+    # words use it, so stored keypoints' bytes do not hold it.
+    geometry: np.ndarray | None = None
 
     def to_bytes(self) -> bytes:
         """A fixed layout read without parsing: header, float32 points, uint8 descriptors."""
@@ -147,7 +162,15 @@ class Keypoints:
         return len(self.descriptors)
 
     def strongest(self, count: int) -> Keypoints:
-        return Keypoints(self.points[:count], self.descriptors[:count], self.side)
+        geometry = None if self.geometry is None else self.geometry[:count]
+        return Keypoints(self.points[:count], self.descriptors[:count], self.side, geometry)
+
+    def word_geometry(self, limit: int | None = None) -> np.ndarray:
+        """(n, WORD_TABLES) uint8: each of ``words(limit)``'s keypoint's geometry byte."""
+        count = len(self.descriptors[:limit])
+        if self.geometry is None:
+            return np.zeros((count, WORD_TABLES), np.uint8)
+        return np.repeat(self.geometry[:count, None], WORD_TABLES, axis=1)
 
     def words(self, limit: int | None = None) -> np.ndarray:
         """(n, WORD_TABLES) uint32 words of the first ``limit`` keypoints (the strongest).
@@ -161,7 +184,23 @@ class Keypoints:
 
 
 def entry_words(words: np.ndarray) -> np.ndarray:
-    """The index words of an entry's words part (``Fingerprint.entry``), of either layout."""
+    """The index words of an entry's words part (``Fingerprint.entry``), of any layout."""
+    return entry_postings(words)[0]
+
+
+def entry_postings(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The index words of an entry's words part and each word's keypoint's geometry byte
+    (0, unknown, for the layouts before GEOMETRY_MARK)."""
+    if len(words) >= 2 and words[0] == GEOMETRY_MARK:
+        count = int(words[1])
+        found = words[2 : 2 + WORD_TABLES * count]
+        packed = words[2 + WORD_TABLES * count :].astype("<u4").view(np.uint8)[:count]
+        return found, np.repeat(packed, WORD_TABLES)
+    found = _old_entry_words(words)
+    return found, np.zeros(len(found), np.uint8)
+
+
+def _old_entry_words(words: np.ndarray) -> np.ndarray:
     if len(words) and words[0] == WORDS_MARK:
         return words[1:]
     pieces = words[: len(words) // _OLD_PIECES * _OLD_PIECES].reshape(-1, _OLD_PIECES)
@@ -192,12 +231,18 @@ class Fingerprint:
     def entry(self) -> bytes:
         """What the index loads of this picture: its record, then its keypoint words.
 
-        The words are WORDS_MARK, then the strongest keypoints' (``INDEXED_KEYPOINTS`` of
-        them at most), as little-endian uint32; an entry of a record alone (stored before
-        words) has none, one of older words is read by ``entry_words``.
+        The words part is GEOMETRY_MARK, the number of keypoints, then the strongest
+        keypoints' words (``INDEXED_KEYPOINTS`` of them at most) and their geometry bytes,
+        as little-endian uint32; an entry of a record alone (stored before words) has none,
+        one of older words is read by ``entry_postings``.
         """
-        words = self.keypoints.words(INDEXED_KEYPOINTS).astype("<u4").tobytes()
-        return self.record() + np.uint32(WORDS_MARK).astype("<u4").tobytes() + words
+        found = self.keypoints.strongest(INDEXED_KEYPOINTS)
+        geometry = found.word_geometry()[:, 0]
+        packed = np.zeros(-(-len(geometry) // 4) * 4, np.uint8)
+        packed[: len(geometry)] = geometry
+        head = np.array([GEOMETRY_MARK, len(found)], "<u4").tobytes()
+        words = found.words().astype("<u4").tobytes()
+        return self.record() + head + words + packed.tobytes()
 
     def record(self) -> bytes:
         """The fixed-width bytes the index stores (see ``RECORD``)."""
@@ -256,7 +301,7 @@ class Probe:
         """Keypoints of the picture at ENLARGED times the working side, in working-side
         pixels: the finer corners of a smaller part (a collage tile, a pasted piece)."""
         found = _luma_keypoints(self._large_luma, QUERY_FEATURES, ENLARGED * WORK_SIDE)
-        return Keypoints(found.points / ENLARGED, found.descriptors, WORK_SIDE)
+        return Keypoints(found.points / ENLARGED, found.descriptors, WORK_SIDE, found.geometry)
 
     @cached_property
     def piece_keypoints(self) -> Keypoints | None:
@@ -272,6 +317,7 @@ class Probe:
             np.concatenate([f.points for f in found]),
             np.concatenate([f.descriptors for f in found]),
             WORK_SIDE,
+            np.concatenate([_known(f) for f in found]),
         )
 
     @cached_property
@@ -551,12 +597,22 @@ def _luma_keypoints(luma: np.ndarray, features: int, side: int = WORK_SIDE) -> K
             break
     if descriptors is None:
         return _no_keypoints()
-    order = _indexed_first(
-        np.array([k.response for k in found], dtype=np.float64),
-        np.array([k.octave for k in found], dtype=np.int64),
-    )
+    levels = np.array([k.octave for k in found], dtype=np.int64)
+    order = _indexed_first(np.array([k.response for k in found], dtype=np.float64), levels)
     points = np.array([found[i].pt for i in order], dtype=np.float32).reshape(-1, 2)
-    return Keypoints(points, descriptors[order], side)
+    angles = np.array([found[i].angle for i in order], dtype=np.float64)
+    return Keypoints(points, descriptors[order], side, _geometry(angles, levels[order]))
+
+
+def _geometry(angles: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Geometry bytes of keypoints of ORB ``angles`` (degrees) and pyramid ``levels``."""
+    turn = np.floor(angles * (ORIENTATIONS / 360.0)).astype(np.int64) % ORIENTATIONS
+    level = np.clip(levels, 0, LEVELS - 1) << LEVEL_SHIFT
+    return (GEOMETRY_KNOWN | level | turn).astype(np.uint8).reshape(-1)
+
+
+def _known(found: Keypoints) -> np.ndarray:
+    return np.zeros(len(found), np.uint8) if found.geometry is None else found.geometry
 
 
 def _indexed_first(responses: np.ndarray, levels: np.ndarray) -> np.ndarray:

@@ -33,9 +33,19 @@ import numpy as np
 
 from mediacheck.match import snapshot
 from mediacheck.match.columns import Column
-from mediacheck.match.fingerprints import RECORD, Fingerprint, Keypoints, Probe, entry_words
+from mediacheck.match.fingerprints import (
+    GEOMETRY_KNOWN,
+    LEVEL_SHIFT,
+    LEVELS,
+    ORIENTATIONS,
+    RECORD,
+    Fingerprint,
+    Keypoints,
+    Probe,
+    entry_postings,
+)
 from mediacheck.match.snapshot import Planned
-from mediacheck.match.words import WORDS, WordIndex
+from mediacheck.match.words import ROW_BITS, WORDS, Hits, WordIndex
 
 FINE_BITS = 64
 COARSE_BITS = 32
@@ -85,6 +95,16 @@ SCORE_INLIERS = 15  # a match's score is inliers / (inliers + this)
 # A check compares about 1,000 x 500 codes in well under a millisecond: OpenMP threads
 # woken for it spin for far longer (20x the CPU, measured in docs/matching.md).
 faiss.omp_set_num_threads(1)
+
+# Rows with this many votes from a view are also judged by how well their votes agree on a
+# turn and a scale (``_agreeing_surprise``), at most AGREE_ROWS of them (the most voted);
+# chance's share of each window is read off a sample of AGREE_SAMPLE of the query's hits.
+AGREE_VOTES = 3
+AGREE_ROWS = 4096
+AGREE_SAMPLE = 1 << 14
+_LEVEL_BINS = 2 * LEVELS  # differences -7..7 and a spare bin, so that the windows wrap
+_WINDOWS = ORIENTATIONS * _LEVEL_BINS  # as many windows of 2 x 2 bins as bins
+_WINDOW_CHOICES = math.log(_WINDOWS)  # ln of the windows chance could have filled
 
 ONE_FRAME = -1.0  # frame_time_s of a photo in the index arrays (NaN would not compare)
 BLOCK = 1 << 16  # rows compared at a time: 64k keeps the working buffers in the CPU cache
@@ -164,13 +184,13 @@ class FingerprintIndex:
         An entry is a fixed-width record and the picture's keypoint words after it
         (``Fingerprint.entry``).
         """
-        arrays, words = _parsed(rows)
-        return cls(words=WordIndex.from_words(words), **arrays)
+        arrays, words, geometry = _parsed(rows)
+        return cls(words=WordIndex.from_words(words, 0, geometry), **arrays)
 
     def append_rows(self, rows: Iterable[tuple[int, str, float | None, bytes]]) -> None:
         """Add rows (as ``from_rows`` takes them) after the index's own, in place."""
-        arrays, words = _parsed(rows)
-        self.words.add(words, len(self))
+        arrays, words, geometry = _parsed(rows)
+        self.words.add(words, len(self), geometry)
         for name, column in self._columns.items():
             column.extend(arrays[name])
 
@@ -264,16 +284,19 @@ class FingerprintIndex:
 
 def _parsed(
     rows: Iterable[tuple[int, str, float | None, bytes]],
-) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-    """The row arrays and each row's keypoint words of ``from_rows``'s rows."""
-    keys, media_ids, times, blobs, words = [], [], [], [], []
+) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """The row arrays, each row's keypoint words and their geometry bytes of
+    ``from_rows``'s rows."""
+    keys, media_ids, times, blobs, words, geometry = [], [], [], [], [], []
     width = RECORD.itemsize
     for key, media_id, time_s, blob in rows:
         keys.append(key)
         media_ids.append(media_id.encode())
         times.append(ONE_FRAME if time_s is None else time_s)
         blobs.append(blob[:width])
-        words.append(entry_words(np.frombuffer(blob, dtype="<u4", offset=width)))
+        found, turns = entry_postings(np.frombuffer(blob, dtype="<u4", offset=width))
+        words.append(found)
+        geometry.append(turns)
     records = np.frombuffer(b"".join(blobs), dtype=RECORD)
     arrays = {
         "keys": np.array(keys, dtype=np.int64),
@@ -284,7 +307,7 @@ def _parsed(
         "coarse": np.ascontiguousarray(records["coarse"].T),
         "informative": records["informative"].astype(bool),
     }
-    return arrays, words
+    return arrays, words, geometry
 
 
 def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
@@ -421,11 +444,17 @@ _COARSE_SURPRISE = _tail_surprise(COARSE_TAIL)
 def chance_surprise(mean: float, most: int) -> np.ndarray:
     """-ln P(X >= k) for k = 0..most, X Poisson with ``mean``: how rarely a stored picture
     gets k votes by chance, when it gets ``mean`` on average."""
+    return _poisson_surprise(np.array([mean]), most)[0]
+
+
+def _poisson_surprise(means: np.ndarray, most: int) -> np.ndarray:
+    """``chance_surprise`` of each of ``means``: (len(means), most + 1)."""
     k = np.arange(most + 1 + _TAIL_TERMS, dtype=np.float64)
     log_factorial = np.concatenate([[0.0], np.cumsum(np.log(k[1:]))])
-    log_pmf = k * math.log(max(mean, _LEAST_MEAN)) - mean - log_factorial
-    tail = np.logaddexp.accumulate(log_pmf[::-1])[::-1]
-    return np.maximum(-tail[: most + 1], 0.0).astype(np.float32)
+    mean = np.maximum(means.astype(np.float64), _LEAST_MEAN)[:, None]
+    log_pmf = k * np.log(mean) - mean - log_factorial
+    tail = np.logaddexp.accumulate(log_pmf[:, ::-1], axis=1)[:, ::-1]
+    return np.maximum(-tail[:, : most + 1], 0.0).astype(np.float32)
 
 
 _TAIL_TERMS = 64  # a Poisson tail is summed this far past its first term
@@ -458,18 +487,86 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
     for number, view in enumerate(_views(probe)):
         if view is not None and len(view):
             votes.views += 1
-            count = index.words.votes(view.words(), n)
+            hits = index.words.hits(view.words(), view.word_geometry())
+            count = np.bincount(hits.rows, minlength=n)[:n]
             # Masked copies: an assignment through a mask of a million rows costs ~10 ms.
             np.copyto(votes.view, number, where=count > votes.count)
             np.maximum(votes.count, count, out=votes.count)
             # Chance is judged from the other rows: the best row's own votes would be most of
             # the mean in a small archive (with one stored picture, all of it).
             top = int(count.max(initial=0))
-            table = chance_surprise(float(count.sum() - top) / max(n - 1, 1), top)
-            np.maximum(votes.surprise, table[count], out=votes.surprise)
+            mean = float(count.sum() - top) / max(n - 1, 1)
+            surprise = chance_surprise(mean, top)[count]
+            _agreeing_surprise(hits, count, mean, surprise)
+            np.maximum(votes.surprise, surprise, out=votes.surprise)
             if number == 0:
                 votes.own = count
     return votes
+
+
+def _agreeing_surprise(hits: Hits, count: np.ndarray, mean: float, surprise: np.ndarray) -> None:
+    """Raise ``surprise`` of the well-voted rows whose votes agree on a turn and a scale.
+
+    A re-share turns and scales every keypoint alike: its shared words fall in one window of
+    (orientation difference, pyramid level difference), where a stranger's chance words
+    spread over all of them (weak geometric consistency). A row's votes in its best window
+    are judged against chance in that window (the mean times the window's share of all the
+    query's hits), and the number of windows chance could have chosen. Only the windows a
+    row's votes fell in are counted (a few per row, not all _WINDOWS).
+    """
+    rows = np.flatnonzero(count >= AGREE_VOTES)
+    if len(rows) == 0:
+        return
+    if len(rows) > AGREE_ROWS:
+        rows = np.sort(rows[np.argsort(-count[rows], kind="stable")[:AGREE_ROWS]])
+    chosen = np.zeros(len(count), bool)
+    chosen[rows] = True
+    held = np.flatnonzero(chosen[hits.rows])
+    bins, known = _agreement_bins(hits.postings[held], hits.query[held])
+    local = np.searchsorted(rows, hits.rows[held][known])
+    keys, votes = np.unique(
+        (local[:, None] * _WINDOWS + _CORNERS[bins]).ravel(), return_counts=True
+    )
+    if len(keys) == 0:
+        return
+    # Chance's share of each window, from a sample of all the query's hits.
+    step = max(1, len(hits.postings) // AGREE_SAMPLE)
+    sample = hits.postings[::step]
+    every, _ = _agreement_bins(sample, hits.query[::step])
+    shares = np.bincount(_CORNERS[every].ravel(), minlength=_WINDOWS) / len(sample)
+    table = _poisson_surprise(mean * shares, int(votes.max()))
+    each = table[keys % _WINDOWS, votes]
+    row_of = keys // _WINDOWS
+    starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+    best = np.maximum.reduceat(each, starts) - _WINDOW_CHOICES
+    at = rows[row_of[starts]]
+    surprise[at] = np.maximum(surprise[at], best)
+
+
+def _agreement_bins(postings: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (orientation difference, level difference) bin of the hits whose stored and
+    query geometry are both known, and which hits those are."""
+    stored = postings >> np.uint32(ROW_BITS)
+    known = (stored & query & GEOMETRY_KNOWN) != 0
+    stored, mine = stored[known].astype(np.int64), query[known].astype(np.int64)
+    turn = (mine - stored) % ORIENTATIONS
+    level = ((mine >> LEVEL_SHIFT) & (LEVELS - 1)) - ((stored >> LEVEL_SHIFT) & (LEVELS - 1))
+    return turn * _LEVEL_BINS + level + LEVELS - 1, known
+
+
+def _corners() -> np.ndarray:
+    """For each bin, the four windows of two by two bins that hold it: a turn or a scale on
+    a bin's edge splits its votes between two. Both axes wrap (orientations do; the spare
+    level bin makes the wrapped window hold one real level)."""
+    turn, level = np.divmod(np.arange(_WINDOWS), _LEVEL_BINS)
+    shifts = [(0, 0), (1, 0), (0, 1), (1, 1)]
+    return np.stack(
+        [((turn - a) % ORIENTATIONS) * _LEVEL_BINS + (level - b) % _LEVEL_BINS for a, b in shifts],
+        axis=1,
+    )
+
+
+_CORNERS = _corners()
 
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:

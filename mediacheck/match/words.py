@@ -5,6 +5,11 @@ Every stored picture contributes the words of its strongest keypoints (see
 A query's words gather their rows and every row counts its votes: a copy shares dozens of
 keypoints with its original, a stranger a few by chance, whatever the size of the archive.
 
+A posting is its row in the low ROW_BITS bits and its keypoint's geometry byte
+(``fingerprints.GEOMETRY_KNOWN``...) in the high ones: a query's shared words can then be
+counted per difference of orientation and scale (``index.keypoint_votes``). Postings written
+before geometry are bare rows, whose high byte 0 says "unknown".
+
 The lists live in three parts, searched together:
 
 - the **base**: every posting sorted by word in one array, ``offsets`` saying where each
@@ -22,6 +27,8 @@ range of words at a time into a new file).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -44,7 +51,30 @@ NO_WORD = 0xFFFFFFFF
 COMMON = 16
 COMMON_FLOOR = 16
 
+ROW_BITS = 24
+ROW_MASK = (1 << ROW_BITS) - 1
+# Rows past ROW_MASK (16.7 million pictures and keyframes) would be read as another row's
+# geometry: their words are not indexed (their hashes still are; docs/matching.md, "Limits").
+MAX_ROWS = ROW_MASK + 1
+
 _NONE = np.zeros(0, np.uint32)
+_NO_GEOMETRY = np.zeros(0, np.uint8)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """The postings a query's words gathered and, for each, its query keypoint's geometry."""
+
+    postings: np.ndarray  # uint32: row and stored geometry (ROW_BITS)
+    query: np.ndarray  # uint8 geometry bytes
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        return (self.postings & np.uint32(ROW_MASK)).astype(np.intp)
+
+    @property
+    def stored(self) -> np.ndarray:
+        return (self.postings >> np.uint32(ROW_BITS)).astype(np.uint8)
 
 
 class WordIndex:
@@ -65,26 +95,37 @@ class WordIndex:
         return cls(np.zeros(1, np.int64), _NONE)
 
     @classmethod
-    def from_words(cls, words: list[np.ndarray], first_row: int = 0) -> WordIndex:
-        """A base of the pictures whose words are ``words[i]`` (rows ``first_row + i``)."""
-        rows, flat = _pairs(words, first_row)
+    def from_words(
+        cls,
+        words: list[np.ndarray],
+        first_row: int = 0,
+        geometry: list[np.ndarray] | None = None,
+    ) -> WordIndex:
+        """A base of the pictures whose words are ``words[i]`` (rows ``first_row + i``),
+        each word's keypoint's geometry byte ``geometry[i]`` (unknown when None)."""
+        rows, flat = _pairs(words, first_row, geometry)
         return cls._sorted(lambda: _blocks(rows, flat))
 
     @classmethod
-    def from_word_array(cls, words: np.ndarray, first_row: int = 0) -> WordIndex:
+    def from_word_array(
+        cls, words: np.ndarray, first_row: int = 0, geometry: np.ndarray | None = None
+    ) -> WordIndex:
         """``from_words`` of the rows of one (pictures, k) uint32 array, NO_WORD padding a
-        picture of fewer words: no array per picture, none as long as the postings but them."""
+        picture of fewer words, and their (pictures, k) uint8 geometry bytes: no array per
+        picture, none as long as the postings but them."""
         step = max(1, BUILD_CHUNK // max(1, words.shape[1]))
-        return cls._sorted(lambda: _padded(words, first_row, step))
+        return cls._sorted(lambda: _padded(words, first_row, step, geometry))
 
     @classmethod
     def _sorted(cls, blocks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]) -> WordIndex:
         offsets, postings = _base(blocks)
         return cls(offsets, postings) if len(postings) else cls.empty()
 
-    def add(self, words: list[np.ndarray], first_row: int) -> None:
+    def add(
+        self, words: list[np.ndarray], first_row: int, geometry: list[np.ndarray] | None = None
+    ) -> None:
         """More pictures' words (rows from ``first_row`` on), in place, into the tail."""
-        rows, flat = _pairs(words, first_row)
+        rows, flat = _pairs(words, first_row, geometry)
         self._tail_rows.extend(rows)
         self._tail_words.extend(flat)
         if len(self._tail_rows) > TAIL:
@@ -100,8 +141,9 @@ class WordIndex:
         return self._tail_rows.values
 
     def _delta(self) -> tuple[np.ndarray, np.ndarray]:
-        """Delta and tail as one sorted pair array (each word's tail rows after its own)."""
-        order = np.argsort(self.tail_words, kind="stable")
+        """Delta and tail as one sorted pair array (each word's tail rows after its own),
+        by word, row and geometry as a base is (``_base``)."""
+        order = np.lexsort((_row_first(self.tail_rows), self.tail_words))
         words, rows = self.tail_words[order], self.tail_rows[order]
         at = np.searchsorted(self.delta_words, words, side="right")
         return np.insert(self.delta_words, at, words), np.insert(self.delta_rows, at, rows)
@@ -111,7 +153,15 @@ class WordIndex:
 
     def votes(self, query: np.ndarray, rows: int) -> np.ndarray:
         """For each of ``rows`` index rows, how many postings the query's words hit."""
-        words = np.unique(query.astype(np.uint32))
+        return np.bincount(self.hits(query).rows, minlength=rows)[:rows]
+
+    def hits(self, query: np.ndarray, geometry: np.ndarray | None = None) -> Hits:
+        """The postings of the query's words (a word's list too common gives none), each
+        with the geometry byte of the query keypoint whose word found it (``geometry``,
+        aligned with ``query``; the first keypoint's of a word several share)."""
+        flat = query.astype(np.uint32).ravel()
+        words, first = np.unique(flat, return_index=True)
+        mine = np.zeros(len(words), np.uint8) if geometry is None else geometry.ravel()[first]
         base_starts, base_sizes = self._base_lists(words)
         delta_starts = np.searchsorted(self.delta_words, words, side="left")
         delta_sizes = np.searchsorted(self.delta_words, words, side="right") - delta_starts
@@ -119,17 +169,22 @@ class WordIndex:
         tail_of = np.searchsorted(words, self.tail_words[in_tail])
         sizes = base_sizes + delta_sizes + np.bincount(tail_of, minlength=len(words))
         keep = sizes <= max(COMMON_FLOOR, COMMON * len(self) / WORDS)
-        counts = np.bincount(
-            self.postings[_gather(base_starts[keep], base_sizes[keep])], minlength=rows
-        )
-        newer = np.concatenate(
+        tail_kept = in_tail[keep[tail_of]]
+        postings = np.concatenate(
             [
+                self.postings[_gather(base_starts[keep], base_sizes[keep])],
                 self.delta_rows[_gather(delta_starts[keep], delta_sizes[keep])],
-                self.tail_rows[in_tail[keep[tail_of]]],
+                self.tail_rows[tail_kept],
             ]
         )
-        np.add.at(counts, newer.astype(np.intp), 1)
-        return counts[:rows]
+        query_geometry = np.concatenate(
+            [
+                np.repeat(mine[keep], base_sizes[keep]),
+                np.repeat(mine[keep], delta_sizes[keep]),
+                mine[tail_of[keep[tail_of]]],
+            ]
+        )
+        return Hits(postings, query_geometry)
 
     def _base_lists(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where each word's list starts in the base, and its length."""
@@ -174,10 +229,18 @@ class WordIndex:
             yield out
 
 
-def _pairs(words: list[np.ndarray], first_row: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, word) of every posting of pictures ``first_row``, ``first_row + 1``, ..."""
+def _pairs(
+    words: list[np.ndarray], first_row: int, geometry: list[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(posting, word) of every posting of pictures ``first_row``, ``first_row + 1``, ...:
+    a posting is the row and, in its high bits, the word's keypoint's geometry byte. Rows
+    past ROW_MASK give none."""
+    words = words[: max(0, MAX_ROWS - first_row)]
     counts = [len(w) for w in words]
     rows = np.repeat(np.arange(first_row, first_row + len(words), dtype=np.uint32), counts)
+    if geometry is not None:
+        high = np.concatenate([_NO_GEOMETRY, *geometry[: len(words)]]).astype(np.uint32)
+        rows |= high << np.uint32(ROW_BITS)
     return rows, np.concatenate([_NONE, *words]).astype(np.uint32)
 
 
@@ -194,16 +257,25 @@ def _base(
     postings = np.empty(offsets[-1], np.uint32)
     free = offsets[:-1].copy()  # where each word's next posting goes
     for rows, words in blocks():
-        pairs = (words.astype(np.uint64) << np.uint64(32)) | rows
-        pairs.sort()
+        pairs = (words.astype(np.uint64) << np.uint64(32)) | _row_first(rows)
+        pairs.sort()  # by word, row and geometry, as the delta keeps them
         word = (pairs >> np.uint64(32)).astype(np.intp)
         here = np.bincount(word, minlength=WORDS)
         # The i-th posting of the block is the (i - first of its word in the block)-th of its
         # word's in the block, after those of the blocks before.
         at = free[word] + np.arange(len(word)) - (np.cumsum(here) - here)[word]
-        postings[at] = pairs.astype(np.uint32)  # the low half: the row
+        postings[at] = _row_first(pairs.astype(np.uint32), back=True)  # the low half
         free += here
     return offsets, postings
+
+
+def _row_first(postings: np.ndarray, back: bool = False) -> np.ndarray:
+    """Postings with the row in the high bits and the geometry in the low ones (a sort
+    key), or, ``back``, such keys as postings again."""
+    geometry_bits = np.uint32(32 - ROW_BITS)
+    if back:
+        return (postings >> geometry_bits) | (postings << np.uint32(ROW_BITS))
+    return (postings << geometry_bits) | (postings >> np.uint32(ROW_BITS))
 
 
 def _blocks(rows: np.ndarray, words: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -212,15 +284,19 @@ def _blocks(rows: np.ndarray, words: np.ndarray) -> Iterator[tuple[np.ndarray, n
 
 
 def _padded(
-    words: np.ndarray, first_row: int, step: int
+    words: np.ndarray, first_row: int, step: int, geometry: np.ndarray | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(rows, words) of ``step`` pictures of a padded word array at a time."""
-    for start in range(0, len(words), step):
-        block = words[start : start + step]
+    """(postings, words) of ``step`` pictures of a padded word array at a time."""
+    for start in range(0, min(len(words), MAX_ROWS - first_row), step):
+        block = words[start : start + step][: MAX_ROWS - first_row - start]
         rows = np.arange(first_row + start, first_row + start + len(block), dtype=np.uint32)
+        postings = np.repeat(rows, block.shape[1])
+        if geometry is not None:
+            high = geometry[start : start + len(block)].ravel().astype(np.uint32)
+            postings |= high << np.uint32(ROW_BITS)
         flat = block.ravel()
         held = flat != NO_WORD
-        yield np.repeat(rows, block.shape[1])[held], flat[held]
+        yield postings[held], flat[held]
 
 
 def _gather(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
