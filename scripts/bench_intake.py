@@ -16,7 +16,9 @@ and prints each goal of issue 17 with the ratio measured in this run.
 Then takes in one huge file (a JPEG with gigabytes appended) in a child
 process and reports its peak memory. Then parallel intake: a folder of mixed
 photos (2, 5, 8 and 12 MP in turn) with ``jobs=1`` and with ``jobs=N`` (``--jobs``,
-default the number of cores), alternating rounds, best of each (``--jobs-only``
+default the number of cores), alternating rounds, best of each, and beside them the
+same intake in one process, every file described in it (the single-process rate:
+``jobs=1`` is a worker describing while this process records; ``--jobs-only``
 runs just this part). ``--steps-only``: the cost of each step of the intake of a
 12 MP photo, in this process, best of ``--files`` photos.
 Pixel bombs (``--bombs-only`` runs just this part): files from ``tests/bombs.py``
@@ -38,6 +40,8 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import exifread
 import imagehash
@@ -46,6 +50,7 @@ import pdqhash
 from PIL import Image
 
 from mediacheck import config
+from mediacheck.intake import pipeline
 from mediacheck.intake.describe import describe
 from mediacheck.intake.pipeline import IntakeRequest, intake
 from mediacheck.intake.workers import Pool
@@ -190,6 +195,7 @@ def jobs_speedup(folder: Path, files: int, jobs: int, rounds: int) -> float:
         for n in (1, jobs):
             wall, cpu = intake_with_jobs(paths, n)
             best[n] = min(best.get(n, (wall, cpu)), (wall, cpu))
+    alone = min(intake_in_process(paths) for _ in range(rounds))
     load = os.getloadavg()[0]
     print(
         f"\nparallel intake, {files} photos of 2-12 MP ({megapixels:.0f} MP), best of {rounds} "
@@ -197,9 +203,53 @@ def jobs_speedup(folder: Path, files: int, jobs: int, rounds: int) -> float:
     )
     for n, (wall, cpu) in best.items():
         print(f"  jobs={n}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, {files / wall:5.2f} files/s")
+    wall, cpu = alone
+    print(f"  one process: {wall:6.2f} s wall, {cpu:6.2f} s CPU, {files / wall:5.2f} files/s")
     speedup = best[1][0] / best[jobs][0]
-    print(f"  speed-up: {speedup:.2f}x")
+    print(f"  speed-up: {speedup:.2f}x over jobs=1, {wall / best[jobs][0]:.2f}x over one process")
     return speedup
+
+
+class InProcessPool:
+    """``workers.Pool`` without workers: each task runs in this process when submitted.
+
+    Only for the single-process baseline: no time or memory bound holds, so intake
+    never runs this way on files it did not make.
+    """
+
+    def __init__(self, *_args: object):
+        self._done: dict[int, tuple[bool, Any]] = {}
+        self._tickets = 0
+
+    def __enter__(self) -> InProcessPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.clear()
+
+    def submit(self, fn, *args) -> int:
+        self._tickets += 1
+        ticket = self._tickets
+        try:
+            self._done[ticket] = (True, fn(*args))
+        except Exception as exc:  # noqa: BLE001 - raised by result, as a worker's would be
+            self._done[ticket] = (False, exc)
+        return ticket
+
+    def ready(self, _ticket: int, _timeout: float = 0.0) -> bool:
+        return True
+
+    def result(self, ticket: int) -> Any:
+        ok, value = self._done.pop(ticket)
+        if ok:
+            return value
+        raise value
+
+
+def intake_in_process(paths: list[Path]) -> tuple[float, float]:
+    """``intake_with_jobs`` with every file described in this process: one process in all."""
+    with mock.patch.object(pipeline, "Pool", InProcessPool):
+        return intake_with_jobs(paths, 1)
 
 
 def _pixels(path: Path) -> int:
