@@ -203,10 +203,14 @@ def test_library_warnings_go_to_the_media_errors_not_to_stderr(make, error, tmp_
 
 def test_library_messages_keep_the_first_warnings_and_leave_deprecations_alone():
     errors: list[str] = []
-    with pytest.warns(DeprecationWarning, match="old call"):
+    with (
+        pytest.warns(DeprecationWarning, match="old call"),
+        pytest.warns(ResourceWarning, match="unclosed connection"),
+    ):
         with library_messages(errors):
             warnings.warn("Corrupt EXIF data.  Expecting 12 bytes", UserWarning, stacklevel=1)
             warnings.warn("old call", DeprecationWarning, stacklevel=1)
+            warnings.warn("unclosed connection", ResourceWarning, stacklevel=1)
             for n in range(10):
                 warnings.warn(f"strip {n} is short", RuntimeWarning, stacklevel=1)
     assert errors == [

@@ -46,8 +46,12 @@ def library_messages(errors: list[str]) -> Iterator[None]:
 
 
 def _about_code(caught: warnings.WarningMessage) -> bool:
-    """Deprecations speak of our code, not of the file: they stay ordinary warnings."""
-    return issubclass(caught.category, DeprecationWarning | PendingDeprecationWarning)
+    """Deprecations speak of our code, not of the file, and resource warnings of the process
+    (a database connection the garbage collector found while the file was described): they
+    stay ordinary warnings."""
+    return issubclass(
+        caught.category, DeprecationWarning | PendingDeprecationWarning | ResourceWarning
+    )
 
 
 def warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
