@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
+import resource
 from dataclasses import replace
 
 import numpy as np
@@ -29,6 +31,7 @@ from mediacheck.match.index import (
     FINE_SURE,
     MOST_VERIFIED,
     FingerprintIndex,
+    Votes,
     _agreeing_surprise,
     _most,
     chance_surprise,
@@ -36,6 +39,7 @@ from mediacheck.match.index import (
     search,
 )
 from mediacheck.match.words import COMMON_FLOOR, NO_WORD, ROW_BITS, WORDS, WordIndex
+from mediacheck.match.working_memory import keep_working_memory
 from tests.test_matching import _scene
 
 
@@ -365,3 +369,31 @@ def _random_keypoints(rng) -> Keypoints:
     descriptors = rng.integers(0, 256, (count, 32), dtype=np.uint8)
     points = rng.uniform(0, 512, (count, 2)).astype(np.float32)
     return Keypoints(points, descriptors, 512)
+
+
+def test_a_rows_count_and_view_are_its_best_views_first_best():
+    """The short list asks for a row's count, the first view that gave it and the picture's
+    own votes; a view that did not vote (no keypoints) is not one of them."""
+    picture, mirror, pieces = np.array([0, 5, 2, 0]), np.array([1, 5, 7, 0]), np.array([3, 1, 7, 0])
+    votes = Votes(np.zeros(4, np.float32), 3, [(0, picture), (2, mirror), (4, pieces)])
+    assert [votes.count_of(row) for row in range(4)] == [3, 5, 7, 0]
+    assert [votes.view(row) for row in range(4)] == [4, 0, 2, 0]
+    assert [votes.own(row) for row in range(4)] == [0, 5, 2, 0]
+    assert votes.count.tolist() == [3, 5, 7, 0]
+    without_picture = Votes(np.zeros(4, np.float32), 1, [(2, mirror)])
+    assert [without_picture.own(row) for row in range(4)] == [0, 0, 0, 0]
+    assert without_picture.view(2) == 2
+    assert Votes(np.zeros(4, np.float32)).count.tolist() == [0, 0, 0, 0]
+
+
+@pytest.mark.skipif(
+    not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"), reason="malloc is not glibc's"
+)
+def test_freed_working_memory_stays_in_the_process_for_the_next_query():
+    """After ``keep_working_memory`` an array of a few megabytes, freed, is not handed back to
+    the kernel: writing the next one of that size faults in no new page."""
+    assert keep_working_memory()
+    np.ones(8 << 20, np.uint8)  # made and freed: the heap now holds it
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    np.ones(8 << 20, np.uint8)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 64  # not 2,048 pages

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,6 +46,7 @@ from mediacheck.match.fingerprints import (
 )
 from mediacheck.match.snapshot import Planned
 from mediacheck.match.words import ROW_BITS, WORDS, Hits, WordIndex
+from mediacheck.match.working_memory import keep_working_memory
 
 FINE_BITS = 64
 COARSE_BITS = 32
@@ -100,7 +101,7 @@ faiss.omp_set_num_threads(1)
 # turn and a scale (``_agreeing_surprise``), at most AGREE_ROWS of them (the most voted);
 # chance's share of each window is read off a sample of AGREE_SAMPLE of the query's hits.
 AGREE_VOTES = 3
-AGREE_ROWS = 4096
+AGREE_ROWS = 4096  # under 2**15: a row's place among them is an int16
 AGREE_SAMPLE = 1 << 14
 _LEVEL_BINS = 2 * LEVELS  # differences -7..7 and a spare bin, so that the windows wrap
 _WINDOWS = ORIENTATIONS * _LEVEL_BINS  # as many windows of 2 x 2 bins as bins
@@ -340,6 +341,7 @@ class Distances:
 
 def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader) -> list[Match]:
     """Stored pictures that ``probe`` is a copy of, best first, at most one per media item."""
+    keep_working_memory()
     every = index.nearest(probe)
     exact = np.flatnonzero(every.exact)
     matches = [_match(index, int(row), "pixels", 0.0, 1.0) for row in exact]
@@ -463,13 +465,34 @@ _LEAST_MEAN = 1e-3  # an archive without words: a vote would be a surprise, none
 
 @dataclass
 class Votes:
-    """Per index row: the most words it shares with one view of the query, and which view."""
+    """Per index row: how unlikely its votes from the query's views are by chance, and, for
+    the few rows the short list asks about, how many votes and from which view."""
 
-    count: np.ndarray
-    view: np.ndarray  # index into ``_views(probe)``
-    own: np.ndarray  # the votes of the query picture's own keypoints (the first view)
     surprise: np.ndarray  # -ln of the chance of so many votes, the most of any view
     views: int = 0  # the views of the query that voted
+    # (view number in ``_views(probe)``, its votes per row) of every view that voted, in
+    # view order. A row's count and view are looked up here: only a few rows need them,
+    # and a maximum over a million rows costs milliseconds.
+    by_view: list[tuple[int, np.ndarray]] = field(default_factory=list)
+
+    def count_of(self, row: int) -> int:
+        """The most words ``row`` shares with one view."""
+        return max((int(count[row]) for _, count in self.by_view), default=0)
+
+    def view(self, row: int) -> int:
+        """The first view that gave ``row`` its count (0 for a row no view voted for)."""
+        most = self.count_of(row)
+        return next((number for number, count in self.by_view if count[row] == most), 0)
+
+    def own(self, row: int) -> int:
+        """The votes ``row`` got from the query picture's own keypoints (the first view)."""
+        return next((int(count[row]) for number, count in self.by_view if number == 0), 0)
+
+    @property
+    def count(self) -> np.ndarray:
+        """``count_of`` of every row (for measurements and tests)."""
+        counts = [count for _, count in self.by_view]
+        return np.max(counts, axis=0) if counts else np.zeros(len(self.surprise), np.int64)
 
 
 def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
@@ -479,28 +502,26 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
     words a query shares with a stranger at random, whatever the archive's size.
     """
     n = len(index)
-    votes = Votes(
-        np.zeros(n, np.int64), np.zeros(n, np.int8), np.zeros(n, np.int64), np.zeros(n, np.float32)
-    )
+    votes = Votes(np.zeros(n, np.float32))
     if len(index.words) == 0:
         return votes
+    # Every array here is as long as the archive: a pass over one costs about a millisecond
+    # at a million rows, a new one more (its pages are zeroed as they are first written).
+    scratch = np.empty(n, np.float32)
     for number, view in enumerate(_views(probe)):
         if view is not None and len(view):
-            votes.views += 1
             hits = index.words.hits(view.words(), view.word_geometry())
             count = np.bincount(hits.rows, minlength=n)[:n]
-            # Masked copies: an assignment through a mask of a million rows costs ~10 ms.
-            np.copyto(votes.view, number, where=count > votes.count)
-            np.maximum(votes.count, count, out=votes.count)
             # Chance is judged from the other rows: the best row's own votes would be most of
             # the mean in a small archive (with one stored picture, all of it).
             top = int(count.max(initial=0))
             mean = float(count.sum() - top) / max(n - 1, 1)
-            surprise = chance_surprise(mean, top)[count]
-            _agreeing_surprise(hits, count, mean, surprise)
-            np.maximum(votes.surprise, surprise, out=votes.surprise)
-            if number == 0:
-                votes.own = count
+            plain = np.take(chance_surprise(mean, top), count, out=scratch)
+            np.maximum(votes.surprise, plain, out=votes.surprise)
+            # Raising the running maximum is raising this view's surprise, then its maximum.
+            _agreeing_surprise(hits, count, mean, votes.surprise)
+            votes.by_view.append((number, count))
+            votes.views += 1
     return votes
 
 
@@ -519,11 +540,13 @@ def _agreeing_surprise(hits: Hits, count: np.ndarray, mean: float, surprise: np.
         return
     if len(rows) > AGREE_ROWS:
         rows = np.sort(rows[np.argsort(-count[rows], kind="stable")[:AGREE_ROWS]])
-    chosen = np.zeros(len(count), bool)
-    chosen[rows] = True
-    held = np.flatnonzero(chosen[hits.rows])
+    # Each hit's place among ``rows`` (-1: not one of them), looked up in one gather.
+    place = np.full(len(count), -1, np.int16)
+    place[rows] = np.arange(len(rows), dtype=np.int16)
+    local = place[hits.rows]
+    held = np.flatnonzero(local >= 0)
     bins, known = _agreement_bins(hits.postings[held], hits.query[held])
-    local = np.searchsorted(rows, hits.rows[held][known])
+    local = local[held][known].astype(np.int32)
     keys, votes = np.unique(
         (local[:, None] * _WINDOWS + _CORNERS[bins]).ravel(), return_counts=True
     )
@@ -566,7 +589,7 @@ def _corners() -> np.ndarray:
     )
 
 
-_CORNERS = _corners()
+_CORNERS = _corners().astype(np.int32)  # int32 keys sort faster than int64
 
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:
@@ -621,10 +644,10 @@ def _by_keypoints(
 
 def _views_for(probe: Probe, votes: Votes, row: int) -> tuple[Keypoints | None, ...]:
     views = _views(probe)
-    if votes.count[row] < MIN_VOTES:
+    if votes.count_of(row) < MIN_VOTES:
         return views
-    best = int(votes.view[row])
-    if best != 0 and 2 * votes.own[row] >= votes.count[row]:
+    best = votes.view(row)
+    if best != 0 and 2 * votes.own(row) >= votes.count_of(row):
         return (views[best], views[0])
     return (views[best],)
 
