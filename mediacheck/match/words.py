@@ -300,5 +300,15 @@ def _padded(
 
 
 def _gather(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """The positions of every list ``starts[i]:starts[i] + sizes[i]``, in one array."""
-    return np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+    """The positions of every list ``starts[i]:starts[i] + sizes[i]``, in one array: a
+    running sum of steps of 1, each list's first step a jump from the previous list's end
+    (one array as long as the positions, not three)."""
+    held = sizes > 0
+    starts, sizes = starts[held].astype(np.int64), sizes[held].astype(np.int64)
+    steps = np.ones(int(sizes.sum()), np.int64)
+    if len(steps) == 0:
+        return steps
+    firsts = np.cumsum(sizes) - sizes
+    steps[firsts[1:]] = starts[1:] - (starts[:-1] + sizes[:-1]) + 1
+    steps[0] = starts[0]
+    return np.cumsum(steps, out=steps)
