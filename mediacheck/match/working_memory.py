@@ -4,8 +4,8 @@ A search over a million stored pictures makes and drops some 80 MB of arrays a q
 votes of each view of the query, the postings its words gathered). glibc's malloc hands
 arrays of more than a few megabytes back to the kernel as soon as they are freed, and takes
 them back a page at a time, each page zeroed on its first write: about 5,000 page faults a
-query, 10 to 30 ms of CPU at a million pictures (docs/matching.md, "A search's working
-memory"). Raising malloc's thresholds keeps up to TRIM_THRESHOLD of freed memory for the
+query at a million pictures (docs/matching.md, "A search at a million pictures in fewer
+passes"). Raising malloc's thresholds keeps up to TRIM_THRESHOLD of freed memory for the
 next query: the process's resident size may stay that much above what it holds, a constant.
 """
 
