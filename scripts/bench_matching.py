@@ -62,7 +62,9 @@ from mediacheck.match.index import (  # noqa: E402
     MIN_INLIERS,
     VIEWS,
     FingerprintIndex,
+    _by_keypoints,
     _mutual_pairs,
+    _short_list,
     geometric_check,
     keypoint_votes,
     search,
@@ -1243,9 +1245,36 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, 
         f"(p90 {np.percentile(searching, 90) * 1000:.0f} ms) | {wall_ms:.0f} ms "
         f"| {hits}/{len(stored)} | {false}/{len(unseen)} | {_verified_report(verified)} |"
     )
+    print(stages_line(index, queries, loader), file=sys.stderr, flush=True)
     append = appended_row(index, pool, rng, (loader, appended), queries, loaded_rss, path)
     path.unlink()
     return row, append
+
+
+def stages_line(index: FingerprintIndex, queries: list[Probe], loader, rounds: int = 2) -> str:
+    """Each stage's CPU per query with the queries searched back to back (no probe between
+    two searches to take the archive's arrays out of the CPU's caches): where a search's
+    time goes, beside the table's figure for a search after a probe."""
+    stages = []
+    for _ in range(rounds):
+        for query in queries:
+            times = [time.process_time()]
+            every = index.nearest(query)
+            times.append(time.process_time())
+            votes = keypoint_votes(index, query)
+            times.append(time.process_time())
+            rows = _short_list(index, every, votes, index.informative & ~every.exact)
+            times.append(time.process_time())
+            _by_keypoints(index, query, rows, every.fine, votes, loader)
+            times.append(time.process_time())
+            stages.append(np.diff(times) * 1000)
+    median, total = np.median(stages, axis=0), np.sum(stages, axis=1)
+    return (
+        f"  {len(index):,}: stages back to back, CPU median: hashes {median[0]:.1f} ms, votes "
+        f"{median[1]:.1f} ms, short list {median[2]:.1f} ms, checks {median[3]:.1f} ms; all "
+        f"{np.median(total):.0f} ms (p90 {np.percentile(total, 90):.0f} ms), load "
+        f"{os.getloadavg()[0]:.1f}"
+    )
 
 
 def appended_row(index, pool, rng, keypoints, queries, loaded_rss, path: Path) -> str:

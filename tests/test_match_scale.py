@@ -383,6 +383,7 @@ def test_a_rows_count_and_view_are_its_best_views_first_best():
     without_picture = Votes(np.zeros(4, np.float32), 1, [(2, mirror)])
     assert [without_picture.own(row) for row in range(4)] == [0, 0, 0, 0]
     assert without_picture.view(2) == 2
+    assert without_picture.view(3) == 0  # no view voted for it
     assert Votes(np.zeros(4, np.float32)).count.tolist() == [0, 0, 0, 0]
 
 

@@ -488,7 +488,9 @@ class Votes:
     def view(self, row: int) -> int:
         """The first view that gave ``row`` its count (0 for a row no view voted for)."""
         most = self.count_of(row)
-        return next((number for number, count in self.by_view if count[row] == most), 0)
+        if most == 0:
+            return 0
+        return next(number for number, count in self.by_view if count[row] == most)
 
     def own(self, row: int) -> int:
         """The votes ``row`` got from the query picture's own keypoints (the first view)."""
