@@ -59,6 +59,7 @@ from mediacheck.match.fingerprints import (  # noqa: E402
 )
 from mediacheck.match.index import (  # noqa: E402
     CHANCE,
+    FINE_SURE,
     MIN_INLIERS,
     VIEWS,
     FingerprintIndex,
@@ -1252,9 +1253,9 @@ def records_row(size, pool, stored, photos, unseen, folder: Path) -> tuple[str, 
 
 
 def stages_line(index: FingerprintIndex, queries: list[Probe], loader, rounds: int = 2) -> str:
-    """Each stage's CPU per query with the queries searched back to back (no probe between
-    two searches to take the archive's arrays out of the CPU's caches): where a search's
-    time goes, beside the table's figure for a search after a probe."""
+    """Each stage's CPU per query with the queries searched back to back (the table's
+    search follows each query's probe): where a search's time goes. The stages are
+    ``index.search``'s."""
     stages = []
     for _ in range(rounds):
         for query in queries:
@@ -1263,7 +1264,8 @@ def stages_line(index: FingerprintIndex, queries: list[Probe], loader, rounds: i
             times.append(time.process_time())
             votes = keypoint_votes(index, query)
             times.append(time.process_time())
-            rows = _short_list(index, every, votes, index.informative & ~every.exact)
+            usable = index.informative & ~every.exact & (every.fine > FINE_SURE)
+            rows = _short_list(index, every, votes, usable)
             times.append(time.process_time())
             _by_keypoints(index, query, rows, every.fine, votes, loader)
             times.append(time.process_time())
