@@ -1261,12 +1261,12 @@ def stages_line(index: FingerprintIndex, queries: list[Probe], loader, rounds: i
     for _ in range(rounds):
         for query in queries:
             times = [time.process_time()]
-            every = index.nearest(query)
+            every = index.nearest(query, windows=False)
             times.append(time.process_time())
             votes = keypoint_votes(index, query)
             times.append(time.process_time())
             usable = index.informative & ~every.exact & (every.fine > FINE_SURE)
-            rows = _short_list(index, every, votes, usable)
+            rows = _short_list(index, query, every, votes, usable)
             times.append(time.process_time())
             _by_keypoints(index, query, rows, every.fine, votes, loader)
             times.append(time.process_time())

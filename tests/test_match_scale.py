@@ -26,6 +26,8 @@ from mediacheck.match.fingerprints import (
     probe,
 )
 from mediacheck.match.index import (
+    CHANCE,
+    EVEN_SO,
     EVEN_SO_ROWS,
     FINE_ACCEPT,
     FINE_SURE,
@@ -34,6 +36,7 @@ from mediacheck.match.index import (
     Votes,
     _agreeing_surprise,
     _most,
+    _short_list,
     chance_surprise,
     keypoint_votes,
     search,
@@ -299,6 +302,48 @@ def test_a_crop_is_found_when_strangers_fill_the_hash_short_list(scenes):
     keypoints = {key: fp.keypoints for key, _, _, fp in prints}
     found = search(index, query, lambda keys: {k: keypoints[k] for k in keys})
     assert [(m.media_id, m.method) for m in found] == [("original", "keypoints")]
+
+
+def _far_windows(fp, rng):
+    """``fp`` with random windows (a stranger's: 16 bits from any hash on average)."""
+    return replace(fp, coarse=tuple(int(w) for w in rng.integers(0, 2**32, 16, dtype=np.uint64)))
+
+
+def test_the_windows_of_a_few_rows_are_those_of_the_pass_over_all(scenes):
+    rng = np.random.default_rng(7)
+    prints = [_far_windows(fp, rng) for fp in scenes * 20]
+    index = FingerprintIndex.from_prints((i, f"m{i}", None, fp) for i, fp in enumerate(prints))
+    query = probe(_scene(3).crop((100, 80, 600, 460)))
+    every = index.nearest(query)
+    rows = np.array([0, 3, 41, 200, len(prints) - 1])  # few: compared one by one
+    assert index.window_distances(query, rows).tolist() == every.coarse[rows].tolist()
+    many = np.arange(0, len(prints), 2)  # many: one pass over all
+    assert index.window_distances(query, many).tolist() == every.coarse[many].tolist()
+    bare = index.nearest(query, windows=False)
+    assert np.all(bare.coarse == 255) and np.array_equal(bare.fine, every.fine)
+
+
+def test_a_close_window_counts_for_a_row_whose_votes_come_near_the_bar(scenes):
+    """A close window (10.6 nats) takes a row whose votes fall short of the bar by less
+    than that onto the short list, though the windows of the rest are never compared; one
+    whose votes fall short by more stays off it."""
+    rng = np.random.default_rng(11)
+    query = probe(_scene(300))
+    prints = [_far_windows(fp, rng) for fp in (scenes * 84)[:1000]]
+    close = (query.print.coarse[0],) * 16
+    near, short = 17, 503
+    prints[near] = replace(prints[near], coarse=close)
+    prints[short] = replace(prints[short], coarse=close)
+    index = FingerprintIndex.from_prints((i, f"m{i}", None, fp) for i, fp in enumerate(prints))
+    views = 5
+    bar = float(np.log(len(index) * views / CHANCE))  # 11.5 nats
+    votes = Votes(np.zeros(len(index), np.float32), views=views)
+    votes.surprise[near] = bar - 10.58  # a close window (10.62) takes it over the bar
+    votes.surprise[short] = bar - 11.0  # not even the closest window does
+    assert votes.surprise[near] < EVEN_SO  # not checked for its votes alone
+    every = index.nearest(query, windows=False)
+    usable = index.informative & ~every.exact
+    assert _short_list(index, query, every, votes, usable).tolist() == [near]
 
 
 def test_a_close_hash_without_agreeing_keypoints_is_no_match(scenes):

@@ -245,35 +245,48 @@ class FingerprintIndex:
     def __len__(self) -> int:
         return len(self.pixels)
 
-    def nearest(self, probe: Probe) -> Distances:
-        """Stage 1: distances from one query picture to every stored picture.
-
-        Blocks of rows small enough to stay in the CPU cache go through every comparison
-        before the next block is read; the work is XOR, popcount and minimum, nothing else.
-        """
-        pairs = sorted({(np.uint64(h), column) for h, column, _ in _fine_pairs(probe)})
-        window_hashes = [np.uint32(h) for h in {probe.print.coarse[0], probe.mirror_coarse}]
+    def nearest(self, probe: Probe, windows: bool = True) -> Distances:
+        """Stage 1: distances from one query picture to every stored picture; without
+        ``windows``, every coarse distance is left at 255 (not compared: ``search`` compares
+        the windows of a few rows only, ``window_distances``)."""
         n = len(self)
         fine = np.full(n, 255, dtype=np.uint8)
+        pairs = sorted({(np.uint64(h), column) for h, column, _ in _fine_pairs(probe)})
+        self._least(fine, [(self.fine[column], value) for value, column in pairs], np.uint64)
         coarse = np.full(n, 255, dtype=np.uint8)
-        xor64 = np.empty(BLOCK, dtype=np.uint64)
-        xor32 = np.empty(BLOCK, dtype=np.uint32)
-        counts = np.empty(BLOCK, dtype=np.uint8)
-        for start in range(0, n, BLOCK):
-            stop = min(n, start + BLOCK)
-            size = stop - start
-            best = fine[start:stop]
-            for value, column in pairs:
-                np.bitwise_xor(self.fine[column, start:stop], value, out=xor64[:size])
-                np.bitwise_count(xor64[:size], out=counts[:size])
-                np.minimum(best, counts[:size], out=best)
-            best = coarse[start:stop]
-            for window in self.coarse:
-                for window_hash in window_hashes:
-                    np.bitwise_xor(window[start:stop], window_hash, out=xor32[:size])
-                    np.bitwise_count(xor32[:size], out=counts[:size])
-                    np.minimum(best, counts[:size], out=best)
+        if windows:
+            hashes = _window_hashes(probe)
+            self._least(coarse, [(w, h) for w in self.coarse for h in hashes], np.uint32)
         return Distances(self.pixels == np.uint64(probe.print.pixels), fine, coarse)
+
+    @staticmethod
+    def _least(best: np.ndarray, pairs: list[tuple[np.ndarray, np.generic]], dtype: type) -> None:
+        """Lower ``best`` to the fewest bits in which each row of any (column, hash) pair
+        differs from its hash. Blocks of rows small enough to stay in the CPU cache go
+        through every pair before the next block is read; the work is XOR, popcount and
+        minimum, nothing else."""
+        xor = np.empty(BLOCK, dtype=dtype)
+        counts = np.empty(BLOCK, dtype=np.uint8)
+        for start in range(0, len(best), BLOCK):
+            stop = min(len(best), start + BLOCK)
+            size = stop - start
+            for column, value in pairs:
+                np.bitwise_xor(column[start:stop], value, out=xor[:size])
+                np.bitwise_count(xor[:size], out=counts[:size])
+                np.minimum(best[start:stop], counts[:size], out=best[start:stop])
+
+    def window_distances(self, probe: Probe, rows: np.ndarray) -> np.ndarray:
+        """The coarse distance (``Distances.coarse``) of each of ``rows``."""
+        hashes = _window_hashes(probe)
+        if len(rows) > len(self) // 8:  # many rows: the blocked pass over all is cheaper
+            every = np.full(len(self), 255, dtype=np.uint8)
+            self._least(every, [(w, h) for w in self.coarse for h in hashes], np.uint32)
+            return every[rows]
+        windows = self.coarse[:, rows]
+        best = np.full(len(rows), 255, dtype=np.uint8)
+        for window_hash in hashes:
+            np.minimum(best, np.bitwise_count(windows ^ window_hash).min(axis=0), out=best)
+        return best
 
     def fine_method(self, probe: Probe, row: int) -> str:
         """Which comparison gave a row its fine distance (the first, when several tie)."""
@@ -311,6 +324,11 @@ def _parsed(
     return arrays, words, geometry
 
 
+def _window_hashes(probe: Probe) -> list[np.uint32]:
+    """The query's coarse hashes compared with every stored window: its own, its mirror's."""
+    return [np.uint32(h) for h in {probe.print.coarse[0], probe.mirror_coarse}]
+
+
 def _fine_pairs(probe: Probe) -> list[tuple[int, int, str]]:
     """(query hash, stored column, method) of every 64-bit comparison."""
     whole, content = probe.print.fine
@@ -342,7 +360,7 @@ class Distances:
 def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader) -> list[Match]:
     """Stored pictures that ``probe`` is a copy of, best first, at most one per media item."""
     keep_working_memory()
-    every = index.nearest(probe)
+    every = index.nearest(probe, windows=False)
     exact = np.flatnonzero(every.exact)
     matches = [_match(index, int(row), "pixels", 0.0, 1.0) for row in exact]
     if probe.print.informative:
@@ -351,7 +369,7 @@ def search(index: FingerprintIndex, probe: Probe, load_keypoints: KeypointLoader
         matches += _by_hash(index, probe, sure, every.fine[sure])
         usable[sure] = False
         votes = keypoint_votes(index, probe)
-        rows = _short_list(index, every, votes, usable)
+        rows = _short_list(index, probe, every, votes, usable)
         matches += _by_keypoints(index, probe, rows, every.fine, votes, load_keypoints)
     return best_per_media(matches)
 
@@ -384,7 +402,7 @@ def hash_score(distance: int) -> float:
 
 
 def _short_list(
-    index: FingerprintIndex, every: Distances, votes: Votes, usable: np.ndarray
+    index: FingerprintIndex, probe: Probe, every: Distances, votes: Votes, usable: np.ndarray
 ) -> np.ndarray:
     """Rows worth a geometric check, one per media item, most surprising first.
 
@@ -392,12 +410,19 @@ def _short_list(
     unlikely its closeness by hash is: a copy with few votes but a close window, or a
     distant hash but many votes, gets in; a stranger's chance evidence does not.
     """
-    surprise = votes.surprise + np.maximum(
-        _FINE_SURPRISE[every.fine], _COARSE_SURPRISE[every.coarse]
-    )
     # Each view that voted was one more chance for a stranger's votes: a photo without a
     # content box or pieces is judged over the views it has, not over all it could have.
     bar = math.log(max(len(index), 1) * max(votes.views, 1) / CHANCE)
+    surprise = votes.surprise + _FINE_SURPRISE[every.fine]
+    # A close window adds at most _COARSE_SURPRISE[0]: only the rows whose votes come that
+    # near the bar could use one (a few in a million; all 16 windows of every row were a
+    # third of a search's CPU at a million rows). The others' surprise may be short of what
+    # their windows would give, never on the wrong side of the bar.
+    near = np.flatnonzero(usable & (votes.surprise >= bar - _WINDOW_REACH))
+    coarse = index.window_distances(probe, near)
+    surprise[near] = votes.surprise[near] + np.maximum(
+        _FINE_SURPRISE[every.fine[near]], _COARSE_SURPRISE[coarse]
+    )
     rows = np.flatnonzero(usable & (surprise >= bar))
     chosen: dict[str, int] = {}
     # The most voted first, so that strangers close by hash cannot crowd out a copy.
@@ -447,6 +472,9 @@ def _tail_surprise(tail: tuple[int, float, float]) -> np.ndarray:
 
 _FINE_SURPRISE = _tail_surprise(FINE_TAIL)
 _COARSE_SURPRISE = _tail_surprise(COARSE_TAIL)
+# The most a window's closeness can add to a row's surprise, with a margin for float32's
+# rounding of the sums it is compared in.
+_WINDOW_REACH = float(_COARSE_SURPRISE[0]) + 1e-3
 
 
 def chance_surprise(mean: float, most: int) -> np.ndarray:
@@ -523,9 +551,12 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
             # Chance is judged from the other rows: the best row's own votes would be most of
             # the mean in a small archive (with one stored picture, all of it).
             top = int(count.max(initial=0))
-            mean = float(count.sum() - top) / max(n - 1, 1)
-            plain = np.take(chance_surprise(mean, top), count, out=scratch)
-            np.maximum(votes.surprise, plain, out=votes.surprise)
+            mean = float(len(hits.rows) - top) / max(n - 1, 1)  # every hit is one row's vote
+            if votes.views == 0:  # the first view's surprise is the running maximum's start
+                np.take(chance_surprise(mean, top), count, out=votes.surprise)
+            else:
+                plain = np.take(chance_surprise(mean, top), count, out=scratch)
+                np.maximum(votes.surprise, plain, out=votes.surprise)
             # Raising the running maximum is raising this view's surprise, then its maximum.
             _agreeing_surprise(hits, count, mean, votes.surprise)
             votes.by_view.append((number, count))
