@@ -4,10 +4,10 @@ Search runs in three stages, from cheap and broad to costly and precise:
 
 1. every stored picture is compared at once (numpy XOR and popcount over the whole archive):
    equal pixel digests, 64-bit hashes of the picture, of its content box and of the query's
-   mirror image, and the query's coarse hash against every window of every stored picture;
-   and the query's keypoint words (of the picture, its content box, its mirror image, the
-   picture enlarged and its pieces) vote for the stored pictures that share them
-   (``words.WordIndex``);
+   mirror image; and the query's keypoint words (of the picture, its content box, its
+   mirror image, the picture enlarged and its pieces) vote for the stored pictures that
+   share them (``words.WordIndex``); the query's coarse hash is compared with every window
+   of the stored pictures whose votes bring them within a close window's reach of the bar;
 2. equal pixels, or a 64-bit hash within ``FINE_SURE`` bits, are accepted as they are;
    the rows whose votes and closeness by hash would be a surprise by chance, in an archive
    of this size (``CHANCE``), make the short list, which goes to
