@@ -67,6 +67,7 @@ from mediacheck.store.models import (
     CaseMedia,
     Event,
     FindingRow,
+    FingerprintRow,
     KeyframeRow,
     Media,
     Note,
@@ -319,6 +320,15 @@ class Store:
     def insert_fingerprints(self, rows: Sequence[dict[str, Any]]) -> None:
         """Bulk-insert fingerprint rows (re-fingerprinting an archive, benchmarks)."""
         self._once(fingerprints.insert_fingerprints, rows)
+
+    def fingerprint_heads(self, kind: str, offset: int) -> list[tuple[str, bytes]]:
+        """(media_id, four bytes from ``offset``) of every ``kind`` row, oldest first."""
+        return self._read(fingerprints.fingerprint_heads, kind, offset)
+
+    def replace_fingerprints(self, media_id: str, rows: Sequence[FingerprintRow]) -> None:
+        """A media item's fingerprint rows swapped for ``rows`` in one transaction (fingerprints
+        made again: the index loads the new rows, and a snapshot holding the old is stale)."""
+        self._once(fingerprints.replace_fingerprints, media_id, rows)
 
     def sibling_fingerprints(self, ids: Sequence[int], kind: str) -> dict[int, bytes]:
         """The ``kind`` row of the same picture (media and frame) as each of the rows ``ids``."""
