@@ -265,7 +265,7 @@ class FingerprintIndex:
         differs from its hash. Blocks of rows small enough to stay in the CPU cache go
         through every pair before the next block is read; the work is XOR, popcount and
         minimum, nothing else."""
-        xor = np.empty(BLOCK, dtype=dtype)
+        xor: np.ndarray = np.empty(BLOCK, dtype=dtype)
         counts = np.empty(BLOCK, dtype=np.uint8)
         for start in range(0, len(best), BLOCK):
             stop = min(len(best), start + BLOCK)
