@@ -63,6 +63,8 @@ RULES: dict[str, Rule] = {
     "db current": DATABASE_PRIVILEGES,
     "db upgrade": DATABASE_PRIVILEGES,
     "db grant": DATABASE_PRIVILEGES,
+    # It deletes and rewrites fingerprint rows, which no desk role from `db grant` may.
+    "db refingerprint": DATABASE_PRIVILEGES,
     "user add": ("users",),
     "user list": ("users",),
     "user tokens": ("users",),
