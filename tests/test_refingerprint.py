@@ -96,6 +96,7 @@ def test_named_media_and_all_media_are_made_again_whatever_wrote_them(store, cli
 
     assert found == [{"media_id": house, "pictures": 1}, {"media_id": video, "pictures": 4}]
     assert len(frames) == 4 and _contents(_rows(store, video)) == before
+    assert min(row[0] for row in _rows(store, video)) > max(row[0] for row in frames)  # new rows
     assert cli.json("db", "refingerprint", house[:8]) == [{"media_id": house, "pictures": 1}]
     out = cli("db", "refingerprint", house).stdout
     assert out == f"{house}: fingerprinted again (1 picture)\n1 media fingerprinted again\n"

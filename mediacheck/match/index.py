@@ -253,11 +253,15 @@ class FingerprintIndex:
         fine = np.full(n, 255, dtype=np.uint8)
         pairs = sorted({(np.uint64(h), column) for h, column, _ in _fine_pairs(probe)})
         self._least(fine, [(self.fine[column], value) for value, column in pairs], np.uint64)
-        coarse = np.full(n, 255, dtype=np.uint8)
-        if windows:
-            hashes = _window_hashes(probe)
-            self._least(coarse, [(w, h) for w in self.coarse for h in hashes], np.uint32)
+        coarse = self._windows_pass(probe) if windows else np.full(n, 255, dtype=np.uint8)
         return Distances(self.pixels == np.uint64(probe.print.pixels), fine, coarse)
+
+    def _windows_pass(self, probe: Probe) -> np.ndarray:
+        """Every row's coarse distance: the query's window hashes against all its windows."""
+        coarse = np.full(len(self), 255, dtype=np.uint8)
+        hashes = _window_hashes(probe)
+        self._least(coarse, [(w, h) for w in self.coarse for h in hashes], np.uint32)
+        return coarse
 
     @staticmethod
     def _least(best: np.ndarray, pairs: list[tuple[np.ndarray, np.generic]], dtype: type) -> None:
@@ -277,14 +281,11 @@ class FingerprintIndex:
 
     def window_distances(self, probe: Probe, rows: np.ndarray) -> np.ndarray:
         """The coarse distance (``Distances.coarse``) of each of ``rows``."""
-        hashes = _window_hashes(probe)
         if len(rows) > len(self) // 8:  # many rows: the blocked pass over all is cheaper
-            every = np.full(len(self), 255, dtype=np.uint8)
-            self._least(every, [(w, h) for w in self.coarse for h in hashes], np.uint32)
-            return every[rows]
+            return self._windows_pass(probe)[rows]
         windows = self.coarse[:, rows]
         best = np.full(len(rows), 255, dtype=np.uint8)
-        for window_hash in hashes:
+        for window_hash in _window_hashes(probe):
             np.minimum(best, np.bitwise_count(windows ^ window_hash).min(axis=0), out=best)
         return best
 
