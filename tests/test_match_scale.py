@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mediacheck.match import snapshot
+from mediacheck.match import snapshot, tallies
 from mediacheck.match.fingerprints import (
     GEOMETRY_KNOWN,
     GEOMETRY_MARK,
@@ -26,6 +26,7 @@ from mediacheck.match.fingerprints import (
     probe,
 )
 from mediacheck.match.index import (
+    AGREE_VOTES,
     CHANCE,
     EVEN_SO,
     EVEN_SO_ROWS,
@@ -156,13 +157,15 @@ def test_votes_that_agree_on_a_turn_and_a_scale_are_the_larger_surprise():
     scattered = (GEOMETRY_KNOWN | rng.integers(0, 128, 6)).astype(np.uint8)
     noise = [np.zeros(384, np.uint8) | GEOMETRY_KNOWN for _ in strangers]
     index = WordIndex.from_words([shared, shared, *strangers], 0, [agreeing, scattered, *noise])
-    hits = index.hits(query, mine)
-    count = np.bincount(hits.rows, minlength=len(strangers) + 2)
+    lists = index.lists(query, mine)
+    count = np.zeros(len(strangers) + 2, np.uint16)
+    top = max(tallies.count_votes(p.postings, p.starts, p.sizes, count) for p in lists)
     assert count[0] == count[1] == 6
     mean = float(count[2:].mean())
-    plain = chance_surprise(mean, int(count.max()))[count]
+    plain = chance_surprise(mean, top)[count]
     surprise = plain.copy()
-    _agreeing_surprise(hits, count, mean, surprise)
+    voted = np.flatnonzero(count >= AGREE_VOTES)
+    _agreeing_surprise(lists, sum(p.total for p in lists), count, voted, mean, surprise)
     assert surprise[0] > plain[0] + 5  # nats
     assert surprise[1] == plain[1]
     assert np.array_equal(surprise[2:], plain[2:])

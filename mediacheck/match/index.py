@@ -31,12 +31,9 @@ import cv2
 import faiss
 import numpy as np
 
-from mediacheck.match import snapshot
+from mediacheck.match import snapshot, tallies
 from mediacheck.match.columns import Column
 from mediacheck.match.fingerprints import (
-    GEOMETRY_KNOWN,
-    LEVEL_SHIFT,
-    LEVELS,
     ORIENTATIONS,
     RECORD,
     Fingerprint,
@@ -45,7 +42,8 @@ from mediacheck.match.fingerprints import (
     entry_postings,
 )
 from mediacheck.match.snapshot import Planned
-from mediacheck.match.words import ROW_BITS, WORDS, Hits, WordIndex
+from mediacheck.match.tallies import LEVEL_BINS, WINDOWS
+from mediacheck.match.words import WORDS, Lists, WordIndex
 from mediacheck.match.working_memory import keep_working_memory
 
 FINE_BITS = 64
@@ -101,11 +99,10 @@ faiss.omp_set_num_threads(1)
 # turn and a scale (``_agreeing_surprise``), at most AGREE_ROWS of them (the most voted);
 # chance's share of each window is read off a sample of AGREE_SAMPLE of the query's hits.
 AGREE_VOTES = 3
-AGREE_ROWS = 4096  # under 2**15: a row's place among them is an int16
+AGREE_ROWS = 4096
 AGREE_SAMPLE = 1 << 14
-_LEVEL_BINS = 2 * LEVELS  # differences -7..7 and a spare bin, so that the windows wrap
-_WINDOWS = ORIENTATIONS * _LEVEL_BINS  # as many windows of 2 x 2 bins as bins
-_WINDOW_CHOICES = math.log(_WINDOWS)  # ln of the windows chance could have filled
+_WINDOW_CHOICES = math.log(WINDOWS)  # ln of the windows chance could have filled
+_CHOICES = np.float32(_WINDOW_CHOICES)  # as the float32 surprises subtract it
 
 ONE_FRAME = -1.0  # frame_time_s of a photo in the index arrays (NaN would not compare)
 BLOCK = 1 << 16  # rows compared at a time: 64k keeps the working buffers in the CPU cache
@@ -542,30 +539,31 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
     votes = Votes(np.zeros(n, np.float32))
     if len(index.words) == 0:
         return votes
-    # Every array here is as long as the archive: a pass over one costs about a millisecond
-    # at a million rows, a new one more (its pages are zeroed as they are first written).
-    scratch = np.empty(n, np.float32)
     for number, view in enumerate(_views(probe)):
         if view is not None and len(view):
-            hits = index.words.hits(view.words(), view.word_geometry())
-            count = np.bincount(hits.rows, minlength=n)[:n]
+            lists = index.words.lists(view.words(), view.word_geometry())
+            count = np.zeros(n, np.uint16)
+            top = max(tallies.count_votes(p.postings, p.starts, p.sizes, count) for p in lists)
+            hits = sum(p.total for p in lists)
             # Chance is judged from the other rows: the best row's own votes would be most of
             # the mean in a small archive (with one stored picture, all of it).
-            top = int(count.max(initial=0))
-            mean = float(len(hits.rows) - top) / max(n - 1, 1)  # every hit is one row's vote
-            if votes.views == 0:  # the first view's surprise is the running maximum's start
-                np.take(chance_surprise(mean, top), count, out=votes.surprise)
-            else:
-                plain = np.take(chance_surprise(mean, top), count, out=scratch)
-                np.maximum(votes.surprise, plain, out=votes.surprise)
-            # Raising the running maximum is raising this view's surprise, then its maximum.
-            _agreeing_surprise(hits, count, mean, votes.surprise)
+            mean = float(hits - top) / max(n - 1, 1)  # every hit is one row's vote
+            table = chance_surprise(mean, top)
+            voted = tallies.raise_surprise(count, table, votes.surprise, AGREE_VOTES)
+            _agreeing_surprise(lists, hits, count, voted, mean, votes.surprise)
             votes.by_view.append((number, count))
             votes.views += 1
     return votes
 
 
-def _agreeing_surprise(hits: Hits, count: np.ndarray, mean: float, surprise: np.ndarray) -> None:
+def _agreeing_surprise(
+    lists: list[Lists],
+    hits: int,
+    count: np.ndarray,
+    voted: np.ndarray,
+    mean: float,
+    surprise: np.ndarray,
+) -> None:
     """Raise ``surprise`` of the well-voted rows whose votes agree on a turn and a scale.
 
     A re-share turns and scales every keypoint alike: its shared words fall in one window of
@@ -573,58 +571,50 @@ def _agreeing_surprise(hits: Hits, count: np.ndarray, mean: float, surprise: np.
     spread over all of them (weak geometric consistency). A row's votes in its best window
     are judged against chance in that window (the mean times the window's share of all the
     query's hits), and the number of windows chance could have chosen. Only the windows a
-    row's votes fell in are counted (a few per row, not all _WINDOWS).
+    row's votes fell in are counted (a few per row, not all WINDOWS). ``voted``: the rows
+    with AGREE_VOTES or more, of which the AGREE_ROWS most voted are judged.
     """
-    rows = np.flatnonzero(count >= AGREE_VOTES)
+    rows = tallies.most_voted(voted, count, AGREE_ROWS)
     if len(rows) == 0:
         return
-    if len(rows) > AGREE_ROWS:
-        rows = np.sort(rows[np.argsort(-count[rows], kind="stable")[:AGREE_ROWS]])
-    # Each hit's place among ``rows`` (-1: not one of them), looked up in one gather.
-    place = np.full(len(count), -1, np.int16)
-    place[rows] = np.arange(len(rows), dtype=np.int16)
-    local = place[hits.rows]
-    held = np.flatnonzero(local >= 0)
-    bins, known = _agreement_bins(hits.postings[held], hits.query[held])
-    local = local[held][known].astype(np.int32)
-    keys, votes = np.unique(
-        (local[:, None] * _WINDOWS + _CORNERS[bins]).ravel(), return_counts=True
-    )
+    judged = tallies.bit_map(rows, len(count))
+    windows = np.zeros((len(rows), WINDOWS), np.uint16)
+    keys = np.empty(len(rows) * WINDOWS, np.int64)  # room for all: only what is written is used
+    held = 0
+    chance = np.zeros(WINDOWS, np.int64)
+    state = np.zeros(2, np.int64)  # postings to the next sampled one, postings sampled
+    step = max(1, hits // AGREE_SAMPLE)  # chance's share of each window, from a sample
+    for part in lists:
+        held = tallies.window_votes(
+            part.postings,
+            part.starts,
+            part.sizes,
+            part.mine,
+            rows,
+            judged,
+            _CORNERS,
+            windows,
+            keys,
+            held,
+        )
+        tallies.chance_windows(
+            part.postings, part.starts, part.sizes, part.mine, _CORNERS, step, chance, state
+        )
+    keys = keys[:held]
     if len(keys) == 0:
         return
-    # Chance's share of each window, from a sample of all the query's hits.
-    step = max(1, len(hits.postings) // AGREE_SAMPLE)
-    sample = hits.postings[::step]
-    every, _ = _agreement_bins(sample, hits.query[::step])
-    shares = np.bincount(_CORNERS[every].ravel(), minlength=_WINDOWS) / len(sample)
-    table = _poisson_surprise(mean * shares, int(votes.max()))
-    each = table[keys % _WINDOWS, votes]
-    row_of = keys // _WINDOWS
-    starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
-    best = np.maximum.reduceat(each, starts) - _WINDOW_CHOICES
-    at = rows[row_of[starts]]
-    surprise[at] = np.maximum(surprise[at], best)
-
-
-def _agreement_bins(postings: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The (orientation difference, level difference) bin of the hits whose stored and
-    query geometry are both known, and which hits those are."""
-    stored = postings >> np.uint32(ROW_BITS)
-    known = (stored & query & GEOMETRY_KNOWN) != 0
-    stored, mine = stored[known].astype(np.int64), query[known].astype(np.int64)
-    turn = (mine - stored) % ORIENTATIONS
-    level = ((mine >> LEVEL_SHIFT) & (LEVELS - 1)) - ((stored >> LEVEL_SHIFT) & (LEVELS - 1))
-    return turn * _LEVEL_BINS + level + LEVELS - 1, known
+    table = _poisson_surprise(mean * (chance / state[1]), int(windows.max()))
+    tallies.best_windows(windows, keys, table, _CHOICES, rows, surprise)
 
 
 def _corners() -> np.ndarray:
     """For each bin, the four windows of two by two bins that hold it: a turn or a scale on
     a bin's edge splits its votes between two. Both axes wrap (orientations do; the spare
     level bin makes the wrapped window hold one real level)."""
-    turn, level = np.divmod(np.arange(_WINDOWS), _LEVEL_BINS)
+    turn, level = np.divmod(np.arange(WINDOWS), LEVEL_BINS)
     shifts = [(0, 0), (1, 0), (0, 1), (1, 1)]
     return np.stack(
-        [((turn - a) % ORIENTATIONS) * _LEVEL_BINS + (level - b) % _LEVEL_BINS for a, b in shifts],
+        [((turn - a) % ORIENTATIONS) * LEVEL_BINS + (level - b) % LEVEL_BINS for a, b in shifts],
         axis=1,
     )
 

@@ -77,6 +77,21 @@ class Hits:
         return (self.postings >> np.uint32(ROW_BITS)).astype(np.uint8)
 
 
+@dataclass(frozen=True)
+class Lists:
+    """Posting lists of one part of a ``WordIndex``: ``postings[starts[i]:starts[i] +
+    sizes[i]]``, found by a query keypoint of geometry byte ``mine[i]``."""
+
+    postings: np.ndarray  # uint32
+    starts: np.ndarray  # int64
+    sizes: np.ndarray  # int64
+    mine: np.ndarray  # uint8
+
+    @property
+    def total(self) -> int:
+        return int(self.sizes.sum())
+
+
 class WordIndex:
     """Posting lists over the rows of a ``FingerprintIndex`` (see the module docstring)."""
 
@@ -159,6 +174,14 @@ class WordIndex:
         """The postings of the query's words (a word's list too common gives none), each
         with the geometry byte of the query keypoint whose word found it (``geometry``,
         aligned with ``query``; the first keypoint's of a word several share)."""
+        lists = self.lists(query, geometry)
+        postings = [part.postings[_gather(part.starts, part.sizes)] for part in lists]
+        mine = [np.repeat(part.mine, part.sizes) for part in lists]
+        return Hits(np.concatenate(postings), np.concatenate(mine))
+
+    def lists(self, query: np.ndarray, geometry: np.ndarray | None = None) -> list[Lists]:
+        """``hits`` as the lists that hold them, in its order: the base's, the delta's, the
+        tail's (a list of one posting each)."""
         flat = query.astype(np.uint32).ravel()
         words, first = np.unique(flat, return_index=True)
         mine = np.zeros(len(words), np.uint8) if geometry is None else geometry.ravel()[first]
@@ -169,22 +192,17 @@ class WordIndex:
         tail_of = np.searchsorted(words, self.tail_words[in_tail])
         sizes = base_sizes + delta_sizes + np.bincount(tail_of, minlength=len(words))
         keep = sizes <= max(COMMON_FLOOR, COMMON * len(self) / WORDS)
-        tail_kept = in_tail[keep[tail_of]]
-        postings = np.concatenate(
-            [
-                self.postings[_gather(base_starts[keep], base_sizes[keep])],
-                self.delta_rows[_gather(delta_starts[keep], delta_sizes[keep])],
-                self.tail_rows[tail_kept],
-            ]
-        )
-        query_geometry = np.concatenate(
-            [
-                np.repeat(mine[keep], base_sizes[keep]),
-                np.repeat(mine[keep], delta_sizes[keep]),
-                mine[tail_of[keep[tail_of]]],
-            ]
-        )
-        return Hits(postings, query_geometry)
+        tail_kept = keep[tail_of]
+        return [
+            Lists(self.postings, base_starts[keep], base_sizes[keep], mine[keep]),
+            Lists(self.delta_rows, delta_starts[keep], delta_sizes[keep], mine[keep]),
+            Lists(
+                self.tail_rows,
+                in_tail[tail_kept],
+                np.ones(int(tail_kept.sum()), np.int64),
+                mine[tail_of[tail_kept]],
+            ),
+        ]
 
     def _base_lists(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where each word's list starts in the base, and its length."""
