@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mediacheck.match import snapshot, tallies
+from mediacheck.match import snapshot
 from mediacheck.match.fingerprints import (
     GEOMETRY_KNOWN,
     GEOMETRY_MARK,
@@ -26,7 +26,6 @@ from mediacheck.match.fingerprints import (
     probe,
 )
 from mediacheck.match.index import (
-    AGREE_VOTES,
     CHANCE,
     EVEN_SO,
     EVEN_SO_ROWS,
@@ -35,13 +34,12 @@ from mediacheck.match.index import (
     MOST_VERIFIED,
     FingerprintIndex,
     Votes,
-    _agreeing_surprise,
     _most,
     _short_list,
-    chance_surprise,
     keypoint_votes,
     search,
 )
+from mediacheck.match.votes import chance_surprise, view_votes
 from mediacheck.match.words import COMMON_FLOOR, NO_WORD, ROW_BITS, WORDS, WordIndex
 from mediacheck.match.working_memory import keep_working_memory
 from tests.test_matching import _scene
@@ -144,10 +142,12 @@ def test_postings_keep_their_keypoints_geometry_in_base_delta_tail_and_snapshot(
     assert words.votes(query, 4).tolist() == [1, 2, 1, 2]
 
 
-def test_votes_that_agree_on_a_turn_and_a_scale_are_the_larger_surprise():
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
+def test_votes_that_agree_on_a_turn_and_a_scale_are_the_larger_surprise(monkeypatch, compiled):
     """Two rows share six words with the query: one's all turned by the same angle at the
     same level difference (a re-share), the other's anywhere (chance); strangers share a
     word now and then."""
+    monkeypatch.setattr("mediacheck.match.votes.COMPILED_ROWS", 0 if compiled else 1 << 30)
     rng = np.random.default_rng(3)
     strangers = [rng.integers(0, WORDS, 384).astype(np.uint32) for _ in range(3000)]
     shared = np.arange(6, dtype=np.uint32) * 1000 + 7
@@ -157,15 +157,11 @@ def test_votes_that_agree_on_a_turn_and_a_scale_are_the_larger_surprise():
     scattered = (GEOMETRY_KNOWN | rng.integers(0, 128, 6)).astype(np.uint8)
     noise = [np.zeros(384, np.uint8) | GEOMETRY_KNOWN for _ in strangers]
     index = WordIndex.from_words([shared, shared, *strangers], 0, [agreeing, scattered, *noise])
-    lists = index.lists(query, mine)
-    count = np.zeros(len(strangers) + 2, np.uint16)
-    top = max(tallies.count_votes(p.postings, p.starts, p.sizes, count) for p in lists)
+    surprise = np.zeros(len(strangers) + 2, np.float32)
+    count = view_votes(index.lists(query, mine), len(surprise), surprise)
     assert count[0] == count[1] == 6
-    mean = float(count[2:].mean())
-    plain = chance_surprise(mean, top)[count]
-    surprise = plain.copy()
-    voted = np.flatnonzero(count >= AGREE_VOTES)
-    _agreeing_surprise(lists, sum(p.total for p in lists), count, voted, mean, surprise)
+    mean = float(count.sum() - count.max()) / (len(count) - 1)  # chance, the best row aside
+    plain = chance_surprise(mean, int(count.max()))[count]
     assert surprise[0] > plain[0] + 5  # nats
     assert surprise[1] == plain[1]
     assert np.array_equal(surprise[2:], plain[2:])

@@ -102,6 +102,10 @@ GEOMETRY_KNOWN = 0x80
 ORIENTATIONS = 16
 LEVEL_SHIFT = 4
 LEVELS = 8  # ORB's default pyramid
+# The bins of a shared word's (orientation, level) difference: level differences -7..7 and
+# a spare bin, so that windows of 2 x 2 bins wrap on both axes; as many windows as bins.
+LEVEL_BINS = 2 * LEVELS
+AGREEMENT_WINDOWS = ORIENTATIONS * LEVEL_BINS
 # A content box below this share of the picture gets keypoints of its own in a query.
 TRIMMED_AREA = 0.8
 # A query also looks for keypoints at this many times the working side: a collage tile or

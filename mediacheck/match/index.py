@@ -31,10 +31,9 @@ import cv2
 import faiss
 import numpy as np
 
-from mediacheck.match import snapshot, tallies
+from mediacheck.match import snapshot
 from mediacheck.match.columns import Column
 from mediacheck.match.fingerprints import (
-    ORIENTATIONS,
     RECORD,
     Fingerprint,
     Keypoints,
@@ -42,8 +41,8 @@ from mediacheck.match.fingerprints import (
     entry_postings,
 )
 from mediacheck.match.snapshot import Planned
-from mediacheck.match.tallies import LEVEL_BINS, WINDOWS
-from mediacheck.match.words import WORDS, Lists, WordIndex
+from mediacheck.match.votes import view_votes
+from mediacheck.match.words import WORDS, WordIndex
 from mediacheck.match.working_memory import keep_working_memory
 
 FINE_BITS = 64
@@ -94,15 +93,6 @@ SCORE_INLIERS = 15  # a match's score is inliers / (inliers + this)
 # A check compares about 1,000 x 500 codes in well under a millisecond: OpenMP threads
 # woken for it spin for far longer (20x the CPU, measured in docs/matching.md).
 faiss.omp_set_num_threads(1)
-
-# Rows with this many votes from a view are also judged by how well their votes agree on a
-# turn and a scale (``_agreeing_surprise``), at most AGREE_ROWS of them (the most voted);
-# chance's share of each window is read off a sample of AGREE_SAMPLE of the query's hits.
-AGREE_VOTES = 3
-AGREE_ROWS = 4096
-AGREE_SAMPLE = 1 << 14
-_WINDOW_CHOICES = math.log(WINDOWS)  # ln of the windows chance could have filled
-_CHOICES = np.float32(_WINDOW_CHOICES)  # as the float32 surprises subtract it
 
 ONE_FRAME = -1.0  # frame_time_s of a photo in the index arrays (NaN would not compare)
 BLOCK = 1 << 16  # rows compared at a time: 64k keeps the working buffers in the CPU cache
@@ -475,26 +465,6 @@ _COARSE_SURPRISE = _tail_surprise(COARSE_TAIL)
 _WINDOW_REACH = float(_COARSE_SURPRISE[0]) + 1e-3
 
 
-def chance_surprise(mean: float, most: int) -> np.ndarray:
-    """-ln P(X >= k) for k = 0..most, X Poisson with ``mean``: how rarely a stored picture
-    gets k votes by chance, when it gets ``mean`` on average."""
-    return _poisson_surprise(np.array([mean]), most)[0]
-
-
-def _poisson_surprise(means: np.ndarray, most: int) -> np.ndarray:
-    """``chance_surprise`` of each of ``means``: (len(means), most + 1)."""
-    k = np.arange(most + 1 + _TAIL_TERMS, dtype=np.float64)
-    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(k[1:]))])
-    mean = np.maximum(means.astype(np.float64), _LEAST_MEAN)[:, None]
-    log_pmf = k * np.log(mean) - mean - log_factorial
-    tail = np.logaddexp.accumulate(log_pmf[:, ::-1], axis=1)[:, ::-1]
-    return np.maximum(-tail[:, : most + 1], 0.0).astype(np.float32)
-
-
-_TAIL_TERMS = 64  # a Poisson tail is summed this far past its first term
-_LEAST_MEAN = 1e-3  # an archive without words: a vote would be a surprise, none comes
-
-
 @dataclass
 class Votes:
     """Per index row: how unlikely its votes from the query's views are by chance, and, for
@@ -530,11 +500,7 @@ class Votes:
 
 
 def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
-    """Each stored picture's votes from the views of the query (see ``_views``).
-
-    A view's chance votes per stored picture are its gathered postings over the rows: the
-    words a query shares with a stranger at random, whatever the archive's size.
-    """
+    """Each stored picture's votes from the views of the query (see ``_views``)."""
     n = len(index)
     votes = Votes(np.zeros(n, np.float32))
     if len(index.words) == 0:
@@ -542,84 +508,9 @@ def keypoint_votes(index: FingerprintIndex, probe: Probe) -> Votes:
     for number, view in enumerate(_views(probe)):
         if view is not None and len(view):
             lists = index.words.lists(view.words(), view.word_geometry())
-            count = np.zeros(n, np.uint16)
-            top = max(tallies.count_votes(p.postings, p.starts, p.sizes, count) for p in lists)
-            hits = sum(p.total for p in lists)
-            # Chance is judged from the other rows: the best row's own votes would be most of
-            # the mean in a small archive (with one stored picture, all of it).
-            mean = float(hits - top) / max(n - 1, 1)  # every hit is one row's vote
-            table = chance_surprise(mean, top)
-            voted = tallies.raise_surprise(count, table, votes.surprise, AGREE_VOTES)
-            _agreeing_surprise(lists, hits, count, voted, mean, votes.surprise)
-            votes.by_view.append((number, count))
+            votes.by_view.append((number, view_votes(lists, n, votes.surprise)))
             votes.views += 1
     return votes
-
-
-def _agreeing_surprise(
-    lists: list[Lists],
-    hits: int,
-    count: np.ndarray,
-    voted: np.ndarray,
-    mean: float,
-    surprise: np.ndarray,
-) -> None:
-    """Raise ``surprise`` of the well-voted rows whose votes agree on a turn and a scale.
-
-    A re-share turns and scales every keypoint alike: its shared words fall in one window of
-    (orientation difference, pyramid level difference), where a stranger's chance words
-    spread over all of them (weak geometric consistency). A row's votes in its best window
-    are judged against chance in that window (the mean times the window's share of all the
-    query's hits), and the number of windows chance could have chosen. Only the windows a
-    row's votes fell in are counted (a few per row, not all WINDOWS). ``voted``: the rows
-    with AGREE_VOTES or more, of which the AGREE_ROWS most voted are judged.
-    """
-    rows = tallies.most_voted(voted, count, AGREE_ROWS)
-    if len(rows) == 0:
-        return
-    judged = tallies.bit_map(rows, len(count))
-    windows = np.zeros((len(rows), WINDOWS), np.uint16)
-    keys = np.empty(len(rows) * WINDOWS, np.int64)  # room for all: only what is written is used
-    held = 0
-    chance = np.zeros(WINDOWS, np.int64)
-    state = np.zeros(2, np.int64)  # postings to the next sampled one, postings sampled
-    step = max(1, hits // AGREE_SAMPLE)  # chance's share of each window, from a sample
-    for part in lists:
-        held = tallies.window_votes(
-            part.postings,
-            part.starts,
-            part.sizes,
-            part.mine,
-            rows,
-            judged,
-            _CORNERS,
-            windows,
-            keys,
-            held,
-        )
-        tallies.chance_windows(
-            part.postings, part.starts, part.sizes, part.mine, _CORNERS, step, chance, state
-        )
-    keys = keys[:held]
-    if len(keys) == 0:
-        return
-    table = _poisson_surprise(mean * (chance / state[1]), int(windows.max()))
-    tallies.best_windows(windows, keys, table, _CHOICES, rows, surprise)
-
-
-def _corners() -> np.ndarray:
-    """For each bin, the four windows of two by two bins that hold it: a turn or a scale on
-    a bin's edge splits its votes between two. Both axes wrap (orientations do; the spare
-    level bin makes the wrapped window hold one real level)."""
-    turn, level = np.divmod(np.arange(WINDOWS), LEVEL_BINS)
-    shifts = [(0, 0), (1, 0), (0, 1), (1, 1)]
-    return np.stack(
-        [((turn - a) % ORIENTATIONS) * LEVEL_BINS + (level - b) % LEVEL_BINS for a, b in shifts],
-        axis=1,
-    )
-
-
-_CORNERS = _corners().astype(np.int32)  # int32 keys sort faster than int64
 
 
 def _views(probe: Probe) -> tuple[Keypoints | None, ...]:

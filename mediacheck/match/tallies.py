@@ -1,11 +1,11 @@
-"""The keypoint votes of one query view, counted in compiled loops (numba).
+"""The keypoint votes of one query view in a large archive, counted in compiled loops (numba).
 
 A view's words gather about half a million postings at a million stored pictures, almost all
-of them chance votes. Counted with numpy, every step was a pass over the postings or over
+of them chance votes. Counted with numpy, every step is a pass over the postings or over
 an array as long as the archive (gather, bincount, take, maximum, the agreement's gather
 and sort): about 19 ms a view, five views a query. Here the postings are read twice in
 place, from their lists (to count, then for the few rows worth an agreement), and the
-archive-long arrays once; the arithmetic is ``index.keypoint_votes``'s, value for value
+archive-long arrays once; the arithmetic is ``votes``'s numpy counting's, value for value
 (``tests/test_tallies.py`` holds the two side by side).
 
 The functions are compiled on first use and cached beside this file (or in numba's user
@@ -17,11 +17,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from mediacheck.match.fingerprints import GEOMETRY_KNOWN, LEVEL_SHIFT, LEVELS, ORIENTATIONS
+from mediacheck.match.fingerprints import (
+    AGREEMENT_WINDOWS,
+    GEOMETRY_KNOWN,
+    LEVEL_BINS,
+    LEVEL_SHIFT,
+    LEVELS,
+    ORIENTATIONS,
+)
 from mediacheck.match.words import ROW_BITS, ROW_MASK
 
-LEVEL_BINS = 2 * LEVELS  # differences -7..7 and a spare bin, so that the windows wrap
-WINDOWS = ORIENTATIONS * LEVEL_BINS  # as many windows of 2 x 2 bins as bins
 # A row's votes can outnumber a uint16 only with more query words than that: the count
 # stops there (a count that high is beyond any bar long before).
 MOST_COUNT = np.iinfo(np.uint16).max
@@ -102,7 +107,7 @@ def window_votes(
     ``rows``.
 
     ``mine[i]`` is the geometry byte of the query keypoint of list ``i``; ``voted`` gets
-    the (place * WINDOWS + window) keys in the order first voted from ``held`` on (it has
+    the (place * AGREEMENT_WINDOWS + window) keys in the order first voted from ``held`` on (it has
     room for every window of every judged row). Returns the keys held.
     """
     for j in range(len(starts)):
@@ -119,7 +124,7 @@ def window_votes(
             at = np.searchsorted(rows, row)
             for corner in corners[window]:
                 if votes[at, corner] == 0:
-                    voted[held] = at * WINDOWS + corner
+                    voted[held] = at * AGREEMENT_WINDOWS + corner
                     held += 1
                 if votes[at, corner] < MOST_COUNT:
                     votes[at, corner] += 1
@@ -173,7 +178,7 @@ def best_windows(votes, voted, table, choices, rows, surprise):  # pragma: no co
     had (``table[window, votes]``: the surprise of so many votes in that window)."""
     best = np.full(len(rows), -np.inf, np.float32)
     for key in voted:
-        at, window = key // WINDOWS, key % WINDOWS
+        at, window = key // AGREEMENT_WINDOWS, key % AGREEMENT_WINDOWS
         best[at] = max(best[at], table[window, votes[at, window]])
     for at in range(len(rows)):
         if best[at] > -np.inf:

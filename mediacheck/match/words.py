@@ -76,6 +76,13 @@ class Hits:
     def stored(self) -> np.ndarray:
         return (self.postings >> np.uint32(ROW_BITS)).astype(np.uint8)
 
+    @classmethod
+    def gathered(cls, lists: list[Lists]) -> Hits:
+        """The postings of ``lists``, in their order, each with its list's query geometry."""
+        postings = [part.postings[_gather(part.starts, part.sizes)] for part in lists]
+        mine = [np.repeat(part.mine, part.sizes) for part in lists]
+        return cls(np.concatenate(postings), np.concatenate(mine))
+
 
 @dataclass(frozen=True)
 class Lists:
@@ -174,10 +181,7 @@ class WordIndex:
         """The postings of the query's words (a word's list too common gives none), each
         with the geometry byte of the query keypoint whose word found it (``geometry``,
         aligned with ``query``; the first keypoint's of a word several share)."""
-        lists = self.lists(query, geometry)
-        postings = [part.postings[_gather(part.starts, part.sizes)] for part in lists]
-        mine = [np.repeat(part.mine, part.sizes) for part in lists]
-        return Hits(np.concatenate(postings), np.concatenate(mine))
+        return Hits.gathered(self.lists(query, geometry))
 
     def lists(self, query: np.ndarray, geometry: np.ndarray | None = None) -> list[Lists]:
         """``hits`` as the lists that hold them, in its order: the base's, the delta's, the
