@@ -107,8 +107,8 @@ def window_votes(
     ``rows``.
 
     ``mine[i]`` is the geometry byte of the query keypoint of list ``i``; ``voted`` gets
-    the (place * AGREEMENT_WINDOWS + window) keys in the order first voted from ``held`` on (it has
-    room for every window of every judged row). Returns the keys held.
+    the keys (place * AGREEMENT_WINDOWS + window) in the order first voted, from ``held``
+    on (it has room for every window of every judged row). Returns the keys held.
     """
     for j in range(len(starts)):
         query = mine[j]
