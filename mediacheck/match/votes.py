@@ -40,9 +40,9 @@ AGREE_VOTES = 3
 AGREE_ROWS = 4096
 AGREE_SAMPLE = 1 << 14
 WINDOW_CHOICES = math.log(AGREEMENT_WINDOWS)  # ln of the windows chance could have filled
-# At a million rows a query's five views cost 95 ms with numpy and 63 with the loops; below
-# this a search stays under half its 100 ms bound with numpy, and a process would rarely
-# search often enough to earn back the loops' loading.
+# At a million rows a query's five views cost 103 ms with numpy and 63 with the loops; at
+# this size a whole search costs 30 ms with numpy (p90 41 ms) and 28 ms with them (p90 35
+# ms), a saving a process would rarely search often enough to earn its 0.7 s back with.
 COMPILED_ROWS = 200_000
 
 
