@@ -4,6 +4,7 @@
     python scripts/bench_matching.py scale 100000 1000000
     python scripts/bench_matching.py verify            # one geometric check's CPU cost
     python scripts/bench_matching.py recall-wide       # composites and collages, wider
+    python scripts/bench_matching.py misses composite  # why one transform's copies are missed
 
 ``recall``: the corpus photos are split into a stored half and a distractor half (copies of
 one picture stay in one half). Every transform of ``tests/reshare.py`` is applied to every
@@ -66,6 +67,8 @@ from mediacheck.match.index import (  # noqa: E402
     _by_keypoints,
     _mutual_pairs,
     _short_list,
+    _views,
+    correspondences,
     geometric_check,
     keypoint_votes,
     search,
@@ -222,6 +225,56 @@ def run_recall() -> None:
     print(margins.report())
     print(_verified_report(VERIFIED))
     print(_halves_report())
+
+
+def run_misses(transform: str, shots: Path | None) -> None:
+    """Each stored photo's copy by ``transform`` among the stored photos of ``recall``:
+    found or not, its source's votes and rank by vote surprise, whether it was short-listed,
+    and, for each view of the query, the inliers of its fit with the source, how many of
+    them fall on the source's indexed keypoints and how many of those share a word (what
+    the votes can see of a fit the check would accept). With ``shots``, the copies are the
+    pages ``bench_browser_reshares.py`` drew there (``stored-NN-<layout>.*``)."""
+    stored, _ = split(corpus_photos())
+    prints = {p.name: fingerprint(p.image) for p in stored}
+    index = FingerprintIndex.from_prints(
+        (i, name, None, fp) for i, (name, fp) in enumerate(prints.items())
+    )
+    keypoints = {i: fp.keypoints for i, fp in enumerate(prints.values())}
+    print(
+        "| photo | half | found | short-listed | votes per view | rank by surprise "
+        "| inliers per view (indexed, of them sharing a word) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for row, photo in enumerate(stored):
+        copy = _shot(shots, row, transform) if shots else reshare(photo, transform)
+        if copy is None:
+            continue
+        query = probe(copy)
+        votes = keypoint_votes(index, query)
+        every = index.nearest(query, windows=False)
+        listed = row in _short_list(index, query, every, votes, index.informative & ~every.exact)
+        rank = int((votes.surprise > votes.surprise[row]).sum())
+        fits = [_fit_seen_by_votes(view, keypoints[row]) for view in _views(query)]
+        print(
+            f"| {photo.name} | {_half(photo.name)} "
+            f"| {'yes' if photo.name in _found(index, query, keypoints) else '**no**'} "
+            f"| {'yes' if listed else 'no'} | {[int(c[row]) for _, c in votes.by_view]} "
+            f"| {rank} | {' '.join(fits)} |"
+        )
+
+
+def _shot(folder: Path, row: int, layout: str) -> Image.Image | None:
+    drawn = sorted(folder.glob(f"stored-{row:02d}-{layout}.*"))
+    return open_picture(drawn[0]).image if drawn else None
+
+
+def _fit_seen_by_votes(query, stored) -> str:
+    if query is None:
+        return "-"
+    pairs = correspondences(query, stored)
+    indexed = pairs[pairs[:, 1] < INDEXED_KEYPOINTS]
+    same = query.words()[indexed[:, 0]] == stored.words()[indexed[:, 1]]
+    return f"{len(pairs)} ({len(indexed)}, {int(same.any(axis=1).sum())})"
 
 
 def run_verify(rounds: int = 3) -> None:
@@ -1437,6 +1490,9 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("recall")
     sub.add_parser("verify", help="one geometric check's CPU cost, faiss and BFMatcher")
+    misses = sub.add_parser("misses", help="why one transform's copies are missed")
+    misses.add_argument("transform", help="of tests/reshare.py, or with --shots a page layout")
+    misses.add_argument("--shots", type=Path, help="bench_browser_reshares.py's pages instead")
     wide = sub.add_parser("recall-wide", help="composites and collages, parameters drawn wider")
     wide.add_argument("--seeds", type=int, default=3, help="copies of each photo per cell")
     wide.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()))
@@ -1469,6 +1525,10 @@ def main() -> None:
         run_recall()
     elif args.what == "verify":
         run_verify()
+    elif args.what == "misses":
+        if args.shots is None and args.transform not in TRANSFORMS:
+            parser.error(f"misses: no transform {args.transform!r} in tests/reshare.py")
+        run_misses(args.transform, args.shots)
     elif args.what == "recall-wide":
         run_recall_wide(args.folder, args.seeds)
     elif args.what == "archive":
