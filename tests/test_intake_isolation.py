@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -333,3 +334,15 @@ def test_killing_the_parent_ends_its_workers(tmp_path):
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(w) for w in workers)
+
+
+def test_a_keyframes_probe_leaves_the_worker_with_every_view_as_a_photos_does():
+    """The parent searches for every worker's files in turn: a video's keyframe reaches it
+    with its views worked out and its grey copies let go, byte for byte as a photo's."""
+    from tests.test_matching import _scene
+
+    picture = _scene(3)
+    keyframe = describe._probe_or_failure(picture)  # what the saving threads make
+    ((_, photo),) = search.picture_probes([search.PictureOf(None, picture)])
+    assert pickle.dumps(keyframe) == pickle.dumps(photo)
+    assert keyframe.enlarged_keypoints is not None and len(keyframe.mirror_keypoints)

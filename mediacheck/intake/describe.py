@@ -275,8 +275,11 @@ def _video_pictures(
 
 
 def _probe_or_failure(image: Image.Image) -> Probe | Exception:
+    # Every view worked out here, in the worker's saving threads, as a photo's are
+    # (``picture_probes``): else the parent, which searches for every worker's files in
+    # turn, made each keyframe's other views itself, from the grey copies sent to it.
     try:
-        return Probe(image)
+        return Probe(image).complete()
     except Exception as exc:  # noqa: BLE001 - raised in the fingerprints step, as before
         return exc
 
