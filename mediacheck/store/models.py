@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Any table row, for code outside the store that handles rows of several tables.
@@ -199,6 +199,9 @@ class FingerprintRow(SQLModel, table=True):
     """One compact hash of a picture (or a video keyframe), for the match index."""
 
     __tablename__ = "fingerprints"
+    # A picture's row of one kind (the keypoints of a short-listed keyframe) is found in
+    # one look-up, not by reading every row of its video (migration 0008).
+    __table_args__ = (Index("ix_fingerprints_picture", "media_id", "kind", "frame_time_s"),)
 
     id: int | None = Field(default=None, primary_key=True)
     media_id: str = Field(foreign_key="media.id", index=True, max_length=32)
