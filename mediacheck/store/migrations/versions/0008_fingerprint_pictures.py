@@ -5,8 +5,8 @@ Created: 2026-12-04 20:00:00
 The search reads the keypoints of each short-listed picture: the row of kind ``orb-v1``
 of the same media and frame time. With only an index on ``media_id`` that read every row
 of the media, a long video's hundreds of keyframes with their keypoints, for each
-keyframe short-listed: 44 ms a search at 20,000 stored pictures, the most of intake's
-search by then (docs/matching.md, "A picture's keypoints in one look-up").
+keyframe short-listed: 44 ms a read at 20,000 stored pictures, a third of the intake
+process's time by then (docs/matching.md, "A picture's keypoints in one look-up").
 
 Released migrations are never edited: change the schema with a new one.
 """
